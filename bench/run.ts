@@ -1,0 +1,13 @@
+// Benchmark dispatcher: `npm run bench -- NAME [flags]`.
+
+const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
+  paper: () => import('./paper.ts'),
+};
+
+const [name, ...args] = process.argv.slice(2);
+if (name === undefined || !(name in benches)) {
+  process.stderr.write(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [flags]\n`);
+  process.exit(64);
+}
+const mod = await benches[name]!();
+await mod.run(args);

@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+// Executable shim: runs the TypeScript CLI through tsx's loader.
+import { register } from 'tsx/esm/api';
+
+register();
+const { main } = await import('../pipeline/cli.ts');
+process.exitCode = await main(process.argv);

@@ -1,0 +1,346 @@
+// The lin-rfm command line: demo, generate, complete.
+
+import { mkdirSync, existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { Errors, LinRfmError } from '../config/errors.ts';
+import { readPairsCsv, readTripletsCsv, writeCsvAtomic } from '../io/csv.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
+import { csrFromTriplets, nnzOf, type Csr } from './csr.ts';
+import { complete, defaultEngineOptions, type CompletionResult, type EngineOptions, type SweepCallback } from './engine.ts';
+import { createProgress, type Progress } from './progress.ts';
+import { generateLowRank, sampleDistinct, type SyntheticProblem } from './synthetic.ts';
+import { Rng } from '../kernels/random.ts';
+
+const VERSION = '0.1.0';
+
+/** The built-in default problem that `lin-rfm demo` (and `npm start`) completes. */
+export const demoDefaults = { rows: 1000, cols: 800, rank: 5, observed: 40_000, seed: 0 };
+
+function intArg(flag: string, min: number) {
+  return (v: string): number => {
+    const x = Number(v);
+    if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(x) || x < min) {
+      throw Errors.Usage(`${flag}: expected an integer >= ${min}, got "${v}"`);
+    }
+    return x;
+  };
+}
+
+function numArg(flag: string, check: (x: number) => boolean, what: string) {
+  return (v: string): number => {
+    const x = Number(v);
+    if (v.trim() === '' || !Number.isFinite(x) || !check(x)) throw Errors.Usage(`${flag}: expected ${what}, got "${v}"`);
+    return x;
+  };
+}
+
+function engineFlags(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--alpha <a>', 'kernel power: K = G^(2 alpha); 0.5 is SVD-free (IRLS-p with p = 2 - 4 alpha)').argParser(numArg('--alpha', (x) => x > 0, 'a number > 0')))
+    .addOption(new Option('--lambda <l>', 'initial ridge, relative to the mean square of the observed values').argParser(numArg('--lambda', (x) => x > 0, 'a number > 0')))
+    .addOption(new Option('--lambda-schedule <s>', 'adaptive | official | fixed').choices(['adaptive', 'official', 'fixed']))
+    .addOption(new Option('--max-sweeps <n>', 'stop after this many sweeps').argParser(intArg('--max-sweeps', 1)))
+    .addOption(new Option('--patience <n>', 'stop after this many sweeps without a better validation error').argParser(intArg('--patience', 1)))
+    .addOption(new Option('--tol <x>', 'stop when validation MSE / mean square falls to this').argParser(numArg('--tol', (x) => x >= 0, 'a number >= 0')))
+    .addOption(new Option('--validation <f>', 'share of observed entries held out for early stopping').argParser(numArg('--validation', (x) => x >= 0 && x < 1, 'a number in [0, 1)')))
+    .addOption(new Option('--agop <path>', 'how the AGOP is formed: auto | streamed | factored').choices(['auto', 'streamed', 'factored']))
+    .addOption(new Option('--seed <s>', 'seed of the validation split').argParser(intArg('--seed', 0)))
+    .option('--quiet', 'no progress output');
+}
+
+function engineOptionsFrom(o: Record<string, unknown>): Partial<EngineOptions> {
+  const map: [string, keyof EngineOptions][] = [
+    ['alpha', 'alpha'],
+    ['lambda', 'lambda'],
+    ['lambdaSchedule', 'lambdaSchedule'],
+    ['maxSweeps', 'maxSweeps'],
+    ['patience', 'patience'],
+    ['tol', 'tol'],
+    ['validation', 'validationFraction'],
+    ['agop', 'agop'],
+    ['seed', 'seed'],
+  ];
+  const out: Record<string, unknown> = {};
+  for (const [flag, key] of map) if (o[flag] !== undefined) out[key] = o[flag];
+  const eo = out as Partial<EngineOptions>;
+  if (eo.lambda !== undefined && eo.lambda < defaultEngineOptions.lambdaFloor) eo.lambdaFloor = eo.lambda;
+  return eo;
+}
+
+function sweepReporter(progress: Progress, maxSweeps: number): SweepCallback {
+  return (info) => {
+    const rmse = Number.isFinite(info.validationRmse) ? info.validationRmse.toExponential(3) : 'n/a';
+    progress.status(
+      `sweep ${info.sweep + 1}/${maxSweeps}  validation RMSE ${rmse}  lambda ${info.lambda.toExponential(2)}  ${(info.seconds * 1000).toFixed(0)} ms`,
+    );
+    progress.event('sweep', {
+      sweep: info.sweep,
+      validationRmse: info.validationRmse,
+      lambda: info.lambda,
+      agop: info.agop,
+      cholFallbacks: info.cholFallbacks,
+    });
+  };
+}
+
+function peakRssBytes(): number {
+  return process.resourceUsage().maxRSS * 1024;
+}
+
+function runSummary(r: CompletionResult): Record<string, unknown> {
+  return {
+    options: r.options,
+    sweeps: r.sweeps,
+    stopReason: r.stopReason,
+    bestSweep: r.bestSweep,
+    bestValidationRmse: r.bestValidationRmse,
+    lambda: r.model.lambda * r.model.scale * r.model.scale,
+    kernelSide: r.model.d,
+    transposed: r.model.transposed,
+    nTrain: r.nTrain,
+    nValidation: r.nValidation,
+    seconds: r.seconds,
+    history: r.history.map((h) => ({
+      sweep: h.sweep,
+      validationRmse: h.validationRmse,
+      lambda: h.lambda,
+      seconds: h.seconds,
+      agop: h.agop,
+      cholFallbacks: h.cholFallbacks,
+    })),
+  };
+}
+
+/** Relative Frobenius error over the unobserved entries of a synthetic problem. */
+export function unobservedError(p: SyntheticProblem, predict: (rows: Int32Array, cols: Int32Array) => Float64Array): { relError: number; mse: number; count: number } {
+  const { rows: n, cols: d } = p.options;
+  const t = p.train;
+  let num = 0;
+  let den = 0;
+  let count = 0;
+  const rowsBuf = new Int32Array(d);
+  const colsBuf = new Int32Array(d);
+  for (let i = 0; i < n; i++) {
+    let c = 0;
+    let q = t.rowPtr[i]!;
+    for (let j = 0; j < d; j++) {
+      if (q < t.rowPtr[i + 1]! && t.colIdx[q] === j) {
+        q++;
+        continue;
+      }
+      rowsBuf[c] = i;
+      colsBuf[c++] = j;
+    }
+    const pred = predict(rowsBuf.subarray(0, c), colsBuf.subarray(0, c));
+    for (let e = 0; e < c; e++) {
+      const y = p.truth(i, colsBuf[e]!);
+      const r = pred[e]! - y;
+      num += r * r;
+      den += y * y;
+    }
+    count += c;
+  }
+  return { relError: Math.sqrt(num / den), mse: num / count, count };
+}
+
+async function cmdDemo(o: Record<string, unknown>): Promise<void> {
+  const progress = createProgress({ quiet: o['quiet'] === true });
+  const spec = {
+    rows: (o['rows'] as number | undefined) ?? demoDefaults.rows,
+    cols: (o['cols'] as number | undefined) ?? demoDefaults.cols,
+    rank: (o['rank'] as number | undefined) ?? demoDefaults.rank,
+    observed: (o['observed'] as number | undefined) ?? demoDefaults.observed,
+    seed: (o['dataSeed'] as number | undefined) ?? demoDefaults.seed,
+  };
+  checkObserved(spec);
+  const outDir = resolve((o['output'] as string | undefined) ?? 'out/demo');
+  progress.info(`lin-rfm demo: ${spec.rows} x ${spec.cols}, rank ${spec.rank}, ${spec.observed} observed (seed ${spec.seed})`);
+  const problem = generateLowRank(spec);
+  const eo = engineOptionsFrom(o);
+  const maxSweeps = eo.maxSweeps ?? defaultEngineOptions.maxSweeps;
+  const result = complete(problem.train, eo, sweepReporter(progress, maxSweeps));
+  progress.done();
+  const err = unobservedError(problem, (r, c) => result.predict(r, c));
+  const summary = {
+    command: 'demo',
+    version: VERSION,
+    problem: spec,
+    ...runSummary(result),
+    test: { relativeError: err.relError, mse: err.mse, entries: err.count },
+    peakRssBytes: peakRssBytes(),
+  };
+  mkdirSync(outDir, { recursive: true });
+  await writeFileAtomic(join(outDir, 'report.json'), JSON.stringify(summary, null, 2) + '\n');
+  const lines = [
+    `sweeps          ${result.sweeps} (best ${result.bestSweep + 1}), stop: ${result.stopReason}`,
+    `validation RMSE ${result.bestValidationRmse.toExponential(3)} on ${result.nValidation} held-out entries`,
+    `test rel. error ${err.relError.toExponential(3)} on ${err.count} unobserved entries (truth used for reporting only)`,
+    `seconds         ${result.seconds.toFixed(2)}`,
+    `report          ${join(outDir, 'report.json')}`,
+  ];
+  if (o['quiet'] !== true) process.stdout.write(lines.join('\n') + '\n');
+}
+
+function checkObserved(spec: { rows: number; cols: number; observed: number }): void {
+  if (spec.observed > spec.rows * spec.cols) {
+    throw Errors.Usage(`--observed: ${spec.observed} is more than the ${spec.rows * spec.cols} entries of a ${spec.rows} x ${spec.cols} matrix`);
+  }
+}
+
+async function cmdGenerate(o: Record<string, unknown>): Promise<void> {
+  const spec = {
+    rows: o['rows'] as number,
+    cols: o['cols'] as number,
+    rank: o['rank'] as number,
+    observed: o['observed'] as number,
+    seed: (o['seed'] as number | undefined) ?? 0,
+    noise: (o['noise'] as number | undefined) ?? 0,
+  };
+  checkObserved(spec);
+  const p = generateLowRank(spec);
+  const t = p.train;
+  await writeCsvAtomic(o['out'] as string, ['row', 'col', 'value'], (function* () {
+    for (let i = 0; i < t.nRows; i++) for (let q = t.rowPtr[i]!; q < t.rowPtr[i + 1]!; q++) yield [i, t.colIdx[q]!, t.values[q]!];
+  })());
+  if (o['truth'] !== undefined) {
+    const unobserved = spec.rows * spec.cols - spec.observed;
+    const want = Math.min(unobserved, (o['truthCount'] as number | undefined) ?? 100_000);
+    // Held-out pairs: a seeded uniform sample of the unobserved entries, in row-major order.
+    const rng = new Rng(spec.seed ^ 0x7e57);
+    const picks = sampleDistinct(unobserved, want, rng);
+    // Flat indices of the observed entries, ascending (CSR is row-major sorted).
+    const nnz = nnzOf(t);
+    const obsFlat = new Float64Array(nnz);
+    for (let i = 0; i < t.nRows; i++) for (let q = t.rowPtr[i]!; q < t.rowPtr[i + 1]!; q++) obsFlat[q] = i * spec.cols + t.colIdx[q]!;
+    await writeCsvAtomic(o['truth'] as string, ['row', 'col', 'value'], (function* () {
+      // The k-th unobserved entry sits at flat index k + (number of observed entries before it).
+      let q = 0;
+      for (let s = 0; s < picks.length; s++) {
+        const k = picks[s]!;
+        while (q < nnz && obsFlat[q]! <= k + q) q++;
+        const f = k + q;
+        const i = Math.floor(f / spec.cols);
+        const j = f - i * spec.cols;
+        yield [i, j, p.truth(i, j)];
+      }
+    })());
+  }
+}
+
+function toCsr(nRows: number, nCols: number, nnz: number, rows: Int32Array, cols: Int32Array, values: Float64Array): Csr {
+  return csrFromTriplets(nRows, nCols, nnz, rows, cols, values);
+}
+
+async function cmdComplete(o: Record<string, unknown>): Promise<void> {
+  const t0 = performance.now();
+  const progress = createProgress({ quiet: o['quiet'] === true });
+  const input = o['input'] as string;
+  const outDir = resolve(o['output'] as string);
+  if (existsSync(outDir) && !statSync(outDir).isDirectory()) throw Errors.Io(outDir, 'output exists and is not a directory');
+  progress.info(`reading ${input}`);
+  const tri = await readTripletsCsv(input);
+  const pairs = o['predict'] !== undefined ? await readPairsCsv(o['predict'] as string, tri.rowKeys, tri.colKeys) : null;
+  if (tri.nnz === 0) throw Errors.BadData(input, 'line 2', 'no observed entries');
+  const m = toCsr(tri.rowKeys.size, tri.colKeys.size, tri.nnz, tri.rows, tri.cols, tri.values);
+  progress.event('loaded', { file: input, rows: m.nRows, cols: m.nCols, observed: tri.nnz });
+  progress.info(`${m.nRows} rows x ${m.nCols} columns, ${tri.nnz} observed`);
+  const eo = engineOptionsFrom(o);
+  const result = complete(m, eo, sweepReporter(progress, eo.maxSweeps ?? defaultEngineOptions.maxSweeps));
+  progress.done();
+  progress.info(`${result.sweeps} sweeps, stop: ${result.stopReason}, validation RMSE ${result.bestValidationRmse.toExponential(3)}`);
+
+  mkdirSync(outDir, { recursive: true });
+  const outputs: Record<string, string> = {};
+  let unseen = 0;
+  if (pairs !== null) {
+    const pred = result.predict(pairs.rows, pairs.cols);
+    for (let e = 0; e < pairs.n; e++) if (pairs.rows[e]! < 0 || pairs.cols[e]! < 0) unseen++;
+    const path = join(outDir, 'predictions.csv');
+    await writeCsvAtomic(path, ['row', 'col', 'prediction'], (function* () {
+      for (let e = 0; e < pairs.n; e++) yield [pairs.rowText[e]!, pairs.colText[e]!, pred[e]!];
+    })());
+    outputs['predictions'] = path;
+  }
+  const report = {
+    command: 'complete',
+    version: VERSION,
+    input: { file: resolve(input), rows: m.nRows, cols: m.nCols, observed: tri.nnz },
+    predict: pairs ? { file: resolve(o['predict'] as string), pairs: pairs.n, unseenKeys: unseen } : null,
+    ...runSummary(result),
+    totalSeconds: (performance.now() - t0) / 1000,
+    peakRssBytes: peakRssBytes(),
+    outputs,
+  };
+  await writeFileAtomic(join(outDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
+  if (o['quiet'] !== true) process.stdout.write(`wrote ${Object.values(outputs).concat(join(outDir, 'report.json')).join(', ')}\n`);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('lin-rfm')
+    .description('Sparse matrix completion with the linear Recursive Feature Machine (SVD-free lin-RFM)')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  engineFlags(
+    program
+      .command('demo')
+      .description('complete the built-in default problem (1,000 x 800, rank 5, 40,000 observed) and report the error against the truth')
+      .addOption(new Option('--rows <n>', 'rows').argParser(intArg('--rows', 1)))
+      .addOption(new Option('--cols <d>', 'columns').argParser(intArg('--cols', 1)))
+      .addOption(new Option('--rank <r>', 'rank').argParser(intArg('--rank', 1)))
+      .addOption(new Option('--observed <m>', 'observed entries').argParser(intArg('--observed', 1)))
+      .addOption(new Option('--data-seed <s>', 'seed of the generated data').argParser(intArg('--data-seed', 0)))
+      .option('--output <dir>', 'where report.json goes', 'out/demo'),
+  ).action(cmdDemo);
+
+  program
+    .command('generate')
+    .description('write a synthetic low-rank problem as CSV (row,col,value)')
+    .requiredOption('--rows <n>', 'rows', intArg('--rows', 1))
+    .requiredOption('--cols <d>', 'columns', intArg('--cols', 1))
+    .requiredOption('--rank <r>', 'rank', intArg('--rank', 1))
+    .requiredOption('--observed <m>', 'observed entries (exactly this many, uniformly at random)', intArg('--observed', 1))
+    .requiredOption('--out <file>', 'training CSV to write')
+    .option('--seed <s>', 'seed', intArg('--seed', 0))
+    .option('--noise <sigma>', 'Gaussian noise on observed values', numArg('--noise', (x) => x >= 0, 'a number >= 0'))
+    .option('--truth <file>', 'also write held-out truth (row,col,value) for unobserved entries')
+    .option('--truth-count <k>', 'how many unobserved entries the truth file holds (default 100000)', intArg('--truth-count', 1))
+    .action(cmdGenerate);
+
+  engineFlags(
+    program
+      .command('complete')
+      .description('complete a CSV of observed entries (header row,col,value) and predict requested pairs')
+      .requiredOption('--input <file>', 'observed entries, CSV with header row,col,value')
+      .requiredOption('--output <dir>', 'output directory (predictions.csv, report.json)')
+      .option('--predict <file>', 'CSV of pairs to predict (first two columns: row,col)'),
+  ).action(cmdComplete);
+  return program;
+}
+
+/** Runs the CLI; returns the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.exitCode === 0) return 0;
+      return 64;
+    }
+    if (e instanceof LinRfmError) {
+      process.stderr.write(`lin-rfm: ${e.message}\n`);
+      return e.exitCode;
+    }
+    const err = e as Error & { code?: string };
+    if (err.code === 'EACCES' || err.code === 'ENOSPC' || err.code === 'EROFS') {
+      process.stderr.write(`lin-rfm: ${err.message}\n`);
+      return 74;
+    }
+    process.stderr.write(`lin-rfm: internal error: ${err.stack ?? String(e)}\n`);
+    return 70;
+  }
+}

@@ -40,6 +40,7 @@ function engineFlags(cmd: Command): Command {
     .addOption(new Option('--alpha <a>', 'kernel power: K = G^(2 alpha); 0.5 is SVD-free (IRLS-p with p = 2 - 4 alpha)').argParser(numArg('--alpha', (x) => x > 0, 'a number > 0')))
     .addOption(new Option('--lambda <l>', 'initial ridge, relative to the mean square of the observed values').argParser(numArg('--lambda', (x) => x > 0, 'a number > 0')))
     .addOption(new Option('--lambda-schedule <s>', 'adaptive | official | fixed').choices(['adaptive', 'official', 'fixed']))
+    .addOption(new Option('--lambda-factor <f>', 'adaptive schedule: lambda tracks f x validation MSE').argParser(numArg('--lambda-factor', (x) => x > 0, 'a number > 0')))
     .addOption(new Option('--max-sweeps <n>', 'stop after this many sweeps').argParser(intArg('--max-sweeps', 1)))
     .addOption(new Option('--patience <n>', 'stop after this many sweeps without a better validation error').argParser(intArg('--patience', 1)))
     .addOption(new Option('--tol <x>', 'stop when validation MSE / mean square falls to this').argParser(numArg('--tol', (x) => x >= 0, 'a number >= 0')))
@@ -54,6 +55,7 @@ function engineOptionsFrom(o: Record<string, unknown>): Partial<EngineOptions> {
     ['alpha', 'alpha'],
     ['lambda', 'lambda'],
     ['lambdaSchedule', 'lambdaSchedule'],
+    ['lambdaFactor', 'lambdaFactor'],
     ['maxSweeps', 'maxSweeps'],
     ['patience', 'patience'],
     ['tol', 'tol'],

@@ -52,7 +52,7 @@ export const defaultEngineOptions: EngineOptions = {
   lambda: 5e-2,
   lambdaSchedule: 'adaptive',
   lambdaFloor: 1e-8,
-  lambdaFactor: 1,
+  lambdaFactor: 2,
   maxSweeps: 1000,
   patience: 20,
   tol: 1e-8,

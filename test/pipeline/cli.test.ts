@@ -1,0 +1,104 @@
+// The CLI end to end through the real executable: generate, complete, predictions, report, bad input.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const BIN = resolve(import.meta.dirname, '../../bin/lin-rfm.mjs');
+const dir = mkdtempSync(join(tmpdir(), 'lin-rfm-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function run(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: dir, timeout: 120_000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function parseCsv(path: string): string[][] {
+  return readFileSync(path, 'utf8').trim().split('\n').map((l) => l.split(','));
+}
+
+describe('lin-rfm generate + complete', () => {
+  it('completes a generated problem and predicts held-out truth (seed 5)', () => {
+    const g = run('generate', '--rows', '90', '--cols', '60', '--rank', '2', '--observed', '1800', '--seed', '5', '--out', 'train.csv', '--truth', 'truth.csv', '--truth-count', '300');
+    expect(g.code, g.stderr).toBe(0);
+    const train = parseCsv(join(dir, 'train.csv'));
+    expect(train[0]).toEqual(['row', 'col', 'value']);
+    expect(train.length).toBe(1801);
+    const truth = parseCsv(join(dir, 'truth.csv'));
+    expect(truth.length).toBe(301);
+    // truth pairs are unobserved
+    const observed = new Set(train.slice(1).map((r) => `${r[0]},${r[1]}`));
+    for (const r of truth.slice(1)) expect(observed.has(`${r[0]},${r[1]}`)).toBe(false);
+
+    const c = run('complete', '--input', 'train.csv', '--output', 'run1', '--predict', 'truth.csv', '--seed', '1');
+    expect(c.code, c.stderr).toBe(0);
+    // not a terminal: progress is JSON lines
+    const events = c.stderr.trim().split('\n').map((l) => JSON.parse(l) as { event: string });
+    expect(events.some((e) => e.event === 'sweep')).toBe(true);
+    const pred = parseCsv(join(dir, 'run1', 'predictions.csv'));
+    expect(pred[0]).toEqual(['row', 'col', 'prediction']);
+    expect(pred.length).toBe(301);
+    let num = 0;
+    let den = 0;
+    for (let e = 1; e < 301; e++) {
+      expect(pred[e]!.slice(0, 2)).toEqual(truth[e]!.slice(0, 2));
+      num += (Number(pred[e]![2]) - Number(truth[e]![2])) ** 2;
+      den += Number(truth[e]![2]) ** 2;
+    }
+    expect(Math.sqrt(num / den)).toBeLessThan(1e-2);
+    const report = JSON.parse(readFileSync(join(dir, 'run1', 'report.json'), 'utf8'));
+    expect(report.sweeps).toBe(report.history.length);
+    expect(report.options.seed).toBe(1);
+    expect(report.peakRssBytes).toBeGreaterThan(0);
+    expect(['converged', 'patience', 'max-sweeps']).toContain(report.stopReason);
+    expect(readdirSync(join(dir, 'run1')).sort()).toEqual(['predictions.csv', 'report.json']);
+  });
+
+  it('maps string keys back to the same text and predicts NaN for unseen keys', () => {
+    const lines = ['user,item,rating,ts', ...Array.from({ length: 8 }, (_, i) => Array.from({ length: 5 }, (_, j) => (i + j) % 3 !== 0 ? `u${i},"it,${j}",${(i % 3) + (j % 2) + 1},0` : null)).flat().filter((x): x is string => x !== null)];
+    // the engine reads columns row/col/value: rename the header to those
+    lines[0] = 'row,col,value,ts';
+    writeFileSync(join(dir, 'str.csv'), lines.join('\n') + '\n');
+    writeFileSync(join(dir, 'pairs.csv'), 'row,col\nu0,"it,0"\nu7,"it,4"\nnobody,"it,1"\n');
+    const c = run('complete', '--input', 'str.csv', '--output', 'run2', '--predict', 'pairs.csv', '--max-sweeps', '5');
+    expect(c.code, c.stderr).toBe(0);
+    const text = readFileSync(join(dir, 'run2', 'predictions.csv'), 'utf8').trim().split('\n');
+    expect(text[0]).toBe('row,col,prediction');
+    expect(text[1]!.startsWith('u0,"it,0",')).toBe(true);
+    expect(text[2]!.startsWith('u7,"it,4",')).toBe(true);
+    expect(Number.isFinite(Number(text[1]!.split(',').pop()))).toBe(true);
+    expect(text[3]).toBe('nobody,"it,1",NaN');
+  });
+
+  const bad: [string, string, RegExp][] = [
+    ['no header', '1,2,3\n4,5,6\n', /header|column/],
+    ['non-numeric value', 'row,col,value\n1,2,3\n1,3,abc\n', /line 3.*value/],
+    ['NaN value', 'row,col,value\n1,2,NaN\n', /line 2/],
+    ['infinite value', 'row,col,value\n1,2,3\n2,2,Infinity\n', /line 3/],
+    ['duplicate pair', 'row,col,value\n1,2,3\n2,2,1\n1,2,4\n', /line 4.*line 2|duplicate/],
+  ];
+  for (const [name, body, pattern] of bad) {
+    it(`rejects ${name} with exit 65, one line naming the line, and no output`, () => {
+      writeFileSync(join(dir, 'bad.csv'), body);
+      const c = run('complete', '--input', 'bad.csv', '--output', 'badrun');
+      expect(c.code).toBe(65);
+      const msg = c.stderr.trim().split('\n').filter((l) => l.startsWith('lin-rfm:'));
+      expect(msg.length).toBe(1);
+      expect(msg[0]).toMatch(/bad\.csv/);
+      expect(msg[0]).toMatch(pattern);
+      expect(existsSync(join(dir, 'badrun'))).toBe(false);
+    });
+  }
+
+  it('a missing input exits 66, a bad flag 64, with no output', () => {
+    expect(run('complete', '--input', 'nope.csv', '--output', 'r3').code).toBe(66);
+    expect(existsSync(join(dir, 'r3'))).toBe(false);
+    const b = run('complete', '--input', 'train.csv', '--output', 'r4', '--alpha', '-1');
+    expect(b.code).toBe(64);
+    expect(b.stderr).toMatch(/--alpha/);
+    expect(run('frobnicate').code).toBe(64);
+    expect(existsSync(join(dir, 'r4'))).toBe(false);
+  });
+});

@@ -55,7 +55,7 @@ export const defaultEngineOptions: EngineOptions = {
   lambdaFactor: 2,
   maxSweeps: 1000,
   patience: 20,
-  tol: 1e-8,
+  tol: 1e-6,
   validationFraction: 0.05,
   seed: 0,
   agop: 'auto',

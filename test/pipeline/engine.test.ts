@@ -97,7 +97,7 @@ describe('recovery and invariances', () => {
     const r = 3;
     const m = 3 * r * (n + d - r);
     const p = generateLowRank({ rows: n, cols: d, rank: r, observed: m, seed: 7 });
-    const res = complete(p.train, { seed: 7 });
+    const res = complete(p.train, { seed: 7, tol: 1e-8 });
     // error on every unobserved entry against the truth
     const rows: number[] = [];
     const cols: number[] = [];

@@ -15,7 +15,7 @@ import {
   solveRows,
 } from '../../pipeline/sweep.ts';
 import { generateLowRank } from '../../pipeline/synthetic.ts';
-import { denseIrlsStep, denseSweep, fromFlat, maxRelDiff, randomSparse, randomSpd, toFlat } from './reference.ts';
+import { denseIrlsStep, denseSweep, fromFlat, maxRelDiff, randomSparse, randomSpd, symPow, toFlat } from './reference.ts';
 
 const CASES = [
   { n: 13, d: 7, density: 0.4, seed: 101 },
@@ -58,6 +58,14 @@ describe('one sweep equals the literal dense algorithm (tolerance 1e-10 relative
         expect(maxRelDiff(r.model.K, ref)).toBeLessThan(1e-10);
       }
     }
+  });
+
+  it('complete() with alpha = 1/4 keeps K_1 = (dense sweep from I)^(1/2) by ml-matrix (seed 406)', () => {
+    const m = randomSparse(19, 9, 0.5, new Rng(406));
+    const r = complete(m, { maxSweeps: 2, validationFraction: 0, lambdaSchedule: 'fixed', lambda: 0.05, alpha: 0.25 });
+    const prep = prepareData(m, 0, 0);
+    const G0 = denseSweep(prep.train, fromFlat(9, identity(9)), 0.05);
+    expect(maxRelDiff(r.model.K, toFlat(symPow(G0, 0.5)))).toBeLessThan(1e-9);
   });
 });
 

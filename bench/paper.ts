@@ -4,7 +4,7 @@ import { writeFileSync, mkdirSync, renameSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { complete, type EngineOptions, type LambdaSchedule } from '../pipeline/engine.ts';
-import { generateLowRank } from '../pipeline/synthetic.ts';
+import { generateLowRank, unobservedPairs } from '../pipeline/synthetic.ts';
 
 interface Flags {
   seeds: number[];
@@ -36,22 +36,10 @@ export async function run(args: string[]): Promise<void> {
     for (const seed of flags.seeds) {
       const p = generateLowRank({ rows: n, cols: d, rank: 5, observed: 10_000, seed });
       // Every unobserved entry, for the test MSE the paper reports (truth is used for reporting only).
-      const un = n * d - 10_000;
-      const rows = new Int32Array(un);
-      const cols = new Int32Array(un);
+      const { rows, cols } = unobservedPairs(p.train);
+      const un = rows.length;
       const truth = new Float64Array(un);
-      let u = 0;
-      for (let i = 0; i < n; i++) {
-        let q = p.train.rowPtr[i]!;
-        for (let j = 0; j < d; j++) {
-          if (q < p.train.rowPtr[i + 1]! && p.train.colIdx[q] === j) q++;
-          else {
-            rows[u] = i;
-            cols[u] = j;
-            truth[u++] = p.truth(i, j);
-          }
-        }
-      }
+      for (let e = 0; e < un; e++) truth[e] = p.truth(rows[e]!, cols[e]!);
       const pred = new Float64Array(un);
       const testMse = (values: Float64Array): number => {
         let s = 0;

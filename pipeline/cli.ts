@@ -9,7 +9,7 @@ import { writeFileAtomic } from '../io/atomic.ts';
 import { csrFromTriplets, nnzOf, type Csr } from './csr.ts';
 import { complete, defaultEngineOptions, type CompletionResult, type EngineOptions, type SweepCallback } from './engine.ts';
 import { createProgress, type Progress } from './progress.ts';
-import { generateLowRank, sampleDistinct, type SyntheticProblem } from './synthetic.ts';
+import { generateLowRank, sampleDistinct, unobservedPairs, type SyntheticProblem } from './synthetic.ts';
 import { Rng } from '../kernels/random.ts';
 
 const VERSION = '0.1.0';
@@ -116,34 +116,16 @@ function runSummary(r: CompletionResult): Record<string, unknown> {
 
 /** Relative Frobenius error over the unobserved entries of a synthetic problem. */
 export function unobservedError(p: SyntheticProblem, predict: (rows: Int32Array, cols: Int32Array) => Float64Array): { relError: number; mse: number; count: number } {
-  const { rows: n, cols: d } = p.options;
-  const t = p.train;
+  const { rows, cols } = unobservedPairs(p.train);
+  const pred = predict(rows, cols);
   let num = 0;
   let den = 0;
-  let count = 0;
-  const rowsBuf = new Int32Array(d);
-  const colsBuf = new Int32Array(d);
-  for (let i = 0; i < n; i++) {
-    let c = 0;
-    let q = t.rowPtr[i]!;
-    for (let j = 0; j < d; j++) {
-      if (q < t.rowPtr[i + 1]! && t.colIdx[q] === j) {
-        q++;
-        continue;
-      }
-      rowsBuf[c] = i;
-      colsBuf[c++] = j;
-    }
-    const pred = predict(rowsBuf.subarray(0, c), colsBuf.subarray(0, c));
-    for (let e = 0; e < c; e++) {
-      const y = p.truth(i, colsBuf[e]!);
-      const r = pred[e]! - y;
-      num += r * r;
-      den += y * y;
-    }
-    count += c;
+  for (let e = 0; e < rows.length; e++) {
+    const y = p.truth(rows[e]!, cols[e]!);
+    num += (pred[e]! - y) ** 2;
+    den += y * y;
   }
-  return { relError: Math.sqrt(num / den), mse: num / count, count };
+  return { relError: Math.sqrt(num / den), mse: num / rows.length, count: rows.length };
 }
 
 async function cmdDemo(o: Record<string, unknown>): Promise<void> {

@@ -113,3 +113,23 @@ export function sampleDistinct(total: number, m: number, rng: Rng): Float64Array
   }
   return buf;
 }
+
+/** Every entry of the matrix not in `observed`, in row-major order (for error reports on small cases). */
+export function unobservedPairs(observed: Csr): { rows: Int32Array; cols: Int32Array } {
+  const { nRows: n, nCols: d, rowPtr, colIdx } = observed;
+  const count = n * d - rowPtr[n]!;
+  const rows = new Int32Array(count);
+  const cols = new Int32Array(count);
+  let u = 0;
+  for (let i = 0; i < n; i++) {
+    let q = rowPtr[i]!;
+    for (let j = 0; j < d; j++) {
+      if (q < rowPtr[i + 1]! && colIdx[q] === j) q++;
+      else {
+        rows[u] = i;
+        cols[u++] = j;
+      }
+    }
+  }
+  return { rows, cols };
+}

@@ -14,7 +14,7 @@ import {
   maxRowLength,
   solveRows,
 } from '../../pipeline/sweep.ts';
-import { generateLowRank } from '../../pipeline/synthetic.ts';
+import { generateLowRank, unobservedPairs } from '../../pipeline/synthetic.ts';
 import { denseIrlsStep, denseSweep, fromFlat, maxRelDiff, randomSparse, randomSpd, symPow, toFlat } from './reference.ts';
 
 const CASES = [
@@ -107,20 +107,8 @@ describe('recovery and invariances', () => {
     const p = generateLowRank({ rows: n, cols: d, rank: r, observed: m, seed: 7 });
     const res = complete(p.train, { seed: 7, tol: 1e-8 });
     // error on every unobserved entry against the truth
-    const rows: number[] = [];
-    const cols: number[] = [];
-    const t = p.train;
-    for (let i = 0; i < n; i++) {
-      let q = t.rowPtr[i]!;
-      for (let j = 0; j < d; j++) {
-        if (q < t.rowPtr[i + 1]! && t.colIdx[q] === j) q++;
-        else {
-          rows.push(i);
-          cols.push(j);
-        }
-      }
-    }
-    const pred = res.predict(Int32Array.from(rows), Int32Array.from(cols));
+    const { rows, cols } = unobservedPairs(p.train);
+    const pred = res.predict(rows, cols);
     let num = 0;
     let den = 0;
     for (let e = 0; e < rows.length; e++) {

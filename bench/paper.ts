@@ -48,11 +48,9 @@ export async function run(args: string[]): Promise<void> {
       };
       let hit = -1;
       let hitSeconds = 0;
-      let sweepSeconds = 0;
       const opts: Partial<EngineOptions> = { lambdaSchedule: schedule, maxSweeps: flags.maxSweeps, seed, patience: 50, tol: 0 };
       const t0 = performance.now();
       const res = complete(p.train, opts, (info, probe) => {
-        sweepSeconds += info.seconds;
         probe.predict(rows, cols, pred);
         const mse = testMse(pred);
         if (info.sweep % 50 === 0) {

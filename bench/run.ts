@@ -2,6 +2,7 @@
 
 const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   paper: () => import('./paper.ts'),
+  compare: () => import('./compare.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -35,6 +35,12 @@ export interface EngineOptions {
   /** The adaptive schedule tracks this multiple of the validation MSE. */
   lambdaFactor: number;
   maxSweeps: number;
+  /**
+   * Cap of the kernel extrapolation (0 = the plain iteration): K_{t+1} = G_t + beta_k (G_t - G_{t-1}) with
+   * Nesterov's beta_k = (k - 1) / (k + 2) capped here, k counting sweeps since the last restart; a
+   * rise of the validation error restarts it (that sweep takes plain G_t).
+   */
+  momentum: number;
   /** Stop after this many sweeps without a new best validation error. */
   patience: number;
   /** Stop once the relative validation MSE (MSE / mean square of observed values) is at or below this. */
@@ -54,6 +60,7 @@ export const defaultEngineOptions: EngineOptions = {
   lambdaFloor: 1e-8,
   lambdaFactor: 2,
   maxSweeps: 1000,
+  momentum: 0.95,
   patience: 20,
   tol: 1e-6,
   validationFraction: 0.05,
@@ -74,6 +81,8 @@ export interface SweepInfo {
   agop: AgopPath;
   /** Rows whose solve needed a larger ridge than lambda to factor. */
   cholFallbacks: number;
+  /** Momentum restarts so far. */
+  restarts: number;
   seconds: number;
 }
 
@@ -126,6 +135,7 @@ export function validateEngineOptions(o: EngineOptions): void {
   if (!(o.lambdaFloor > 0 && o.lambdaFloor <= o.lambda)) bad('lambdaFloor', 'must be > 0 and <= lambda');
   if (!(o.lambdaFactor > 0 && Number.isFinite(o.lambdaFactor))) bad('lambdaFactor', 'must be a finite number > 0');
   if (!(Number.isInteger(o.maxSweeps) && o.maxSweeps >= 1)) bad('maxSweeps', 'must be an integer >= 1');
+  if (!(o.momentum >= 0 && o.momentum < 1)) bad('momentum', 'must be in [0, 1)');
   if (!(Number.isInteger(o.patience) && o.patience >= 1)) bad('patience', 'must be an integer >= 1');
   if (!(o.tol >= 0)) bad('tol', 'must be >= 0');
   if (!(o.validationFraction >= 0 && o.validationFraction < 1)) bad('validationFraction', 'must be in [0, 1)');
@@ -161,6 +171,15 @@ export function complete(input: Csr, options: Partial<EngineOptions> = {}, onSwe
   const Q = path === 'factored' ? new Float64Array(d * d) : new Float64Array(0);
   const T = path === 'factored' ? new Float64Array(d * d) : new Float64Array(0);
   const pow = opts.alpha === 0.5 ? null : powerScratch(d);
+  // Without a validation split there is no signal to restart on, so no extrapolation either.
+  const momentum = nVal > 0 ? opts.momentum : 0;
+  // G_{t-1} for the extrapolation, and the extrapolated matrix
+  const Gprev = new Float64Array(momentum > 0 ? d * d : 0);
+  let Gext = new Float64Array(momentum > 0 ? d * d : 0);
+  let havePrev = false;
+  let prevMse = Number.POSITIVE_INFINITY;
+  let restarts = 0;
+  let sinceRestart = 0;
 
   let lambda = opts.lambda;
   let bestMse = Number.POSITIVE_INFINITY;
@@ -198,6 +217,7 @@ export function complete(input: Csr, options: Partial<EngineOptions> = {}, onSwe
       validationRelMse: mse,
       agop: path,
       cholFallbacks: fallbacks,
+      restarts,
       seconds: 0,
     };
     const verdict = onSweep ? onSweep(info, probe) : undefined;
@@ -210,11 +230,33 @@ export function complete(input: Csr, options: Partial<EngineOptions> = {}, onSwe
     if (stop === null && sweep + 1 < opts.maxSweeps) {
       if (path === 'streamed') agopStreamed(d, K, train, a, chunkRows, ybuf, G);
       else agopFactored(d, K, lambda, train, a, Q, T, G);
+      let src = G;
+      if (momentum > 0) {
+        // Extrapolate the kernel sequence, K_{t+1} = G_t + beta (G_t - G_{t-1}); restart (plain
+        // G_t) whenever the validation error went up, so a bad step is never compounded.
+        const restart = mse > prevMse;
+        if (restart) {
+          restarts++;
+          sinceRestart = 0;
+        }
+        // Nesterov's ramp (k - 1) / (k + 2), capped: a restart lets the momentum build up again.
+        const beta = Math.min(momentum, (sinceRestart - 1) / (sinceRestart + 2));
+        sinceRestart++;
+        if (havePrev && !restart && beta > 0) {
+          for (let q = 0; q < d * d; q++) Gext[q] = G[q]! + beta * (G[q]! - Gprev[q]!);
+          src = Gext;
+        }
+        Gprev.set(G);
+        havePrev = true;
+      }
+      prevMse = mse;
       if (pow === null) {
+        // K_{t+1} = src: swap buffers instead of copying
         const t = K;
-        K = G;
-        G = t;
-      } else if (nextKernelPower(d, G, opts.alpha, K, pow) !== 0) {
+        K = src;
+        if (src === G) G = t;
+        else Gext = t;
+      } else if (nextKernelPower(d, src, opts.alpha, K, pow) !== 0) {
         stop = 'diverged';
       }
       if (schedule === 'adaptive') lambda = Math.max(opts.lambdaFloor, Math.min(lambda, opts.lambdaFactor * mse));

@@ -202,7 +202,22 @@ export function powerScratch(d: number): PowerScratch {
   return { V: new Float64Array(d * d), w: new Float64Array(d), work: new Float64Array(d * d + d) };
 }
 
-/** K = G^(2 alpha) with negative eigenvalues clipped at 0; returns the eigensolver's status. */
+/**
+ * K = G^(2 alpha) with negative eigenvalues clipped at 0; returns the eigensolver's status. When
+ * 2 alpha is a whole number the power is a chain of products (G is positive semidefinite, so no
+ * clipping is needed) and stays SVD-free.
+ */
 export function nextKernelPower(d: number, G: Float64Array, alpha: number, K: Float64Array, s: PowerScratch): number {
-  return dsympow(d, G, d, 0, 2 * alpha, K, d, 0, s.V, s.w, s.work);
+  const m = 2 * alpha;
+  if (Number.isInteger(m) && m >= 1 && m <= 8) {
+    K.set(G.subarray(0, d * d));
+    for (let q = 1; q < m; q++) {
+      dgemm(false, false, d, d, d, 1, K, d, 0, G, d, 0, 0, s.V, d, 0);
+      K.set(s.V.subarray(0, d * d));
+    }
+    // products of a symmetric matrix with itself are symmetric only up to rounding
+    dsymmetrize(d, K, d, 0);
+    return 0;
+  }
+  return dsympow(d, G, d, 0, m, K, d, 0, s.V, s.w, s.work);
 }

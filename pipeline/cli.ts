@@ -41,6 +41,7 @@ function engineFlags(cmd: Command): Command {
     .addOption(new Option('--lambda <l>', 'initial ridge, relative to the mean square of the observed values').argParser(numArg('--lambda', (x) => x > 0, 'a number > 0')))
     .addOption(new Option('--lambda-schedule <s>', 'adaptive | official | fixed').choices(['adaptive', 'official', 'fixed']))
     .addOption(new Option('--lambda-factor <f>', 'adaptive schedule: lambda tracks f x validation MSE').argParser(numArg('--lambda-factor', (x) => x > 0, 'a number > 0')))
+    .addOption(new Option('--momentum <b>', 'cap of the kernel extrapolation (Nesterov, restarted on validation rise); 0 = plain lin-RFM').argParser(numArg('--momentum', (x) => x >= 0 && x < 1, 'a number in [0, 1)')))
     .addOption(new Option('--max-sweeps <n>', 'stop after this many sweeps').argParser(intArg('--max-sweeps', 1)))
     .addOption(new Option('--patience <n>', 'stop after this many sweeps without a better validation error').argParser(intArg('--patience', 1)))
     .addOption(new Option('--tol <x>', 'stop when validation MSE / mean square falls to this').argParser(numArg('--tol', (x) => x >= 0, 'a number >= 0')))
@@ -57,6 +58,7 @@ function engineOptionsFrom(o: Record<string, unknown>): Partial<EngineOptions> {
     ['lambdaSchedule', 'lambdaSchedule'],
     ['lambdaFactor', 'lambdaFactor'],
     ['maxSweeps', 'maxSweeps'],
+    ['momentum', 'momentum'],
     ['patience', 'patience'],
     ['tol', 'tol'],
     ['validation', 'validationFraction'],
@@ -110,6 +112,7 @@ function runSummary(r: CompletionResult): Record<string, unknown> {
       seconds: h.seconds,
       agop: h.agop,
       cholFallbacks: h.cholFallbacks,
+      restarts: h.restarts,
     })),
   };
 }

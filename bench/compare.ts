@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../io/atomic.ts';
-import { dgemm } from '../kernels/blas.ts';
+import { dgemm } from '../kernels/index.ts';
 import { Rng } from '../kernels/random.ts';
 import { complete } from '../pipeline/engine.ts';
 import { generateLowRank, unobservedPairs } from '../pipeline/synthetic.ts';

@@ -3,6 +3,7 @@
 const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   paper: () => import('./paper.ts'),
   compare: () => import('./compare.ts'),
+  gemm: () => import('./gemm.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -1,6 +1,6 @@
 // The phases of one lin-RFM sweep over typed arrays: row solves, AGOP (streamed or factored), next kernel.
 
-import { daxpy, dgemm, dsyrk } from '../kernels/blas.ts';
+import { daxpy, dgemm, dsyrk } from '../kernels/index.ts';
 import { dpotrf, dpotrs } from '../kernels/chol.ts';
 import { dsympow } from '../kernels/eig.ts';
 import { dgathersym, dscatterouter, dsymmetrize } from '../kernels/sym.ts';

@@ -1,9 +1,11 @@
-// Tests for kernels/blas.ts against brute-force loops, over strides, offsets, edges and transposes.
+// Tests for kernels/blas.ts against brute-force loops, over strides, offsets, edges and transposes;
+// the dgemm and dsyrk suites run against every implementation (TypeScript and WASM SIMD).
 import { describe, it, expect } from 'vitest';
-import { ddot, daxpy, dgemm, dsyrk } from '../../kernels/blas.ts';
+import { ddot, daxpy } from '../../kernels/blas.ts';
+import { implementations } from '../../kernels/index.ts';
 import {
   SEEDS, makeRng, randDense, transpose, matmul, pack, unpack, packVec, unpackVec,
-  strayWrites, relErr, type Dense,
+  strayWrites, relErr, SENTINEL, type Dense,
 } from './helpers.ts';
 
 // Tolerances: max |got - want| / max(1, max |want|). Inputs are N(0, 1), sums have <= 300 terms,
@@ -83,14 +85,25 @@ function gemmRef(ta: boolean, tb: boolean, alpha: number, A: Dense, B: Dense, be
   return P.map((r, i) => r.map((v, j) => alpha * v + (beta === 0 ? 0 : beta * C[i]![j]!)));
 }
 
+// Every implementation of dgemm/dsyrk, by name. The WASM one throws when it was not built, which
+// fails its suite loudly instead of skipping it (see also test/kernels/wasm.test.ts).
+const IMPLS = Object.entries(implementations);
+
 // (m, n, k): ragged 4x4 tiles, and sizes that cross each blocking boundary (MC = 64, NC = KC = 256).
 const GEMM_SHAPES: Array<[number, number, number]> = [
   [1, 1, 1], [1, 5, 3], [5, 1, 2], [4, 4, 4], [5, 7, 3], [8, 8, 9], [13, 9, 17],
   [70, 9, 11], [6, 261, 5], [9, 6, 300],
 ];
+// Larger shapes for every blocking edge of both implementations: blas.ts blocks by MC = 64,
+// NC = KC = 256; the WASM kernels by MC = 128, KC = 256, NC = 2048 with 4 x 4 micro-tiles (sizes
+// one below, at and one above each block; 2051 columns cross NC; 513 crosses KC twice).
+const GEMM_EDGE_SHAPES: Array<[number, number, number]> = [
+  [63, 65, 257], [65, 64, 63], [129, 5, 257], [3, 257, 64], [257, 63, 5], [128, 128, 256],
+  [127, 3, 1], [5, 2051, 3], [2, 3, 513], [1, 1, 600],
+];
 const TRANSPOSES: Array<[boolean, boolean]> = [[false, false], [true, false], [false, true], [true, true]];
 
-describe('dgemm', () => {
+describe.each(IMPLS)('dgemm (%s)', (_impl, { dgemm }) => {
   for (const seed of SEEDS) {
     for (const [ta, tb] of TRANSPOSES) {
       it(`transA=${ta} transB=${tb}: matches a triple loop with padding and offsets (seed ${seed})`, () => {
@@ -116,6 +129,24 @@ describe('dgemm', () => {
         }
       });
     }
+  }
+
+  for (const [ta, tb] of TRANSPOSES) {
+    it(`transA=${ta} transB=${tb}: blocking edges, with padding and offsets (seed 5)`, () => {
+      const rng = makeRng(5);
+      for (const [m, n, k] of GEMM_EDGE_SHAPES) {
+        const A = ta ? randDense(rng, k, m) : randDense(rng, m, k);
+        const B = tb ? randDense(rng, n, k) : randDense(rng, k, n);
+        const C = randDense(rng, m, n);
+        const alpha = rng.normal(), beta = rng.normal();
+        const lda = (ta ? m : k) + 1, ldb = (tb ? k : n) + 2, ldc = n + 1;
+        const a = pack(A, lda, 2), b = pack(B, ldb, 3), c = pack(C, ldc, 1);
+        expect(dgemm(ta, tb, m, n, k, alpha, a, lda, 2, b, ldb, 3, beta, c, ldc, 1)).toBe(c);
+        const err = relErr(unpack(c, m, n, ldc, 1), gemmRef(ta, tb, alpha, A, B, beta, C));
+        expect(err, `m=${m} n=${n} k=${k}`).toBeLessThan(TOL);
+        expect(strayWrites(c, m, n, ldc, 1), `m=${m} n=${n} k=${k}`).toBe(0);
+      }
+    });
   }
 
   it('beta = 0 overwrites NaN and Inf garbage in C (all transpose cases)', () => {
@@ -167,8 +198,13 @@ function syrkRef(trans: boolean, alpha: number, A: Dense, beta: number, C: Dense
 const SYRK_SHAPES: Array<[number, number]> = [
   [1, 1], [1, 4], [3, 1], [4, 4], [5, 3], [8, 9], [13, 17], [70, 11], [261, 3], [9, 300],
 ];
+// The blocking edges of both implementations (see GEMM_EDGE_SHAPES); 256 is the engine's chunk
+// depth. n = 2050 (crossing the WASM NC) has its own cheaper test below.
+const SYRK_EDGE_SHAPES: Array<[number, number]> = [
+  [63, 257], [64, 256], [65, 255], [127, 5], [129, 64], [257, 3],
+];
 
-describe('dsyrk', () => {
+describe.each(IMPLS)('dsyrk (%s)', (_impl, { dsyrk }) => {
   for (const seed of SEEDS) {
     for (const trans of [false, true]) {
       it(`trans=${trans}: matches the triple loop, exactly symmetric, upper input ignored (seed ${seed})`, () => {
@@ -195,6 +231,54 @@ describe('dsyrk', () => {
       });
     }
   }
+
+  for (const trans of [false, true]) {
+    it(`trans=${trans}: blocking edges, exactly symmetric, nothing outside C written (seed 6)`, () => {
+      const rng = makeRng(6);
+      for (const [n, k] of SYRK_EDGE_SHAPES) {
+        const A = trans ? randDense(rng, k, n) : randDense(rng, n, k);
+        const C = randDense(rng, n, n);
+        const alpha = rng.normal(), beta = rng.normal();
+        const lda = (trans ? n : k) + 1, ldc = n + 1, oa = 2, oc = 3;
+        const a = pack(A, lda, oa), c = pack(C, ldc, oc);
+        for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) c[oc + i * ldc + j] = NaN;
+        expect(dsyrk(trans, n, k, alpha, a, lda, oa, beta, c, ldc, oc)).toBe(c);
+        const got = unpack(c, n, n, ldc, oc);
+        expect(relErr(got, syrkRef(trans, alpha, A, beta, C)), `n=${n} k=${k}`).toBeLessThan(TOL);
+        let asymmetric = 0;
+        for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) if (got[i]![j] !== got[j]![i]) asymmetric++;
+        expect(asymmetric, `n=${n} k=${k}`).toBe(0);
+        expect(strayWrites(c, n, n, ldc, oc), `n=${n} k=${k}`).toBe(0);
+      }
+    });
+  }
+
+  it('n = 2050 crosses the WASM column panel (NC = 2048): the second panel starts its lower walk at its own diagonal', () => {
+    // Checked with typed-array loops: the Dense reference of a 2050 x 2050 C costs seconds.
+    const rng = makeRng(8);
+    const n = 2050, k = 2, ldc = n + 1, oc = 1;
+    for (const trans of [false, true]) {
+      const lda = trans ? n : k;
+      const a = new Float64Array(n * k);
+      for (let t = 0; t < a.length; t++) a[t] = rng.normal();
+      const x = (i: number, p: number): number => (trans ? a[p * lda + i]! : a[i * lda + p]!);
+      const c = new Float64Array(oc + n * ldc).fill(SENTINEL);
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) c[oc + i * ldc + j] = j <= i ? (i + 2 * j) / n : NaN;
+      expect(dsyrk(trans, n, k, 0.5, a, lda, 0, -1, c, ldc, oc)).toBe(c);
+      let bad = 0, stray = 0;
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < n; j++) {
+          const lo = Math.max(i, j), hi = Math.min(i, j);
+          const want = 0.5 * (x(i, 0) * x(j, 0) + x(i, 1) * x(j, 1)) - (lo + 2 * hi) / n;
+          if (!(Math.abs(c[oc + i * ldc + j]! - want) <= 1e-12 * Math.max(1, Math.abs(want)))) bad++;
+          if (j <= i && c[oc + i * ldc + j] !== c[oc + j * ldc + i]) bad++;
+        }
+        stray += c[oc + i * ldc + n] === SENTINEL ? 0 : 1;
+      }
+      expect(bad, `trans=${trans}`).toBe(0);
+      expect(stray + (c[0] === SENTINEL ? 0 : 1), `trans=${trans}`).toBe(0);
+    }
+  });
 
   it('beta = 0 overwrites NaN garbage; accumulating chunks with beta = 1 equals one big product', () => {
     const rng = makeRng(11);

@@ -1,0 +1,341 @@
+// WASM SIMD (f64x2) dgemm/dsyrk with exactly the signatures of kernels/blas.ts, plus arrays that live in wasm memory.
+//
+// The module (kernels/wasm/assembly/gemm.ts, embedded by scripts/build-wasm.mjs) is instantiated
+// synchronously at import; `wasmAvailable` is false when it was not built or the engine lacks
+// SIMD, and then every export here throws: callers go through kernels/index.ts, which falls back
+// to the TypeScript kernels.
+//
+// Operands that are ordinary Float64Arrays are copied into a staging block of wasm memory (only
+// the addressed rows x cols, compacted), and the output block is copied back: O(n^2) copies
+// against the O(n^3) product. The staging block is kept between calls and only ever grows, so
+// memory does not grow per call once it is big enough.
+//
+// Copy-free path: `wasmAlloc(len)` returns a Float64Array that is a view into wasm memory; the
+// kernels recognise such operands (and subarrays of them) and use them in place. Growing wasm
+// memory (by wasmAlloc, or a kernel call whose copied operands need a bigger staging block)
+// detaches every existing view: its length becomes 0. The block itself stays put and keeps its
+// contents, and the kernels still accept the stale view returned by wasmAlloc (not a subarray of
+// it) by identity; `wasmRefresh(view)` returns a usable view of the same block (the same object
+// when memory has not grown). So: after any call that may grow memory, refresh before reading.
+
+import { WASM_BASE64 } from './wasm/generated.ts';
+
+// The root tsconfig has no DOM lib and @types/node declares no WebAssembly API: the little used
+// here is typed by hand.
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(deltaPages: number): number;
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+}
+
+interface KernelExports {
+  memory: WasmMemory;
+  heapBase(): number;
+  workBytes(): number;
+  dgemm(
+    transA: number, transB: number, m: number, n: number, k: number, alpha: number,
+    pA: number, lda: number, pB: number, ldb: number, beta: number, pC: number, ldc: number,
+    work: number,
+  ): void;
+  dsyrk(
+    trans: number, n: number, k: number, alpha: number, pA: number, lda: number,
+    beta: number, pC: number, ldc: number, work: number,
+  ): void;
+}
+
+const PAGE = 65536;
+// Allocations are cache-line aligned (v128 loads need 16 only for speed, not correctness).
+const ALIGN = 64;
+
+function instantiate(): KernelExports | null {
+  const WA = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+  if (WASM_BASE64 === '' || WA === undefined) return null;
+  try {
+    const bin = atob(WASM_BASE64);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    // Module construction fails on an engine without SIMD; that is the "not available" case.
+    const instance = new WA.Instance(new WA.Module(bytes), {});
+    return instance.exports as unknown as KernelExports;
+  } catch {
+    return null;
+  }
+}
+
+const wasm = instantiate();
+
+/** True when the WASM kernels were built and instantiated; false means use kernels/blas.ts. */
+export const wasmAvailable: boolean = wasm !== null;
+
+// ---- memory management: a first-fit free list over [heapStart, top), memory grown on demand ----
+
+interface Block { ptr: number; bytes: number }
+
+const alignUp = (x: number, a: number): number => Math.ceil(x / a) * a;
+
+const workPtr = wasm === null ? 0 : alignUp(wasm.heapBase(), ALIGN);
+let top = wasm === null ? 0 : alignUp(workPtr + wasm.workBytes(), ALIGN);
+const free: Block[] = []; // sorted by ptr, coalesced
+let growths = 0;
+
+function exportsOrThrow(): KernelExports {
+  if (wasm === null) throw new Error('kernels/wasm: the WASM kernels are not available (wasmAvailable is false)');
+  return wasm;
+}
+
+function ensureMemory(end: number): void {
+  const mem = exportsOrThrow().memory;
+  const have = mem.buffer.byteLength;
+  if (end <= have) return;
+  // Headroom of 1/8 keeps a run of growing allocations from growing memory every time.
+  const want = Math.max(end, have + Math.floor(have / 8));
+  mem.grow(Math.ceil((want - have) / PAGE));
+  growths++;
+}
+
+// The kernels' packing workspace sits below `top`; the module's initial memory does not hold it.
+if (wasm !== null) ensureMemory(top);
+
+function allocBytes(size: number): number {
+  const bytes = alignUp(Math.max(size, 1), ALIGN);
+  for (let t = 0; t < free.length; t++) {
+    const b = free[t]!;
+    if (b.bytes >= bytes) {
+      const ptr = b.ptr;
+      if (b.bytes === bytes) free.splice(t, 1);
+      else {
+        b.ptr += bytes;
+        b.bytes -= bytes;
+      }
+      return ptr;
+    }
+  }
+  ensureMemory(top + bytes);
+  const ptr = top;
+  top += bytes;
+  return ptr;
+}
+
+function freeBytes(ptr: number, size: number): void {
+  const bytes = alignUp(Math.max(size, 1), ALIGN);
+  let t = 0;
+  while (t < free.length && free[t]!.ptr < ptr) t++;
+  free.splice(t, 0, { ptr, bytes });
+  // Coalesce with the next, then the previous neighbour; a block that ends at `top` lowers it.
+  const b = free[t]!;
+  const next = free[t + 1];
+  if (next !== undefined && b.ptr + b.bytes === next.ptr) {
+    b.bytes += next.bytes;
+    free.splice(t + 1, 1);
+  }
+  const prev = free[t - 1];
+  let last = b;
+  if (prev !== undefined && prev.ptr + prev.bytes === b.ptr) {
+    prev.bytes += b.bytes;
+    free.splice(t, 1);
+    last = prev;
+  }
+  if (last.ptr + last.bytes === top) {
+    top = last.ptr;
+    free.splice(free.indexOf(last), 1);
+  }
+}
+
+interface Allocation { ptr: number; len: number; live: boolean }
+// Keyed by every view handed out for a block (wasmAlloc's and wasmRefresh's), so a view that
+// memory growth detached still names its block.
+const allocations = new WeakMap<Float64Array, Allocation>();
+
+/**
+ * A zero-filled Float64Array of `len` elements that lives in wasm memory: kernels given it (or a
+ * subarray of it) as an operand use it in place, without copies. Invalidated (length 0) whenever
+ * wasm memory grows: see wasmRefresh. Release it with wasmFree.
+ */
+export function wasmAlloc(len: number): Float64Array<ArrayBuffer> {
+  if (!Number.isInteger(len) || len < 0) throw new RangeError(`wasmAlloc: len must be a non-negative integer, got ${len}`);
+  const w = exportsOrThrow();
+  const ptr = allocBytes(len * 8);
+  const view = new Float64Array(w.memory.buffer, ptr, len);
+  view.fill(0);
+  allocations.set(view, { ptr, len, live: true });
+  return view;
+}
+
+/** A usable view of the block behind `view` (from wasmAlloc or wasmRefresh): `view` itself unless memory grew. */
+export function wasmRefresh(view: Float64Array): Float64Array<ArrayBuffer> {
+  const w = exportsOrThrow();
+  const a = allocations.get(view);
+  if (a === undefined || !a.live) throw new Error('wasmRefresh: not a live array from wasmAlloc');
+  if (view.buffer === w.memory.buffer) return view as Float64Array<ArrayBuffer>;
+  const fresh = new Float64Array(w.memory.buffer, a.ptr, a.len);
+  allocations.set(fresh, a);
+  return fresh;
+}
+
+/** Returns the block behind `view` (from wasmAlloc or wasmRefresh) to the allocator; every view of it is dead after. */
+export function wasmFree(view: Float64Array): void {
+  const a = allocations.get(view);
+  if (a === undefined || !a.live) throw new Error('wasmFree: not a live array from wasmAlloc');
+  a.live = false;
+  freeBytes(a.ptr, a.len * 8);
+}
+
+/** True when `view` came from wasmAlloc or wasmRefresh and its block has not been freed (it may be stale). */
+export function isWasmAllocation(view: Float64Array): boolean {
+  return allocations.get(view)?.live === true;
+}
+
+/** True when `x` is a current view into wasm memory (a kernel operand that needs no copy). */
+export function isWasmView(x: Float64Array): boolean {
+  return wasm !== null && x.buffer === wasm.memory.buffer;
+}
+
+/** How often wasm memory has grown (each growth detached all views); for tests and diagnostics. */
+export function wasmMemoryGrowths(): number {
+  return growths;
+}
+
+// ---- operands: in place when resident, else copied (compacted to ld = cols) into staging ----
+
+// Byte address of element 0 of a resident operand and how many elements it may address, or null.
+function residentOf(x: Float64Array, mem: WasmMemory): { base: number; len: number } | null {
+  if (x.buffer === mem.buffer) return { base: x.byteOffset, len: x.length };
+  const a = allocations.get(x);
+  if (a !== undefined && a.live) return { base: a.ptr, len: a.len };
+  return null;
+}
+
+function checkRegion(what: string, len: number, rows: number, cols: number, ld: number, off: number): void {
+  if (rows <= 0 || cols <= 0) return;
+  // ld matters only between rows; it and the offset must be whole so that addresses are.
+  const ldOk = Number.isInteger(ld) && (rows === 1 || ld >= cols);
+  if (!ldOk || !Number.isInteger(off) || off < 0 || off + (rows - 1) * ld + cols > len) {
+    throw new RangeError(
+      `kernels/wasm: ${what} (${rows} x ${cols}, ld ${ld}, offset ${off}) does not fit its array of ${len}` +
+      (len === 0 ? ' (a view of wasm memory detached by growth? see wasmRefresh)' : ''),
+    );
+  }
+}
+
+// One operand of a call: where the kernel finds it and, when copied, where it came from.
+interface Operand {
+  x: Float64Array; ld: number; off: number; rows: number; cols: number;
+  ptr: number; // byte address in wasm memory (set for resident operands now, for copied ones once staged)
+  kld: number; // leading dimension the kernel sees
+  copied: boolean;
+}
+
+function operand(what: string, mem: WasmMemory, x: Float64Array, ld: number, off: number, rows: number, cols: number): Operand {
+  const r = residentOf(x, mem);
+  checkRegion(what, r === null ? x.length : r.len, rows, cols, ld, off);
+  if (r !== null) return { x, ld, off, rows, cols, ptr: r.base + off * 8, kld: ld, copied: false };
+  return { x, ld, off, rows, cols, ptr: 0, kld: Math.max(cols, 1), copied: true };
+}
+
+let staging: Block = { ptr: 0, bytes: 0 };
+
+// Places the copied operands in the staging block (grown if needed: this may grow memory, so every
+// resident pointer must be resolved before it is called) and returns the current heap view.
+function stage(ops: Operand[]): Float64Array {
+  let need = 0;
+  for (const o of ops) if (o.copied) need += alignUp(o.rows * o.cols * 8, ALIGN);
+  if (need > staging.bytes) {
+    if (staging.bytes > 0) freeBytes(staging.ptr, staging.bytes);
+    const bytes = alignUp(need, ALIGN);
+    staging = { ptr: allocBytes(bytes), bytes };
+  }
+  let p = staging.ptr;
+  for (const o of ops) {
+    if (!o.copied) continue;
+    o.ptr = p;
+    p += alignUp(o.rows * o.cols * 8, ALIGN);
+  }
+  return new Float64Array(exportsOrThrow().memory.buffer);
+}
+
+// Copies rows x cols (row r from element 0 to rowLen(r) - 1) of a staged operand into wasm memory.
+function copyIn(heap: Float64Array, o: Operand, rowLen?: (r: number) => number): void {
+  const dst = o.ptr / 8;
+  if (rowLen === undefined && o.ld === o.cols) {
+    heap.set(o.x.subarray(o.off, o.off + o.rows * o.cols), dst);
+    return;
+  }
+  for (let r = 0; r < o.rows; r++) {
+    const s = o.off + r * o.ld;
+    heap.set(o.x.subarray(s, s + (rowLen === undefined ? o.cols : rowLen(r))), dst + r * o.cols);
+  }
+}
+
+function copyOut(heap: Float64Array, o: Operand): void {
+  const src = o.ptr / 8;
+  if (o.ld === o.cols) {
+    o.x.set(heap.subarray(src, src + o.rows * o.cols), o.off);
+    return;
+  }
+  for (let r = 0; r < o.rows; r++) {
+    const s = src + r * o.cols;
+    o.x.set(heap.subarray(s, s + o.cols), o.off + r * o.ld);
+  }
+}
+
+/**
+ * C (m x n) = alpha * op(A) * op(B) + beta * C, with op(A) m x k and op(B) k x n, all row-major.
+ * op(A) = A^T when transA (A stored k x m), op(B) = B^T when transB (B stored n x k).
+ * beta = 0 overwrites C without reading it; alpha = 0 or k = 0 leaves A and B unread. Returns C.
+ * Throws RangeError when an addressed region does not fit its array.
+ */
+export function dgemm(
+  transA: boolean, transB: boolean,
+  m: number, n: number, k: number,
+  alpha: number,
+  A: Float64Array, lda: number, offsetA: number,
+  B: Float64Array, ldb: number, offsetB: number,
+  beta: number,
+  C: Float64Array, ldc: number, offsetC: number,
+): Float64Array {
+  const w = exportsOrThrow();
+  if (m <= 0 || n <= 0) return C;
+  const reads = k > 0 && alpha !== 0;
+  const kk = reads ? k : 0;
+  const a = operand('A', w.memory, A, lda, offsetA, transA ? kk : m, transA ? m : kk);
+  const b = operand('B', w.memory, B, ldb, offsetB, transB ? n : kk, transB ? kk : n);
+  const c = operand('C', w.memory, C, ldc, offsetC, m, n);
+  const heap = stage([a, b, c]);
+  if (a.copied) copyIn(heap, a);
+  if (b.copied) copyIn(heap, b);
+  if (c.copied && beta !== 0) copyIn(heap, c);
+  w.dgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, kk, alpha, a.ptr, a.kld, b.ptr, b.kld, beta, c.ptr, c.kld, workPtr);
+  if (c.copied) copyOut(heap, c);
+  return C;
+}
+
+/**
+ * Symmetric rank-k update. trans = false: C (n x n) = alpha * A * A^T + beta * C with A n x k;
+ * trans = true: C = alpha * A^T * A + beta * C with A k x n. Only the lower triangle is computed
+ * and then copied to the upper one, so C comes out exactly symmetric; the upper triangle of C on
+ * entry is never read. Returns C. Throws RangeError when an addressed region does not fit its array.
+ */
+export function dsyrk(
+  trans: boolean,
+  n: number, k: number,
+  alpha: number,
+  A: Float64Array, lda: number, offsetA: number,
+  beta: number,
+  C: Float64Array, ldc: number, offsetC: number,
+): Float64Array {
+  const w = exportsOrThrow();
+  if (n <= 0) return C;
+  const kk = k > 0 && alpha !== 0 ? k : 0;
+  const a = operand('A', w.memory, A, lda, offsetA, trans ? kk : n, trans ? n : kk);
+  const c = operand('C', w.memory, C, ldc, offsetC, n, n);
+  const heap = stage([a, c]);
+  if (a.copied) copyIn(heap, a);
+  // Only the lower triangle of C is an input.
+  if (c.copied && beta !== 0) copyIn(heap, c, (r) => r + 1);
+  w.dsyrk(trans ? 1 : 0, n, kk, alpha, a.ptr, a.kld, beta, c.ptr, c.kld, workPtr);
+  if (c.copied) copyOut(heap, c);
+  return C;
+}

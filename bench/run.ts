@@ -4,6 +4,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   paper: () => import('./paper.ts'),
   compare: () => import('./compare.ts'),
   gemm: () => import('./gemm.ts'),
+  load: () => import('./parquet-load.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -1,0 +1,581 @@
+// Parquet sources and sink: (row, col, value) triplets and (row, col) pairs in, a table out, a row group at a time.
+
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  DataType,
+  Float64,
+  Int32,
+  RecordBatch,
+  Schema,
+  Field,
+  Struct,
+  Utf8,
+  makeData,
+  tableFromIPC,
+  tableToIPC,
+  Table,
+  type Data,
+} from 'apache-arrow';
+import { Errors, LinRfmError, quote } from '../config/errors.ts';
+import { asIoError, writeFileAtomic } from './atomic.ts';
+import type { Pairs, TripletColumns, Triplets } from './csv.ts';
+import { findDuplicatePair } from './duplicates.ts';
+import { KeyDictionary } from './keys.ts';
+import { pageIndexPatch } from './parquet-footer.ts';
+import { KEY_TYPES, KeyColumnMapper, VALUE_TYPES, firstNull, isValueType, keyKind, readValues, typeName } from './parquet-columns.ts';
+import { ParquetDecodeError, ParquetRowGroupSource } from './parquet-source.ts';
+
+/*
+ * Locations in messages are `row group G, row R`, both 0-based as Parquet tools count them: R is
+ * the row within its row group.
+ */
+
+/**
+ * Reads (row, col, value) triplets from one Parquet file, a directory (its *.parquet files, sorted
+ * by name, not recursing, as one dataset) or a list of those. Columns are found by name (default
+ * row, col, value); keys may be integer, string or dictionary-encoded string columns and are kept as
+ * their text, so the result equals readTripletsCsv on the same data; values may be any numeric type,
+ * converted to float64. One row group is decoded at a time, on a worker thread. Rejects, naming file,
+ * row group, row and column: unreadable files, missing or mistyped columns, null or empty keys, null
+ * values, values that are not finite, a dataset with no rows at all, and a (row, col) pair given
+ * twice (naming both places).
+ */
+export async function readTripletsParquet(paths: string | string[], opts: TripletColumns = {}): Promise<Triplets> {
+  const names = {
+    row: columnOption('rowKey', opts.rowKey, 'row'),
+    col: columnOption('colKey', opts.colKey, 'col'),
+    value: columnOption('valueKey', opts.valueKey, 'value'),
+  };
+  if (names.col === names.row) throw Errors.Config('colKey', names.col, 'must differ from rowKey');
+  if (names.value === names.row || names.value === names.col) {
+    throw Errors.Config('valueKey', names.value, 'must differ from rowKey and colKey');
+  }
+  const dataset = await resolveDataset(paths);
+  const sink = new TripletSink(dataset, names);
+  await scanDataset(dataset.files, sink);
+  return sink.result();
+}
+
+/**
+ * Reads (row, col) pairs to predict from Parquet (a file, directory or list, as readTripletsParquet)
+ * and maps them through the training dictionaries without adding to them. The key columns are
+ * `row` and `col` if the file has both, else its first two columns.
+ */
+export async function readPairsParquet(paths: string | string[], rowKeys: KeyDictionary, colKeys: KeyDictionary): Promise<Pairs> {
+  const dataset = await resolveDataset(paths);
+  const sink = new PairSink(dataset, rowKeys, colKeys);
+  await scanDataset(dataset.files, sink);
+  return sink.result();
+}
+
+export interface ParquetColumn {
+  name: string;
+  /** Strings are written as utf8 (keys stay text), typed arrays as float64 / int32. */
+  values: string[] | Float64Array | Int32Array;
+}
+
+/**
+ * Writes the columns as a ZSTD-compressed Parquet file to a temp file beside `path` and renames it
+ * into place, so readers never see a half-written file and a failure leaves the old file as it was.
+ * Every column must have the same length; names must be distinct and non-empty.
+ */
+export async function writeTableParquetAtomic(path: string, columns: ParquetColumn[]): Promise<void> {
+  const table = arrowTable(columns);
+  let bytes: Uint8Array;
+  try {
+    bytes = await encodeParquet(table);
+  } catch (err) {
+    throw asIoError(path, err);
+  }
+  await writeFileAtomic(path, bytes);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dataset resolution and scanning
+
+interface Dataset {
+  /** What the result's `file` says: the path given, or the first of a list and how many more. */
+  label: string;
+  files: string[];
+}
+
+/** Spark, Hive and DuckDB mark metadata and in-progress files with a leading _ or .: never data. */
+const PARQUET_FILE = /^[^._].*\.parquet$/i;
+
+async function resolveDataset(paths: string | string[]): Promise<Dataset> {
+  const list = typeof paths === 'string' ? [paths] : paths;
+  if (list.length === 0) throw Errors.Config('input', [], 'names no Parquet files');
+  const files: string[] = [];
+  for (const path of list) {
+    let isDirectory: boolean;
+    try {
+      isDirectory = (await stat(path)).isDirectory();
+    } catch (err) {
+      throw openError(path, err);
+    }
+    if (!isDirectory) {
+      files.push(path);
+      continue;
+    }
+    let names: string[];
+    try {
+      names = (await readdir(path, { withFileTypes: true }))
+        .filter((e) => !e.isDirectory() && PARQUET_FILE.test(e.name))
+        .map((e) => e.name)
+        .sort();
+    } catch (err) {
+      throw openError(path, err);
+    }
+    if (names.length === 0) throw Errors.MissingInput(path, 'no *.parquet files in this directory');
+    for (const name of names) files.push(join(path, name));
+  }
+  const label = list.length === 1 ? list[0] : `${list[0]} (and ${list.length - 1} more)`;
+  return { label, files };
+}
+
+function openError(path: string, err: unknown): LinRfmError {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return Errors.MissingInput(path, 'no such file', { cause: err });
+  if (code === 'EACCES' || code === 'EPERM') return Errors.MissingInput(path, 'permission denied', { cause: err });
+  const why = err instanceof Error ? err.message : String(err);
+  return Errors.Io(path, `read failed: ${why}`, { cause: err });
+}
+
+/** What a loader does with the dataset's batches. */
+interface BatchSink {
+  /** Chooses the columns of a file, in the order batch() wants them; throws BadData if it cannot. */
+  columns(file: string, schema: Schema): string[];
+  /** Called once per file before its batches, with its total row count. */
+  startFile(file: number, rows: number): void;
+  /** One batch: `columns` in the order columns() gave, n rows, the first being row `row` of row group `rowGroup`. */
+  batch(file: number, rowGroup: number, row: number, columns: Data[], n: number): void;
+}
+
+async function scanDataset(files: string[], sink: BatchSink): Promise<void> {
+  const source = new ParquetRowGroupSource();
+  try {
+    for (let f = 0; f < files.length; f++) await scanFile(source, files[f], f, sink);
+  } finally {
+    await source.close();
+  }
+}
+
+async function scanFile(source: ParquetRowGroupSource, file: string, fileIndex: number, sink: BatchSink): Promise<void> {
+  let opened;
+  try {
+    // No patch when the footer cannot be read or parsed: the decoder then says what is wrong in its own words.
+    const patch = await pageIndexPatch(file).catch(() => null);
+    opened = await source.open(file, patch);
+  } catch (err) {
+    throw unreadable(file, '', err);
+  }
+  let schema: Schema;
+  try {
+    schema = tableFromIPC(opened.schema).schema;
+  } catch (err) {
+    throw unreadable(file, '', err, 'its schema has no Arrow equivalent: ');
+  }
+  const names = sink.columns(file, schema);
+  const groups: number[] = [];
+  let rows = 0;
+  opened.rowGroups.forEach((n, g) => {
+    rows += n;
+    if (n > 0) groups.push(g);
+  });
+  sink.startFile(fileIndex, rows);
+  const read = (k: number): Promise<Uint8Array> | null => {
+    if (k >= groups.length) return null;
+    const p = source.read(groups[k], names);
+    // Read-ahead may be abandoned when a row group before it fails; its rejection is not news.
+    p.catch(() => undefined);
+    return p;
+  };
+  let next = read(0);
+  for (let k = 0; next !== null; k++) {
+    const g = groups[k];
+    let ipc: Uint8Array;
+    try {
+      ipc = await next;
+    } catch (err) {
+      throw unreadable(file, `row group ${g}`, err);
+    }
+    next = read(k + 1);
+    let table: Table;
+    try {
+      table = tableFromIPC(ipc);
+    } catch (err) {
+      throw unreadable(file, `row group ${g}`, err, 'cannot convert to Arrow: ');
+    }
+    // The projection comes back in file order, not request order: look the columns up by name.
+    const at = names.map((name) => table.schema.fields.findIndex((field) => field.name === name));
+    let row = 0;
+    for (const batch of table.batches) {
+      const n = batch.numRows;
+      if (n === 0) continue;
+      sink.batch(fileIndex, g, row, at.map((i) => batch.data.children[i]), n);
+      row += n;
+    }
+    if (row !== opened.rowGroups[g]) {
+      throw Errors.BadData(file, `row group ${g}`, `not a readable Parquet file: the footer says ${opened.rowGroups[g]} rows, the data has ${row}`);
+    }
+  }
+}
+
+function unreadable(file: string, where: string, err: unknown, prefix = ''): LinRfmError {
+  if (err instanceof LinRfmError) return err;
+  let why = err instanceof Error ? err.message : String(err);
+  if (!(err instanceof ParquetDecodeError) && err instanceof Error && err.name !== 'Error') why = `${err.name}: ${why}`;
+  return Errors.BadData(file, where, `not a readable Parquet file: ${prefix}${why}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Column selection
+
+function columnOption(key: string, value: string | undefined, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || value.trim() === '') throw Errors.Config(key, value, 'must be a non-empty column name');
+  return value.trim();
+}
+
+function fieldNames(schema: Schema): string {
+  const names = schema.fields.map((f) => quote(f.name, 40));
+  return names.length > 20 ? `${names.slice(0, 20).join(', ')}, ... (${names.length} in all)` : names.join(', ');
+}
+
+/** The field named `name`, checked to be a key (or value) column. */
+function findField(file: string, schema: Schema, name: string, role: 'key' | 'value'): Field {
+  const matches = schema.fields.filter((f) => f.name === name);
+  if (matches.length === 0) {
+    throw Errors.BadData(file, `column ${quote(name)}`, `no column ${quote(name)} (found ${fieldNames(schema)})`);
+  }
+  if (matches.length > 1) throw Errors.BadData(file, `column ${quote(name)}`, 'column appears twice in the schema');
+  checkType(file, matches[0], role);
+  return matches[0];
+}
+
+function checkType(file: string, field: Field, role: 'key' | 'value'): void {
+  const ok = role === 'key' ? keyKind(field.type) !== null : isValueType(field.type);
+  if (!ok) {
+    const expected = role === 'key' ? `a key column must be ${KEY_TYPES}` : `the value column must be ${VALUE_TYPES}`;
+    throw Errors.BadData(file, `column ${quote(field.name)}`, `has type ${typeName(field.type)}; ${expected}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loaders
+
+/** Where each batch's entries came from, so an entry index can be turned back into a location. */
+class Locations {
+  private readonly firstEntry: number[] = [];
+  private readonly file: number[] = [];
+  private readonly rowGroup: number[] = [];
+  private readonly row: number[] = [];
+
+  add(entry: number, file: number, rowGroup: number, row: number): void {
+    this.firstEntry.push(entry);
+    this.file.push(file);
+    this.rowGroup.push(rowGroup);
+    this.row.push(row);
+  }
+
+  /** [file index, row group, row] of entry e. */
+  find(e: number): [number, number, number] {
+    let lo = 0;
+    let hi = this.firstEntry.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.firstEntry[mid] <= e) lo = mid;
+      else hi = mid - 1;
+    }
+    return [this.file[lo], this.rowGroup[lo], this.row[lo] + (e - this.firstEntry[lo])];
+  }
+}
+
+/** Index of the first failing row among candidates (-1 = none), so errors come in row order like the CSV reader's. */
+function earliest(...rows: number[]): number {
+  let best = -1;
+  for (const r of rows) if (r >= 0 && (best < 0 || r < best)) best = r;
+  return best;
+}
+
+class TripletSink implements BatchSink {
+  private readonly rowKeys = new KeyDictionary();
+  private readonly colKeys = new KeyDictionary();
+  private readonly rowMapper = new KeyColumnMapper((text) => this.rowKeys.intern(text));
+  private readonly colMapper = new KeyColumnMapper((text) => this.colKeys.intern(text));
+  private rows = new Int32Array(0);
+  private cols = new Int32Array(0);
+  private values = new Float64Array(0);
+  private nnz = 0;
+  private readonly where = new Locations();
+
+  constructor(
+    private readonly dataset: Dataset,
+    private readonly names: { row: string; col: string; value: string },
+  ) {}
+
+  columns(file: string, schema: Schema): string[] {
+    return [
+      findField(file, schema, this.names.row, 'key').name,
+      findField(file, schema, this.names.col, 'key').name,
+      findField(file, schema, this.names.value, 'value').name,
+    ];
+  }
+
+  startFile(_file: number, rows: number): void {
+    // Exact for one file, so a single-file load never copies; a dataset grows geometrically past that.
+    const need = this.nnz + rows;
+    if (need > this.rows.length) this.grow(this.rows.length === 0 ? need : Math.max(need, Math.ceil(this.rows.length * 1.5)));
+  }
+
+  batch(file: number, rowGroup: number, row: number, [rowData, colData, valueData]: Data[], n: number): void {
+    const at = this.nnz;
+    if (at + n > this.rows.length) this.grow(Math.max(at + n, this.rows.length * 2));
+    const path = this.dataset.files[file];
+    const where = (i: number, column: string): string => `row group ${rowGroup}, row ${row + i}, column ${quote(column)}`;
+    const nullRow = earliest(firstNull(rowData, n), firstNull(colData, n), firstNull(valueData, n));
+    // Rows before the first null are checked as usual, so whatever is wrong first is what is reported.
+    const m = nullRow >= 0 ? nullRow : n;
+    const badRow = this.rowMapper.map(rowData, m, this.rows, at);
+    const badCol = this.colMapper.map(colData, m, this.cols, at);
+    const badValue = readValues(valueData, m, this.values, at);
+    const first = earliest(badRow, badCol, badValue);
+    if (first >= 0) {
+      if (first === badRow) throw Errors.BadData(path, where(first, this.names.row), this.rowMapper.problem);
+      if (first === badCol) throw Errors.BadData(path, where(first, this.names.col), this.colMapper.problem);
+      throw Errors.BadData(path, where(first, this.names.value), `not a finite number: ${this.values[at + first]}`);
+    }
+    if (nullRow >= 0) {
+      const column = !rowData.getValid(nullRow) ? this.names.row : !colData.getValid(nullRow) ? this.names.col : this.names.value;
+      throw Errors.BadData(path, where(nullRow, column), column === this.names.value ? 'null value' : 'null key');
+    }
+    this.where.add(at, file, rowGroup, row);
+    this.nnz = at + n;
+  }
+
+  result(): Triplets {
+    const nnz = this.nnz;
+    if (nnz === 0) {
+      throw Errors.BadData(this.dataset.label, '', 'no rows: the Parquet data has no row groups or only empty ones');
+    }
+    const twins = findDuplicatePair(this.rowKeys.size, this.colKeys.size, nnz, this.rows, this.cols);
+    if (twins !== null) {
+      const [earlier, later] = twins;
+      const [f1, g1, r1] = this.where.find(earlier);
+      const [f2, g2, r2] = this.where.find(later);
+      const row = this.rowKeys.key(this.rows[later]);
+      const col = this.colKeys.key(this.cols[later]);
+      const other = f1 === f2 ? '' : ` of ${this.dataset.files[f1]}`;
+      throw Errors.BadData(
+        this.dataset.files[f2],
+        `row group ${g2}, row ${r2}`,
+        `duplicate pair (${this.names.row} ${quote(row)}, ${this.names.col} ${quote(col)}), first seen at row group ${g1}, row ${r1}${other}`,
+      );
+    }
+    // Exact-size buffers (transferable whole); a single file was allocated exactly, so nothing is copied.
+    const exact = this.rows.length === nnz;
+    return {
+      file: this.dataset.label,
+      rowKeys: this.rowKeys,
+      colKeys: this.colKeys,
+      rows: exact ? this.rows : this.rows.slice(0, nnz),
+      cols: exact ? this.cols : this.cols.slice(0, nnz),
+      values: exact ? this.values : this.values.slice(0, nnz),
+      nnz,
+    };
+  }
+
+  private grow(cap: number): void {
+    const rows = new Int32Array(cap);
+    rows.set(this.rows.subarray(0, this.nnz));
+    this.rows = rows;
+    const cols = new Int32Array(cap);
+    cols.set(this.cols.subarray(0, this.nnz));
+    this.cols = cols;
+    const values = new Float64Array(cap);
+    values.set(this.values.subarray(0, this.nnz));
+    this.values = values;
+  }
+}
+
+/** Per distinct key seen: its dictionary index (-1 if training never saw it) and its text. */
+class KeyLookup {
+  readonly index: number[] = [];
+  readonly text: string[] = [];
+  readonly mapper = new KeyColumnMapper((text) => {
+    this.index.push(this.dict.get(text));
+    // A known key reuses the dictionary's string so equal keys share one string.
+    const known = this.index[this.index.length - 1];
+    this.text.push(known >= 0 ? this.dict.key(known) : text);
+    return this.text.length - 1;
+  });
+
+  constructor(private readonly dict: KeyDictionary) {}
+}
+
+class PairSink implements BatchSink {
+  private readonly rowLookup: KeyLookup;
+  private readonly colLookup: KeyLookup;
+  private readonly rowText: string[] = [];
+  private readonly colText: string[] = [];
+  private rows = new Int32Array(0);
+  private cols = new Int32Array(0);
+  /** Slots for one batch (reused): the lookup's entry per row. */
+  private rowSlots = new Int32Array(0);
+  private colSlots = new Int32Array(0);
+  private n = 0;
+  private names = ['row', 'col'];
+
+  constructor(
+    private readonly dataset: Dataset,
+    rowKeys: KeyDictionary,
+    colKeys: KeyDictionary,
+  ) {
+    this.rowLookup = new KeyLookup(rowKeys);
+    this.colLookup = new KeyLookup(colKeys);
+  }
+
+  columns(file: string, schema: Schema): string[] {
+    const has = (name: string): boolean => schema.fields.some((f) => f.name === name);
+    if (has('row') && has('col')) {
+      this.names = [findField(file, schema, 'row', 'key').name, findField(file, schema, 'col', 'key').name];
+      return this.names;
+    }
+    if (schema.fields.length < 2) {
+      throw Errors.BadData(
+        file,
+        'column 2',
+        `has ${schema.fields.length} column (found ${fieldNames(schema)}); expected columns "row" and "col", or the row and col key columns first`,
+      );
+    }
+    const [first, second] = schema.fields;
+    if (first.name === second.name) throw Errors.BadData(file, `column ${quote(first.name)}`, 'column appears twice in the schema');
+    checkType(file, first, 'key');
+    checkType(file, second, 'key');
+    this.names = [first.name, second.name];
+    return this.names;
+  }
+
+  startFile(_file: number, rows: number): void {
+    const need = this.n + rows;
+    if (need > this.rows.length) {
+      const cap = this.rows.length === 0 ? need : Math.max(need, Math.ceil(this.rows.length * 1.5));
+      const rows2 = new Int32Array(cap);
+      rows2.set(this.rows.subarray(0, this.n));
+      this.rows = rows2;
+      const cols2 = new Int32Array(cap);
+      cols2.set(this.cols.subarray(0, this.n));
+      this.cols = cols2;
+    }
+  }
+
+  batch(file: number, rowGroup: number, row: number, [rowData, colData]: Data[], n: number): void {
+    const path = this.dataset.files[file];
+    if (this.rowSlots.length < n) {
+      this.rowSlots = new Int32Array(n);
+      this.colSlots = new Int32Array(n);
+    }
+    const nullRow = earliest(firstNull(rowData, n), firstNull(colData, n));
+    const m = nullRow >= 0 ? nullRow : n;
+    const badRow = this.rowLookup.mapper.map(rowData, m, this.rowSlots, 0);
+    const badCol = this.colLookup.mapper.map(colData, m, this.colSlots, 0);
+    const first = earliest(nullRow, badRow, badCol);
+    if (first >= 0) {
+      const where = (column: string): string => `row group ${rowGroup}, row ${row + first}, column ${quote(column)}`;
+      if (first === badRow) throw Errors.BadData(path, where(this.names[0]), this.rowLookup.mapper.problem);
+      if (first === badCol) throw Errors.BadData(path, where(this.names[1]), this.colLookup.mapper.problem);
+      throw Errors.BadData(path, where(rowData.getValid(first) ? this.names[1] : this.names[0]), 'null key');
+    }
+    const at = this.n;
+    const { rowSlots, colSlots, rows, cols, rowText, colText } = this;
+    const ri = this.rowLookup.index;
+    const rt = this.rowLookup.text;
+    const ci = this.colLookup.index;
+    const ct = this.colLookup.text;
+    for (let i = 0; i < n; i++) {
+      rows[at + i] = ri[rowSlots[i]];
+      cols[at + i] = ci[colSlots[i]];
+      rowText.push(rt[rowSlots[i]]);
+      colText.push(ct[colSlots[i]]);
+    }
+    this.n = at + n;
+  }
+
+  result(): Pairs {
+    const n = this.n;
+    return {
+      file: this.dataset.label,
+      rowText: this.rowText,
+      colText: this.colText,
+      rows: this.rows.length === n ? this.rows : this.rows.slice(0, n),
+      cols: this.cols.length === n ? this.cols : this.cols.slice(0, n),
+      n,
+    };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+/** Rows per record batch (and so at most per row group) when writing. */
+const WRITE_BATCH_ROWS = 1 << 20;
+
+function arrowTable(columns: ParquetColumn[]): Table {
+  if (columns.length === 0) throw new RangeError('writeTableParquetAtomic: no columns');
+  const length = columns[0].values.length;
+  const seen = new Set<string>();
+  for (const c of columns) {
+    if (typeof c.name !== 'string' || c.name === '') throw new RangeError('writeTableParquetAtomic: a column name is empty');
+    if (seen.has(c.name)) throw new RangeError(`writeTableParquetAtomic: column ${JSON.stringify(c.name)} appears twice`);
+    seen.add(c.name);
+    if (c.values.length !== length) {
+      throw new RangeError(`writeTableParquetAtomic: column ${JSON.stringify(c.name)} has ${c.values.length} values, column ${JSON.stringify(columns[0].name)} has ${length}`);
+    }
+  }
+  const fields = columns.map(
+    (c) => new Field(c.name, c.values instanceof Float64Array ? new Float64() : c.values instanceof Int32Array ? new Int32() : new Utf8(), false),
+  );
+  const schema = new Schema(fields);
+  const batches: RecordBatch[] = [];
+  for (let start = 0; start < length || (length === 0 && batches.length === 0); start += WRITE_BATCH_ROWS) {
+    const n = Math.min(WRITE_BATCH_ROWS, length - start);
+    const children = columns.map((c, k) => columnData(fields[k].type, c.values, start, n));
+    batches.push(new RecordBatch(schema, makeData({ type: new Struct(fields), length: n, nullCount: 0, children })));
+  }
+  return new Table(schema, batches);
+}
+
+function columnData(type: DataType, values: string[] | Float64Array | Int32Array, start: number, n: number): Data {
+  if (values instanceof Float64Array) return makeData({ type: type as Float64, length: n, nullCount: 0, data: values.subarray(start, start + n) });
+  if (values instanceof Int32Array) return makeData({ type: type as Int32, length: n, nullCount: 0, data: values.subarray(start, start + n) });
+  return makeData({ type: type as Utf8, length: n, nullCount: 0, ...utf8Buffers(values, start, n) });
+}
+
+/** Offsets and bytes of strings[start..start+n), encoded straight into one growing buffer. */
+function utf8Buffers(strings: string[], start: number, n: number): { valueOffsets: Int32Array; data: Uint8Array } {
+  const encoder = new TextEncoder();
+  const valueOffsets = new Int32Array(n + 1);
+  let data = new Uint8Array(Math.max(1024, n * 8));
+  let used = 0;
+  for (let i = 0; i < n; i++) {
+    const s = strings[start + i];
+    if (typeof s !== 'string') throw new RangeError(`writeTableParquetAtomic: value ${start + i} is not a string`);
+    // UTF-8 needs at most 3 bytes per UTF-16 code unit.
+    if (used + s.length * 3 > data.length) {
+      const bigger = new Uint8Array(Math.max(data.length * 2, used + s.length * 3));
+      bigger.set(data.subarray(0, used));
+      data = bigger;
+    }
+    used += encoder.encodeInto(s, data.subarray(used)).written;
+    valueOffsets[i + 1] = used;
+  }
+  return { valueOffsets, data: data.subarray(0, used) };
+}
+
+/** parquet-wasm is loaded on first write: its 5 MB module costs ~60 ms and readers do not need it here. */
+async function encodeParquet(table: Table): Promise<Uint8Array> {
+  const pw = await import('parquet-wasm');
+  const props = new pw.WriterPropertiesBuilder().setCompression(pw.Compression.ZSTD).setMaxRowGroupSize(WRITE_BATCH_ROWS).build();
+  return pw.writeParquet(pw.Table.fromIPCStream(tableToIPC(table, 'stream')), props);
+}

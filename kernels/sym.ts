@@ -15,6 +15,25 @@ export function dgathersym(
   return out;
 }
 
+/**
+ * The lower triangle (b <= a) of the principal submatrix, out[a][b] = K[idx[a]][idx[b]]; the strict
+ * upper triangle of out is not written. Half the reads of dgathersym, which is what a Cholesky
+ * factorisation (reading the lower triangle only) needs; returns out.
+ */
+export function dgathersymlower(
+  k: number,
+  idx: Int32Array, offsetIdx: number,
+  K: Float64Array, ldk: number, offsetK: number,
+  out: Float64Array, ldo: number, offsetOut: number,
+): Float64Array {
+  for (let a = 0; a < k; a++) {
+    const src = offsetK + idx[offsetIdx + a] * ldk;
+    const dst = offsetOut + a * ldo;
+    for (let b = 0; b <= a; b++) out[dst + b] = K[src + idx[offsetIdx + b]];
+  }
+  return out;
+}
+
 /** Q[idx[p]][idx[q]] += alpha * a[p] * a[q] for all p, q < k; returns Q. Repeated indices accumulate. */
 export function dscatterouter(
   k: number,

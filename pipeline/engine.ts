@@ -6,6 +6,7 @@ import {
   agopCosts,
   agopFactored,
   agopStreamed,
+  columnIndex,
   maxRowLength,
   nextKernelPower,
   powerScratch,
@@ -169,6 +170,7 @@ export function complete(input: Csr, options: Partial<EngineOptions> = {}, onSwe
   const chunkRows = Math.min(opts.chunkRows, n);
   const ybuf = path === 'streamed' ? new Float64Array(chunkRows * d) : new Float64Array(0);
   const Q = path === 'factored' ? new Float64Array(d * d) : new Float64Array(0);
+  const colIndex = path === 'factored' ? columnIndex(train) : null;
   const T = path === 'factored' ? new Float64Array(d * d) : new Float64Array(0);
   const pow = opts.alpha === 0.5 ? null : powerScratch(d);
   // Without a validation split there is no signal to restart on, so no extrapolation either.
@@ -229,7 +231,7 @@ export function complete(input: Csr, options: Partial<EngineOptions> = {}, onSwe
     else if (nVal > 0 && sweep - bestSweep >= opts.patience) stop = 'patience';
     if (stop === null && sweep + 1 < opts.maxSweeps) {
       if (path === 'streamed') agopStreamed(d, K, train, a, chunkRows, ybuf, G);
-      else agopFactored(d, K, lambda, train, a, Q, T, G);
+      else agopFactored(d, K, lambda, train, a, colIndex!, Q, T, G);
       let src = G;
       if (momentum > 0) {
         // Extrapolate the kernel sequence, K_{t+1} = G_t + beta (G_t - G_{t-1}); restart (plain

@@ -3,7 +3,7 @@
 import { daxpy, dgemm, dsyrk } from '../kernels/index.ts';
 import { dpotrf, dpotrs } from '../kernels/chol.ts';
 import { dsympow } from '../kernels/eig.ts';
-import { dgathersym, dscatterouter, dsymmetrize } from '../kernels/sym.ts';
+import { dgathersymlower, dsymmetrize } from '../kernels/sym.ts';
 import { nnzOf, type Csr } from './csr.ts';
 
 export type AgopPath = 'streamed' | 'factored';
@@ -44,7 +44,7 @@ export function solveRow(
   const sub = scratch.sub;
   let ridge = lambda;
   for (let attempt = 0; ; attempt++) {
-    dgathersym(k, colIdx, p0, K, d, 0, sub, k, 0);
+    dgathersymlower(k, colIdx, p0, K, d, 0, sub, k, 0);
     for (let q = 0; q < k; q++) sub[q * k + q] += ridge;
     if (dpotrf(k, sub, k, 0) === 0) break;
     if (attempt >= 40) {
@@ -168,18 +168,13 @@ export function agopFactored(
   lambda: number,
   m: Csr,
   a: Float64Array,
+  cols: ColumnIndex,
   Q: Float64Array,
   T: Float64Array,
   G: Float64Array,
 ): Float64Array {
   const n = m.nRows;
-  const { rowPtr, colIdx } = m;
-  Q.fill(0, 0, d * d);
-  for (let i = 0; i < n; i++) {
-    const p0 = rowPtr[i]!;
-    const k = rowPtr[i + 1]! - p0;
-    if (k > 0) dscatterouter(k, colIdx, p0, 1, a, 1, p0, Q, d, 0);
-  }
+  accumulateQ(d, m, a, cols, Q, 0, d);
   const saved = new Float64Array(d);
   for (let j = 0; j < d; j++) {
     saved[j] = K[j * d + j]!;
@@ -189,6 +184,52 @@ export function agopFactored(
   dgemm(false, false, d, d, d, 1 / n, K, d, 0, T, d, 0, 0, G, d, 0);
   for (let j = 0; j < d; j++) K[j * d + j] = saved[j]!;
   return dsymmetrize(d, G, d, 0);
+}
+
+/** Column access to a CSR matrix: for column j, the rows holding it and the entries' CSR positions. */
+export interface ColumnIndex {
+  colPtr: Int32Array;
+  rowOf: Int32Array;
+  posOf: Int32Array;
+}
+
+export function columnIndex(m: Csr): ColumnIndex {
+  const nnz = nnzOf(m);
+  const colPtr = new Int32Array(m.nCols + 1);
+  for (let p = 0; p < nnz; p++) colPtr[m.colIdx[p]! + 1]!++;
+  for (let j = 0; j < m.nCols; j++) colPtr[j + 1]! += colPtr[j]!;
+  const next = colPtr.slice(0, m.nCols);
+  const rowOf = new Int32Array(nnz);
+  const posOf = new Int32Array(nnz);
+  for (let i = 0; i < m.nRows; i++) {
+    for (let p = m.rowPtr[i]!; p < m.rowPtr[i + 1]!; p++) {
+      const t = next[m.colIdx[p]!]!++;
+      rowOf[t] = i;
+      posOf[t] = p;
+    }
+  }
+  return { colPtr, rowOf, posOf };
+}
+
+/**
+ * Rows [j0, j1) of Q = sum_i a_i a_i^T (scattered on Omega_i x Omega_i): row j of Q sums a_ij a_i over
+ * the rows i that observe j, in ascending i. Working a row of Q at a time keeps the writes in cache
+ * (scattering whole outer products into a large Q misses cache on nearly every update), and gives
+ * each row of Q one owner and one summation order, whatever the partition.
+ */
+export function accumulateQ(d: number, m: Csr, a: Float64Array, cols: ColumnIndex, Q: Float64Array, j0: number, j1: number): Float64Array {
+  const { rowPtr, colIdx } = m;
+  const { colPtr, rowOf, posOf } = cols;
+  Q.fill(0, j0 * d, j1 * d);
+  for (let j = j0; j < j1; j++) {
+    const qrow = j * d;
+    for (let t = colPtr[j]!; t < colPtr[j + 1]!; t++) {
+      const i = rowOf[t]!;
+      const aij = a[posOf[t]!]!;
+      for (let p = rowPtr[i]!; p < rowPtr[i + 1]!; p++) Q[qrow + colIdx[p]!] += aij * a[p]!;
+    }
+  }
+  return Q;
 }
 
 /** Scratch for the next-kernel step when alpha != 1/2 (an eigendecomposition of G). */

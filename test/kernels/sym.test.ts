@@ -130,3 +130,27 @@ describe('dsymmetrize', () => {
     expect(Array.from(c)).toEqual([1, 2]);
   });
 });
+
+describe('dgathersymlower', () => {
+  it('writes the lower triangle of the principal submatrix, leaves the strict upper triangle alone (seed 77)', async () => {
+    const { dgathersym, dgathersymlower } = await import('../../kernels/sym.ts');
+    let s = 77;
+    const rnd = (): number => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296) - 0.5;
+    const d = 9;
+    const K = new Float64Array(d * d).map(rnd);
+    const idx = Int32Array.of(99, 0, 3, 4, 8, 1);
+    const k = 4;
+    const full = dgathersym(k, idx, 2, K, d, 0, new Float64Array(2 + k * 5), 5, 2);
+    const low = new Float64Array(2 + k * 5).fill(-7);
+    expect(dgathersymlower(k, idx, 2, K, d, 0, low, 5, 2)).toBe(low);
+    for (let a = 0; a < k; a++) {
+      for (let b = 0; b < 5; b++) {
+        const v = low[2 + a * 5 + b];
+        if (b <= a) expect(v).toBe(full[2 + a * 5 + b]);
+        else expect(v).toBe(-7);
+      }
+    }
+    expect(low[0]).toBe(-7);
+    expect(dgathersymlower(0, idx, 0, K, d, 0, low, 5, 0)).toBe(low);
+  });
+});

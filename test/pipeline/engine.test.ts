@@ -8,6 +8,7 @@ import { prepareData } from '../../pipeline/split.ts';
 import {
   agopFactored,
   agopStreamed,
+  columnIndex,
   nextKernelPower,
   powerScratch,
   rowScratch,
@@ -36,7 +37,7 @@ describe('one sweep equals the literal dense algorithm (tolerance 1e-10 relative
         expect(solveRows(c.d, K, lambda, m, a, 0, c.n, rowScratch(maxRowLength(m)))).toBe(0);
         const G = new Float64Array(c.d * c.d);
         if (path === 'streamed') agopStreamed(c.d, K, m, a, 4, new Float64Array(4 * c.d), G);
-        else agopFactored(c.d, K, lambda, m, a, new Float64Array(c.d * c.d), new Float64Array(c.d * c.d), G);
+        else agopFactored(c.d, K, lambda, m, a, columnIndex(m), new Float64Array(c.d * c.d), new Float64Array(c.d * c.d), G);
         const ref = toFlat(denseSweep(m, Kref, lambda));
         expect(maxRelDiff(G, ref)).toBeLessThan(1e-10);
         // the factored path must leave K as it found it

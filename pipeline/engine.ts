@@ -222,7 +222,10 @@ export function complete(input: Csr, options: Partial<EngineOptions> = {}, onSwe
       restarts,
       seconds: 0,
     };
+    const tc = performance.now();
     const verdict = onSweep ? onSweep(info, probe) : undefined;
+    // the caller's own work (progress, experiments' error reports) is not the sweep's time
+    const callbackMs = performance.now() - tc;
 
     let stop: StopReason | null = null;
     if (nVal > 0 && !Number.isFinite(mse)) stop = 'diverged';
@@ -264,7 +267,7 @@ export function complete(input: Csr, options: Partial<EngineOptions> = {}, onSwe
       if (schedule === 'adaptive') lambda = Math.max(opts.lambdaFloor, Math.min(lambda, opts.lambdaFactor * mse));
       else if (schedule === 'official' && mse < 0.1) lambda = Math.min(lambda, 1e-3);
     }
-    info.seconds = (performance.now() - ts) / 1000;
+    info.seconds = (performance.now() - ts - callbackMs) / 1000;
     history.push(info);
     if (stop !== null) {
       stopReason = stop;

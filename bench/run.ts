@@ -5,6 +5,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   compare: () => import('./compare.ts'),
   gemm: () => import('./gemm.ts'),
   load: () => import('./parquet-load.ts'),
+  scale: () => import('./scale.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

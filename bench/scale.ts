@@ -1,0 +1,103 @@
+// Scaling: seconds per sweep against the kernel side d, and one large completion to the end.
+
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeFileAtomic } from '../io/atomic.ts';
+import { Rng } from '../kernels/random.ts';
+import { findEntry } from '../pipeline/csr.ts';
+import { complete } from '../pipeline/engine.ts';
+import { generateLowRank, type SyntheticProblem } from '../pipeline/synthetic.ts';
+import { lineChart } from './svg.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Relative error on `count` uniformly drawn unobserved entries. */
+function sampledError(p: SyntheticProblem, predict: (r: Int32Array, c: Int32Array) => Float64Array, count: number, seed: number): number {
+  const rng = new Rng(seed);
+  const rows = new Int32Array(count);
+  const cols = new Int32Array(count);
+  const { rows: n, cols: d } = p.options;
+  for (let e = 0; e < count; ) {
+    const i = rng.int(n);
+    const j = rng.int(d);
+    if (findEntry(p.train, i, j) >= 0) continue;
+    rows[e] = i;
+    cols[e++] = j;
+  }
+  const pred = predict(rows, cols);
+  let num = 0;
+  let den = 0;
+  for (let e = 0; e < count; e++) {
+    const y = p.truth(rows[e]!, cols[e]!);
+    num += (pred[e]! - y) ** 2;
+    den += y * y;
+  }
+  return Math.sqrt(num / den);
+}
+
+export async function run(args: string[]): Promise<void> {
+  let sizes = [250, 500, 1000, 2000];
+  let full = true;
+  let sweepsPerSize = 3;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--sizes') sizes = args[++i]!.split(',').map(Number);
+    else if (args[i] === '--no-full') full = false;
+    else if (args[i] === '--sweeps') sweepsPerSize = Number(args[++i]);
+    else throw new Error(`scale: unknown flag ${args[i]}`);
+  }
+  // Part 1: seconds per sweep as d grows, with n = 50 d rows and 50 observed entries a row, rank 10.
+  const perSize: { d: number; n: number; observed: number; secondsPerSweep: number; agop: string; peakRssBytes: number }[] = [];
+  for (const d of sizes) {
+    const n = 50 * d;
+    const observed = 50 * n;
+    const p = generateLowRank({ rows: n, cols: d, rank: 10, observed, seed: 1 });
+    const res = complete(p.train, { seed: 1, maxSweeps: sweepsPerSize });
+    const secs = res.history.map((h) => h.seconds).sort((a, b) => a - b);
+    const median = secs[Math.floor(secs.length / 2)]!;
+    perSize.push({ d, n, observed, secondsPerSweep: median, agop: res.history[0]!.agop, peakRssBytes: process.resourceUsage().maxRSS * 1024 });
+    process.stdout.write(`d = ${d}: ${n} x ${d}, ${observed} observed: ${median.toFixed(3)} s a sweep (${res.history[0]!.agop} AGOP)\n`);
+  }
+
+  // Part 2: 100,000 x 2,000, rank 10, 5,000,000 observed (195 million missing), to the end.
+  let big: Record<string, unknown> | null = null;
+  if (full) {
+    const t0 = performance.now();
+    const p = generateLowRank({ rows: 100_000, cols: 2_000, rank: 10, observed: 5_000_000, seed: 2 });
+    const genSeconds = (performance.now() - t0) / 1000;
+    const t1 = performance.now();
+    const res = complete(p.train, { seed: 2 }, (info) => {
+      if (info.sweep % 5 === 0) {
+        process.stderr.write(`  sweep ${info.sweep + 1}: validation RMSE ${info.validationRmse.toExponential(3)}, elapsed ${((performance.now() - t1) / 1000).toFixed(0)} s\n`);
+      }
+    });
+    const seconds = (performance.now() - t1) / 1000;
+    const rel = sampledError(p, (r, c) => res.predict(r, c), 200_000, 3);
+    big = {
+      rows: 100_000,
+      cols: 2_000,
+      rank: 10,
+      observed: 5_000_000,
+      generateSeconds: genSeconds,
+      seconds,
+      sweeps: res.sweeps,
+      stopReason: res.stopReason,
+      relativeTestError: rel,
+      testEntries: 200_000,
+      peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    };
+    process.stdout.write(
+      `100,000 x 2,000, rank 10, 5,000,000 observed: ${res.sweeps} sweeps (${res.stopReason}), ${seconds.toFixed(0)} s, ` +
+        `relative test error ${rel.toExponential(3)} on 200,000 unobserved entries, peak RSS ${((big['peakRssBytes'] as number) / 1e9).toFixed(2)} GB\n`,
+    );
+  }
+  const results = join(here, 'results');
+  mkdirSync(results, { recursive: true });
+  await writeFileAtomic(join(results, 'scale.json'), JSON.stringify({ bench: 'scale', node: process.version, perSize, big }, null, 2) + '\n');
+  const svg = lineChart(
+    [{ label: 'seconds per sweep', color: '#1f77b4', points: perSize.map((s) => [s.d, s.secondsPerSweep]) }],
+    { title: 'lin-rfm: seconds per sweep, n = 50 d rows, 50 observed per row', xLabel: 'kernel side d', yLabel: 'seconds per sweep', logX: true, logY: true },
+  );
+  await writeFileAtomic(join(results, 'scale.svg'), svg);
+  process.stdout.write(`wrote ${join(results, 'scale.json')} and scale.svg\n`);
+}

@@ -1,10 +1,13 @@
 // The lin-rfm command line: demo, generate, complete.
 
 import { mkdirSync, existsSync, statSync } from 'node:fs';
+import { extname } from 'node:path';
 import { join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { Errors, LinRfmError } from '../config/errors.ts';
-import { readPairsCsv, readTripletsCsv, writeCsvAtomic } from '../io/csv.ts';
+import { readPairsCsv, readTripletsCsv, writeCsvAtomic, type Pairs } from '../io/csv.ts';
+import { readPairsParquet, readTripletsParquet, writeTableParquetAtomic } from '../io/parquet.ts';
+import type { KeyDictionary } from '../io/keys.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { csrFromTriplets, nnzOf, type Csr } from './csr.ts';
 import { complete, defaultEngineOptions, type CompletionResult, type EngineOptions, type SweepCallback } from './engine.ts';
@@ -215,6 +218,16 @@ async function cmdGenerate(o: Record<string, unknown>): Promise<void> {
   }
 }
 
+/** A .parquet file, or a directory (a Parquet dataset of part files). */
+function isParquet(path: string): boolean {
+  if (extname(path).toLowerCase() === '.parquet') return true;
+  return existsSync(path) && statSync(path).isDirectory();
+}
+
+async function readPairs(path: string, rowKeys: KeyDictionary, colKeys: KeyDictionary): Promise<Pairs> {
+  return isParquet(path) ? readPairsParquet(path, rowKeys, colKeys) : readPairsCsv(path, rowKeys, colKeys);
+}
+
 function toCsr(nRows: number, nCols: number, nnz: number, rows: Int32Array, cols: Int32Array, values: Float64Array): Csr {
   return csrFromTriplets(nRows, nCols, nnz, rows, cols, values);
 }
@@ -226,8 +239,10 @@ async function cmdComplete(o: Record<string, unknown>): Promise<void> {
   const outDir = resolve(o['output'] as string);
   if (existsSync(outDir) && !statSync(outDir).isDirectory()) throw Errors.Io(outDir, 'output exists and is not a directory');
   progress.info(`reading ${input}`);
-  const tri = await readTripletsCsv(input);
-  const pairs = o['predict'] !== undefined ? await readPairsCsv(o['predict'] as string, tri.rowKeys, tri.colKeys) : null;
+  const columns = { rowKey: o['rowKey'] as string, colKey: o['colKey'] as string, valueKey: o['valueKey'] as string };
+  const tri = isParquet(input) ? await readTripletsParquet(input, columns) : await readTripletsCsv(input, columns);
+  const predictPath = o['predict'] as string | undefined;
+  const pairs = predictPath !== undefined ? await readPairs(predictPath, tri.rowKeys, tri.colKeys) : null;
   if (tri.nnz === 0) throw Errors.BadData(input, 'line 2', 'no observed entries');
   const m = toCsr(tri.rowKeys.size, tri.colKeys.size, tri.nnz, tri.rows, tri.cols, tri.values);
   progress.event('loaded', { file: input, rows: m.nRows, cols: m.nCols, observed: tri.nnz });
@@ -243,10 +258,19 @@ async function cmdComplete(o: Record<string, unknown>): Promise<void> {
   if (pairs !== null) {
     const pred = result.predict(pairs.rows, pairs.cols);
     for (let e = 0; e < pairs.n; e++) if (pairs.rows[e]! < 0 || pairs.cols[e]! < 0) unseen++;
-    const path = join(outDir, 'predictions.csv');
-    await writeCsvAtomic(path, ['row', 'col', 'prediction'], (function* () {
-      for (let e = 0; e < pairs.n; e++) yield [pairs.rowText[e]!, pairs.colText[e]!, pred[e]!];
-    })());
+    const format = (o['format'] as string | undefined) ?? (isParquet(predictPath!) ? 'parquet' : 'csv');
+    const path = join(outDir, `predictions.${format}`);
+    if (format === 'parquet') {
+      await writeTableParquetAtomic(path, [
+        { name: columns.rowKey, values: pairs.rowText },
+        { name: columns.colKey, values: pairs.colText },
+        { name: 'prediction', values: pred },
+      ]);
+    } else {
+      await writeCsvAtomic(path, ['row', 'col', 'prediction'], (function* () {
+        for (let e = 0; e < pairs.n; e++) yield [pairs.rowText[e]!, pairs.colText[e]!, pred[e]!];
+      })());
+    }
     outputs['predictions'] = path;
   }
   const report = {
@@ -300,9 +324,13 @@ export function buildProgram(): Command {
     program
       .command('complete')
       .description('complete a CSV of observed entries (header row,col,value) and predict requested pairs')
-      .requiredOption('--input <file>', 'observed entries, CSV with header row,col,value')
-      .requiredOption('--output <dir>', 'output directory (predictions.csv, report.json)')
-      .option('--predict <file>', 'CSV of pairs to predict (first two columns: row,col)'),
+      .requiredOption('--input <path>', 'observed entries: CSV with a header, or a Parquet file or directory of Parquet files')
+      .requiredOption('--output <dir>', 'output directory (predictions, report.json)')
+      .option('--predict <path>', 'pairs to predict, CSV (first two columns: row, col) or Parquet (columns named like the keys, or the first two)')
+      .option('--row-key <name>', 'row key column', 'row')
+      .option('--col-key <name>', 'column key column', 'col')
+      .option('--value-key <name>', 'value column', 'value')
+      .addOption(new Option('--format <f>', 'predictions format (default: that of --predict)').choices(['csv', 'parquet'])),
   ).action(cmdComplete);
   return program;
 }

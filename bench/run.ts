@@ -6,6 +6,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   gemm: () => import('./gemm.ts'),
   load: () => import('./parquet-load.ts'),
   scale: () => import('./scale.ts'),
+  rowsolve: () => import('./rowsolve.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

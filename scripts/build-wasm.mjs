@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const srcDir = join(root, 'kernels', 'wasm', 'assembly');
-const entry = join(srcDir, 'gemm.ts');
+// Every file here is an entry: the module exports the union of their exports.
+const entries = ['gemm.ts', 'rowsolve.ts'].map((f) => join(srcDir, f));
 const out = join(root, 'kernels', 'wasm', 'generated.ts');
 
 // No relaxed SIMD (needs a flag on Node 20) and no threads; the stub runtime and no abort import
@@ -70,7 +71,7 @@ async function main() {
   let binary = null;
   const stderr = [];
   const { error } = await asc.main(
-    [relative(root, entry), '--outFile', 'kernels.wasm', ...ASC_FLAGS],
+    [...entries.map((e) => relative(root, e)), '--outFile', 'kernels.wasm', ...ASC_FLAGS],
     {
       readFile: (name, baseDir) => {
         try {

@@ -2,6 +2,7 @@
 
 import { mkdirSync, existsSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { Errors, LinRfmError } from '../config/errors.ts';
@@ -10,7 +11,7 @@ import { readPairsParquet, readTripletsParquet, writeTableParquetAtomic } from '
 import type { KeyDictionary } from '../io/keys.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { csrFromTriplets, nnzOf, type Csr } from './csr.ts';
-import { complete, defaultEngineOptions, type CompletionResult, type EngineOptions, type SweepCallback } from './engine.ts';
+import { completeAsync, defaultEngineOptions, type CompletionResult, type EngineOptions, type SweepCallback } from './engine.ts';
 import { createProgress, type Progress } from './progress.ts';
 import { generateLowRank, sampleDistinct, unobservedPairs, type SyntheticProblem } from './synthetic.ts';
 import { Rng } from '../kernels/random.ts';
@@ -51,6 +52,7 @@ function engineFlags(cmd: Command): Command {
     .addOption(new Option('--validation <f>', 'share of observed entries held out for early stopping').argParser(numArg('--validation', (x) => x >= 0 && x < 1, 'a number in [0, 1)')))
     .addOption(new Option('--agop <path>', 'how the AGOP is formed: auto | streamed | factored').choices(['auto', 'streamed', 'factored']))
     .addOption(new Option('--seed <s>', 'seed of the validation split').argParser(intArg('--seed', 0)))
+    .addOption(new Option('--workers <n>', 'worker threads for the sweeps (default: the core count); results are identical for any n').argParser(intArg('--workers', 1)))
     .option('--quiet', 'no progress output');
 }
 
@@ -149,7 +151,7 @@ async function cmdDemo(o: Record<string, unknown>): Promise<void> {
   const problem = generateLowRank(spec);
   const eo = engineOptionsFrom(o);
   const maxSweeps = eo.maxSweeps ?? defaultEngineOptions.maxSweeps;
-  const result = complete(problem.train, eo, sweepReporter(progress, maxSweeps));
+  const result = await completeAsync(problem.train, { ...eo, workers: o['workers'] as number | undefined }, sweepReporter(progress, maxSweeps));
   progress.done();
   const err = unobservedError(problem, (r, c) => result.predict(r, c));
   const summary = {
@@ -157,6 +159,7 @@ async function cmdDemo(o: Record<string, unknown>): Promise<void> {
     version: VERSION,
     problem: spec,
     ...runSummary(result),
+    workers: (o['workers'] as number | undefined) ?? availableParallelism(),
     test: { relativeError: err.relError, mse: err.mse, entries: err.count },
     peakRssBytes: peakRssBytes(),
   };
@@ -248,7 +251,7 @@ async function cmdComplete(o: Record<string, unknown>): Promise<void> {
   progress.event('loaded', { file: input, rows: m.nRows, cols: m.nCols, observed: tri.nnz });
   progress.info(`${m.nRows} rows x ${m.nCols} columns, ${tri.nnz} observed`);
   const eo = engineOptionsFrom(o);
-  const result = complete(m, eo, sweepReporter(progress, eo.maxSweeps ?? defaultEngineOptions.maxSweeps));
+  const result = await completeAsync(m, { ...eo, workers: o['workers'] as number | undefined }, sweepReporter(progress, eo.maxSweeps ?? defaultEngineOptions.maxSweeps));
   progress.done();
   progress.info(`${result.sweeps} sweeps, stop: ${result.stopReason}, validation RMSE ${result.bestValidationRmse.toExponential(3)}`);
 
@@ -279,6 +282,7 @@ async function cmdComplete(o: Record<string, unknown>): Promise<void> {
     input: { file: resolve(input), rows: m.nRows, cols: m.nCols, observed: tri.nnz },
     predict: pairs ? { file: resolve(o['predict'] as string), pairs: pairs.n, unseenKeys: unseen } : null,
     ...runSummary(result),
+    workers: (o['workers'] as number | undefined) ?? availableParallelism(),
     totalSeconds: (performance.now() - t0) / 1000,
     peakRssBytes: peakRssBytes(),
     outputs,

@@ -1,20 +1,28 @@
 // lin-RFM matrix completion: sweeps, lambda schedule, early stopping, and predictions from the model.
 
+import { availableParallelism } from 'node:os';
 import { type Csr } from './csr.ts';
+import { SweepPool } from './pool.ts';
 import { prepareData, type PreparedData } from './split.ts';
 import {
   agopCosts,
-  agopFactored,
-  agopStreamed,
+  blockContext,
   columnIndex,
+  disposeBlockContext,
   maxRowLength,
   nextKernelPower,
+  nextOperandKey,
+  planSweep,
   powerScratch,
-  predictEntry,
   rowScratch,
+  runBlock,
   solveRow,
-  solveRows,
   type AgopPath,
+  type Block,
+  type BlockResult,
+  type ColumnIndex,
+  type SweepArrays,
+  type SweepPlan,
 } from './sweep.ts';
 
 export type AgopMode = 'auto' | AgopPath;
@@ -52,6 +60,17 @@ export interface EngineOptions {
   agop: AgopMode;
   /** Rows completed at a time on the streamed AGOP path. */
   chunkRows: number;
+  /**
+   * Streamed path: rows of Yhat held at once (rounded up to a multiple of chunkRows), shared by the
+   * workers; 0 = as many as fit in 64 MB. All rows at once lets the row solves complete them too.
+   */
+  superChunkRows: number;
+  /**
+   * Least work (flops) of a block: each phase of a sweep is cut into blocks of about this much
+   * work or more, the units that workers take. The blocks never depend on the number of workers
+   * (so neither do the results), but changing this moves their boundaries and so the last bits.
+   */
+  blockFlops: number;
 }
 
 export const defaultEngineOptions: EngineOptions = {
@@ -68,6 +87,8 @@ export const defaultEngineOptions: EngineOptions = {
   seed: 0,
   agop: 'auto',
   chunkRows: 256,
+  blockFlops: 1e6,
+  superChunkRows: 0,
 };
 
 export interface SweepInfo {
@@ -85,6 +106,9 @@ export interface SweepInfo {
   /** Momentum restarts so far. */
   restarts: number;
   seconds: number;
+  /** Of `seconds`: the row solves with the validation error, and the AGOP (0 on the last sweep, which skips it). */
+  solveSeconds: number;
+  agopSeconds: number;
 }
 
 /** Read-only view of the state after a sweep's fit, for progress reporting and experiments. */
@@ -144,40 +168,171 @@ export function validateEngineOptions(o: EngineOptions): void {
   if (!['auto', 'streamed', 'factored'].includes(o.agop)) bad('agop', 'must be auto, streamed or factored');
   if (!['adaptive', 'official', 'fixed'].includes(o.lambdaSchedule)) bad('lambdaSchedule', 'must be adaptive, official or fixed');
   if (!(Number.isInteger(o.chunkRows) && o.chunkRows >= 1)) bad('chunkRows', 'must be an integer >= 1');
+  if (!(Number.isInteger(o.superChunkRows) && o.superChunkRows >= 0)) bad('superChunkRows', 'must be an integer >= 0');
+  if (!(o.blockFlops >= 1 && Number.isFinite(o.blockFlops))) bad('blockFlops', 'must be a finite number >= 1');
 }
 
-/** Completes a sparse matrix given as CSR (any shape) with lin-RFM. */
+/**
+ * Completes a sparse matrix given as CSR (any shape) with lin-RFM, in this thread. Runs the same
+ * blocks as completeAsync, so it gives the same bits as completeAsync with any number of workers.
+ */
 export function complete(input: Csr, options: Partial<EngineOptions> = {}, onSweep?: SweepCallback): CompletionResult {
   const opts: EngineOptions = { ...defaultEngineOptions, ...options };
   validateEngineOptions(opts);
   const t0 = performance.now();
-  const data = prepareData(input, opts.validationFraction, opts.seed);
-  const { train, valRow, valCol, valValue } = data;
-  const n = train.nRows;
-  const d = train.nCols;
-  const nVal = valRow.length;
-  const ms = data.scale * data.scale;
-  const schedule: LambdaSchedule = nVal === 0 ? 'fixed' : opts.lambdaSchedule;
+  const run = setupRun(input, opts, false);
+  const ctx = blockContext(run.arrays);
+  try {
+    const loop = sweepLoop(run, opts, onSweep, t0);
+    let step = loop.next();
+    while (!step.done) step = loop.next(step.value.map((b) => runBlock(ctx, b)));
+    return step.value;
+  } finally {
+    disposeBlockContext(ctx);
+  }
+}
 
-  let K = new Float64Array(d * d);
-  for (let j = 0; j < d; j++) K[j * d + j] = 1;
-  let G = new Float64Array(d * d);
-  const best = new Float64Array(d * d);
-  const a = new Float64Array(train.values.length);
-  const scratch = rowScratch(maxRowLength(data.all));
+/** How completeAsync spreads the sweeps over threads. */
+export interface ParallelOptions {
+  /** Worker threads (default: os.availableParallelism()); 1 runs the blocks in this thread, with no pool. */
+  workers: number;
+  /**
+   * A pool to use instead of starting (and closing) one for this run; at most `workers` of its
+   * threads (all of them when workers is not given) get tasks at a time.
+   */
+  pool?: SweepPool;
+}
+
+/**
+ * complete() on a worker pool: each phase of a sweep is cut into blocks whose boundaries depend on
+ * the data alone, the blocks go to the workers over SharedArrayBuffers, and the result is
+ * bit-identical to complete() whatever the number of workers. onSweep runs in this thread.
+ */
+export async function completeAsync(
+  input: Csr,
+  options: Partial<EngineOptions & ParallelOptions> = {},
+  onSweep?: SweepCallback,
+): Promise<CompletionResult> {
+  const { workers: w, pool: given, ...engine } = options;
+  const opts: EngineOptions = { ...defaultEngineOptions, ...engine };
+  validateEngineOptions(opts);
+  const workers = w ?? given?.threads ?? availableParallelism();
+  if (!(Number.isInteger(workers) && workers >= 1)) {
+    throw new RangeError(`option workers = ${String(workers)}: must be an integer >= 1`);
+  }
+  if (workers === 1 && given === undefined) return complete(input, opts, onSweep);
+  const t0 = performance.now();
+  const run = setupRun(input, opts, true);
+  const pool = given ?? new SweepPool(workers);
+  try {
+    const loop = sweepLoop(run, opts, onSweep, t0);
+    let step = loop.next();
+    while (!step.done) step = loop.next(await pool.runBlocks(run.arrays, step.value, workers));
+    return step.value;
+  } finally {
+    if (given === undefined) await pool.close();
+  }
+}
+
+interface RunSetup {
+  data: PreparedData;
+  arrays: SweepArrays;
+  plan: SweepPlan;
+  path: AgopPath;
+  chunkRows: number;
+  momentum: number;
+}
+
+// Indices of the d x d matrices in SweepArrays.mats; K, G and GEXT trade places as the sweeps go.
+const K0 = 0;
+const G0 = 1;
+const GEXT0 = 2;
+const QI = 3;
+const TI = 4;
+
+function sharedCopy(x: Int32Array): Int32Array;
+function sharedCopy(x: Float64Array): Float64Array;
+function sharedCopy(x: Int32Array | Float64Array): Int32Array | Float64Array {
+  const out = x instanceof Int32Array
+    ? new Int32Array(new SharedArrayBuffer(x.length * 4))
+    : new Float64Array(new SharedArrayBuffer(x.length * 8));
+  out.set(x);
+  return out;
+}
+
+/** Prepares the data and the arrays the blocks work on; `shared` puts those in SharedArrayBuffers. */
+function setupRun(input: Csr, opts: EngineOptions, shared: boolean): RunSetup {
+  const data = prepareData(input, opts.validationFraction, opts.seed);
+  const n = data.train.nRows;
+  const d = data.train.nCols;
+  const f64 = (len: number): Float64Array =>
+    shared ? new Float64Array(new SharedArrayBuffer(len * 8)) : new Float64Array(len);
+  if (shared) {
+    const t = data.train;
+    data.train = { nRows: n, nCols: d, rowPtr: sharedCopy(t.rowPtr), colIdx: sharedCopy(t.colIdx), values: sharedCopy(t.values) };
+    data.valRow = sharedCopy(data.valRow);
+    data.valCol = sharedCopy(data.valCol);
+    data.valValue = sharedCopy(data.valValue);
+  }
+  const train = data.train;
   const costs = agopCosts(train);
   const path: AgopPath = opts.agop === 'auto' ? (costs.factored < costs.streamed ? 'factored' : 'streamed') : opts.agop;
   const chunkRows = Math.min(opts.chunkRows, n);
-  const ybuf = path === 'streamed' ? new Float64Array(chunkRows * d) : new Float64Array(0);
-  const Q = path === 'factored' ? new Float64Array(d * d) : new Float64Array(0);
-  const colIndex = path === 'factored' ? columnIndex(train) : null;
-  const T = path === 'factored' ? new Float64Array(d * d) : new Float64Array(0);
-  const pow = opts.alpha === 0.5 ? null : powerScratch(d);
+  let cols: ColumnIndex | null = null;
+  if (path === 'factored') {
+    cols = columnIndex(train);
+    if (shared) cols = { colPtr: sharedCopy(cols.colPtr), rowOf: sharedCopy(cols.rowOf), posOf: sharedCopy(cols.posOf) };
+  }
+  const plan = planSweep(train, data.valRow, path, chunkRows, cols, opts.blockFlops, opts.superChunkRows);
   // Without a validation split there is no signal to restart on, so no extrapolation either.
-  const momentum = nVal > 0 ? opts.momentum : 0;
-  // G_{t-1} for the extrapolation, and the extrapolated matrix
+  const momentum = data.valRow.length > 0 ? opts.momentum : 0;
+  const dd = d * d;
+  const mats = [f64(dd), f64(dd), f64(momentum > 0 ? dd : 0), f64(path === 'factored' ? dd : 0), f64(path === 'factored' ? dd : 0)];
+  const arrays: SweepArrays = {
+    d,
+    train,
+    a: f64(train.values.length),
+    valRow: data.valRow,
+    valCol: data.valCol,
+    valValue: data.valValue,
+    cols,
+    mats,
+    ybuf: f64(plan.superRows * d),
+    maxRow: maxRowLength(data.all),
+  };
+  return { data, arrays, plan, path, chunkRows, momentum };
+}
+
+/**
+ * The sweeps, as a generator: it yields each phase's blocks, is resumed with their results (in
+ * block order), and does the cheap serial steps (schedule, momentum, the power) in between.
+ */
+function* sweepLoop(
+  run: RunSetup,
+  opts: EngineOptions,
+  onSweep: SweepCallback | undefined,
+  t0: number,
+): Generator<Block[], CompletionResult, BlockResult[]> {
+  const { data, arrays, plan, path, chunkRows, momentum } = run;
+  // names this run for the threads' cached row solvers
+  const runKey = nextOperandKey();
+  const { train } = data;
+  const n = train.nRows;
+  const d = train.nCols;
+  const nVal = data.valRow.length;
+  const ms = data.scale * data.scale;
+  const schedule: LambdaSchedule = nVal === 0 ? 'fixed' : opts.lambdaSchedule;
+  const mats = arrays.mats;
+  const a = arrays.a;
+
+  let kI = K0;
+  let gI = G0;
+  let extI = GEXT0;
+  for (let j = 0; j < d; j++) mats[kI]![j * d + j] = 1;
+  const best = new Float64Array(d * d);
+  const pow = opts.alpha === 0.5 ? null : powerScratch(d);
+  // G_{t-1} for the extrapolation
   const Gprev = new Float64Array(momentum > 0 ? d * d : 0);
-  let Gext = new Float64Array(momentum > 0 ? d * d : 0);
   let havePrev = false;
   let prevMse = Number.POSITIVE_INFINITY;
   let restarts = 0;
@@ -191,25 +346,32 @@ export function complete(input: Csr, options: Partial<EngineOptions> = {}, onSwe
   const history: SweepInfo[] = [];
 
   const probe: SweepProbe = {
-    predict: (rows, cols, out) => predictInput(data, K, lambda, a, true, rows, cols, out ?? new Float64Array(rows.length)),
+    predict: (rows, cols, out) => predictInput(data, mats[kI]!, lambda, a, true, rows, cols, out ?? new Float64Array(rows.length)),
   };
 
   let sweep = 0;
   for (; sweep < opts.maxSweeps; sweep++) {
     const ts = performance.now();
-    const fallbacks = solveRows(d, K, lambda, train, a, 0, n, scratch);
+    // Yhat rows along with the solves, unless this is the last sweep (which forms no AGOP)
+    const yhat = plan.fuseYhat && sweep + 1 < opts.maxSweeps;
+    const kKey = nextOperandKey();
+    const solved = yield plan.solve.map(([r0, r1, v0, v1]): Block => ({ kind: 'solve', K: kI, lambda, r0, r1, v0, v1, yhat, runKey, kKey }));
+    let fallbacks = 0;
     let se = 0;
-    for (let e = 0; e < nVal; e++) {
-      const r = predictEntry(d, K, lambda, train, a, valRow[e]!, valCol[e]!) - valValue[e]!;
-      se += r * r;
+    // the blocks' partial sums, added in block order
+    for (const r of solved) {
+      fallbacks += r.fallbacks;
+      se += r.se;
     }
     const mse = nVal > 0 ? se / nVal : Number.NaN;
+    const solveSeconds = (performance.now() - ts) / 1000;
+    let agopSeconds = 0;
     const lambdaUsed = lambda;
     if (nVal === 0 || mse < bestMse) {
       bestMse = nVal === 0 ? Number.NaN : mse;
       bestSweep = sweep;
       bestLambda = lambda;
-      best.set(K);
+      best.set(mats[kI]!);
     }
     // The probe must see this sweep's kernel, so the callback runs before K is replaced.
     const info: SweepInfo = {
@@ -221,6 +383,8 @@ export function complete(input: Csr, options: Partial<EngineOptions> = {}, onSwe
       cholFallbacks: fallbacks,
       restarts,
       seconds: 0,
+      solveSeconds,
+      agopSeconds: 0,
     };
     const tc = performance.now();
     const verdict = onSweep ? onSweep(info, probe) : undefined;
@@ -233,9 +397,34 @@ export function complete(input: Csr, options: Partial<EngineOptions> = {}, onSwe
     else if (nVal > 0 && mse <= opts.tol) stop = 'converged';
     else if (nVal > 0 && sweep - bestSweep >= opts.patience) stop = 'patience';
     if (stop === null && sweep + 1 < opts.maxSweeps) {
-      if (path === 'streamed') agopStreamed(d, K, train, a, chunkRows, ybuf, G);
-      else agopFactored(d, K, lambda, train, a, colIndex!, Q, T, G);
-      let src = G;
+      const ta = performance.now();
+      if (path === 'streamed') {
+        // G = Yhat^T Yhat / n, a super-chunk of Yhat rows at a time
+        for (const sc of plan.superChunks) {
+          if (!plan.fuseYhat) yield sc.rows.map(([r0, r1]): Block => ({ kind: 'yhat', K: kI, r0, r1, s0: sc.s0 }));
+          const rows = sc.s1 - sc.s0;
+          const first = sc.s0 === 0;
+          const last = sc.s1 === n;
+          yield plan.gram.map(([r0, r1]): Block => ({ kind: 'gram', G: gI, r0, r1, rows, chunkRows, first, last, scale: 1 / n }));
+        }
+      } else {
+        // G = (K + lambda I) Q (K + lambda I) / n, symmetrised (see agopFactored)
+        yield plan.q.map(([r0, r1]): Block => ({ kind: 'q', Q: QI, r0, r1 }));
+        const K = mats[kI]!;
+        const saved = new Float64Array(d);
+        for (let j = 0; j < d; j++) {
+          saved[j] = K[j * d + j]!;
+          K[j * d + j] += lambda;
+        }
+        const kKey = nextOperandKey();
+        yield plan.gemm.map(([r0, r1]): Block => ({ kind: 'gemm', A: QI, B: kI, C: TI, r0, r1, alpha: 1, bKey: kKey }));
+        const tKey = nextOperandKey();
+        yield plan.gemm.map(([r0, r1]): Block => ({ kind: 'gemm', A: kI, B: TI, C: gI, r0, r1, alpha: 1 / n, bKey: tKey }));
+        for (let j = 0; j < d; j++) K[j * d + j] = saved[j]!;
+        yield plan.symm.map(([r0, r1]): Block => ({ kind: 'symm', G: gI, r0, r1 }));
+      }
+      agopSeconds = (performance.now() - ta) / 1000;
+      let srcI = gI;
       if (momentum > 0) {
         // Extrapolate the kernel sequence, K_{t+1} = G_t + beta (G_t - G_{t-1}); restart (plain
         // G_t) whenever the validation error went up, so a bad step is never compounded.
@@ -247,27 +436,30 @@ export function complete(input: Csr, options: Partial<EngineOptions> = {}, onSwe
         // Nesterov's ramp (k - 1) / (k + 2), capped: a restart lets the momentum build up again.
         const beta = Math.min(momentum, (sinceRestart - 1) / (sinceRestart + 2));
         sinceRestart++;
+        const G = mats[gI]!;
         if (havePrev && !restart && beta > 0) {
+          const Gext = mats[extI]!;
           for (let q = 0; q < d * d; q++) Gext[q] = G[q]! + beta * (G[q]! - Gprev[q]!);
-          src = Gext;
+          srcI = extI;
         }
         Gprev.set(G);
         havePrev = true;
       }
       prevMse = mse;
       if (pow === null) {
-        // K_{t+1} = src: swap buffers instead of copying
-        const t = K;
-        K = src;
-        if (src === G) G = t;
-        else Gext = t;
-      } else if (nextKernelPower(d, src, opts.alpha, K, pow) !== 0) {
+        // K_{t+1} = src: trade buffers instead of copying
+        const t = kI;
+        kI = srcI;
+        if (srcI === gI) gI = t;
+        else extI = t;
+      } else if (nextKernelPower(d, mats[srcI]!, opts.alpha, mats[kI]!, pow) !== 0) {
         stop = 'diverged';
       }
       if (schedule === 'adaptive') lambda = Math.max(opts.lambdaFloor, Math.min(lambda, opts.lambdaFactor * mse));
       else if (schedule === 'official' && mse < 0.1) lambda = Math.min(lambda, 1e-3);
     }
     info.seconds = (performance.now() - ts - callbackMs) / 1000;
+    info.agopSeconds = agopSeconds;
     history.push(info);
     if (stop !== null) {
       stopReason = stop;

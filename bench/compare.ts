@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { dgemm } from '../kernels/index.ts';
 import { Rng } from '../kernels/random.ts';
-import { complete } from '../pipeline/engine.ts';
+import { completeAsync } from '../pipeline/engine.ts';
+import { SweepPool } from '../pipeline/pool.ts';
+import { nextOperandKey, type Block, type SweepArrays } from '../pipeline/sweep.ts';
 import { generateLowRank, unobservedPairs } from '../pipeline/synthetic.ts';
 import { lineChart } from './svg.ts';
 
@@ -41,6 +43,41 @@ function gemmGflops(size: number): number {
   let check = 0;
   for (let k = 0; k < size; k++) check += A[3 * size + k]! * B[k * size + 5]!;
   if (Math.abs(check - C[3 * size + 5]!) > 1e-8 * size) throw new Error('compare: GEMM self-check failed');
+  return (2 * size ** 3) / best / 1e9;
+}
+
+/** GEMM on the sweep pool: row blocks of C = A B on all worker threads, as the engine runs them. */
+async function pooledGemmGflops(pool: SweepPool, size: number): Promise<number> {
+  const shared = (len: number): Float64Array => new Float64Array(new SharedArrayBuffer(len * 8));
+  const rng = new Rng(size + 1);
+  const A = shared(size * size).map(() => rng.normal());
+  const B = shared(size * size).map(() => rng.normal());
+  const C = shared(size * size);
+  const arrays: SweepArrays = {
+    d: size,
+    train: { nRows: 0, nCols: size, rowPtr: new Int32Array(1), colIdx: new Int32Array(0), values: new Float64Array(0) },
+    a: new Float64Array(0),
+    valRow: new Int32Array(0),
+    valCol: new Int32Array(0),
+    valValue: new Float64Array(0),
+    cols: null,
+    mats: [A, B, C],
+    ybuf: new Float64Array(0),
+    maxRow: 0,
+  };
+  const rowsPer = Math.max(4, Math.ceil(size / (8 * pool.threads) / 4) * 4);
+  let best = Number.POSITIVE_INFINITY;
+  for (let rep = 0; rep < 4; rep++) {
+    const bKey = nextOperandKey();
+    const blocks: Block[] = [];
+    for (let r0 = 0; r0 < size; r0 += rowsPer) blocks.push({ kind: 'gemm', A: 0, B: 1, C: 2, r0, r1: Math.min(size, r0 + rowsPer), alpha: 1, bKey });
+    const t = performance.now();
+    await pool.runBlocks(arrays, blocks);
+    best = Math.min(best, (performance.now() - t) / 1000);
+  }
+  let check = 0;
+  for (let k = 0; k < size; k++) check += A[7 * size + k]! * B[k * size + 9]!;
+  if (Math.abs(check - C[7 * size + 9]!) > 1e-8 * size) throw new Error('compare: pooled GEMM self-check failed');
   return (2 * size ** 3) / best / 1e9;
 }
 
@@ -91,8 +128,12 @@ export async function run(args: string[]): Promise<void> {
     };
 
     process.stderr.write('compare: this engine on the same problem\n');
-    const ours = { gemm: {} as Record<string, number> };
-    for (const s of [500, 1000, 2000]) ours.gemm[String(s)] = gemmGflops(s);
+    const ours = { gemm: {} as Record<string, number>, gemmOneThread: {} as Record<string, number> };
+    const pool = new SweepPool();
+    for (const s of [500, 1000, 2000]) {
+      ours.gemmOneThread[String(s)] = gemmGflops(s);
+      ours.gemm[String(s)] = await pooledGemmGflops(pool, s);
+    }
     const { rows, cols } = unobservedPairs(p.train);
     const truth = new Float64Array(rows.length);
     for (let e = 0; e < rows.length; e++) truth[e] = p.truth(rows[e]!, cols[e]!);
@@ -101,7 +142,7 @@ export async function run(args: string[]): Promise<void> {
     let hit = -1;
     const rssBefore = process.resourceUsage().maxRSS * 1024;
     const t0 = performance.now();
-    const res = complete(p.train, { seed, maxSweeps, tol: 0, patience: 50 }, (info, probe) => {
+    const res = await completeAsync(p.train, { seed, maxSweeps, tol: 0, patience: 50, pool }, (info, probe) => {
       probe.predict(rows, cols, pred);
       let s = 0;
       for (let e = 0; e < rows.length; e++) s += (pred[e]! - truth[e]!) ** 2;
@@ -114,6 +155,7 @@ export async function run(args: string[]): Promise<void> {
       return undefined;
     });
     const seconds = (performance.now() - t0) / 1000;
+    await pool.close();
     // Per-sweep engine time (the callback's test-error evaluation excluded).
     const elapsed = res.history.reduce((acc, h) => acc + h.seconds, 0);
     const ourRun = {
@@ -130,7 +172,7 @@ export async function run(args: string[]): Promise<void> {
     const lines = [
       `                         this engine        NumPy reference   ratio`,
       ...['500', '1000', '2000'].map(
-        (s) => `GEMM ${s.padEnd(4)} GFLOP/s       ${ours.gemm[s]!.toFixed(2).padStart(8)}          ${numpy.gemm[s]!.toFixed(2).padStart(8)}   ${ratio(ours.gemm[s]!, numpy.gemm[s]!)}`,
+        (s) => `GEMM ${s.padEnd(4)} GFLOP/s       ${ours.gemm[s]!.toFixed(2).padStart(8)}          ${numpy.gemm[s]!.toFixed(2).padStart(8)}   ${ratio(ours.gemm[s]!, numpy.gemm[s]!)}  (one thread: ${ours.gemmOneThread[s]!.toFixed(2)})`,
       ),
       `seconds per sweep         ${ourRun.secondsPerSweep.toFixed(4).padStart(8)}          ${numpy.run.secondsPerSweep.toFixed(4).padStart(8)}   ${ratio(numpy.run.secondsPerSweep, ourRun.secondsPerSweep)} faster`,
       `sweeps to test MSE<1e-3   ${String(ourRun.sweepsToTarget).padStart(8)}          ${String(numpy.run.sweepsToTarget).padStart(8)}`,
@@ -146,7 +188,7 @@ export async function run(args: string[]): Promise<void> {
       problem: { rows: n, cols: d, rank: r, observed: 10_000, seed },
       target,
       node: process.version,
-      ours: { ...ourRun, gemm: ours.gemm, peakRssBytes: peak, rssBeforeRunBytes: rssBefore },
+      ours: { ...ourRun, gemm: ours.gemm, gemmOneThread: ours.gemmOneThread, threads: pool.threads, peakRssBytes: peak, rssBeforeRunBytes: rssBefore },
       numpy: { version: numpy.numpy, gemm: numpy.gemm, ...numpy.run, peakRssBytes: numpy.peakRssBytes, history: undefined },
     };
     await writeFileAtomic(join(results, 'compare.json'), JSON.stringify(out, null, 2) + '\n');

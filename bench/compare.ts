@@ -65,7 +65,8 @@ async function pooledGemmGflops(pool: SweepPool, size: number): Promise<number> 
     ybuf: new Float64Array(0),
     maxRow: 0,
   };
-  const rowsPer = Math.max(4, Math.ceil(size / (8 * pool.threads) / 4) * 4);
+  // one row block per thread: the fewest packings of B
+  const rowsPer = Math.max(4, Math.ceil(size / pool.threads / 4) * 4);
   let best = Number.POSITIVE_INFINITY;
   for (let rep = 0; rep < 4; rep++) {
     const bKey = nextOperandKey();

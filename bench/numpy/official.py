@@ -69,10 +69,14 @@ def run(directory, max_sweeps, target):
         history.append({"sweep": t, "testMse": err, "seconds": time.perf_counter() - ts})
         if err < 0.1:
             lam = min(lam, 1e-3)
+        # "Without improvement" counts sweeps whose error is not below the previous sweep's: the
+        # switch to the small ridge makes the error rise for ~10 sweeps before it falls for
+        # hundreds, and a best-so-far rule would stop the run at that bump (the reference run does not).
         if err < best:
-            best, since_best = err, 0
+            since_best = 0
         else:
             since_best += 1
+        best = err
         if err < target:
             hit = sweeps
             break

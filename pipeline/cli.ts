@@ -10,8 +10,9 @@ import { readPairsCsv, readTripletsCsv, writeCsvAtomic, type Pairs } from '../io
 import { readPairsParquet, readTripletsParquet, writeTableParquetAtomic } from '../io/parquet.ts';
 import type { KeyDictionary } from '../io/keys.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
+import { readModel, writeModel } from '../io/model.ts';
 import { csrFromTriplets, nnzOf, type Csr } from './csr.ts';
-import { completeAsync, defaultEngineOptions, type CompletionResult, type EngineOptions, type SweepCallback } from './engine.ts';
+import { completeAsync, predictWithModel, defaultEngineOptions, type CompletionResult, type EngineOptions, type SweepCallback } from './engine.ts';
 import { createProgress, type Progress } from './progress.ts';
 import { generateLowRank, sampleDistinct, unobservedPairs, type SyntheticProblem } from './synthetic.ts';
 import { Rng } from '../kernels/random.ts';
@@ -221,6 +222,76 @@ async function cmdGenerate(o: Record<string, unknown>): Promise<void> {
   }
 }
 
+/** Writes predictions.csv or predictions.parquet (format of the pairs file unless --format); returns the path. */
+async function writePredictions(
+  outDir: string,
+  o: Record<string, unknown>,
+  predictPath: string,
+  columns: { rowKey: string; colKey: string },
+  pairs: Pairs,
+  pred: Float64Array,
+): Promise<string> {
+  const format = (o['format'] as string | undefined) ?? (isParquet(predictPath) ? 'parquet' : 'csv');
+  const path = join(outDir, `predictions.${format}`);
+  if (format === 'parquet') {
+    await writeTableParquetAtomic(path, [
+      { name: columns.rowKey, values: pairs.rowText },
+      { name: columns.colKey, values: pairs.colText },
+      { name: 'prediction', values: pred },
+    ]);
+  } else {
+    await writeCsvAtomic(path, ['row', 'col', 'prediction'], (function* () {
+      for (let e = 0; e < pairs.n; e++) yield [pairs.rowText[e]!, pairs.colText[e]!, pred[e]!];
+    })());
+  }
+  return path;
+}
+
+async function cmdPredict(o: Record<string, unknown>): Promise<void> {
+  const t0 = performance.now();
+  const progress = createProgress({ quiet: o['quiet'] === true });
+  const modelDir = o['model'] as string;
+  const model = readModel(modelDir);
+  if (model.transposed) {
+    throw Errors.Usage(`${modelDir}: this model's kernel is on the training input's rows (it had more columns than rows); fold-in of new rows needs a kernel on the columns`);
+  }
+  const outDir = resolve(o['output'] as string);
+  const input = o['input'] as string;
+  const columns = { rowKey: o['rowKey'] as string, colKey: o['colKey'] as string, valueKey: o['valueKey'] as string };
+  const tri = isParquet(input) ? await readTripletsParquet(input, columns) : await readTripletsCsv(input, columns);
+  const predictPath = o['predict'] as string;
+  const pairs = await readPairs(predictPath, tri.rowKeys, model.keys);
+  // Observed entries of columns the model has never seen cannot enter the solve: drop them, and say so.
+  const colMap = new Int32Array(tri.colKeys.size);
+  for (let c = 0; c < tri.colKeys.size; c++) colMap[c] = model.keys.get(tri.colKeys.key(c));
+  const keep: number[] = [];
+  for (let e = 0; e < tri.nnz; e++) if (colMap[tri.cols[e]!]! >= 0) keep.push(e);
+  const rows = Int32Array.from(keep, (e) => tri.rows[e]!);
+  const cols = Int32Array.from(keep, (e) => colMap[tri.cols[e]!]!);
+  const values = Float64Array.from(keep, (e) => tri.values[e]!);
+  const observed = csrFromTriplets(tri.rowKeys.size, model.d, keep.length, rows, cols, values);
+  const pred = predictWithModel(
+    { d: model.d, K: model.K, lambda: model.lambda, scale: model.scale, transposed: false, alpha: model.alpha },
+    observed,
+    pairs.rows,
+    pairs.cols,
+  );
+  mkdirSync(outDir, { recursive: true });
+  const path = await writePredictions(outDir, o, predictPath, columns, pairs, pred);
+  const report = {
+    command: 'predict',
+    version: VERSION,
+    model: resolve(modelDir),
+    input: { file: resolve(input), rows: tri.rowKeys.size, observed: tri.nnz, droppedUnknownColumns: tri.nnz - keep.length },
+    predict: { file: resolve(predictPath), pairs: pairs.n },
+    totalSeconds: (performance.now() - t0) / 1000,
+    peakRssBytes: peakRssBytes(),
+    outputs: { predictions: path },
+  };
+  await writeFileAtomic(join(outDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
+  progress.info(`wrote ${path}`);
+}
+
 /** A .parquet file, or a directory (a Parquet dataset of part files). */
 function isParquet(path: string): boolean {
   if (extname(path).toLowerCase() === '.parquet') return true;
@@ -261,21 +332,20 @@ async function cmdComplete(o: Record<string, unknown>): Promise<void> {
   if (pairs !== null) {
     const pred = result.predict(pairs.rows, pairs.cols);
     for (let e = 0; e < pairs.n; e++) if (pairs.rows[e]! < 0 || pairs.cols[e]! < 0) unseen++;
-    const format = (o['format'] as string | undefined) ?? (isParquet(predictPath!) ? 'parquet' : 'csv');
-    const path = join(outDir, `predictions.${format}`);
-    if (format === 'parquet') {
-      await writeTableParquetAtomic(path, [
-        { name: columns.rowKey, values: pairs.rowText },
-        { name: columns.colKey, values: pairs.colText },
-        { name: 'prediction', values: pred },
-      ]);
-    } else {
-      await writeCsvAtomic(path, ['row', 'col', 'prediction'], (function* () {
-        for (let e = 0; e < pairs.n; e++) yield [pairs.rowText[e]!, pairs.colText[e]!, pred[e]!];
-      })());
-    }
+    const path = await writePredictions(outDir, o, predictPath!, columns, pairs, pred);
     outputs['predictions'] = path;
   }
+  const modelDir = join(outDir, 'model');
+  await writeModel(modelDir, {
+    d: result.model.d,
+    K: result.model.K,
+    lambda: result.model.lambda,
+    scale: result.model.scale,
+    alpha: result.model.alpha,
+    transposed: result.model.transposed,
+    keys: result.model.transposed ? tri.rowKeys : tri.colKeys,
+  });
+  outputs['model'] = modelDir;
   const report = {
     command: 'complete',
     version: VERSION,
@@ -336,6 +406,19 @@ export function buildProgram(): Command {
       .option('--value-key <name>', 'value column', 'value')
       .addOption(new Option('--format <f>', 'predictions format (default: that of --predict)').choices(['csv', 'parquet'])),
   ).action(cmdComplete);
+  program
+    .command('predict')
+    .description('complete rows that were not in training from their observed entries alone, with a saved model (fold-in, no refit)')
+    .requiredOption('--model <dir>', 'a model directory written by complete (OUTPUT/model)')
+    .requiredOption('--input <path>', "the rows' observed entries (CSV or Parquet, as for complete)")
+    .requiredOption('--predict <path>', 'pairs to predict (CSV or Parquet)')
+    .requiredOption('--output <dir>', 'output directory (predictions, report.json)')
+    .option('--row-key <name>', 'row key column', 'row')
+    .option('--col-key <name>', 'column key column', 'col')
+    .option('--value-key <name>', 'value column', 'value')
+    .addOption(new Option('--format <f>', 'predictions format (default: that of --predict)').choices(['csv', 'parquet']))
+    .option('--quiet', 'no progress output')
+    .action(cmdPredict);
   return program;
 }
 

@@ -490,6 +490,28 @@ function* sweepLoop(
  * entries (training and validation). Observed entries are returned as observed. A row with no
  * observed entries, or an index out of range, predicts NaN.
  */
+/**
+ * Fold-in: predictions for (row, col) pairs of rows that were not in training, from their observed
+ * entries alone (one small solve a row with the model's kernel; no refit). `observed` holds those
+ * rows, with columns already mapped to the model's column indices, in the data's units.
+ */
+export function predictWithModel(model: LinRfmModel, observed: Csr, rows: Int32Array, cols: Int32Array, out?: Float64Array): Float64Array {
+  if (model.transposed) throw new RangeError('the model\'s kernel is on the input\'s rows (it had more columns than rows): fold-in of new rows is not possible');
+  const values = new Float64Array(observed.values.length);
+  for (let p = 0; p < values.length; p++) values[p] = observed.values[p]! / model.scale;
+  const all: Csr = { nRows: observed.nRows, nCols: model.d, rowPtr: observed.rowPtr, colIdx: observed.colIdx, values };
+  const data: PreparedData = {
+    transposed: false,
+    scale: model.scale,
+    all,
+    train: all,
+    valRow: new Int32Array(0),
+    valCol: new Int32Array(0),
+    valValue: new Float64Array(0),
+  };
+  return predictInput(data, model.K, model.lambda, null, false, rows, cols, out ?? new Float64Array(rows.length));
+}
+
 function predictInput(
   data: PreparedData,
   K: Float64Array,

@@ -50,7 +50,7 @@ describe('lin-rfm complete on Parquet', () => {
     ]);
     const r = spawnSync(process.execPath, [BIN, 'complete', '--input', 'ratings.parquet', '--row-key', 'user', '--col-key', 'item', '--value-key', 'rating', '--predict', 'pairs.parquet', '--output', 'out', '--quiet'], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
     expect(r.status, r.stderr).toBe(0);
-    expect(readdirSync(join(dir, 'out')).sort()).toEqual(['predictions.parquet', 'report.json']);
+    expect(readdirSync(join(dir, 'out')).sort()).toEqual(['model', 'predictions.parquet', 'report.json']);
     // read predictions back: keys as given, prediction close to the truth (shifted data, no centering: loose bound)
     const back = await readTripletsParquet(join(dir, 'out', 'predictions.parquet'), { rowKey: 'user', colKey: 'item', valueKey: 'prediction' });
     expect(back.nnz).toBe(20);

@@ -53,7 +53,20 @@ describe('lin-rfm generate + complete', () => {
     expect(report.options.seed).toBe(1);
     expect(report.peakRssBytes).toBeGreaterThan(0);
     expect(['converged', 'patience', 'max-sweeps']).toContain(report.stopReason);
-    expect(readdirSync(join(dir, 'run1')).sort()).toEqual(['predictions.csv', 'report.json']);
+    expect(readdirSync(join(dir, 'run1')).sort()).toEqual(['model', 'predictions.csv', 'report.json']);
+    expect(readdirSync(join(dir, 'run1', 'model')).sort()).toEqual(['kernel.arrow', 'keys.arrow', 'model.json']);
+  });
+
+  it('predict with the saved model folds the training rows back in and reproduces complete\'s predictions byte for byte', () => {
+    const f = run('predict', '--model', join('run1', 'model'), '--input', 'train.csv', '--predict', 'truth.csv', '--output', 'fold');
+    expect(f.code, f.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'fold', 'predictions.csv'), 'utf8')).toBe(readFileSync(join(dir, 'run1', 'predictions.csv'), 'utf8'));
+    const report = JSON.parse(readFileSync(join(dir, 'fold', 'report.json'), 'utf8'));
+    expect(report.command).toBe('predict');
+    expect(report.input.droppedUnknownColumns).toBe(0);
+    // a model directory that is not one: exit 66, no output
+    expect(run('predict', '--model', 'nowhere', '--input', 'train.csv', '--predict', 'truth.csv', '--output', 'fold2').code).toBe(66);
+    expect(existsSync(join(dir, 'fold2'))).toBe(false);
   });
 
   it('maps string keys back to the same text and predicts NaN for unseen keys', () => {

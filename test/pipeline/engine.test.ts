@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../kernels/random.ts';
 import { nnzOf, transposeCsr } from '../../pipeline/csr.ts';
-import { complete } from '../../pipeline/engine.ts';
+import { complete, predictWithModel } from '../../pipeline/engine.ts';
 import { prepareData } from '../../pipeline/split.ts';
 import {
   agopFactored,
@@ -130,6 +130,29 @@ describe('recovery and invariances', () => {
     expect(plain.stopReason).toBe('converged');
     expect(fast.stopReason).toBe('converged');
     expect(fast.sweeps).toBeLessThan(plain.sweeps / 1.5);
+  });
+
+  it('fold-in: rows never seen in training are completed from their observed entries by the saved kernel (seed 23)', () => {
+    const p = generateLowRank({ rows: 300, cols: 120, rank: 3, observed: 12_000, seed: 23 });
+    const t = p.train;
+    const cut = 240;
+    // train on the first 240 rows, fold in the last 60
+    const head = { nRows: cut, nCols: 120, rowPtr: t.rowPtr.slice(0, cut + 1), colIdx: t.colIdx.subarray(0, t.rowPtr[cut]!), values: t.values.subarray(0, t.rowPtr[cut]!) };
+    const base = t.rowPtr[cut]!;
+    const tail = { nRows: 60, nCols: 120, rowPtr: t.rowPtr.slice(cut).map((x) => x - base), colIdx: t.colIdx.subarray(base), values: t.values.subarray(base) };
+    const res = complete(head, { seed: 1 });
+    const { rows, cols } = unobservedPairs(tail);
+    const pred = predictWithModel(res.model, tail, rows, cols);
+    let num = 0;
+    let den = 0;
+    for (let e = 0; e < rows.length; e++) {
+      const y = p.truth(cut + rows[e]!, cols[e]!);
+      num += (pred[e]! - y) ** 2;
+      den += y * y;
+    }
+    const rel = Math.sqrt(num / den);
+    console.log(`fold-in of 60 new rows: relative error ${rel.toExponential(3)} (${res.sweeps} sweeps on 240 rows)`);
+    expect(rel).toBeLessThan(1e-2);
   });
 
   it('the transposed problem gives the transposed answer (seed 11)', () => {

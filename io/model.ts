@@ -1,0 +1,77 @@
+// The completion model on disk: kernel and column keys as Arrow IPC files, scalars as JSON, written atomically.
+
+import { mkdirSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tableFromArrays, tableFromIPC, tableToIPC, type Table } from 'apache-arrow';
+import { Errors } from '../config/errors.ts';
+import { writeFileAtomic } from './atomic.ts';
+import { KeyDictionary } from './keys.ts';
+
+export const MODEL_FORMAT = 'lin-rfm-model/1';
+
+export interface StoredModel {
+  d: number;
+  /** d x d row-major kernel, in units where the training values had mean square 1. */
+  K: Float64Array;
+  lambda: number;
+  scale: number;
+  alpha: number;
+  transposed: boolean;
+  /** Keys of the kernel's side, index i = row/column i of K. */
+  keys: KeyDictionary;
+}
+
+interface ModelMeta {
+  format: string;
+  d: number;
+  lambda: number;
+  scale: number;
+  alpha: number;
+  transposed: boolean;
+}
+
+/** Writes DIR/kernel.arrow (column k: the d*d kernel), DIR/keys.arrow (column key) and DIR/model.json. */
+export async function writeModel(dir: string, m: StoredModel): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const kernel = tableToIPC(tableFromArrays({ k: m.K }), 'file');
+  const keys = tableToIPC(tableFromArrays({ key: m.keys.keys() }), 'file');
+  const meta: ModelMeta = { format: MODEL_FORMAT, d: m.d, lambda: m.lambda, scale: m.scale, alpha: m.alpha, transposed: m.transposed };
+  await writeFileAtomic(join(dir, 'kernel.arrow'), kernel);
+  await writeFileAtomic(join(dir, 'keys.arrow'), keys);
+  // the metadata last: a directory with model.json holds a whole model
+  await writeFileAtomic(join(dir, 'model.json'), JSON.stringify(meta, null, 2) + '\n');
+}
+
+export function readModel(dir: string): StoredModel {
+  const metaPath = join(dir, 'model.json');
+  if (!existsSync(metaPath)) throw Errors.MissingInput(metaPath, 'no model here (model.json missing)');
+  let meta: ModelMeta;
+  try {
+    meta = JSON.parse(readFileSync(metaPath, 'utf8')) as ModelMeta;
+  } catch (e) {
+    throw Errors.BadData(metaPath, 'model.json', `not valid JSON: ${(e as Error).message}`);
+  }
+  if (meta.format !== MODEL_FORMAT) throw Errors.BadData(metaPath, 'format', `expected ${MODEL_FORMAT}, found ${String(meta.format)}`);
+  const read = (name: string): Table => {
+    const path = join(dir, name);
+    if (!existsSync(path)) throw Errors.MissingInput(path, 'model file missing');
+    try {
+      return tableFromIPC(readFileSync(path)) as Table;
+    } catch (e) {
+      throw Errors.BadData(path, 'file', `not a readable Arrow IPC file: ${(e as Error).message}`);
+    }
+  };
+  const kt = read('kernel.arrow');
+  const kcol = kt.getChild('k');
+  const K = new Float64Array(meta.d * meta.d);
+  if (kcol === null || kcol.length !== K.length) throw Errors.BadData(join(dir, 'kernel.arrow'), 'column "k"', `expected ${K.length} values`);
+  let p = 0;
+  for (const chunk of kcol.data) {
+    K.set(chunk.values.subarray(0, chunk.length) as Float64Array, p);
+    p += chunk.length;
+  }
+  const keyCol = read('keys.arrow').getChild('key');
+  if (keyCol === null || keyCol.length !== meta.d) throw Errors.BadData(join(dir, 'keys.arrow'), 'column "key"', `expected ${meta.d} keys`);
+  const keys = KeyDictionary.from(Array.from(keyCol.toArray() as Iterable<string>, (k) => String(k)));
+  return { d: meta.d, K, lambda: meta.lambda, scale: meta.scale, alpha: meta.alpha, transposed: meta.transposed, keys };
+}

@@ -19,6 +19,8 @@ export interface StoredModel {
   transposed: boolean;
   /** Keys of the kernel's side, index i = row/column i of K. */
   keys: KeyDictionary;
+  /** Centering: kind, mean, bias ridge, and the kernel side's biases (empty unless kind is bias). */
+  center: { kind: 'none' | 'mean' | 'bias'; mean: number; reg: number; bias: Float64Array };
 }
 
 interface ModelMeta {
@@ -28,14 +30,17 @@ interface ModelMeta {
   scale: number;
   alpha: number;
   transposed: boolean;
+  center: { kind: 'none' | 'mean' | 'bias'; mean: number; reg: number };
 }
 
 /** Writes DIR/kernel.arrow (column k: the d*d kernel), DIR/keys.arrow (column key) and DIR/model.json. */
 export async function writeModel(dir: string, m: StoredModel): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const kernel = tableToIPC(tableFromArrays({ k: m.K }), 'file');
-  const keys = tableToIPC(tableFromArrays({ key: m.keys.keys() }), 'file');
-  const meta: ModelMeta = { format: MODEL_FORMAT, d: m.d, lambda: m.lambda, scale: m.scale, alpha: m.alpha, transposed: m.transposed };
+  const bias = m.center.bias.length === m.d ? m.center.bias : new Float64Array(m.d);
+  const keys = tableToIPC(tableFromArrays({ key: m.keys.keys(), bias }), 'file');
+  const center = { kind: m.center.kind, mean: m.center.mean, reg: m.center.reg };
+  const meta: ModelMeta = { format: MODEL_FORMAT, d: m.d, lambda: m.lambda, scale: m.scale, alpha: m.alpha, transposed: m.transposed, center };
   await writeFileAtomic(join(dir, 'kernel.arrow'), kernel);
   await writeFileAtomic(join(dir, 'keys.arrow'), keys);
   // the metadata last: a directory with model.json holds a whole model
@@ -70,8 +75,15 @@ export function readModel(dir: string): StoredModel {
     K.set(chunk.values.subarray(0, chunk.length) as Float64Array, p);
     p += chunk.length;
   }
-  const keyCol = read('keys.arrow').getChild('key');
+  const kt2 = read('keys.arrow');
+  const keyCol = kt2.getChild('key');
+  const biasCol = kt2.getChild('bias');
   if (keyCol === null || keyCol.length !== meta.d) throw Errors.BadData(join(dir, 'keys.arrow'), 'column "key"', `expected ${meta.d} keys`);
+  if (biasCol === null || biasCol.length !== meta.d) throw Errors.BadData(join(dir, 'keys.arrow'), 'column "bias"', `expected ${meta.d} values`);
   const keys = KeyDictionary.from(Array.from(keyCol.toArray() as Iterable<string>, (k) => String(k)));
-  return { d: meta.d, K, lambda: meta.lambda, scale: meta.scale, alpha: meta.alpha, transposed: meta.transposed, keys };
+  const bias = meta.center.kind === 'bias' ? Float64Array.from(biasCol.toArray() as Iterable<number>) : new Float64Array(0);
+  return {
+    d: meta.d, K, lambda: meta.lambda, scale: meta.scale, alpha: meta.alpha, transposed: meta.transposed, keys,
+    center: { ...meta.center, bias },
+  };
 }

@@ -14,6 +14,7 @@ import { readModel, writeModel } from '../io/model.ts';
 import { csrFromTriplets, nnzOf, type Csr } from './csr.ts';
 import { completeAsync, predictWithModel, defaultEngineOptions, type CompletionResult, type EngineOptions, type SweepCallback } from './engine.ts';
 import { createProgress, type Progress } from './progress.ts';
+import { centered, fitCenter, rowBiases, uncenter, type Center, type CenterKind } from './center.ts';
 import { generateLowRank, sampleDistinct, unobservedPairs, type SyntheticProblem } from './synthetic.ts';
 import { Rng } from '../kernels/random.ts';
 
@@ -269,13 +270,16 @@ async function cmdPredict(o: Record<string, unknown>): Promise<void> {
   const rows = Int32Array.from(keep, (e) => tri.rows[e]!);
   const cols = Int32Array.from(keep, (e) => colMap[tri.cols[e]!]!);
   const values = Float64Array.from(keep, (e) => tri.values[e]!);
-  const observed = csrFromTriplets(tri.rowKeys.size, model.d, keep.length, rows, cols, values);
-  const pred = predictWithModel(
+  const raw = csrFromTriplets(tri.rowKeys.size, model.d, keep.length, rows, cols, values);
+  const center: Center = { kind: model.center.kind, mean: model.center.mean, reg: model.center.reg, colBias: model.center.bias };
+  const rowBias = rowBiases(raw, center, new Float64Array(raw.nRows));
+  const observed = centered(raw, center, rowBias);
+  const pred = uncenter(center, rowBias, pairs.rows, pairs.cols, predictWithModel(
     { d: model.d, K: model.K, lambda: model.lambda, scale: model.scale, transposed: false, alpha: model.alpha },
     observed,
     pairs.rows,
     pairs.cols,
-  );
+  ));
   mkdirSync(outDir, { recursive: true });
   const path = await writePredictions(outDir, o, predictPath, columns, pairs, pred);
   const report = {
@@ -318,7 +322,10 @@ async function cmdComplete(o: Record<string, unknown>): Promise<void> {
   const predictPath = o['predict'] as string | undefined;
   const pairs = predictPath !== undefined ? await readPairs(predictPath, tri.rowKeys, tri.colKeys) : null;
   if (tri.nnz === 0) throw Errors.BadData(input, 'line 2', 'no observed entries');
-  const m = toCsr(tri.rowKeys.size, tri.colKeys.size, tri.nnz, tri.rows, tri.cols, tri.values);
+  const raw = toCsr(tri.rowKeys.size, tri.colKeys.size, tri.nnz, tri.rows, tri.cols, tri.values);
+  const center = fitCenter(raw, ((o['center'] as CenterKind | undefined) ?? 'mean'));
+  const rowBias = rowBiases(raw, center, new Float64Array(raw.nRows));
+  const m = centered(raw, center, rowBias);
   progress.event('loaded', { file: input, rows: m.nRows, cols: m.nCols, observed: tri.nnz });
   progress.info(`${m.nRows} rows x ${m.nCols} columns, ${tri.nnz} observed`);
   const eo = engineOptionsFrom(o);
@@ -330,7 +337,7 @@ async function cmdComplete(o: Record<string, unknown>): Promise<void> {
   const outputs: Record<string, string> = {};
   let unseen = 0;
   if (pairs !== null) {
-    const pred = result.predict(pairs.rows, pairs.cols);
+    const pred = uncenter(center, rowBias, pairs.rows, pairs.cols, result.predict(pairs.rows, pairs.cols));
     for (let e = 0; e < pairs.n; e++) if (pairs.rows[e]! < 0 || pairs.cols[e]! < 0) unseen++;
     const path = await writePredictions(outDir, o, predictPath!, columns, pairs, pred);
     outputs['predictions'] = path;
@@ -344,6 +351,7 @@ async function cmdComplete(o: Record<string, unknown>): Promise<void> {
     alpha: result.model.alpha,
     transposed: result.model.transposed,
     keys: result.model.transposed ? tri.rowKeys : tri.colKeys,
+    center: { kind: center.kind, mean: center.mean, reg: center.reg, bias: result.model.transposed ? new Float64Array(0) : center.colBias },
   });
   outputs['model'] = modelDir;
   const report = {
@@ -352,6 +360,7 @@ async function cmdComplete(o: Record<string, unknown>): Promise<void> {
     input: { file: resolve(input), rows: m.nRows, cols: m.nCols, observed: tri.nnz },
     predict: pairs ? { file: resolve(o['predict'] as string), pairs: pairs.n, unseenKeys: unseen } : null,
     ...runSummary(result),
+    center: { kind: center.kind, mean: center.mean },
     workers: (o['workers'] as number | undefined) ?? availableParallelism(),
     totalSeconds: (performance.now() - t0) / 1000,
     peakRssBytes: peakRssBytes(),
@@ -404,6 +413,7 @@ export function buildProgram(): Command {
       .option('--row-key <name>', 'row key column', 'row')
       .option('--col-key <name>', 'column key column', 'col')
       .option('--value-key <name>', 'value column', 'value')
+      .addOption(new Option('--center <how>', 'subtract before completing and add back: none | mean | bias (mean + row and column biases)').choices(['none', 'mean', 'bias']).default('mean'))
       .addOption(new Option('--format <f>', 'predictions format (default: that of --predict)').choices(['csv', 'parquet'])),
   ).action(cmdComplete);
   program

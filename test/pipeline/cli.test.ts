@@ -64,6 +64,10 @@ describe('lin-rfm generate + complete', () => {
     const report = JSON.parse(readFileSync(join(dir, 'fold', 'report.json'), 'utf8'));
     expect(report.command).toBe('predict');
     expect(report.input.droppedUnknownColumns).toBe(0);
+    // with row and column biases too
+    expect(run('complete', '--input', 'train.csv', '--output', 'runb', '--predict', 'truth.csv', '--center', 'bias', '--quiet').code).toBe(0);
+    expect(run('predict', '--model', join('runb', 'model'), '--input', 'train.csv', '--predict', 'truth.csv', '--output', 'foldb', '--quiet').code).toBe(0);
+    expect(readFileSync(join(dir, 'foldb', 'predictions.csv'), 'utf8')).toBe(readFileSync(join(dir, 'runb', 'predictions.csv'), 'utf8'));
     // a model directory that is not one: exit 66, no output
     expect(run('predict', '--model', 'nowhere', '--input', 'train.csv', '--predict', 'truth.csv', '--output', 'fold2').code).toBe(66);
     expect(existsSync(join(dir, 'fold2'))).toBe(false);

@@ -1,0 +1,94 @@
+// Centering of ratings before completion: the global mean or row and column biases, added back on output.
+
+import type { Csr } from './csr.ts';
+
+export type CenterKind = 'none' | 'mean' | 'bias';
+
+export interface Center {
+  kind: CenterKind;
+  mean: number;
+  /** Column biases (kind 'bias'), indexed like the columns; empty otherwise. */
+  colBias: Float64Array;
+  /** Ridge on the biases, in counts of pseudo-entries (shrinks rarely observed rows/columns to 0). */
+  reg: number;
+}
+
+const BIAS_PASSES = 10;
+const BIAS_REG = 5;
+
+/**
+ * Fits the centering on the observed entries (rows of m): the mean; for 'bias' also column biases
+ * c_j by a few alternating ridge passes (as for a biased baseline predictor), and the row biases
+ * follow from c (rowBiases), so a new row's bias is computed exactly as a training row's.
+ */
+export function fitCenter(m: Csr, kind: CenterKind): Center {
+  const nnz = m.rowPtr[m.nRows]!;
+  let mean = 0;
+  if (kind !== 'none') {
+    let s = 0;
+    for (let p = 0; p < nnz; p++) s += m.values[p]!;
+    mean = nnz > 0 ? s / nnz : 0;
+  }
+  const colBias = new Float64Array(kind === 'bias' ? m.nCols : 0);
+  if (kind === 'bias') {
+    const rowBias = new Float64Array(m.nRows);
+    const colSum = new Float64Array(m.nCols);
+    const colCount = new Float64Array(m.nCols);
+    for (let pass = 0; pass < BIAS_PASSES; pass++) {
+      rowBiases(m, { kind, mean, colBias, reg: BIAS_REG }, rowBias);
+      colSum.fill(0);
+      colCount.fill(0);
+      for (let i = 0; i < m.nRows; i++) {
+        for (let p = m.rowPtr[i]!; p < m.rowPtr[i + 1]!; p++) {
+          const j = m.colIdx[p]!;
+          colSum[j] += m.values[p]! - mean - rowBias[i]!;
+          colCount[j]++;
+        }
+      }
+      for (let j = 0; j < m.nCols; j++) colBias[j] = colSum[j]! / (colCount[j]! + BIAS_REG);
+    }
+  }
+  return { kind, mean, colBias, reg: BIAS_REG };
+}
+
+/** Row biases given the mean and column biases: b_i = sum_j (y_ij - mean - c_j) / (k_i + reg). */
+export function rowBiases(m: Csr, c: Center, out: Float64Array): Float64Array {
+  for (let i = 0; i < m.nRows; i++) {
+    if (c.kind !== 'bias') {
+      out[i] = 0;
+      continue;
+    }
+    let s = 0;
+    for (let p = m.rowPtr[i]!; p < m.rowPtr[i + 1]!; p++) s += m.values[p]! - c.mean - c.colBias[m.colIdx[p]!]!;
+    out[i] = s / (m.rowPtr[i + 1]! - m.rowPtr[i]! + c.reg);
+  }
+  return out;
+}
+
+/** The offset mean + b_i + c_j of each observed entry removed: a new CSR with the residuals. */
+export function centered(m: Csr, c: Center, rowBias: Float64Array): Csr {
+  const values = new Float64Array(m.values.length);
+  for (let i = 0; i < m.nRows; i++) {
+    for (let p = m.rowPtr[i]!; p < m.rowPtr[i + 1]!; p++) {
+      values[p] = m.values[p]! - offset(c, rowBias, i, m.colIdx[p]!);
+    }
+  }
+  return { nRows: m.nRows, nCols: m.nCols, rowPtr: m.rowPtr, colIdx: m.colIdx, values };
+}
+
+export function offset(c: Center, rowBias: Float64Array, i: number, j: number): number {
+  if (c.kind === 'none') return 0;
+  if (c.kind === 'mean') return c.mean;
+  return c.mean + rowBias[i]! + c.colBias[j]!;
+}
+
+/** Adds the offsets back to predictions at (row, col) pairs; pairs with an index < 0 stay as they are. */
+export function uncenter(c: Center, rowBias: Float64Array, rows: Int32Array, cols: Int32Array, pred: Float64Array): Float64Array {
+  for (let e = 0; e < pred.length; e++) {
+    const i = rows[e]!;
+    const j = cols[e]!;
+    if (i < 0 || j < 0) continue;
+    pred[e] = pred[e]! + offset(c, rowBias, i, j);
+  }
+  return pred;
+}

@@ -296,6 +296,51 @@ async function cmdPredict(o: Record<string, unknown>): Promise<void> {
   progress.info(`wrote ${path}`);
 }
 
+/**
+ * The k highest predicted unobserved entries of every row (ties: lower column first), in rank order,
+ * computed a chunk of rows at a time so that only a chunk of the completed matrix exists at once.
+ */
+export function topKPerRow(
+  observed: Csr,
+  k: number,
+  predict: (rows: Int32Array, cols: Int32Array) => Float64Array,
+): { rows: Int32Array; cols: Int32Array; scores: Float64Array; ranks: Int32Array } {
+  const { nRows: n, nCols: d } = observed;
+  const per = Math.min(k, d);
+  const outRows: number[] = [];
+  const outCols: number[] = [];
+  const outScores: number[] = [];
+  const outRanks: number[] = [];
+  const chunk = Math.max(1, Math.floor(4_000_000 / d));
+  const order = new Int32Array(d);
+  for (let c0 = 0; c0 < n; c0 += chunk) {
+    const c1 = Math.min(n, c0 + chunk);
+    const rows = new Int32Array((c1 - c0) * d);
+    const cols = new Int32Array((c1 - c0) * d);
+    for (let i = c0; i < c1; i++) {
+      rows.fill(i, (i - c0) * d, (i - c0 + 1) * d);
+      for (let j = 0; j < d; j++) cols[(i - c0) * d + j] = j;
+    }
+    const pred = predict(rows, cols);
+    for (let i = c0; i < c1; i++) {
+      const base = (i - c0) * d;
+      const seen = new Uint8Array(d);
+      for (let p = observed.rowPtr[i]!; p < observed.rowPtr[i + 1]!; p++) seen[observed.colIdx[p]!] = 1;
+      let m = 0;
+      for (let j = 0; j < d; j++) if (!seen[j] && Number.isFinite(pred[base + j]!)) order[m++] = j;
+      const cand = Array.from(order.subarray(0, m));
+      cand.sort((x, y) => pred[base + y]! - pred[base + x]! || x - y);
+      for (let r = 0; r < Math.min(per, cand.length); r++) {
+        outRows.push(i);
+        outCols.push(cand[r]!);
+        outScores.push(pred[base + cand[r]!]!);
+        outRanks.push(r + 1);
+      }
+    }
+  }
+  return { rows: Int32Array.from(outRows), cols: Int32Array.from(outCols), scores: Float64Array.from(outScores), ranks: Int32Array.from(outRanks) };
+}
+
 /** A .parquet file, or a directory (a Parquet dataset of part files). */
 function isParquet(path: string): boolean {
   if (extname(path).toLowerCase() === '.parquet') return true;
@@ -341,6 +386,27 @@ async function cmdComplete(o: Record<string, unknown>): Promise<void> {
     for (let e = 0; e < pairs.n; e++) if (pairs.rows[e]! < 0 || pairs.cols[e]! < 0) unseen++;
     const path = await writePredictions(outDir, o, predictPath!, columns, pairs, pred);
     outputs['predictions'] = path;
+  }
+  const topK = o['topK'] as number | undefined;
+  if (topK !== undefined) {
+    const format = (o['format'] as string | undefined) ?? (isParquet(input) ? 'parquet' : 'csv');
+    const path = join(outDir, `topk.${format}`);
+    const top = topKPerRow(raw, topK, (r, c) => uncenter(center, rowBias, r, c, result.predict(r, c)));
+    const rowText = Array.from(top.rows, (i) => tri.rowKeys.key(i));
+    const colText = Array.from(top.cols, (j) => tri.colKeys.key(j));
+    if (format === 'parquet') {
+      await writeTableParquetAtomic(path, [
+        { name: columns.rowKey, values: rowText },
+        { name: columns.colKey, values: colText },
+        { name: 'score', values: top.scores },
+        { name: 'rank', values: top.ranks },
+      ]);
+    } else {
+      await writeCsvAtomic(path, ['row', 'col', 'score', 'rank'], (function* () {
+        for (let e = 0; e < rowText.length; e++) yield [rowText[e]!, colText[e]!, top.scores[e]!, top.ranks[e]!];
+      })());
+    }
+    outputs['topk'] = path;
   }
   const modelDir = join(outDir, 'model');
   await writeModel(modelDir, {
@@ -413,6 +479,7 @@ export function buildProgram(): Command {
       .option('--row-key <name>', 'row key column', 'row')
       .option('--col-key <name>', 'column key column', 'col')
       .option('--value-key <name>', 'value column', 'value')
+      .addOption(new Option('--top-k <k>', 'also write topk.(csv|parquet): the k best unobserved columns of every row (row, col, score, rank)').argParser(intArg('--top-k', 1)))
       .addOption(new Option('--center <how>', 'subtract before completing and add back: none | mean | bias (mean + row and column biases)').choices(['none', 'mean', 'bias']).default('mean'))
       .addOption(new Option('--format <f>', 'predictions format (default: that of --predict)').choices(['csv', 'parquet'])),
   ).action(cmdComplete);

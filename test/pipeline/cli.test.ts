@@ -64,6 +64,17 @@ describe('lin-rfm generate + complete', () => {
     const report = JSON.parse(readFileSync(join(dir, 'fold', 'report.json'), 'utf8'));
     expect(report.command).toBe('predict');
     expect(report.input.droppedUnknownColumns).toBe(0);
+    // top-k: 4 per row, none of them observed, ranks 1..4 with scores descending
+    expect(run('complete', '--input', 'train.csv', '--output', 'runk', '--top-k', '4', '--quiet').code).toBe(0);
+    const topk = parseCsv(join(dir, 'runk', 'topk.csv'));
+    expect(topk[0]).toEqual(['row', 'col', 'score', 'rank']);
+    expect(topk.length).toBe(1 + 90 * 4);
+    const observedPairs = new Set(parseCsv(join(dir, 'train.csv')).slice(1).map((r) => `${r[0]},${r[1]}`));
+    for (let e = 1; e < topk.length; e++) {
+      expect(observedPairs.has(`${topk[e]![0]},${topk[e]![1]}`)).toBe(false);
+      expect(Number(topk[e]![3])).toBe(((e - 1) % 4) + 1);
+      if ((e - 1) % 4 > 0) expect(Number(topk[e]![2])).toBeLessThanOrEqual(Number(topk[e - 1]![2]));
+    }
     // with row and column biases too
     expect(run('complete', '--input', 'train.csv', '--output', 'runb', '--predict', 'truth.csv', '--center', 'bias', '--quiet').code).toBe(0);
     expect(run('predict', '--model', join('runb', 'model'), '--input', 'train.csv', '--predict', 'truth.csv', '--output', 'foldb', '--quiet').code).toBe(0);

@@ -1,0 +1,30 @@
+// Top-k per row: the k best unobserved columns, against a brute-force sort.
+
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../../kernels/random.ts';
+import { topKPerRow } from '../../pipeline/cli.ts';
+import { randomSparse } from './reference.ts';
+
+describe('topKPerRow (seed 71)', () => {
+  it('matches a brute-force ranking of unobserved entries, with ties broken by column', () => {
+    const rng = new Rng(71);
+    const m = randomSparse(37, 23, 0.3, rng);
+    // a score table with deliberate ties
+    const score = Float64Array.from({ length: 37 * 23 }, () => Math.round(rng.normal() * 4));
+    const predict = (r: Int32Array, c: Int32Array): Float64Array => Float64Array.from(r, (i, e) => score[i * 23 + c[e]!]!);
+    const top = topKPerRow(m, 5, predict);
+    let e = 0;
+    for (let i = 0; i < 37; i++) {
+      const seen = new Set(Array.from(m.colIdx.subarray(m.rowPtr[i]!, m.rowPtr[i + 1]!)));
+      const ref = Array.from({ length: 23 }, (_, j) => j).filter((j) => !seen.has(j));
+      ref.sort((x, y) => score[i * 23 + y]! - score[i * 23 + x]! || x - y);
+      for (let r = 0; r < Math.min(5, ref.length); r++, e++) {
+        expect(top.rows[e]).toBe(i);
+        expect(top.cols[e]).toBe(ref[r]);
+        expect(top.scores[e]).toBe(score[i * 23 + ref[r]!]);
+        expect(top.ranks[e]).toBe(r + 1);
+      }
+    }
+    expect(e).toBe(top.rows.length);
+  });
+});

@@ -231,22 +231,45 @@ async function writePredictions(
   columns: { rowKey: string; colKey: string },
   pairs: Pairs,
   pred: Float64Array,
+  cold: ColdStart,
 ): Promise<string> {
   const format = (o['format'] as string | undefined) ?? (isParquet(predictPath) ? 'parquet' : 'csv');
   const path = join(outDir, `predictions.${format}`);
+  // Pairs with a key never seen in training: NaN, left out, or the centering's best guess.
+  const keep: number[] = [];
+  for (let e = 0; e < pairs.n; e++) {
+    const i = pairs.rows[e]!;
+    const j = pairs.cols[e]!;
+    if (i >= 0 && j >= 0) keep.push(e);
+    else if (cold.policy === 'drop') continue;
+    else {
+      if (cold.policy === 'mean') {
+        const c = cold.center;
+        let v = c.kind === 'none' ? Number.NaN : c.mean;
+        if (c.kind === 'bias') v += (i >= 0 ? cold.rowBias[i]! : 0) + (j >= 0 ? c.colBias[j]! : 0);
+        pred[e] = v;
+      } else pred[e] = Number.NaN;
+      keep.push(e);
+    }
+  }
+  const rowText = keep.map((e) => pairs.rowText[e]!);
+  const colText = keep.map((e) => pairs.colText[e]!);
+  const values = Float64Array.from(keep, (e) => pred[e]!);
   if (format === 'parquet') {
     await writeTableParquetAtomic(path, [
-      { name: columns.rowKey, values: pairs.rowText },
-      { name: columns.colKey, values: pairs.colText },
-      { name: 'prediction', values: pred },
+      { name: columns.rowKey, values: rowText },
+      { name: columns.colKey, values: colText },
+      { name: 'prediction', values },
     ]);
   } else {
     await writeCsvAtomic(path, ['row', 'col', 'prediction'], (function* () {
-      for (let e = 0; e < pairs.n; e++) yield [pairs.rowText[e]!, pairs.colText[e]!, pred[e]!];
+      for (let e = 0; e < keep.length; e++) yield [rowText[e]!, colText[e]!, values[e]!];
     })());
   }
   return path;
 }
+
+type ColdStart = { policy: 'nan' | 'drop' | 'mean'; center: Center; rowBias: Float64Array };
 
 async function cmdPredict(o: Record<string, unknown>): Promise<void> {
   const t0 = performance.now();
@@ -281,7 +304,7 @@ async function cmdPredict(o: Record<string, unknown>): Promise<void> {
     pairs.cols,
   ));
   mkdirSync(outDir, { recursive: true });
-  const path = await writePredictions(outDir, o, predictPath, columns, pairs, pred);
+  const path = await writePredictions(outDir, o, predictPath, columns, pairs, pred, { policy: (o['coldStart'] as ColdStart['policy']) ?? 'nan', center, rowBias });
   const report = {
     command: 'predict',
     version: VERSION,
@@ -384,7 +407,7 @@ async function cmdComplete(o: Record<string, unknown>): Promise<void> {
   if (pairs !== null) {
     const pred = uncenter(center, rowBias, pairs.rows, pairs.cols, result.predict(pairs.rows, pairs.cols));
     for (let e = 0; e < pairs.n; e++) if (pairs.rows[e]! < 0 || pairs.cols[e]! < 0) unseen++;
-    const path = await writePredictions(outDir, o, predictPath!, columns, pairs, pred);
+    const path = await writePredictions(outDir, o, predictPath!, columns, pairs, pred, { policy: (o['coldStart'] as ColdStart['policy']) ?? 'nan', center, rowBias });
     outputs['predictions'] = path;
   }
   const topK = o['topK'] as number | undefined;
@@ -479,6 +502,7 @@ export function buildProgram(): Command {
       .option('--row-key <name>', 'row key column', 'row')
       .option('--col-key <name>', 'column key column', 'col')
       .option('--value-key <name>', 'value column', 'value')
+      .addOption(new Option('--cold-start <policy>', 'pairs with a key never seen in training: nan | drop | mean (the centering offset)').choices(['nan', 'drop', 'mean']).default('nan'))
       .addOption(new Option('--top-k <k>', 'also write topk.(csv|parquet): the k best unobserved columns of every row (row, col, score, rank)').argParser(intArg('--top-k', 1)))
       .addOption(new Option('--center <how>', 'subtract before completing and add back: none | mean | bias (mean + row and column biases)').choices(['none', 'mean', 'bias']).default('mean'))
       .addOption(new Option('--format <f>', 'predictions format (default: that of --predict)').choices(['csv', 'parquet'])),
@@ -494,6 +518,7 @@ export function buildProgram(): Command {
     .option('--col-key <name>', 'column key column', 'col')
     .option('--value-key <name>', 'value column', 'value')
     .addOption(new Option('--format <f>', 'predictions format (default: that of --predict)').choices(['csv', 'parquet']))
+    .addOption(new Option('--cold-start <policy>', 'pairs with a key never seen in training: nan | drop | mean (the centering offset)').choices(['nan', 'drop', 'mean']).default('nan'))
     .option('--quiet', 'no progress output')
     .action(cmdPredict);
   return program;

@@ -98,6 +98,14 @@ describe('lin-rfm generate + complete', () => {
     expect(text[2]!.startsWith('u7,"it,4",')).toBe(true);
     expect(Number.isFinite(Number(text[1]!.split(',').pop()))).toBe(true);
     expect(text[3]).toBe('nobody,"it,1",NaN');
+    // cold-start policies: drop leaves the pair out; mean predicts the mean of the observed ratings
+    expect(run('complete', '--input', 'str.csv', '--output', 'run2d', '--predict', 'pairs.csv', '--max-sweeps', '5', '--cold-start', 'drop', '--quiet').code).toBe(0);
+    expect(readFileSync(join(dir, 'run2d', 'predictions.csv'), 'utf8').trim().split('\n').length).toBe(3);
+    expect(run('complete', '--input', 'str.csv', '--output', 'run2m', '--predict', 'pairs.csv', '--max-sweeps', '5', '--cold-start', 'mean', '--quiet').code).toBe(0);
+    const last = readFileSync(join(dir, 'run2m', 'predictions.csv'), 'utf8').trim().split('\n')[3]!;
+    const ratings = lines.slice(1).map((l) => Number(l.split(',')[3]));
+    const mean = ratings.reduce((x, y) => x + y, 0) / ratings.length;
+    expect(Number(last.split(',').pop())).toBeCloseTo(mean, 12);
   });
 
   const bad: [string, string, RegExp][] = [

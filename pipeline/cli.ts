@@ -2,7 +2,7 @@
 
 import { mkdirSync, existsSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { Errors, LinRfmError } from '../config/errors.ts';
@@ -14,6 +14,7 @@ import { readModel, writeModel } from '../io/model.ts';
 import { csrFromTriplets, nnzOf, type Csr } from './csr.ts';
 import { completeAsync, predictWithModel, defaultEngineOptions, type CompletionResult, type EngineOptions, type SweepCallback } from './engine.ts';
 import { createProgress, type Progress } from './progress.ts';
+import { estimateMemory, parseBytes } from './memory.ts';
 import { centered, fitCenter, rowBiases, uncenter, type Center, type CenterKind } from './center.ts';
 import { generateLowRank, sampleDistinct, unobservedPairs, type SyntheticProblem } from './synthetic.ts';
 import { Rng } from '../kernels/random.ts';
@@ -395,6 +396,17 @@ async function cmdComplete(o: Record<string, unknown>): Promise<void> {
   const rowBias = rowBiases(raw, center, new Float64Array(raw.nRows));
   const m = centered(raw, center, rowBias);
   progress.event('loaded', { file: input, rows: m.nRows, cols: m.nCols, observed: tri.nnz });
+  const workers = (o['workers'] as number | undefined) ?? availableParallelism();
+  const estimate = estimateMemory(m.nRows, m.nCols, tri.nnz, workers);
+  const budget = (o['memoryBudget'] as number | undefined) ?? Math.floor(0.8 * totalmem());
+  progress.event('memory', { estimateBytes: estimate.bytes, budgetBytes: budget });
+  if (estimate.bytes > budget) {
+    throw Errors.Config(
+      'memory-budget',
+      budget,
+      `the job needs an estimated ${(estimate.bytes / 1e9).toFixed(2)} GB (${m.nRows} x ${m.nCols}, ${tri.nnz} observed, ${workers} workers), more than the budget of ${(budget / 1e9).toFixed(2)} GB`,
+    );
+  }
   progress.info(`${m.nRows} rows x ${m.nCols} columns, ${tri.nnz} observed`);
   const eo = engineOptionsFrom(o);
   const result = await completeAsync(m, { ...eo, workers: o['workers'] as number | undefined }, sweepReporter(progress, eo.maxSweeps ?? defaultEngineOptions.maxSweeps));
@@ -450,7 +462,8 @@ async function cmdComplete(o: Record<string, unknown>): Promise<void> {
     predict: pairs ? { file: resolve(o['predict'] as string), pairs: pairs.n, unseenKeys: unseen } : null,
     ...runSummary(result),
     center: { kind: center.kind, mean: center.mean },
-    workers: (o['workers'] as number | undefined) ?? availableParallelism(),
+    workers,
+    memory: { estimateBytes: estimate.bytes, budgetBytes: budget, parts: estimate.parts },
     totalSeconds: (performance.now() - t0) / 1000,
     peakRssBytes: peakRssBytes(),
     outputs,
@@ -503,6 +516,11 @@ export function buildProgram(): Command {
       .option('--col-key <name>', 'column key column', 'col')
       .option('--value-key <name>', 'value column', 'value')
       .addOption(new Option('--cold-start <policy>', 'pairs with a key never seen in training: nan | drop | mean (the centering offset)').choices(['nan', 'drop', 'mean']).default('nan'))
+      .addOption(new Option('--memory-budget <size>', 'refuse a job whose memory estimate exceeds this (bytes, or 1500M, 4G, 512MiB; default 80% of RAM)').argParser((v: string) => {
+        const b = parseBytes(v);
+        if (!(b > 0)) throw Errors.Usage(`--memory-budget: expected a size such as 4G or 1500M, got "${v}"`);
+        return b;
+      }))
       .addOption(new Option('--top-k <k>', 'also write topk.(csv|parquet): the k best unobserved columns of every row (row, col, score, rank)').argParser(intArg('--top-k', 1)))
       .addOption(new Option('--center <how>', 'subtract before completing and add back: none | mean | bias (mean + row and column biases)').choices(['none', 'mean', 'bias']).default('mean'))
       .addOption(new Option('--format <f>', 'predictions format (default: that of --predict)').choices(['csv', 'parquet'])),

@@ -135,6 +135,10 @@ describe('lin-rfm generate + complete', () => {
     expect(b.code).toBe(64);
     expect(b.stderr).toMatch(/--alpha/);
     expect(run('frobnicate').code).toBe(64);
+    const mem = run('complete', '--input', 'train.csv', '--output', 'r5', '--memory-budget', '1M');
+    expect(mem.code).toBe(78);
+    expect(mem.stderr).toMatch(/memory-budget.*estimated [0-9.]+ GB/);
+    expect(existsSync(join(dir, 'r5'))).toBe(false);
     expect(existsSync(join(dir, 'r4'))).toBe(false);
   });
 });

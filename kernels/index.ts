@@ -147,7 +147,8 @@ export function createQAccumulatorJs(
   };
 }
 
-function accumulateQJs(
+/** Rows [j0, j1) of Q = sum_i a_i a_i^T, a row of Q at a time (see pipeline/sweep.ts accumulateQ). */
+export function accumulateQJs(
   d: number, rowPtr: Int32Array, colIdx: Int32Array, colPtr: Int32Array, rowOf: Int32Array, posOf: Int32Array,
   a: Float64Array, j0: number, j1: number, Q: Float64Array,
 ): Float64Array {

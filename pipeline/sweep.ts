@@ -1,6 +1,6 @@
 // The phases of one lin-RFM sweep over typed arrays: row solves, AGOP (streamed or factored), next kernel.
 
-import { createRowSolver, daxpy, dgemm, dsyrk, kernelAlloc, kernelFree, kernelImpl, kernelRefresh, type RowSolver } from '../kernels/index.ts';
+import { accumulateQJs, createRowSolver, daxpy, dgemm, dsyrk, kernelAlloc, kernelFree, kernelImpl, kernelRefresh, type RowSolver } from '../kernels/index.ts';
 import { dpotrf, dpotrs } from '../kernels/chol.ts';
 import { dsympow } from '../kernels/eig.ts';
 import { dgathersymlower, dsymmetrize } from '../kernels/sym.ts';
@@ -208,18 +208,7 @@ export function columnIndex(m: Csr): ColumnIndex {
  * each row of Q one owner and one summation order, whatever the partition.
  */
 export function accumulateQ(d: number, m: Csr, a: Float64Array, cols: ColumnIndex, Q: Float64Array, j0: number, j1: number): Float64Array {
-  const { rowPtr, colIdx } = m;
-  const { colPtr, rowOf, posOf } = cols;
-  Q.fill(0, j0 * d, j1 * d);
-  for (let j = j0; j < j1; j++) {
-    const qrow = j * d;
-    for (let t = colPtr[j]!; t < colPtr[j + 1]!; t++) {
-      const i = rowOf[t]!;
-      const aij = a[posOf[t]!]!;
-      for (let p = rowPtr[i]!; p < rowPtr[i + 1]!; p++) Q[qrow + colIdx[p]!] += aij * a[p]!;
-    }
-  }
-  return Q;
+  return accumulateQJs(d, m.rowPtr, m.colIdx, cols.colPtr, cols.rowOf, cols.posOf, a, j0, j1, Q);
 }
 
 /** Scratch for the next-kernel step when alpha != 1/2 (an eigendecomposition of G). */

@@ -24,6 +24,8 @@ export interface TripletColumns {
   rowKey?: string;
   colKey?: string;
   valueKey?: string;
+  /** A (row, col) pair given twice: an error (default), or kept for the caller to merge (io/duplicates.ts). */
+  duplicates?: 'error' | 'last' | 'mean';
 }
 
 export interface Pairs {
@@ -52,7 +54,8 @@ export async function readTripletsCsv(path: string, opts: TripletColumns = {}): 
   if (names.value === names.row || names.value === names.col) {
     throw Errors.Config('valueKey', names.value, 'must differ from rowKey and colKey');
   }
-  const sink = await scanCsvFile(path, (bytes) => new TripletSink(path, names, estimateLines(bytes)));
+  const allowDuplicates = (opts.duplicates ?? 'error') !== 'error';
+  const sink = await scanCsvFile(path, (bytes) => Object.assign(new TripletSink(path, names, estimateLines(bytes)), { allowDuplicates }));
   return sink.result();
 }
 
@@ -92,6 +95,7 @@ function headerNames(fields: string[]): string {
 }
 
 class TripletSink implements RecordSink {
+  allowDuplicates = false;
   readonly expectedHeader: string;
   private readonly rowKeys = new KeyDictionary();
   private readonly colKeys = new KeyDictionary();
@@ -171,7 +175,7 @@ class TripletSink implements RecordSink {
   result(): Triplets {
     const nnz = this.nnz;
     // Checked once after loading rather than per line: see findDuplicatePair for why.
-    const twins = findDuplicatePair(this.rowKeys.size, this.colKeys.size, nnz, this.rows, this.cols);
+    const twins = this.allowDuplicates ? null : findDuplicatePair(this.rowKeys.size, this.colKeys.size, nnz, this.rows, this.cols);
     if (twins !== null) {
       const [earlier, later] = twins;
       const row = this.rowKeys.key(this.rows[later]);

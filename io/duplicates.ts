@@ -48,3 +48,61 @@ export function findDuplicatePair(
   }
   return later < 0 ? null : [earlier, later];
 }
+
+/**
+ * Merges repeated (row, col) pairs: 'last' keeps the value given last (in entry order), 'mean' their
+ * average. Returns new arrays (entry order of first sightings kept) and how many entries merged away.
+ */
+export function mergeDuplicatePairs(
+  n: number,
+  rows: Int32Array,
+  cols: Int32Array,
+  values: Float64Array,
+  nrows: number,
+  ncols: number,
+  policy: 'last' | 'mean',
+): { rows: Int32Array<ArrayBuffer>; cols: Int32Array<ArrayBuffer>; values: Float64Array<ArrayBuffer>; nnz: number; merged: number } {
+  // stable counting sort by row, then a column mark per row, as findDuplicatePair
+  const rowStart = new Int32Array(nrows + 1);
+  for (let i = 0; i < n; i++) rowStart[rows[i]! + 1]!++;
+  for (let r = 0; r < nrows; r++) rowStart[r + 1]! += rowStart[r]!;
+  const next = rowStart.slice(0, nrows);
+  const sorted = new Int32Array(n);
+  for (let i = 0; i < n; i++) sorted[next[rows[i]!]!++] = i;
+  const firstOf = new Int32Array(n).fill(-1); // entry -> the first entry of its pair
+  const mark = new Int32Array(ncols).fill(-1);
+  for (let r = 0; r < nrows; r++) {
+    for (let p = rowStart[r]!; p < rowStart[r + 1]!; p++) {
+      const e = sorted[p]!;
+      const c = cols[e]!;
+      const seen = mark[c]!;
+      if (seen >= rowStart[r]!) firstOf[e] = sorted[seen]!;
+      else mark[c] = p;
+    }
+  }
+  const sum = Float64Array.from(values.subarray(0, n));
+  const count = new Float64Array(n).fill(1);
+  let merged = 0;
+  for (let e = 0; e < n; e++) {
+    const f = firstOf[e]!;
+    if (f < 0) continue;
+    merged++;
+    if (policy === 'last') sum[f] = values[e]!;
+    else {
+      sum[f] += values[e]!;
+      count[f]++;
+    }
+  }
+  const m = n - merged;
+  const outRows = new Int32Array(m);
+  const outCols = new Int32Array(m);
+  const outValues = new Float64Array(m);
+  let k = 0;
+  for (let e = 0; e < n; e++) {
+    if (firstOf[e]! >= 0) continue;
+    outRows[k] = rows[e]!;
+    outCols[k] = cols[e]!;
+    outValues[k++] = policy === 'mean' ? sum[e]! / count[e]! : sum[e]!;
+  }
+  return { rows: outRows, cols: outCols, values: outValues, nnz: m, merged };
+}

@@ -53,6 +53,7 @@ export async function readTripletsParquet(paths: string | string[], opts: Triple
   }
   const dataset = await resolveDataset(paths);
   const sink = new TripletSink(dataset, names);
+  sink.allowDuplicates = (opts.duplicates ?? 'error') !== 'error';
   await scanDataset(dataset.files, sink);
   return sink.result();
 }
@@ -300,6 +301,7 @@ function earliest(...rows: number[]): number {
 }
 
 class TripletSink implements BatchSink {
+  allowDuplicates = false;
   private readonly rowKeys = new KeyDictionary();
   private readonly colKeys = new KeyDictionary();
   private readonly rowMapper = new KeyColumnMapper((text) => this.rowKeys.intern(text));
@@ -359,7 +361,7 @@ class TripletSink implements BatchSink {
     if (nnz === 0) {
       throw Errors.BadData(this.dataset.label, '', 'no rows: the Parquet data has no row groups or only empty ones');
     }
-    const twins = findDuplicatePair(this.rowKeys.size, this.colKeys.size, nnz, this.rows, this.cols);
+    const twins = this.allowDuplicates ? null : findDuplicatePair(this.rowKeys.size, this.colKeys.size, nnz, this.rows, this.cols);
     if (twins !== null) {
       const [earlier, later] = twins;
       const [f1, g1, r1] = this.where.find(earlier);

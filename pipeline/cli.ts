@@ -6,7 +6,8 @@ import { availableParallelism, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { Errors, LinRfmError } from '../config/errors.ts';
-import { readPairsCsv, readTripletsCsv, writeCsvAtomic, type Pairs } from '../io/csv.ts';
+import { readPairsCsv, readTripletsCsv, writeCsvAtomic, type Pairs, type Triplets } from '../io/csv.ts';
+import { mergeDuplicatePairs } from '../io/duplicates.ts';
 import { readPairsParquet, readTripletsParquet, writeTableParquetAtomic } from '../io/parquet.ts';
 import type { KeyDictionary } from '../io/keys.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
@@ -283,7 +284,7 @@ async function cmdPredict(o: Record<string, unknown>): Promise<void> {
   const outDir = resolve(o['output'] as string);
   const input = o['input'] as string;
   const columns = { rowKey: o['rowKey'] as string, colKey: o['colKey'] as string, valueKey: o['valueKey'] as string };
-  const tri = isParquet(input) ? await readTripletsParquet(input, columns) : await readTripletsCsv(input, columns);
+  const tri = await readObserved(input, columns, (o['duplicates'] as 'error' | 'last' | 'mean' | undefined) ?? 'error');
   const predictPath = o['predict'] as string;
   const pairs = await readPairs(predictPath, tri.rowKeys, model.keys);
   // Observed entries of columns the model has never seen cannot enter the solve: drop them, and say so.
@@ -365,6 +366,19 @@ export function topKPerRow(
   return { rows: Int32Array.from(outRows), cols: Int32Array.from(outCols), scores: Float64Array.from(outScores), ranks: Int32Array.from(outRanks) };
 }
 
+/** Observed entries from CSV or Parquet; repeated pairs are an error, or merged (last value, or mean). */
+async function readObserved(
+  input: string,
+  columns: { rowKey: string; colKey: string; valueKey: string },
+  duplicates: 'error' | 'last' | 'mean',
+): Promise<Triplets> {
+  const opts = { ...columns, duplicates };
+  const tri = isParquet(input) ? await readTripletsParquet(input, opts) : await readTripletsCsv(input, opts);
+  if (duplicates === 'error') return tri;
+  const m = mergeDuplicatePairs(tri.nnz, tri.rows, tri.cols, tri.values, tri.rowKeys.size, tri.colKeys.size, duplicates);
+  return { ...tri, rows: m.rows, cols: m.cols, values: m.values, nnz: m.nnz };
+}
+
 /** A .parquet file, or a directory (a Parquet dataset of part files). */
 function isParquet(path: string): boolean {
   if (extname(path).toLowerCase() === '.parquet') return true;
@@ -387,7 +401,7 @@ async function cmdComplete(o: Record<string, unknown>): Promise<void> {
   if (existsSync(outDir) && !statSync(outDir).isDirectory()) throw Errors.Io(outDir, 'output exists and is not a directory');
   progress.info(`reading ${input}`);
   const columns = { rowKey: o['rowKey'] as string, colKey: o['colKey'] as string, valueKey: o['valueKey'] as string };
-  const tri = isParquet(input) ? await readTripletsParquet(input, columns) : await readTripletsCsv(input, columns);
+  const tri = await readObserved(input, columns, (o['duplicates'] as 'error' | 'last' | 'mean' | undefined) ?? 'error');
   const predictPath = o['predict'] as string | undefined;
   const pairs = predictPath !== undefined ? await readPairs(predictPath, tri.rowKeys, tri.colKeys) : null;
   if (tri.nnz === 0) throw Errors.BadData(input, 'line 2', 'no observed entries');
@@ -521,6 +535,7 @@ export function buildProgram(): Command {
         if (!(b > 0)) throw Errors.Usage(`--memory-budget: expected a size such as 4G or 1500M, got "${v}"`);
         return b;
       }))
+      .addOption(new Option('--duplicates <policy>', 'a (row, col) pair given twice: error | last (keep the last value) | mean').choices(['error', 'last', 'mean']).default('error'))
       .addOption(new Option('--top-k <k>', 'also write topk.(csv|parquet): the k best unobserved columns of every row (row, col, score, rank)').argParser(intArg('--top-k', 1)))
       .addOption(new Option('--center <how>', 'subtract before completing and add back: none | mean | bias (mean + row and column biases)').choices(['none', 'mean', 'bias']).default('mean'))
       .addOption(new Option('--format <f>', 'predictions format (default: that of --predict)').choices(['csv', 'parquet'])),
@@ -537,6 +552,7 @@ export function buildProgram(): Command {
     .option('--value-key <name>', 'value column', 'value')
     .addOption(new Option('--format <f>', 'predictions format (default: that of --predict)').choices(['csv', 'parquet']))
     .addOption(new Option('--cold-start <policy>', 'pairs with a key never seen in training: nan | drop | mean (the centering offset)').choices(['nan', 'drop', 'mean']).default('nan'))
+    .addOption(new Option('--duplicates <policy>', 'a (row, col) pair given twice: error | last (keep the last value) | mean').choices(['error', 'last', 'mean']).default('error'))
     .option('--quiet', 'no progress output')
     .action(cmdPredict);
   return program;

@@ -45,3 +45,19 @@ describe('findDuplicatePair', () => {
     }
   });
 });
+
+describe('mergeDuplicatePairs', () => {
+  it('keeps the last value or the mean, in order of first sightings', async () => {
+    const { mergeDuplicatePairs } = await import('../../io/duplicates.ts');
+    const rows = Int32Array.of(0, 1, 0, 2, 0, 1);
+    const cols = Int32Array.of(1, 0, 1, 2, 1, 1);
+    const values = Float64Array.of(1, 2, 3, 4, 8, 6);
+    const last = mergeDuplicatePairs(6, rows, cols, values, 3, 3, 'last');
+    expect(last.merged).toBe(2);
+    expect(Array.from(last.rows)).toEqual([0, 1, 2, 1]);
+    expect(Array.from(last.cols)).toEqual([1, 0, 2, 1]);
+    expect(Array.from(last.values)).toEqual([8, 2, 4, 6]);
+    const mean = mergeDuplicatePairs(6, rows, cols, values, 3, 3, 'mean');
+    expect(Array.from(mean.values)).toEqual([4, 2, 4, 6]);
+  });
+});

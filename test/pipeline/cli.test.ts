@@ -128,6 +128,18 @@ describe('lin-rfm generate + complete', () => {
     });
   }
 
+  it('--duplicates last and mean merge a repeated pair instead of failing', () => {
+    // a 3 x 3 problem where (1, 2) is given twice: 3 then 5
+    writeFileSync(join(dir, 'dup.csv'), 'row,col,value\n0,0,1\n0,1,2\n1,0,2\n1,2,3\n2,1,1\n2,2,2\n1,2,5\n0,2,1\n');
+    writeFileSync(join(dir, 'dup-pairs.csv'), 'row,col\n1,2\n');
+    for (const [policy, want] of [['last', '5'], ['mean', '4']] as const) {
+      const c = run('complete', '--input', 'dup.csv', '--output', `dup-${policy}`, '--predict', 'dup-pairs.csv', '--duplicates', policy, '--center', 'none', '--max-sweeps', '3', '--quiet');
+      expect(c.code, c.stderr).toBe(0);
+      // an observed pair is predicted as its (merged) observed value
+      expect(readFileSync(join(dir, `dup-${policy}`, 'predictions.csv'), 'utf8').trim().split('\n')[1]).toBe(`1,2,${want}`);
+    }
+  });
+
   it('a missing input exits 66, a bad flag 64, with no output', () => {
     expect(run('complete', '--input', 'nope.csv', '--output', 'r3').code).toBe(66);
     expect(existsSync(join(dir, 'r3'))).toBe(false);

@@ -1,6 +1,7 @@
 // The lin-rfm command line: demo, generate, complete.
 
-import { mkdirSync, existsSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, existsSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { extname } from 'node:path';
 import { availableParallelism, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -379,6 +380,34 @@ async function readObserved(
   return { ...tri, rows: m.rows, cols: m.cols, values: m.values, nnz: m.nnz };
 }
 
+/**
+ * What identifies an input file or dataset for a report: size, modification time and a SHA-256 of
+ * the first and last MiB of each file (hashing whole data-lake files would cost a full extra read).
+ */
+function fingerprint(path: string): { file: string; bytes: number; modified: string; sha256HeadTail: string }[] {
+  const files = statSync(path).isDirectory()
+    ? readdirSync(path).filter((f) => !f.startsWith('.') && !f.startsWith('_')).sort().map((f) => join(path, f))
+    : [path];
+  return files.map((f) => {
+    const st = statSync(f);
+    const h = createHash('sha256');
+    const fd = openSync(f, 'r');
+    try {
+      const chunk = Buffer.alloc(Math.min(st.size, 1 << 20));
+      readSync(fd, chunk, 0, chunk.length, 0);
+      h.update(chunk);
+      if (st.size > 1 << 20) {
+        const tail = Buffer.alloc(Math.min(st.size - (1 << 20), 1 << 20));
+        readSync(fd, tail, 0, tail.length, st.size - tail.length);
+        h.update(tail);
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return { file: resolve(f), bytes: st.size, modified: st.mtime.toISOString(), sha256HeadTail: h.digest('hex') };
+  });
+}
+
 /** A .parquet file, or a directory (a Parquet dataset of part files). */
 function isParquet(path: string): boolean {
   if (extname(path).toLowerCase() === '.parquet') return true;
@@ -472,7 +501,7 @@ async function cmdComplete(o: Record<string, unknown>): Promise<void> {
   const report = {
     command: 'complete',
     version: VERSION,
-    input: { file: resolve(input), rows: m.nRows, cols: m.nCols, observed: tri.nnz },
+    input: { file: resolve(input), rows: m.nRows, cols: m.nCols, observed: tri.nnz, fingerprint: fingerprint(input) },
     predict: pairs ? { file: resolve(o['predict'] as string), pairs: pairs.n, unseenKeys: unseen } : null,
     ...runSummary(result),
     center: { kind: center.kind, mean: center.mean },

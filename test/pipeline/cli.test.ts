@@ -51,6 +51,8 @@ describe('lin-rfm generate + complete', () => {
     const report = JSON.parse(readFileSync(join(dir, 'run1', 'report.json'), 'utf8'));
     expect(report.sweeps).toBe(report.history.length);
     expect(report.options.seed).toBe(1);
+    expect(report.input.fingerprint[0].bytes).toBeGreaterThan(0);
+    expect(report.input.fingerprint[0].sha256HeadTail).toMatch(/^[0-9a-f]{64}$/);
     expect(report.peakRssBytes).toBeGreaterThan(0);
     expect(['converged', 'patience', 'max-sweeps']).toContain(report.stopReason);
     expect(readdirSync(join(dir, 'run1')).sort()).toEqual(['model', 'predictions.csv', 'report.json']);
@@ -127,6 +129,16 @@ describe('lin-rfm generate + complete', () => {
       expect(existsSync(join(dir, 'badrun'))).toBe(false);
     });
   }
+
+  it('the same predictions for 1, 2 and 4 workers, byte for byte', () => {
+    const outs = ['1', '2', '4'].map((w) => {
+      const c = run('complete', '--input', 'train.csv', '--output', `w${w}`, '--predict', 'truth.csv', '--workers', w, '--max-sweeps', '40', '--quiet');
+      expect(c.code, c.stderr).toBe(0);
+      return readFileSync(join(dir, `w${w}`, 'predictions.csv'), 'utf8');
+    });
+    expect(outs[1]).toBe(outs[0]);
+    expect(outs[2]).toBe(outs[0]);
+  });
 
   it('--duplicates last and mean merge a repeated pair instead of failing', () => {
     // a 3 x 3 problem where (1, 2) is given twice: 3 then 5

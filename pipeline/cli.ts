@@ -1,6 +1,6 @@
 // The lin-rfm command line: demo, generate, complete.
 
-import { closeSync, mkdirSync, existsSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, existsSync, openSync, readSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { extname } from 'node:path';
 import { availableParallelism, totalmem } from 'node:os';
@@ -323,6 +323,59 @@ async function cmdPredict(o: Record<string, unknown>): Promise<void> {
 }
 
 /**
+ * The whole completed matrix in long format (row key, column key, value, observed), a chunk of rows
+ * at a time: CSV streams into full.csv; Parquet becomes a dataset directory full/ of part files,
+ * one per chunk, each written atomically (the directory itself appears under its name last).
+ */
+async function writeFull(
+  outDir: string,
+  format: string,
+  observed: Csr,
+  tri: Triplets,
+  columns: { rowKey: string; colKey: string },
+  predict: (rows: Int32Array, cols: Int32Array) => Float64Array,
+): Promise<string> {
+  const { nRows: n, nCols: d } = observed;
+  const chunk = Math.max(1, Math.floor(2_000_000 / d));
+  const block = (c0: number, c1: number): { rows: Int32Array; cols: Int32Array; pred: Float64Array; seen: Uint8Array } => {
+    const rows = new Int32Array((c1 - c0) * d);
+    const cols = new Int32Array((c1 - c0) * d);
+    const seen = new Uint8Array((c1 - c0) * d);
+    for (let i = c0; i < c1; i++) {
+      rows.fill(i, (i - c0) * d, (i - c0 + 1) * d);
+      for (let j = 0; j < d; j++) cols[(i - c0) * d + j] = j;
+      for (let p = observed.rowPtr[i]!; p < observed.rowPtr[i + 1]!; p++) seen[(i - c0) * d + observed.colIdx[p]!] = 1;
+    }
+    return { rows, cols, pred: predict(rows, cols), seen };
+  };
+  if (format === 'csv') {
+    const path = join(outDir, 'full.csv');
+    await writeCsvAtomic(path, ['row', 'col', 'value', 'observed'], (function* () {
+      for (let c0 = 0; c0 < n; c0 += chunk) {
+        const b = block(c0, Math.min(n, c0 + chunk));
+        for (let e = 0; e < b.rows.length; e++) yield [tri.rowKeys.key(b.rows[e]!), tri.colKeys.key(b.cols[e]!), b.pred[e]!, b.seen[e]!];
+      }
+    })());
+    return path;
+  }
+  const final = join(outDir, 'full');
+  const tmp = join(outDir, `.full.tmp-${process.pid}`);
+  mkdirSync(tmp, { recursive: true });
+  for (let c0 = 0, part = 0; c0 < n; c0 += chunk, part++) {
+    const b = block(c0, Math.min(n, c0 + chunk));
+    await writeTableParquetAtomic(join(tmp, `part-${String(part).padStart(5, '0')}.parquet`), [
+      { name: columns.rowKey, values: Array.from(b.rows, (i) => tri.rowKeys.key(i)) },
+      { name: columns.colKey, values: Array.from(b.cols, (j) => tri.colKeys.key(j)) },
+      { name: 'value', values: b.pred },
+      { name: 'observed', values: Int32Array.from(b.seen) },
+    ]);
+  }
+  rmSync(final, { recursive: true, force: true });
+  renameSync(tmp, final);
+  return final;
+}
+
+/**
  * The k highest predicted unobserved entries of every row (ties: lower column first), in rank order,
  * computed a chunk of rows at a time so that only a chunk of the completed matrix exists at once.
  */
@@ -486,6 +539,10 @@ async function cmdComplete(o: Record<string, unknown>): Promise<void> {
     }
     outputs['topk'] = path;
   }
+  if (o['full'] === true) {
+    const format = (o['format'] as string | undefined) ?? (isParquet(input) ? 'parquet' : 'csv');
+    outputs['full'] = await writeFull(outDir, format, raw, tri, columns, (r, c) => uncenter(center, rowBias, r, c, result.predict(r, c)));
+  }
   const modelDir = join(outDir, 'model');
   await writeModel(modelDir, {
     d: result.model.d,
@@ -565,6 +622,7 @@ export function buildProgram(): Command {
         return b;
       }))
       .addOption(new Option('--duplicates <policy>', 'a (row, col) pair given twice: error | last (keep the last value) | mean').choices(['error', 'last', 'mean']).default('error'))
+      .option('--full', 'also write the whole completed matrix, long format (row, col, value, observed): full.csv, or a Parquet dataset full/ of part files')
       .addOption(new Option('--top-k <k>', 'also write topk.(csv|parquet): the k best unobserved columns of every row (row, col, score, rank)').argParser(intArg('--top-k', 1)))
       .addOption(new Option('--center <how>', 'subtract before completing and add back: none | mean | bias (mean + row and column biases)').choices(['none', 'mean', 'bias']).default('mean'))
       .addOption(new Option('--format <f>', 'predictions format (default: that of --predict)').choices(['csv', 'parquet'])),

@@ -48,9 +48,14 @@ describe('lin-rfm complete on Parquet', () => {
       { name: 'user', values: pu },
       { name: 'item', values: pi },
     ]);
-    const r = spawnSync(process.execPath, [BIN, 'complete', '--input', 'ratings.parquet', '--row-key', 'user', '--col-key', 'item', '--value-key', 'rating', '--predict', 'pairs.parquet', '--output', 'out', '--quiet'], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(process.execPath, [BIN, 'complete', '--input', 'ratings.parquet', '--row-key', 'user', '--col-key', 'item', '--value-key', 'rating', '--predict', 'pairs.parquet', '--output', 'out', '--full', '--quiet'], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
     expect(r.status, r.stderr).toBe(0);
-    expect(readdirSync(join(dir, 'out')).sort()).toEqual(['model', 'predictions.parquet', 'report.json']);
+    expect(readdirSync(join(dir, 'out')).sort()).toEqual(['full', 'model', 'predictions.parquet', 'report.json']);
+    // the full matrix as a Parquet dataset: every (user, item) once
+    const full = await readTripletsParquet(join(dir, 'out', 'full'), { rowKey: 'user', colKey: 'item', valueKey: 'value' });
+    expect(full.nnz).toBe(80 * 50);
+    expect(full.rowKeys.size).toBe(80);
+    expect(full.colKeys.size).toBe(50);
     // read predictions back: keys as given, prediction close to the truth (shifted data, no centering: loose bound)
     const back = await readTripletsParquet(join(dir, 'out', 'predictions.parquet'), { rowKey: 'user', colKey: 'item', valueKey: 'prediction' });
     expect(back.nnz).toBe(20);

@@ -130,6 +130,27 @@ describe('lin-rfm generate + complete', () => {
     });
   }
 
+  it('--full writes every entry of the completed matrix once, observed ones as observed', () => {
+    const c = run('complete', '--input', 'train.csv', '--output', 'runf', '--full', '--max-sweeps', '20', '--quiet');
+    expect(c.code, c.stderr).toBe(0);
+    const full = parseCsv(join(dir, 'runf', 'full.csv'));
+    expect(full[0]).toEqual(['row', 'col', 'value', 'observed']);
+    expect(full.length).toBe(1 + 90 * 60);
+    const pairs = new Set(full.slice(1).map((r) => `${r[0]},${r[1]}`));
+    expect(pairs.size).toBe(90 * 60);
+    const train = new Map(parseCsv(join(dir, 'train.csv')).slice(1).map((r) => [`${r[0]},${r[1]}`, Number(r[2])]));
+    let observed = 0;
+    for (const r of full.slice(1)) {
+      const v = train.get(`${r[0]},${r[1]}`);
+      if (v !== undefined) {
+        observed++;
+        expect(r[3]).toBe('1');
+        expect(Number(r[2])).toBeCloseTo(v, 12);
+      } else expect(r[3]).toBe('0');
+    }
+    expect(observed).toBe(1800);
+  });
+
   it('the same predictions for 1, 2 and 4 workers, byte for byte', () => {
     const outs = ['1', '2', '4'].map((w) => {
       const c = run('complete', '--input', 'train.csv', '--output', `w${w}`, '--predict', 'truth.csv', '--workers', w, '--max-sweeps', '40', '--quiet');

@@ -45,15 +45,7 @@ export interface Pairs {
  * values that are not finite numbers, and a (row, col) pair given twice.
  */
 export async function readTripletsCsv(path: string, opts: TripletColumns = {}): Promise<Triplets> {
-  const names = {
-    row: columnOption('rowKey', opts.rowKey, 'row'),
-    col: columnOption('colKey', opts.colKey, 'col'),
-    value: columnOption('valueKey', opts.valueKey, 'value'),
-  };
-  if (names.col === names.row) throw Errors.Config('colKey', names.col, 'must differ from rowKey');
-  if (names.value === names.row || names.value === names.col) {
-    throw Errors.Config('valueKey', names.value, 'must differ from rowKey and colKey');
-  }
+  const names = tripletColumnNames(opts);
   const allowDuplicates = (opts.duplicates ?? 'error') !== 'error';
   const sink = await scanCsvFile(path, (bytes) => Object.assign(new TripletSink(path, names, estimateLines(bytes)), { allowDuplicates }));
   return sink.result();
@@ -82,6 +74,20 @@ export async function writeCsvAtomic(path: string, header: string[], rows: Itera
 /** Triplet lines run ~10-40 bytes: 16 rarely regrows on short lines and result() trims the slack on long ones. */
 function estimateLines(bytes: number): number {
   return Math.min(Math.max(Math.ceil(bytes / 16), 1024), 1 << 22);
+}
+
+/** The three column names of a triplet source (defaults row, col, value), checked non-empty and distinct. */
+export function tripletColumnNames(opts: TripletColumns): { row: string; col: string; value: string } {
+  const names = {
+    row: columnOption('rowKey', opts.rowKey, 'row'),
+    col: columnOption('colKey', opts.colKey, 'col'),
+    value: columnOption('valueKey', opts.valueKey, 'value'),
+  };
+  if (names.col === names.row) throw Errors.Config('colKey', names.col, 'must differ from rowKey');
+  if (names.value === names.row || names.value === names.col) {
+    throw Errors.Config('valueKey', names.value, 'must differ from rowKey and colKey');
+  }
+  return names;
 }
 
 function columnOption(key: string, value: string | undefined, fallback: string): string {

@@ -19,7 +19,7 @@ import {
 } from 'apache-arrow';
 import { Errors, LinRfmError, quote } from '../config/errors.ts';
 import { asIoError, writeFileAtomic } from './atomic.ts';
-import type { Pairs, TripletColumns, Triplets } from './csv.ts';
+import { tripletColumnNames, type Pairs, type TripletColumns, type Triplets } from './csv.ts';
 import { findDuplicatePair } from './duplicates.ts';
 import { KeyDictionary } from './keys.ts';
 import { pageIndexPatch } from './parquet-footer.ts';
@@ -42,15 +42,7 @@ import { ParquetDecodeError, ParquetRowGroupSource } from './parquet-source.ts';
  * twice (naming both places).
  */
 export async function readTripletsParquet(paths: string | string[], opts: TripletColumns = {}): Promise<Triplets> {
-  const names = {
-    row: columnOption('rowKey', opts.rowKey, 'row'),
-    col: columnOption('colKey', opts.colKey, 'col'),
-    value: columnOption('valueKey', opts.valueKey, 'value'),
-  };
-  if (names.col === names.row) throw Errors.Config('colKey', names.col, 'must differ from rowKey');
-  if (names.value === names.row || names.value === names.col) {
-    throw Errors.Config('valueKey', names.value, 'must differ from rowKey and colKey');
-  }
+  const names = tripletColumnNames(opts);
   const dataset = await resolveDataset(paths);
   const sink = new TripletSink(dataset, names);
   sink.allowDuplicates = (opts.duplicates ?? 'error') !== 'error';
@@ -232,12 +224,6 @@ function unreadable(file: string, where: string, err: unknown, prefix = ''): Lin
 
 // ---------------------------------------------------------------------------------------------
 // Column selection
-
-function columnOption(key: string, value: string | undefined, fallback: string): string {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'string' || value.trim() === '') throw Errors.Config(key, value, 'must be a non-empty column name');
-  return value.trim();
-}
 
 function fieldNames(schema: Schema): string {
   const names = schema.fields.map((f) => quote(f.name, 40));

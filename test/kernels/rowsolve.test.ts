@@ -3,11 +3,10 @@ import { describe, it, expect } from 'vitest';
 import { Matrix, solve } from 'ml-matrix';
 import { rowImplementations, kernelImpl, createRowSolver, createQAccumulator, type RowKernels } from '../../kernels/index.ts';
 import { wasmAvailable, wasmAlloc, wasmFree, wasmRefresh } from '../../kernels/wasm.ts';
-import { solveRows as pipelineSolveRows, rowScratch, accumulateQ as pipelineAccumulateQ } from '../../pipeline/sweep.ts';
+import { solveRows as pipelineSolveRows, rowScratch, accumulateQ as pipelineAccumulateQ, columnIndex, type ColumnIndex } from '../../pipeline/sweep.ts';
 import { makeRng, SEEDS, type Rng } from './helpers.ts';
 
 interface Csr { nRows: number; nCols: number; rowPtr: Int32Array; colIdx: Int32Array; values: Float64Array }
-interface Cols { colPtr: Int32Array; rowOf: Int32Array; posOf: Int32Array }
 
 // A rectangular CSR matrix with empty rows, rows of length 1 and one full row; columns ascending.
 function randCsr(rng: Rng, nRows: number, d: number): Csr {
@@ -31,24 +30,6 @@ function randCsr(rng: Rng, nRows: number, d: number): Csr {
   return { nRows, nCols: d, rowPtr, colIdx: Int32Array.from(cols), values };
 }
 
-// The column index of pipeline/sweep.ts columnIndex (copied: kernels take it as plain arrays).
-function colIndex(m: Csr): Cols {
-  const nnz = m.rowPtr[m.nRows]!;
-  const colPtr = new Int32Array(m.nCols + 1);
-  for (let p = 0; p < nnz; p++) colPtr[m.colIdx[p]! + 1]!++;
-  for (let j = 0; j < m.nCols; j++) colPtr[j + 1]! += colPtr[j]!;
-  const next = colPtr.slice(0, m.nCols);
-  const rowOf = new Int32Array(nnz);
-  const posOf = new Int32Array(nnz);
-  for (let i = 0; i < m.nRows; i++) {
-    for (let p = m.rowPtr[i]!; p < m.rowPtr[i + 1]!; p++) {
-      const t = next[m.colIdx[p]!]!++;
-      rowOf[t] = i;
-      posOf[t] = p;
-    }
-  }
-  return { colPtr, rowOf, posOf };
-}
 
 // I + B B^T / r with B d x r: symmetric positive definite, well conditioned.
 function spdKernel(rng: Rng, d: number, r = 5): Float64Array {
@@ -252,7 +233,7 @@ function bruteQ(m: Csr, a: Float64Array): Float64Array {
   return Q;
 }
 
-function accumulateWith(impl: RowKernels, m: Csr, c: Cols, a: Float64Array, splits: number[] = [0, m.nCols]): Float64Array {
+function accumulateWith(impl: RowKernels, m: Csr, c: ColumnIndex, a: Float64Array, splits: number[] = [0, m.nCols]): Float64Array {
   const qa = impl.createQAccumulator(m.nCols, m.rowPtr, m.colIdx, c.colPtr, c.rowOf, c.posOf);
   const Q = new Float64Array(m.nCols * m.nCols).fill(Number.NaN);
   for (let s = 0; s + 1 < splits.length; s++) qa.accumulate(a, splits[s]!, splits[s + 1]!, Q);
@@ -265,7 +246,7 @@ describe.skipIf(!wasmAvailable)('Q accumulation: WASM vs TypeScript vs brute for
     it(`same bits as each other and as pipeline/sweep.ts accumulateQ; 1e-12 of the dense sum (seed ${seed})`, () => {
       const rng = makeRng(seed + 4000);
       const m = randCsr(rng, 80, 33);
-      const c = colIndex(m);
+      const c = columnIndex(m);
       const a = new Float64Array(m.values.length);
       for (let p = 0; p < a.length; p++) a[p] = rng.normal();
       const ref = new Float64Array(m.nCols * m.nCols);
@@ -286,7 +267,7 @@ describe.skipIf(!wasmAvailable)('Q accumulation: WASM vs TypeScript vs brute for
     it(`block boundaries: several [j0, j1) splits give the bits of one call (seed ${seed})`, () => {
       const rng = makeRng(seed + 5000);
       const m = randCsr(rng, 40, 21);
-      const c = colIndex(m);
+      const c = columnIndex(m);
       const a = new Float64Array(m.values.length);
       for (let p = 0; p < a.length; p++) a[p] = rng.normal();
       for (const [name, impl] of impls) {
@@ -301,7 +282,7 @@ describe.skipIf(!wasmAvailable)('Q accumulation: WASM vs TypeScript vs brute for
   it('resident a and Q are used in place; the accumulator shares the CSR copy with a row solver', () => {
     const rng = makeRng(12);
     const m = randCsr(rng, 50, 17);
-    const c = colIndex(m);
+    const c = columnIndex(m);
     const K = spdKernel(rng, m.nCols);
     const d = m.nCols;
     const rs = rowImplementations.wasm.createRowSolver(d, m.rowPtr, m.colIdx, m.values);

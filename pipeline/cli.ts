@@ -1,25 +1,21 @@
 // The lin-rfm command line: demo, generate, complete.
 
-import { closeSync, mkdirSync, existsSync, openSync, readSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { createHash } from 'node:crypto';
-import { extname } from 'node:path';
+import { mkdirSync, existsSync, statSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { Errors, LinRfmError } from '../config/errors.ts';
-import { readPairsCsv, readTripletsCsv, writeCsvAtomic, type Pairs, type Triplets } from '../io/csv.ts';
-import { mergeDuplicatePairs } from '../io/duplicates.ts';
-import { readPairsParquet, readTripletsParquet, writeTableParquetAtomic } from '../io/parquet.ts';
-import type { KeyDictionary } from '../io/keys.ts';
+import { writeCsvAtomic } from '../io/csv.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { readModel, writeModel } from '../io/model.ts';
-import { csrFromTriplets, nnzOf, type Csr } from './csr.ts';
-import { completeAsync, predictWithModel, defaultEngineOptions, type CompletionResult, type EngineOptions, type SweepCallback } from './engine.ts';
-import { createProgress, type Progress } from './progress.ts';
-import { estimateMemory, parseBytes } from './memory.ts';
-import { centered, fitCenter, rowBiases, uncenter, type Center, type CenterKind } from './center.ts';
-import { generateLowRank, sampleDistinct, unobservedPairs, type SyntheticProblem } from './synthetic.ts';
 import { Rng } from '../kernels/random.ts';
+import { centered, fitCenter, rowBiases, uncenter, type Center, type CenterKind } from './center.ts';
+import { csrFromTriplets, nnzOf } from './csr.ts';
+import { fingerprint, isParquet, readObserved, readPairs, topKPerRow, writeFull, writeKeyedTable, writePredictions, type ColdStart } from './dataio.ts';
+import { completeAsync, predictWithModel, defaultEngineOptions, type CompletionResult, type EngineOptions, type SweepCallback } from './engine.ts';
+import { estimateMemory, parseBytes } from './memory.ts';
+import { createProgress, type Progress } from './progress.ts';
+import { generateLowRank, sampleDistinct, unobservedPairs, type SyntheticProblem } from './synthetic.ts';
 
 const VERSION = '0.1.0';
 
@@ -226,54 +222,6 @@ async function cmdGenerate(o: Record<string, unknown>): Promise<void> {
   }
 }
 
-/** Writes predictions.csv or predictions.parquet (format of the pairs file unless --format); returns the path. */
-async function writePredictions(
-  outDir: string,
-  o: Record<string, unknown>,
-  predictPath: string,
-  columns: { rowKey: string; colKey: string },
-  pairs: Pairs,
-  pred: Float64Array,
-  cold: ColdStart,
-): Promise<string> {
-  const format = (o['format'] as string | undefined) ?? (isParquet(predictPath) ? 'parquet' : 'csv');
-  const path = join(outDir, `predictions.${format}`);
-  // Pairs with a key never seen in training: NaN, left out, or the centering's best guess.
-  const keep: number[] = [];
-  for (let e = 0; e < pairs.n; e++) {
-    const i = pairs.rows[e]!;
-    const j = pairs.cols[e]!;
-    if (i >= 0 && j >= 0) keep.push(e);
-    else if (cold.policy === 'drop') continue;
-    else {
-      if (cold.policy === 'mean') {
-        const c = cold.center;
-        let v = c.kind === 'none' ? Number.NaN : c.mean;
-        if (c.kind === 'bias') v += (i >= 0 ? cold.rowBias[i]! : 0) + (j >= 0 ? c.colBias[j]! : 0);
-        pred[e] = v;
-      } else pred[e] = Number.NaN;
-      keep.push(e);
-    }
-  }
-  const rowText = keep.map((e) => pairs.rowText[e]!);
-  const colText = keep.map((e) => pairs.colText[e]!);
-  const values = Float64Array.from(keep, (e) => pred[e]!);
-  if (format === 'parquet') {
-    await writeTableParquetAtomic(path, [
-      { name: columns.rowKey, values: rowText },
-      { name: columns.colKey, values: colText },
-      { name: 'prediction', values },
-    ]);
-  } else {
-    await writeCsvAtomic(path, ['row', 'col', 'prediction'], (function* () {
-      for (let e = 0; e < keep.length; e++) yield [rowText[e]!, colText[e]!, values[e]!];
-    })());
-  }
-  return path;
-}
-
-type ColdStart = { policy: 'nan' | 'drop' | 'mean'; center: Center; rowBias: Float64Array };
-
 async function cmdPredict(o: Record<string, unknown>): Promise<void> {
   const t0 = performance.now();
   const progress = createProgress({ quiet: o['quiet'] === true });
@@ -322,159 +270,6 @@ async function cmdPredict(o: Record<string, unknown>): Promise<void> {
   progress.info(`wrote ${path}`);
 }
 
-/**
- * The whole completed matrix in long format (row key, column key, value, observed), a chunk of rows
- * at a time: CSV streams into full.csv; Parquet becomes a dataset directory full/ of part files,
- * one per chunk, each written atomically (the directory itself appears under its name last).
- */
-async function writeFull(
-  outDir: string,
-  format: string,
-  observed: Csr,
-  tri: Triplets,
-  columns: { rowKey: string; colKey: string },
-  predict: (rows: Int32Array, cols: Int32Array) => Float64Array,
-): Promise<string> {
-  const { nRows: n, nCols: d } = observed;
-  const chunk = Math.max(1, Math.floor(2_000_000 / d));
-  const block = (c0: number, c1: number): { rows: Int32Array; cols: Int32Array; pred: Float64Array; seen: Uint8Array } => {
-    const rows = new Int32Array((c1 - c0) * d);
-    const cols = new Int32Array((c1 - c0) * d);
-    const seen = new Uint8Array((c1 - c0) * d);
-    for (let i = c0; i < c1; i++) {
-      rows.fill(i, (i - c0) * d, (i - c0 + 1) * d);
-      for (let j = 0; j < d; j++) cols[(i - c0) * d + j] = j;
-      for (let p = observed.rowPtr[i]!; p < observed.rowPtr[i + 1]!; p++) seen[(i - c0) * d + observed.colIdx[p]!] = 1;
-    }
-    return { rows, cols, pred: predict(rows, cols), seen };
-  };
-  if (format === 'csv') {
-    const path = join(outDir, 'full.csv');
-    await writeCsvAtomic(path, ['row', 'col', 'value', 'observed'], (function* () {
-      for (let c0 = 0; c0 < n; c0 += chunk) {
-        const b = block(c0, Math.min(n, c0 + chunk));
-        for (let e = 0; e < b.rows.length; e++) yield [tri.rowKeys.key(b.rows[e]!), tri.colKeys.key(b.cols[e]!), b.pred[e]!, b.seen[e]!];
-      }
-    })());
-    return path;
-  }
-  const final = join(outDir, 'full');
-  const tmp = join(outDir, `.full.tmp-${process.pid}`);
-  mkdirSync(tmp, { recursive: true });
-  for (let c0 = 0, part = 0; c0 < n; c0 += chunk, part++) {
-    const b = block(c0, Math.min(n, c0 + chunk));
-    await writeTableParquetAtomic(join(tmp, `part-${String(part).padStart(5, '0')}.parquet`), [
-      { name: columns.rowKey, values: Array.from(b.rows, (i) => tri.rowKeys.key(i)) },
-      { name: columns.colKey, values: Array.from(b.cols, (j) => tri.colKeys.key(j)) },
-      { name: 'value', values: b.pred },
-      { name: 'observed', values: Int32Array.from(b.seen) },
-    ]);
-  }
-  rmSync(final, { recursive: true, force: true });
-  renameSync(tmp, final);
-  return final;
-}
-
-/**
- * The k highest predicted unobserved entries of every row (ties: lower column first), in rank order,
- * computed a chunk of rows at a time so that only a chunk of the completed matrix exists at once.
- */
-export function topKPerRow(
-  observed: Csr,
-  k: number,
-  predict: (rows: Int32Array, cols: Int32Array) => Float64Array,
-): { rows: Int32Array; cols: Int32Array; scores: Float64Array; ranks: Int32Array } {
-  const { nRows: n, nCols: d } = observed;
-  const per = Math.min(k, d);
-  const outRows: number[] = [];
-  const outCols: number[] = [];
-  const outScores: number[] = [];
-  const outRanks: number[] = [];
-  const chunk = Math.max(1, Math.floor(4_000_000 / d));
-  const order = new Int32Array(d);
-  for (let c0 = 0; c0 < n; c0 += chunk) {
-    const c1 = Math.min(n, c0 + chunk);
-    const rows = new Int32Array((c1 - c0) * d);
-    const cols = new Int32Array((c1 - c0) * d);
-    for (let i = c0; i < c1; i++) {
-      rows.fill(i, (i - c0) * d, (i - c0 + 1) * d);
-      for (let j = 0; j < d; j++) cols[(i - c0) * d + j] = j;
-    }
-    const pred = predict(rows, cols);
-    for (let i = c0; i < c1; i++) {
-      const base = (i - c0) * d;
-      const seen = new Uint8Array(d);
-      for (let p = observed.rowPtr[i]!; p < observed.rowPtr[i + 1]!; p++) seen[observed.colIdx[p]!] = 1;
-      let m = 0;
-      for (let j = 0; j < d; j++) if (!seen[j] && Number.isFinite(pred[base + j]!)) order[m++] = j;
-      const cand = Array.from(order.subarray(0, m));
-      cand.sort((x, y) => pred[base + y]! - pred[base + x]! || x - y);
-      for (let r = 0; r < Math.min(per, cand.length); r++) {
-        outRows.push(i);
-        outCols.push(cand[r]!);
-        outScores.push(pred[base + cand[r]!]!);
-        outRanks.push(r + 1);
-      }
-    }
-  }
-  return { rows: Int32Array.from(outRows), cols: Int32Array.from(outCols), scores: Float64Array.from(outScores), ranks: Int32Array.from(outRanks) };
-}
-
-/** Observed entries from CSV or Parquet; repeated pairs are an error, or merged (last value, or mean). */
-async function readObserved(
-  input: string,
-  columns: { rowKey: string; colKey: string; valueKey: string },
-  duplicates: 'error' | 'last' | 'mean',
-): Promise<Triplets> {
-  const opts = { ...columns, duplicates };
-  const tri = isParquet(input) ? await readTripletsParquet(input, opts) : await readTripletsCsv(input, opts);
-  if (duplicates === 'error') return tri;
-  const m = mergeDuplicatePairs(tri.nnz, tri.rows, tri.cols, tri.values, tri.rowKeys.size, tri.colKeys.size, duplicates);
-  return { ...tri, rows: m.rows, cols: m.cols, values: m.values, nnz: m.nnz };
-}
-
-/**
- * What identifies an input file or dataset for a report: size, modification time and a SHA-256 of
- * the first and last MiB of each file (hashing whole data-lake files would cost a full extra read).
- */
-function fingerprint(path: string): { file: string; bytes: number; modified: string; sha256HeadTail: string }[] {
-  const files = statSync(path).isDirectory()
-    ? readdirSync(path).filter((f) => !f.startsWith('.') && !f.startsWith('_')).sort().map((f) => join(path, f))
-    : [path];
-  return files.map((f) => {
-    const st = statSync(f);
-    const h = createHash('sha256');
-    const fd = openSync(f, 'r');
-    try {
-      const chunk = Buffer.alloc(Math.min(st.size, 1 << 20));
-      readSync(fd, chunk, 0, chunk.length, 0);
-      h.update(chunk);
-      if (st.size > 1 << 20) {
-        const tail = Buffer.alloc(Math.min(st.size - (1 << 20), 1 << 20));
-        readSync(fd, tail, 0, tail.length, st.size - tail.length);
-        h.update(tail);
-      }
-    } finally {
-      closeSync(fd);
-    }
-    return { file: resolve(f), bytes: st.size, modified: st.mtime.toISOString(), sha256HeadTail: h.digest('hex') };
-  });
-}
-
-/** A .parquet file, or a directory (a Parquet dataset of part files). */
-function isParquet(path: string): boolean {
-  if (extname(path).toLowerCase() === '.parquet') return true;
-  return existsSync(path) && statSync(path).isDirectory();
-}
-
-async function readPairs(path: string, rowKeys: KeyDictionary, colKeys: KeyDictionary): Promise<Pairs> {
-  return isParquet(path) ? readPairsParquet(path, rowKeys, colKeys) : readPairsCsv(path, rowKeys, colKeys);
-}
-
-function toCsr(nRows: number, nCols: number, nnz: number, rows: Int32Array, cols: Int32Array, values: Float64Array): Csr {
-  return csrFromTriplets(nRows, nCols, nnz, rows, cols, values);
-}
-
 async function cmdComplete(o: Record<string, unknown>): Promise<void> {
   const t0 = performance.now();
   const progress = createProgress({ quiet: o['quiet'] === true });
@@ -487,7 +282,7 @@ async function cmdComplete(o: Record<string, unknown>): Promise<void> {
   const predictPath = o['predict'] as string | undefined;
   const pairs = predictPath !== undefined ? await readPairs(predictPath, tri.rowKeys, tri.colKeys) : null;
   if (tri.nnz === 0) throw Errors.BadData(input, 'line 2', 'no observed entries');
-  const raw = toCsr(tri.rowKeys.size, tri.colKeys.size, tri.nnz, tri.rows, tri.cols, tri.values);
+  const raw = csrFromTriplets(tri.rowKeys.size, tri.colKeys.size, tri.nnz, tri.rows, tri.cols, tri.values);
   const center = fitCenter(raw, ((o['center'] as CenterKind | undefined) ?? 'mean'));
   const rowBias = rowBiases(raw, center, new Float64Array(raw.nRows));
   const m = centered(raw, center, rowBias);
@@ -518,31 +313,20 @@ async function cmdComplete(o: Record<string, unknown>): Promise<void> {
     const path = await writePredictions(outDir, o, predictPath!, columns, pairs, pred, { policy: (o['coldStart'] as ColdStart['policy']) ?? 'nan', center, rowBias });
     outputs['predictions'] = path;
   }
+  // predictions in the data's units, for the outputs that complete whole rows
+  const predictOut = (r: Int32Array, c: Int32Array): Float64Array => uncenter(center, rowBias, r, c, result.predict(r, c));
+  const tableFormat = (o['format'] as string | undefined) ?? (isParquet(input) ? 'parquet' : 'csv');
   const topK = o['topK'] as number | undefined;
   if (topK !== undefined) {
-    const format = (o['format'] as string | undefined) ?? (isParquet(input) ? 'parquet' : 'csv');
-    const path = join(outDir, `topk.${format}`);
-    const top = topKPerRow(raw, topK, (r, c) => uncenter(center, rowBias, r, c, result.predict(r, c)));
-    const rowText = Array.from(top.rows, (i) => tri.rowKeys.key(i));
-    const colText = Array.from(top.cols, (j) => tri.colKeys.key(j));
-    if (format === 'parquet') {
-      await writeTableParquetAtomic(path, [
-        { name: columns.rowKey, values: rowText },
-        { name: columns.colKey, values: colText },
-        { name: 'score', values: top.scores },
-        { name: 'rank', values: top.ranks },
-      ]);
-    } else {
-      await writeCsvAtomic(path, ['row', 'col', 'score', 'rank'], (function* () {
-        for (let e = 0; e < rowText.length; e++) yield [rowText[e]!, colText[e]!, top.scores[e]!, top.ranks[e]!];
-      })());
-    }
+    const path = join(outDir, `topk.${tableFormat}`);
+    const top = topKPerRow(raw, topK, predictOut);
+    await writeKeyedTable(path, tableFormat, columns, [
+      Array.from(top.rows, (i) => tri.rowKeys.key(i)),
+      Array.from(top.cols, (j) => tri.colKeys.key(j)),
+    ], [{ name: 'score', values: top.scores }, { name: 'rank', values: top.ranks }]);
     outputs['topk'] = path;
   }
-  if (o['full'] === true) {
-    const format = (o['format'] as string | undefined) ?? (isParquet(input) ? 'parquet' : 'csv');
-    outputs['full'] = await writeFull(outDir, format, raw, tri, columns, (r, c) => uncenter(center, rowBias, r, c, result.predict(r, c)));
-  }
+  if (o['full'] === true) outputs['full'] = await writeFull(outDir, tableFormat, raw, tri, columns, predictOut);
   const modelDir = join(outDir, 'model');
   await writeModel(modelDir, {
     d: result.model.d,

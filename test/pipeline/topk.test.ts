@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../kernels/random.ts';
-import { topKPerRow } from '../../pipeline/cli.ts';
+import { topKPerRow } from '../../pipeline/dataio.ts';
 import { randomSparse } from './reference.ts';
 
 describe('topKPerRow (seed 71)', () => {

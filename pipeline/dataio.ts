@@ -1,0 +1,222 @@
+// The CLI's data in and out: observed entries and pairs from CSV or Parquet, predictions, top-k, the full matrix.
+
+import { closeSync, mkdirSync, openSync, readSync, readdirSync, renameSync, rmSync, statSync, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { extname, join, resolve } from 'node:path';
+import { readPairsCsv, readTripletsCsv, writeCsvAtomic, type Pairs, type Triplets } from '../io/csv.ts';
+import { mergeDuplicatePairs } from '../io/duplicates.ts';
+import type { KeyDictionary } from '../io/keys.ts';
+import { readPairsParquet, readTripletsParquet, writeTableParquetAtomic } from '../io/parquet.ts';
+import type { Center } from './center.ts';
+import type { Csr } from './csr.ts';
+
+/** Writes predictions.csv or predictions.parquet (format of the pairs file unless --format); returns the path. */
+export async function writePredictions(
+  outDir: string,
+  o: Record<string, unknown>,
+  predictPath: string,
+  columns: { rowKey: string; colKey: string },
+  pairs: Pairs,
+  pred: Float64Array,
+  cold: ColdStart,
+): Promise<string> {
+  const format = (o['format'] as string | undefined) ?? (isParquet(predictPath) ? 'parquet' : 'csv');
+  const path = join(outDir, `predictions.${format}`);
+  // Pairs with a key never seen in training: NaN, left out, or the centering's best guess.
+  const keep: number[] = [];
+  for (let e = 0; e < pairs.n; e++) {
+    const i = pairs.rows[e]!;
+    const j = pairs.cols[e]!;
+    if (i >= 0 && j >= 0) keep.push(e);
+    else if (cold.policy === 'drop') continue;
+    else {
+      if (cold.policy === 'mean') {
+        const c = cold.center;
+        let v = c.kind === 'none' ? Number.NaN : c.mean;
+        if (c.kind === 'bias') v += (i >= 0 ? cold.rowBias[i]! : 0) + (j >= 0 ? c.colBias[j]! : 0);
+        pred[e] = v;
+      } else pred[e] = Number.NaN;
+      keep.push(e);
+    }
+  }
+  await writeKeyedTable(path, format, columns, [
+    keep.map((e) => pairs.rowText[e]!),
+    keep.map((e) => pairs.colText[e]!),
+  ], [{ name: 'prediction', values: Float64Array.from(keep, (e) => pred[e]!) }]);
+  return path;
+}
+
+/**
+ * A table of (row key, column key, numeric columns...) as Parquet (key columns under their input
+ * names) or CSV (header row, col, ...), written atomically.
+ */
+export async function writeKeyedTable(
+  path: string,
+  format: string,
+  columns: { rowKey: string; colKey: string },
+  [rowText, colText]: [string[], string[]],
+  numeric: { name: string; values: Float64Array | Int32Array }[],
+): Promise<void> {
+  if (format === 'parquet') {
+    await writeTableParquetAtomic(path, [
+      { name: columns.rowKey, values: rowText },
+      { name: columns.colKey, values: colText },
+      ...numeric,
+    ]);
+    return;
+  }
+  await writeCsvAtomic(path, ['row', 'col', ...numeric.map((c) => c.name)], (function* () {
+    for (let e = 0; e < rowText.length; e++) yield [rowText[e]!, colText[e]!, ...numeric.map((c) => c.values[e]!)];
+  })());
+}
+
+export type ColdStart = { policy: 'nan' | 'drop' | 'mean'; center: Center; rowBias: Float64Array };
+
+/**
+ * The whole completed matrix in long format (row key, column key, value, observed), a chunk of rows
+ * at a time: CSV streams into full.csv; Parquet becomes a dataset directory full/ of part files,
+ * one per chunk, each written atomically (the directory itself appears under its name last).
+ */
+export async function writeFull(
+  outDir: string,
+  format: string,
+  observed: Csr,
+  tri: Triplets,
+  columns: { rowKey: string; colKey: string },
+  predict: (rows: Int32Array, cols: Int32Array) => Float64Array,
+): Promise<string> {
+  const { nRows: n, nCols: d } = observed;
+  const chunk = Math.max(1, Math.floor(2_000_000 / d));
+  const block = (c0: number, c1: number): { rows: Int32Array; cols: Int32Array; pred: Float64Array; seen: Uint8Array } => {
+    const rows = new Int32Array((c1 - c0) * d);
+    const cols = new Int32Array((c1 - c0) * d);
+    const seen = new Uint8Array((c1 - c0) * d);
+    for (let i = c0; i < c1; i++) {
+      rows.fill(i, (i - c0) * d, (i - c0 + 1) * d);
+      for (let j = 0; j < d; j++) cols[(i - c0) * d + j] = j;
+      for (let p = observed.rowPtr[i]!; p < observed.rowPtr[i + 1]!; p++) seen[(i - c0) * d + observed.colIdx[p]!] = 1;
+    }
+    return { rows, cols, pred: predict(rows, cols), seen };
+  };
+  if (format === 'csv') {
+    const path = join(outDir, 'full.csv');
+    await writeCsvAtomic(path, ['row', 'col', 'value', 'observed'], (function* () {
+      for (let c0 = 0; c0 < n; c0 += chunk) {
+        const b = block(c0, Math.min(n, c0 + chunk));
+        for (let e = 0; e < b.rows.length; e++) yield [tri.rowKeys.key(b.rows[e]!), tri.colKeys.key(b.cols[e]!), b.pred[e]!, b.seen[e]!];
+      }
+    })());
+    return path;
+  }
+  const final = join(outDir, 'full');
+  const tmp = join(outDir, `.full.tmp-${process.pid}`);
+  mkdirSync(tmp, { recursive: true });
+  for (let c0 = 0, part = 0; c0 < n; c0 += chunk, part++) {
+    const b = block(c0, Math.min(n, c0 + chunk));
+    await writeTableParquetAtomic(join(tmp, `part-${String(part).padStart(5, '0')}.parquet`), [
+      { name: columns.rowKey, values: Array.from(b.rows, (i) => tri.rowKeys.key(i)) },
+      { name: columns.colKey, values: Array.from(b.cols, (j) => tri.colKeys.key(j)) },
+      { name: 'value', values: b.pred },
+      { name: 'observed', values: Int32Array.from(b.seen) },
+    ]);
+  }
+  rmSync(final, { recursive: true, force: true });
+  renameSync(tmp, final);
+  return final;
+}
+
+/**
+ * The k highest predicted unobserved entries of every row (ties: lower column first), in rank order,
+ * computed a chunk of rows at a time so that only a chunk of the completed matrix exists at once.
+ */
+export function topKPerRow(
+  observed: Csr,
+  k: number,
+  predict: (rows: Int32Array, cols: Int32Array) => Float64Array,
+): { rows: Int32Array; cols: Int32Array; scores: Float64Array; ranks: Int32Array } {
+  const { nRows: n, nCols: d } = observed;
+  const per = Math.min(k, d);
+  const outRows: number[] = [];
+  const outCols: number[] = [];
+  const outScores: number[] = [];
+  const outRanks: number[] = [];
+  const chunk = Math.max(1, Math.floor(4_000_000 / d));
+  const order = new Int32Array(d);
+  for (let c0 = 0; c0 < n; c0 += chunk) {
+    const c1 = Math.min(n, c0 + chunk);
+    const rows = new Int32Array((c1 - c0) * d);
+    const cols = new Int32Array((c1 - c0) * d);
+    for (let i = c0; i < c1; i++) {
+      rows.fill(i, (i - c0) * d, (i - c0 + 1) * d);
+      for (let j = 0; j < d; j++) cols[(i - c0) * d + j] = j;
+    }
+    const pred = predict(rows, cols);
+    for (let i = c0; i < c1; i++) {
+      const base = (i - c0) * d;
+      const seen = new Uint8Array(d);
+      for (let p = observed.rowPtr[i]!; p < observed.rowPtr[i + 1]!; p++) seen[observed.colIdx[p]!] = 1;
+      let m = 0;
+      for (let j = 0; j < d; j++) if (!seen[j] && Number.isFinite(pred[base + j]!)) order[m++] = j;
+      const cand = Array.from(order.subarray(0, m));
+      cand.sort((x, y) => pred[base + y]! - pred[base + x]! || x - y);
+      for (let r = 0; r < Math.min(per, cand.length); r++) {
+        outRows.push(i);
+        outCols.push(cand[r]!);
+        outScores.push(pred[base + cand[r]!]!);
+        outRanks.push(r + 1);
+      }
+    }
+  }
+  return { rows: Int32Array.from(outRows), cols: Int32Array.from(outCols), scores: Float64Array.from(outScores), ranks: Int32Array.from(outRanks) };
+}
+
+/** Observed entries from CSV or Parquet; repeated pairs are an error, or merged (last value, or mean). */
+export async function readObserved(
+  input: string,
+  columns: { rowKey: string; colKey: string; valueKey: string },
+  duplicates: 'error' | 'last' | 'mean',
+): Promise<Triplets> {
+  const opts = { ...columns, duplicates };
+  const tri = isParquet(input) ? await readTripletsParquet(input, opts) : await readTripletsCsv(input, opts);
+  if (duplicates === 'error') return tri;
+  const m = mergeDuplicatePairs(tri.nnz, tri.rows, tri.cols, tri.values, tri.rowKeys.size, tri.colKeys.size, duplicates);
+  return { ...tri, rows: m.rows, cols: m.cols, values: m.values, nnz: m.nnz };
+}
+
+/**
+ * What identifies an input file or dataset for a report: size, modification time and a SHA-256 of
+ * the first and last MiB of each file (hashing whole data-lake files would cost a full extra read).
+ */
+export function fingerprint(path: string): { file: string; bytes: number; modified: string; sha256HeadTail: string }[] {
+  const files = statSync(path).isDirectory()
+    ? readdirSync(path).filter((f) => !f.startsWith('.') && !f.startsWith('_')).sort().map((f) => join(path, f))
+    : [path];
+  return files.map((f) => {
+    const st = statSync(f);
+    const h = createHash('sha256');
+    const fd = openSync(f, 'r');
+    try {
+      const chunk = Buffer.alloc(Math.min(st.size, 1 << 20));
+      readSync(fd, chunk, 0, chunk.length, 0);
+      h.update(chunk);
+      if (st.size > 1 << 20) {
+        const tail = Buffer.alloc(Math.min(st.size - (1 << 20), 1 << 20));
+        readSync(fd, tail, 0, tail.length, st.size - tail.length);
+        h.update(tail);
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return { file: resolve(f), bytes: st.size, modified: st.mtime.toISOString(), sha256HeadTail: h.digest('hex') };
+  });
+}
+
+/** A .parquet file, or a directory (a Parquet dataset of part files). */
+export function isParquet(path: string): boolean {
+  if (extname(path).toLowerCase() === '.parquet') return true;
+  return existsSync(path) && statSync(path).isDirectory();
+}
+
+export async function readPairs(path: string, rowKeys: KeyDictionary, colKeys: KeyDictionary): Promise<Pairs> {
+  return isParquet(path) ? readPairsParquet(path, rowKeys, colKeys) : readPairsCsv(path, rowKeys, colKeys);
+}

@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../kernels/random.ts';
 import { nnzOf, transposeCsr } from '../../pipeline/csr.ts';
-import { complete, predictWithModel } from '../../pipeline/engine.ts';
+import { complete } from '../../pipeline/engine.ts';
+import { predictWithModel } from '../../pipeline/predict.ts';
 import { prepareData } from '../../pipeline/split.ts';
 import {
   agopFactored,

@@ -142,6 +142,7 @@ export function topKPerRow(
   const outRanks: number[] = [];
   const chunk = Math.max(1, Math.floor(4_000_000 / d));
   const order = new Int32Array(d);
+  const seen = new Uint8Array(d);
   for (let c0 = 0; c0 < n; c0 += chunk) {
     const c1 = Math.min(n, c0 + chunk);
     const rows = new Int32Array((c1 - c0) * d);
@@ -153,10 +154,11 @@ export function topKPerRow(
     const pred = predict(rows, cols);
     for (let i = c0; i < c1; i++) {
       const base = (i - c0) * d;
-      const seen = new Uint8Array(d);
       for (let p = observed.rowPtr[i]!; p < observed.rowPtr[i + 1]!; p++) seen[observed.colIdx[p]!] = 1;
       let m = 0;
       for (let j = 0; j < d; j++) if (!seen[j] && Number.isFinite(pred[base + j]!)) order[m++] = j;
+      // clear only what this row marked
+      for (let p = observed.rowPtr[i]!; p < observed.rowPtr[i + 1]!; p++) seen[observed.colIdx[p]!] = 0;
       const cand = Array.from(order.subarray(0, m));
       cand.sort((x, y) => pred[base + y]! - pred[base + x]! || x - y);
       for (let r = 0; r < Math.min(per, cand.length); r++) {

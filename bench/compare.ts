@@ -12,7 +12,7 @@ import { completeAsync } from '../pipeline/engine.ts';
 import { SweepPool } from '../pipeline/pool.ts';
 import { nextOperandKey, type Block, type SweepArrays } from '../pipeline/sweep.ts';
 import { generateLowRank, unobservedPairs } from '../pipeline/synthetic.ts';
-import { lineChart } from './svg.ts';
+import { lineChart } from '../io/svg.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 

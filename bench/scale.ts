@@ -8,7 +8,7 @@ import { Rng } from '../kernels/random.ts';
 import { findEntry } from '../pipeline/csr.ts';
 import { completeAsync } from '../pipeline/engine.ts';
 import { generateLowRank, type SyntheticProblem } from '../pipeline/synthetic.ts';
-import { lineChart } from './svg.ts';
+import { lineChart } from '../io/svg.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 

@@ -1,9 +1,13 @@
-// Minimal SVG line charts for benchmark figures (log or linear axes, labelled series).
+// Minimal SVG line charts for benchmark and experiment figures (log or linear axes, labelled
+// series with point markers, optional spread bands, dashed lines).
 
 export interface Series {
   label: string;
   points: [number, number][];
   color: string;
+  /** A spread band drawn under the line: [x, low, high] per point (e.g. min and max over seeds). */
+  band?: [number, number, number][];
+  dashed?: boolean;
 }
 
 export interface ChartOptions {
@@ -24,7 +28,9 @@ export function lineChart(series: Series[], o: ChartOptions): string {
   const m = { l: 80, r: 200, t: 40, b: 56 };
   const tx = (v: number): number => (o.logX ? Math.log10(v) : v);
   const ty = (v: number): number => (o.logY ? Math.log10(v) : v);
-  const pts = series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(tx(x)) && Number.isFinite(ty(y)));
+  const pts = series
+    .flatMap((s) => s.points.concat((s.band ?? []).flatMap(([x, lo, hi]): [number, number][] => [[x, lo], [x, hi]])))
+    .filter(([x, y]) => Number.isFinite(tx(x)) && Number.isFinite(ty(y)));
   let x0 = Math.min(...pts.map((p) => tx(p[0])));
   let x1 = Math.max(...pts.map((p) => tx(p[0])));
   let y0 = Math.min(...pts.map((p) => ty(p[1])));
@@ -72,15 +78,23 @@ export function lineChart(series: Series[], o: ChartOptions): string {
   }
   out.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - 14}" text-anchor="middle">${esc(o.xLabel)}</text>`);
   out.push(`<text transform="translate(18 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">${esc(o.yLabel)}</text>`);
+  const fin = ([x, y]: [number, number]): boolean => Number.isFinite(tx(x)) && Number.isFinite(ty(y));
+  for (const s of series) {
+    const band = (s.band ?? []).filter(([x, lo, hi]) => fin([x, lo]) && fin([x, hi]));
+    if (band.length < 2) continue;
+    const upper = band.map(([x, , hi]) => `${px(x).toFixed(1)},${py(hi).toFixed(1)}`);
+    const lower = band.map(([x, lo]) => `${px(x).toFixed(1)},${py(lo).toFixed(1)}`).reverse();
+    out.push(`<polygon points="${upper.concat(lower).join(' ')}" fill="${s.color}" fill-opacity="0.15" stroke="none"/>`);
+  }
   series.forEach((s, k) => {
     const good = s.points.filter(([x, y]) => Number.isFinite(tx(x)) && Number.isFinite(ty(y)));
     if (good.length > 0) {
       const d = good.map(([x, y], i) => `${i === 0 ? 'M' : 'L'}${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ');
-      out.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"/>`);
-      if (good.length === 1) out.push(`<circle cx="${px(good[0]![0])}" cy="${py(good[0]![1])}" r="4" fill="${s.color}"/>`);
+      out.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
+      for (const [x, y] of good) out.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${s.color}"/>`);
     }
     const ly = m.t + 10 + k * 20;
-    out.push(`<line x1="${W - m.r + 12}" y1="${ly}" x2="${W - m.r + 36}" y2="${ly}" stroke="${s.color}" stroke-width="3"/>`);
+    out.push(`<line x1="${W - m.r + 12}" y1="${ly}" x2="${W - m.r + 36}" y2="${ly}" stroke="${s.color}" stroke-width="3"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
     out.push(`<text x="${W - m.r + 42}" y="${ly + 4}">${esc(s.label)}</text>`);
   });
   out.push('</svg>');

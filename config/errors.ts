@@ -10,6 +10,9 @@ export const exitCodes = {
   E_MISSING_INPUT: 66, // EX_NOINPUT
   E_IO: 74, // EX_IOERR
   E_CONFIG: 78, // EX_CONFIG
+  // stopped by a signal after writing a checkpoint: the shell's 128 + signal number
+  E_SIGINT: 130,
+  E_SIGTERM: 143,
 } as const;
 
 export type ErrorCode = keyof typeof exitCodes;
@@ -77,6 +80,10 @@ export const Errors = {
 
   Io(file: string, why: string, options?: ErrorOptions): LinRfmError {
     return new LinRfmError('E_IO', `${file}: ${why}`, options);
+  },
+
+  Interrupted(signal: 'SIGINT' | 'SIGTERM', why: string): LinRfmError {
+    return new LinRfmError(signal === 'SIGINT' ? 'E_SIGINT' : 'E_SIGTERM', `${signal}: ${why}`);
   },
 
   Config(key: string, value: unknown, why: string): LinRfmError {

@@ -1,6 +1,6 @@
 // The lin-rfm command line: demo, generate, complete.
 
-import { mkdirSync, existsSync, statSync } from 'node:fs';
+import { mkdirSync, existsSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
@@ -14,6 +14,7 @@ import { csrFromTriplets, nnzOf } from './csr.ts';
 import { fingerprint, isParquet, readObserved, readPairs, topKPerRow, writeFull, writeKeyedTable, writePredictions, type ColdStart } from './dataio.ts';
 import { predictWithModel } from './predict.ts';
 import { completeAsync, defaultEngineOptions, type CompletionResult, type EngineOptions, type SweepCallback } from './engine.ts';
+import { jobControl } from './jobcontrol.ts';
 import { estimateMemory, parseBytes } from './memory.ts';
 import { createProgress, type Progress } from './progress.ts';
 import { generateLowRank, sampleDistinct, unobservedPairs, type SyntheticProblem } from './synthetic.ts';
@@ -301,11 +302,22 @@ async function cmdComplete(o: Record<string, unknown>): Promise<void> {
   }
   progress.info(`${m.nRows} rows x ${m.nCols} columns, ${tri.nnz} observed`);
   const eo = engineOptionsFrom(o);
-  const result = await completeAsync(m, { ...eo, workers: o['workers'] as number | undefined }, sweepReporter(progress, eo.maxSweeps ?? defaultEngineOptions.maxSweeps));
+  mkdirSync(outDir, { recursive: true });
+  const checkpointPath = resolve((o['checkpoint'] as string | undefined) ?? join(outDir, 'checkpoint.lrfm'));
+  const job = jobControl({ path: checkpointPath, every: (o['checkpointEvery'] as number | undefined) ?? 10, resume: o['resume'] === true, input: m, engine: eo, progress });
+  let result: CompletionResult;
+  try {
+    result = await completeAsync(m, { ...eo, workers: o['workers'] as number | undefined }, sweepReporter(progress, eo.maxSweeps ?? defaultEngineOptions.maxSweeps), job.control);
+  } finally {
+    job.dispose(false);
+  }
   progress.done();
+  const signal = job.signal();
+  if (result.stopReason === 'interrupted' && signal !== null) {
+    throw Errors.Interrupted(signal, `stopped after sweep ${result.sweeps}, checkpoint written to ${checkpointPath}; run the same command with --resume to continue`);
+  }
   progress.info(`${result.sweeps} sweeps, stop: ${result.stopReason}, validation RMSE ${result.bestValidationRmse.toExponential(3)}`);
 
-  mkdirSync(outDir, { recursive: true });
   const outputs: Record<string, string> = {};
   let unseen = 0;
   if (pairs !== null) {
@@ -346,6 +358,7 @@ async function cmdComplete(o: Record<string, unknown>): Promise<void> {
     input: { file: resolve(input), rows: m.nRows, cols: m.nCols, observed: tri.nnz, fingerprint: fingerprint(input) },
     predict: pairs ? { file: resolve(o['predict'] as string), pairs: pairs.n, unseenKeys: unseen } : null,
     ...runSummary(result),
+    resumedAfterSweep: job.resumedAt,
     center: { kind: center.kind, mean: center.mean },
     workers,
     memory: { estimateBytes: estimate.bytes, budgetBytes: budget, parts: estimate.parts },
@@ -354,6 +367,8 @@ async function cmdComplete(o: Record<string, unknown>): Promise<void> {
     outputs,
   };
   await writeFileAtomic(join(outDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
+  // the outputs supersede the checkpoint
+  rmSync(checkpointPath, { force: true });
   if (o['quiet'] !== true) process.stdout.write(`wrote ${Object.values(outputs).concat(join(outDir, 'report.json')).join(', ')}\n`);
 }
 
@@ -410,7 +425,10 @@ export function buildProgram(): Command {
       .option('--full', 'also write the whole completed matrix, long format (row, col, value, observed): full.csv, or a Parquet dataset full/ of part files')
       .addOption(new Option('--top-k <k>', 'also write topk.(csv|parquet): the k best unobserved columns of every row (row, col, score, rank)').argParser(intArg('--top-k', 1)))
       .addOption(new Option('--center <how>', 'subtract before completing and add back: none | mean | bias (mean + row and column biases)').choices(['none', 'mean', 'bias']).default('mean'))
-      .addOption(new Option('--format <f>', 'predictions format (default: that of --predict)').choices(['csv', 'parquet'])),
+      .addOption(new Option('--format <f>', 'predictions format (default: that of --predict)').choices(['csv', 'parquet']))
+      .addOption(new Option('--checkpoint-every <n>', 'write a checkpoint every n sweeps (0: only on SIGTERM/SIGINT); default 10').argParser(intArg('--checkpoint-every', 0)))
+      .option('--checkpoint <file>', 'checkpoint file (default OUTPUT/checkpoint.lrfm; removed once the outputs are written)')
+      .option('--resume', 'continue from the checkpoint if there is one (same input and engine options); the result is bit-identical to an uninterrupted run'),
   ).action(cmdComplete);
   program
     .command('predict')

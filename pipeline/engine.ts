@@ -1,6 +1,7 @@
 // lin-RFM matrix completion: sweeps, lambda schedule, early stopping, and predictions from the model.
 
 import { availableParallelism } from 'node:os';
+import { runId, type EngineState, type RunControl } from './checkpoint.ts';
 import { type Csr } from './csr.ts';
 import { SweepPool } from './pool.ts';
 import { prepareData, type PreparedData } from './split.ts';
@@ -26,7 +27,7 @@ import {
 
 export type AgopMode = 'auto' | AgopPath;
 export type LambdaSchedule = 'adaptive' | 'official' | 'fixed';
-export type StopReason = 'converged' | 'patience' | 'max-sweeps' | 'callback' | 'diverged';
+export type StopReason = 'converged' | 'patience' | 'max-sweeps' | 'callback' | 'diverged' | 'interrupted';
 
 export interface EngineOptions {
   /** Kernel power: K_{t+1} = G_t^(2 alpha). 1/2 (the default) needs no eigendecomposition. */
@@ -175,16 +176,35 @@ export function validateEngineOptions(o: EngineOptions): void {
  * Completes a sparse matrix given as CSR (any shape) with lin-RFM, in this thread. Runs the same
  * blocks as completeAsync, so it gives the same bits as completeAsync with any number of workers.
  */
-export function complete(input: Csr, options: Partial<EngineOptions> = {}, onSweep?: SweepCallback): CompletionResult {
+export function complete(input: Csr, options: Partial<EngineOptions> = {}, onSweep?: SweepCallback, control: RunControl = {}): CompletionResult {
   const opts: EngineOptions = { ...defaultEngineOptions, ...options };
   validateEngineOptions(opts);
   const t0 = performance.now();
   const run = setupRun(input, opts, false);
   const ctx = blockContext(run.arrays);
   try {
-    const loop = sweepLoop(run, opts, onSweep, t0);
+    const loop = sweepLoop(run, opts, onSweep, control, t0);
     let step = loop.next();
     while (!step.done) step = loop.next(step.value.map((b) => runBlock(ctx, b)));
+    return step.value;
+  } finally {
+    disposeBlockContext(ctx);
+  }
+}
+
+/** complete() in this thread, but giving the event loop a turn between phases (so signals get through). */
+async function completeInline(input: Csr, opts: EngineOptions, onSweep: SweepCallback | undefined, control: RunControl): Promise<CompletionResult> {
+  const t0 = performance.now();
+  const run = setupRun(input, opts, false);
+  const ctx = blockContext(run.arrays);
+  try {
+    const loop = sweepLoop(run, opts, onSweep, control, t0);
+    let step = loop.next();
+    while (!step.done) {
+      const results = step.value.map((b) => runBlock(ctx, b));
+      await new Promise<void>((r) => setImmediate(r));
+      step = loop.next(results);
+    }
     return step.value;
   } finally {
     disposeBlockContext(ctx);
@@ -211,6 +231,7 @@ export async function completeAsync(
   input: Csr,
   options: Partial<EngineOptions & ParallelOptions> = {},
   onSweep?: SweepCallback,
+  control: RunControl = {},
 ): Promise<CompletionResult> {
   const { workers: w, pool: given, ...engine } = options;
   const opts: EngineOptions = { ...defaultEngineOptions, ...engine };
@@ -219,12 +240,12 @@ export async function completeAsync(
   if (!(Number.isInteger(workers) && workers >= 1)) {
     throw new RangeError(`option workers = ${String(workers)}: must be an integer >= 1`);
   }
-  if (workers === 1 && given === undefined) return complete(input, opts, onSweep);
+  if (workers === 1 && given === undefined) return completeInline(input, opts, onSweep, control);
   const t0 = performance.now();
   const run = setupRun(input, opts, true);
   const pool = given ?? new SweepPool(workers);
   try {
-    const loop = sweepLoop(run, opts, onSweep, t0);
+    const loop = sweepLoop(run, opts, onSweep, control, t0);
     let step = loop.next();
     while (!step.done) step = loop.next(await pool.runBlocks(run.arrays, step.value, workers));
     return step.value;
@@ -234,6 +255,8 @@ export async function completeAsync(
 }
 
 interface RunSetup {
+  /** See runId: names the input and the options for checkpoints. */
+  id: string;
   data: PreparedData;
   arrays: SweepArrays;
   plan: SweepPlan;
@@ -261,6 +284,7 @@ function sharedCopy(x: Int32Array | Float64Array): Int32Array | Float64Array {
 
 /** Prepares the data and the arrays the blocks work on; `shared` puts those in SharedArrayBuffers. */
 function setupRun(input: Csr, opts: EngineOptions, shared: boolean): RunSetup {
+  const id = runId(input, opts);
   const data = prepareData(input, opts.validationFraction, opts.seed);
   const n = data.train.nRows;
   const d = data.train.nCols;
@@ -298,7 +322,7 @@ function setupRun(input: Csr, opts: EngineOptions, shared: boolean): RunSetup {
     ybuf: f64(plan.superRows * d),
     maxRow: maxRowLength(data.all),
   };
-  return { data, arrays, plan, path, chunkRows, momentum };
+  return { id, data, arrays, plan, path, chunkRows, momentum };
 }
 
 /**
@@ -309,6 +333,7 @@ function* sweepLoop(
   run: RunSetup,
   opts: EngineOptions,
   onSweep: SweepCallback | undefined,
+  control: RunControl,
   t0: number,
 ): Generator<Block[], CompletionResult, BlockResult[]> {
   const { data, arrays, plan, path, chunkRows, momentum } = run;
@@ -343,11 +368,42 @@ function* sweepLoop(
   let stopReason: StopReason = 'max-sweeps';
   const history: SweepInfo[] = [];
 
+  let sweep = 0;
+  const every = control.checkpointEvery ?? 0;
+  const state = (sweepsDone: number): EngineState => ({
+    sweepsDone,
+    d,
+    runId: run.id,
+    lambda,
+    bestMse,
+    bestSweep,
+    bestLambda,
+    prevMse,
+    restarts,
+    sinceRestart,
+    havePrev,
+    history,
+    K: mats[kI]!,
+    best,
+    Gprev,
+  });
+  const r = control.resume;
+  if (r !== undefined) {
+    if (r.runId !== run.id || r.d !== d || r.K.length !== d * d || r.Gprev.length !== Gprev.length) {
+      throw new RangeError(`resume: the saved state belongs to other data or options (run ${r.runId}, this run ${run.id})`);
+    }
+    sweep = r.sweepsDone;
+    ({ lambda, bestMse, bestSweep, bestLambda, prevMse, restarts, sinceRestart, havePrev } = r);
+    history.push(...r.history);
+    mats[kI]!.set(r.K);
+    best.set(r.best);
+    Gprev.set(r.Gprev);
+  }
+
   const probe: SweepProbe = {
     predict: (rows, cols, out) => predictInput(data, mats[kI]!, lambda, a, true, rows, cols, out ?? new Float64Array(rows.length)),
   };
 
-  let sweep = 0;
   for (; sweep < opts.maxSweeps; sweep++) {
     const ts = performance.now();
     // Yhat rows along with the solves, unless this is the last sweep (which forms no AGOP)
@@ -459,6 +515,11 @@ function* sweepLoop(
     info.seconds = (performance.now() - ts - callbackMs) / 1000;
     info.agopSeconds = agopSeconds;
     history.push(info);
+    if (stop === null && sweep + 1 < opts.maxSweeps) {
+      const interrupted = control.interrupted?.() === true;
+      if (control.onCheckpoint && (interrupted || (every > 0 && (sweep + 1) % every === 0))) control.onCheckpoint(state(sweep + 1));
+      if (interrupted) stop = 'interrupted';
+    }
     if (stop !== null) {
       stopReason = stop;
       sweep++;

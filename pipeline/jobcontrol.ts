@@ -1,0 +1,79 @@
+// Scheduled-job plumbing for `complete`: checkpoints every N sweeps, SIGTERM/SIGINT turned into a
+// checkpoint and a clean exit, and resuming from the last checkpoint.
+
+import { existsSync, rmSync } from 'node:fs';
+import { Errors } from '../config/errors.ts';
+import { readCheckpoint, writeCheckpoint } from '../io/checkpoint.ts';
+import { runId, type RunControl } from './checkpoint.ts';
+import { type Csr } from './csr.ts';
+import { defaultEngineOptions, type EngineOptions } from './engine.ts';
+import type { Progress } from './progress.ts';
+
+export interface JobControl {
+  control: RunControl;
+  /** The signal that interrupted the run, if any. */
+  signal(): 'SIGINT' | 'SIGTERM' | null;
+  /** Sweeps the resumed state had finished (0 when starting afresh). */
+  resumedAt: number;
+  /** Removes the signal handlers; `finished` also deletes the checkpoint (the run's outputs supersede it). */
+  dispose(finished: boolean): void;
+}
+
+export interface JobControlOptions {
+  path: string;
+  every: number;
+  resume: boolean;
+  input: Csr;
+  engine: Partial<EngineOptions>;
+  progress: Progress;
+}
+
+export function jobControl(o: JobControlOptions): JobControl {
+  let caught: 'SIGINT' | 'SIGTERM' | null = null;
+  const onSignal = (sig: 'SIGINT' | 'SIGTERM'): void => {
+    if (caught !== null) {
+      // a second signal: the user insists, leave now (the last checkpoint on disk stays valid)
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    }
+    caught = sig;
+    o.progress.info(`${sig}: stopping after this sweep with a checkpoint (send it again to stop at once)`);
+  };
+  const onInt = (): void => onSignal('SIGINT');
+  const onTerm = (): void => onSignal('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+
+  const control: RunControl = {
+    checkpointEvery: o.every,
+    onCheckpoint: (state) => {
+      writeCheckpoint(o.path, state);
+      o.progress.event('checkpoint', { sweep: state.sweepsDone, file: o.path });
+    },
+    interrupted: () => caught !== null,
+  };
+  let resumedAt = 0;
+  if (o.resume) {
+    const state = readCheckpoint(o.path);
+    if (state === null) {
+      o.progress.info(`--resume: no checkpoint at ${o.path}, starting from the first sweep`);
+    } else {
+      const id = runId(o.input, { ...defaultEngineOptions, ...o.engine });
+      if (state.runId !== id) {
+        throw Errors.Config('resume', o.path, `the checkpoint belongs to other input data or engine options (checkpoint run ${state.runId}, this run ${id}); remove it or rerun with the original input and options`);
+      }
+      control.resume = state;
+      resumedAt = state.sweepsDone;
+      o.progress.info(`resuming after sweep ${state.sweepsDone} from ${o.path}`);
+    }
+  }
+  return {
+    control,
+    signal: () => caught,
+    resumedAt,
+    dispose(finished) {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      if (finished && existsSync(o.path)) rmSync(o.path);
+    },
+  };
+}

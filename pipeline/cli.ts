@@ -5,6 +5,8 @@ import { availableParallelism, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { Errors, LinRfmError } from '../config/errors.ts';
+import { keyDefs, keysOf, jobCommands, type JobCommand } from '../config/keys.ts';
+import { check, fromText, resolveConfig } from '../config/load.ts';
 import { writeCsvAtomic } from '../io/csv.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { readModel, writeModel } from '../io/model.ts';
@@ -15,7 +17,7 @@ import { fingerprint, isParquet, readObserved, readPairs, topKPerRow, writeFull,
 import { predictWithModel } from './predict.ts';
 import { completeAsync, defaultEngineOptions, type CompletionResult, type EngineOptions, type SweepCallback } from './engine.ts';
 import { jobControl } from './jobcontrol.ts';
-import { estimateMemory, parseBytes } from './memory.ts';
+import { estimateMemory } from './memory.ts';
 import { createProgress, type Progress } from './progress.ts';
 import { generateLowRank, sampleDistinct, unobservedPairs, type SyntheticProblem } from './synthetic.ts';
 
@@ -42,21 +44,40 @@ function numArg(flag: string, check: (x: number) => boolean, what: string) {
   };
 }
 
-function engineFlags(cmd: Command): Command {
-  return cmd
-    .addOption(new Option('--alpha <a>', 'kernel power: K = G^(2 alpha); 0.5 is SVD-free (IRLS-p with p = 2 - 4 alpha)').argParser(numArg('--alpha', (x) => x > 0, 'a number > 0')))
-    .addOption(new Option('--lambda <l>', 'initial ridge, relative to the mean square of the observed values').argParser(numArg('--lambda', (x) => x > 0, 'a number > 0')))
-    .addOption(new Option('--lambda-schedule <s>', 'adaptive | official | fixed').choices(['adaptive', 'official', 'fixed']))
-    .addOption(new Option('--lambda-factor <f>', 'adaptive schedule: lambda tracks f x validation MSE').argParser(numArg('--lambda-factor', (x) => x > 0, 'a number > 0')))
-    .addOption(new Option('--momentum <b>', 'cap of the kernel extrapolation (Nesterov, restarted on validation rise); 0 = plain lin-RFM').argParser(numArg('--momentum', (x) => x >= 0 && x < 1, 'a number in [0, 1)')))
-    .addOption(new Option('--max-sweeps <n>', 'stop after this many sweeps').argParser(intArg('--max-sweeps', 1)))
-    .addOption(new Option('--patience <n>', 'stop after this many sweeps without a better validation error').argParser(intArg('--patience', 1)))
-    .addOption(new Option('--tol <x>', 'stop when validation MSE / mean square falls to this').argParser(numArg('--tol', (x) => x >= 0, 'a number >= 0')))
-    .addOption(new Option('--validation <f>', 'share of observed entries held out for early stopping').argParser(numArg('--validation', (x) => x >= 0 && x < 1, 'a number in [0, 1)')))
-    .addOption(new Option('--agop <path>', 'how the AGOP is formed: auto | streamed | factored').choices(['auto', 'streamed', 'factored']))
-    .addOption(new Option('--seed <s>', 'seed of the validation split').argParser(intArg('--seed', 0)))
-    .addOption(new Option('--workers <n>', 'worker threads for the sweeps (default: the core count); results are identical for any n').argParser(intArg('--workers', 1)))
-    .option('--quiet', 'no progress output');
+/** The flags of a job command, from the settings table (config/keys.ts), plus --config. */
+function jobFlags(cmd: Command, command: JobCommand | 'all'): Command {
+  const defs = command === 'all' ? keyDefs : keysOf(command);
+  for (const d of defs) {
+    const opt = new Option(d.flag, d.help + (d.default !== undefined && d.kind !== 'boolean' ? ` (default ${String(d.default)})` : ''));
+    if (d.kind !== 'boolean') {
+      opt.argParser((v: string) => {
+        const r = check(d, fromText(d, v));
+        if (!r.ok) throw Errors.Usage(`${d.flag.split(' ')[0]}: ${r.why}, got "${v}"`);
+        return r.value;
+      });
+    }
+    cmd.addOption(opt);
+  }
+  return cmd.option('--config <file>', 'settings from a JSON or YAML file (flags > LINRFM_* environment > this file > defaults)');
+}
+
+/** A job command's action on its effective settings (flags > environment > config file > defaults). */
+function withConfig(command: JobCommand, action: (o: Record<string, unknown>) => Promise<void>): (flags: Record<string, unknown>) => Promise<void> {
+  return async (flags) => {
+    const { config, ...given } = flags;
+    await action(resolveConfig(command, given, process.env, config as string | undefined).values);
+  };
+}
+
+async function cmdConfig(flags: Record<string, unknown>): Promise<void> {
+  const { config, print, for: command, ...given } = flags;
+  if (print !== true) throw Errors.Usage('config: nothing to do (use --print)');
+  const cmd = command as JobCommand;
+  const allowed = new Set(keysOf(cmd).map((k) => k.key));
+  for (const k of Object.keys(given)) if (!allowed.has(k)) throw Errors.Usage(`config --for ${cmd}: ${keyDefs.find((d) => d.key === k)!.flag.split(' ')[0]} does not apply to ${cmd}`);
+  // --print shows the job without requiring its inputs: required keys may be missing here
+  const r = resolveConfig(cmd, given, process.env, config as string | undefined, false);
+  process.stdout.write(JSON.stringify({ command: cmd, config: r.values, sources: r.sources }, null, 2) + '\n');
 }
 
 function engineOptionsFrom(o: Record<string, unknown>): Partial<EngineOptions> {
@@ -379,17 +400,12 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
-  engineFlags(
+  jobFlags(
     program
       .command('demo')
-      .description('complete the built-in default problem (1,000 x 800, rank 5, 40,000 observed) and report the error against the truth')
-      .addOption(new Option('--rows <n>', 'rows').argParser(intArg('--rows', 1)))
-      .addOption(new Option('--cols <d>', 'columns').argParser(intArg('--cols', 1)))
-      .addOption(new Option('--rank <r>', 'rank').argParser(intArg('--rank', 1)))
-      .addOption(new Option('--observed <m>', 'observed entries').argParser(intArg('--observed', 1)))
-      .addOption(new Option('--data-seed <s>', 'seed of the generated data').argParser(intArg('--data-seed', 0)))
-      .option('--output <dir>', 'where report.json goes', 'out/demo'),
-  ).action(cmdDemo);
+      .description('complete the built-in default problem (1,000 x 800, rank 5, 40,000 observed) and report the error against the truth'),
+    'demo',
+  ).action(withConfig('demo', cmdDemo));
 
   program
     .command('generate')
@@ -405,46 +421,26 @@ export function buildProgram(): Command {
     .option('--truth-count <k>', 'how many unobserved entries the truth file holds (default 100000)', intArg('--truth-count', 1))
     .action(cmdGenerate);
 
-  engineFlags(
+  jobFlags(
     program
       .command('complete')
-      .description('complete a CSV of observed entries (header row,col,value) and predict requested pairs')
-      .requiredOption('--input <path>', 'observed entries: CSV with a header, or a Parquet file or directory of Parquet files')
-      .requiredOption('--output <dir>', 'output directory (predictions, report.json)')
-      .option('--predict <path>', 'pairs to predict, CSV (first two columns: row, col) or Parquet (columns named like the keys, or the first two)')
-      .option('--row-key <name>', 'row key column', 'row')
-      .option('--col-key <name>', 'column key column', 'col')
-      .option('--value-key <name>', 'value column', 'value')
-      .addOption(new Option('--cold-start <policy>', 'pairs with a key never seen in training: nan | drop | mean (the centering offset)').choices(['nan', 'drop', 'mean']).default('nan'))
-      .addOption(new Option('--memory-budget <size>', 'refuse a job whose memory estimate exceeds this (bytes, or 1500M, 4G, 512MiB; default 80% of RAM)').argParser((v: string) => {
-        const b = parseBytes(v);
-        if (!(b > 0)) throw Errors.Usage(`--memory-budget: expected a size such as 4G or 1500M, got "${v}"`);
-        return b;
-      }))
-      .addOption(new Option('--duplicates <policy>', 'a (row, col) pair given twice: error | last (keep the last value) | mean').choices(['error', 'last', 'mean']).default('error'))
-      .option('--full', 'also write the whole completed matrix, long format (row, col, value, observed): full.csv, or a Parquet dataset full/ of part files')
-      .addOption(new Option('--top-k <k>', 'also write topk.(csv|parquet): the k best unobserved columns of every row (row, col, score, rank)').argParser(intArg('--top-k', 1)))
-      .addOption(new Option('--center <how>', 'subtract before completing and add back: none | mean | bias (mean + row and column biases)').choices(['none', 'mean', 'bias']).default('mean'))
-      .addOption(new Option('--format <f>', 'predictions format (default: that of --predict)').choices(['csv', 'parquet']))
-      .addOption(new Option('--checkpoint-every <n>', 'write a checkpoint every n sweeps (0: only on SIGTERM/SIGINT); default 10').argParser(intArg('--checkpoint-every', 0)))
-      .option('--checkpoint <file>', 'checkpoint file (default OUTPUT/checkpoint.lrfm; removed once the outputs are written)')
-      .option('--resume', 'continue from the checkpoint if there is one (same input and engine options); the result is bit-identical to an uninterrupted run'),
-  ).action(cmdComplete);
-  program
-    .command('predict')
-    .description('complete rows that were not in training from their observed entries alone, with a saved model (fold-in, no refit)')
-    .requiredOption('--model <dir>', 'a model directory written by complete (OUTPUT/model)')
-    .requiredOption('--input <path>', "the rows' observed entries (CSV or Parquet, as for complete)")
-    .requiredOption('--predict <path>', 'pairs to predict (CSV or Parquet)')
-    .requiredOption('--output <dir>', 'output directory (predictions, report.json)')
-    .option('--row-key <name>', 'row key column', 'row')
-    .option('--col-key <name>', 'column key column', 'col')
-    .option('--value-key <name>', 'value column', 'value')
-    .addOption(new Option('--format <f>', 'predictions format (default: that of --predict)').choices(['csv', 'parquet']))
-    .addOption(new Option('--cold-start <policy>', 'pairs with a key never seen in training: nan | drop | mean (the centering offset)').choices(['nan', 'drop', 'mean']).default('nan'))
-    .addOption(new Option('--duplicates <policy>', 'a (row, col) pair given twice: error | last (keep the last value) | mean').choices(['error', 'last', 'mean']).default('error'))
-    .option('--quiet', 'no progress output')
-    .action(cmdPredict);
+      .description('complete a matrix of observed entries (CSV or Parquet: row key, column key, value) and write predictions, top-k, the model and a report'),
+    'complete',
+  ).action(withConfig('complete', cmdComplete));
+  jobFlags(
+    program
+      .command('predict')
+      .description('complete rows that were not in training from their observed entries alone, with a saved model (fold-in, no refit)'),
+    'predict',
+  ).action(withConfig('predict', cmdPredict));
+  jobFlags(
+    program
+      .command('config')
+      .description('show the effective settings of a job command (and where each came from) as JSON')
+      .option('--print', 'print the settings')
+      .addOption(new Option('--for <command>', 'the job command').choices([...jobCommands]).default('complete')),
+    'all',
+  ).action(cmdConfig);
   return program;
 }
 

@@ -1,0 +1,106 @@
+// Every setting of the job commands, defined once: its flag, help, zod schema, default, and the
+// commands that take it. The command-line options, the environment variables (LINRFM_<KEY>), the
+// config file's keys and `lin-rfm config --print` are all generated from this table.
+
+import { z } from 'zod';
+import { parseBytes } from '../pipeline/memory.ts';
+
+export type JobCommand = 'demo' | 'complete' | 'predict';
+export const jobCommands: readonly JobCommand[] = ['demo', 'complete', 'predict'];
+
+/** How a text value (a flag's argument, an environment variable) becomes the schema's input. */
+export type Kind = 'number' | 'int' | 'string' | 'boolean' | 'choice' | 'bytes';
+
+export interface KeyDef {
+  /** The config file's key, and the camelCase name of the flag. */
+  key: string;
+  /** The flag, e.g. '--max-sweeps <n>' (booleans: '--full'). */
+  flag: string;
+  help: string;
+  kind: Kind;
+  schema: z.ZodType;
+  choices?: readonly string[];
+  /** undefined: the setting is optional (or the engine's default applies, see engineDefault). */
+  default?: unknown;
+  commands: readonly JobCommand[];
+  /** The commands that cannot run without it. */
+  required?: readonly JobCommand[];
+}
+
+const ENGINE: readonly JobCommand[] = ['demo', 'complete'];
+const IO: readonly JobCommand[] = ['complete', 'predict'];
+const ALL: readonly JobCommand[] = ['demo', 'complete', 'predict'];
+
+const positive = z.number().gt(0, 'must be > 0').finite('must be finite');
+const nonNegative = z.number().min(0, 'must be >= 0').finite('must be finite');
+const intMin = (min: number): z.ZodType => z.number().int('must be an integer').min(min, `must be an integer >= ${min}`);
+const choice = (values: readonly [string, ...string[]]): z.ZodType => z.enum(values);
+const bytes = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const b = typeof v === 'number' ? v : parseBytes(v);
+  if (!(b > 0 && Number.isFinite(b))) {
+    ctx.addIssue({ code: 'custom', message: 'expected a size such as 4G, 1500M or 512MiB, or a number of bytes' });
+    return z.NEVER;
+  }
+  return b;
+});
+
+function def(key: string, flag: string, kind: Kind, schema: z.ZodType, help: string, commands: readonly JobCommand[], extra: Partial<KeyDef> = {}): KeyDef {
+  return { key, flag, kind, schema, help, commands, ...extra };
+}
+
+const cols = (which: string, dflt: string): KeyDef =>
+  def(`${which}Key`, `--${which}-key <name>`, 'string', z.string().min(1, 'must not be empty'), `${which} key column`, IO, { default: dflt });
+
+export const keyDefs: readonly KeyDef[] = [
+  // the engine (demo, complete); no default here means the engine's own (pipeline/engine.ts)
+  def('alpha', '--alpha <a>', 'number', positive, 'kernel power: K = G^(2 alpha); 0.5 is SVD-free (IRLS-p with p = 2 - 4 alpha)', ENGINE),
+  def('lambda', '--lambda <l>', 'number', positive, 'initial ridge, relative to the mean square of the observed values', ENGINE),
+  def('lambdaSchedule', '--lambda-schedule <s>', 'choice', choice(['adaptive', 'official', 'fixed']), 'adaptive | official | fixed', ENGINE, { choices: ['adaptive', 'official', 'fixed'] }),
+  def('lambdaFactor', '--lambda-factor <f>', 'number', positive, 'adaptive schedule: lambda tracks f x validation MSE', ENGINE),
+  def('momentum', '--momentum <b>', 'number', z.number().min(0, 'must be in [0, 1)').lt(1, 'must be in [0, 1)'), 'cap of the kernel extrapolation (Nesterov, restarted on validation rise); 0 = plain lin-RFM', ENGINE),
+  def('maxSweeps', '--max-sweeps <n>', 'int', intMin(1), 'stop after this many sweeps', ENGINE),
+  def('patience', '--patience <n>', 'int', intMin(1), 'stop after this many sweeps without a better validation error', ENGINE),
+  def('tol', '--tol <x>', 'number', nonNegative, 'stop when validation MSE / mean square falls to this', ENGINE),
+  def('validation', '--validation <f>', 'number', z.number().min(0, 'must be in [0, 1)').lt(1, 'must be in [0, 1)'), 'share of observed entries held out for early stopping', ENGINE),
+  def('agop', '--agop <path>', 'choice', choice(['auto', 'streamed', 'factored']), 'how the AGOP is formed: auto | streamed | factored', ENGINE, { choices: ['auto', 'streamed', 'factored'] }),
+  def('seed', '--seed <s>', 'int', intMin(0), 'seed of the validation split', ENGINE),
+  def('workers', '--workers <n>', 'int', intMin(1), 'worker threads for the sweeps (default: the core count); results are identical for any n', ENGINE),
+  def('quiet', '--quiet', 'boolean', z.boolean(), 'no progress output', ALL, { default: false }),
+  // demo
+  def('rows', '--rows <n>', 'int', intMin(1), 'rows', ['demo'], { default: 1000 }),
+  def('cols', '--cols <d>', 'int', intMin(1), 'columns', ['demo'], { default: 800 }),
+  def('rank', '--rank <r>', 'int', intMin(1), 'rank', ['demo'], { default: 5 }),
+  def('observed', '--observed <m>', 'int', intMin(1), 'observed entries', ['demo'], { default: 40_000 }),
+  def('dataSeed', '--data-seed <s>', 'int', intMin(0), 'seed of the generated data', ['demo'], { default: 0 }),
+  // inputs and outputs
+  def('model', '--model <dir>', 'string', z.string().min(1), 'a model directory written by complete (OUTPUT/model)', ['predict'], { required: ['predict'] }),
+  def('input', '--input <path>', 'string', z.string().min(1), 'observed entries: CSV with a header, or a Parquet file or a directory of Parquet files', IO, { required: IO }),
+  def('output', '--output <dir>', 'string', z.string().min(1), 'output directory (predictions, model, report.json)', ALL, { required: IO }),
+  def('predict', '--predict <path>', 'string', z.string().min(1), 'pairs to predict, CSV (first two columns: row, col) or Parquet (columns named like the keys, or the first two)', IO, { required: ['predict'] }),
+  cols('row', 'row'),
+  cols('col', 'col'),
+  cols('value', 'value'),
+  def('format', '--format <f>', 'choice', choice(['csv', 'parquet']), 'format of the tables written (default: that of --predict, else that of --input)', IO, { choices: ['csv', 'parquet'] }),
+  def('coldStart', '--cold-start <policy>', 'choice', choice(['nan', 'drop', 'mean']), 'pairs with a key never seen in training: nan | drop | mean (the centering offset)', IO, { choices: ['nan', 'drop', 'mean'], default: 'nan' }),
+  def('duplicates', '--duplicates <policy>', 'choice', choice(['error', 'last', 'mean']), 'a (row, col) pair given twice: error | last (keep the last value) | mean', IO, { choices: ['error', 'last', 'mean'], default: 'error' }),
+  // complete
+  def('center', '--center <how>', 'choice', choice(['none', 'mean', 'bias']), 'subtract before completing and add back: none | mean | bias (mean + row and column biases)', ['complete'], { choices: ['none', 'mean', 'bias'], default: 'mean' }),
+  def('topK', '--top-k <k>', 'int', intMin(1), 'also write topk.(csv|parquet): the k best unobserved columns of every row (row, col, score, rank)', ['complete']),
+  def('full', '--full', 'boolean', z.boolean(), 'also write the whole completed matrix, long format (row, col, value, observed): full.csv, or a Parquet dataset full/ of part files', ['complete'], { default: false }),
+  def('memoryBudget', '--memory-budget <size>', 'bytes', bytes, 'refuse a job whose memory estimate exceeds this (bytes, or 1500M, 4G, 512MiB; default 80% of RAM)', ['complete']),
+  def('checkpointEvery', '--checkpoint-every <n>', 'int', intMin(0), 'write a checkpoint every n sweeps (0: only on SIGTERM/SIGINT)', ['complete'], { default: 10 }),
+  def('checkpoint', '--checkpoint <file>', 'string', z.string().min(1), 'checkpoint file (default OUTPUT/checkpoint.lrfm; removed once the outputs are written)', ['complete']),
+  def('resume', '--resume', 'boolean', z.boolean(), 'continue from the checkpoint if there is one (same input and engine options); bit-identical to an uninterrupted run', ['complete'], { default: false }),
+];
+
+/** LINRFM_MAX_SWEEPS for maxSweeps. */
+export function envName(key: string): string {
+  return 'LINRFM_' + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
+}
+
+/** Environment variables of the project that are not settings of a job. */
+export const otherEnv: ReadonlySet<string> = new Set(['LINRFM_KERNELS', 'LINRFM_CONFIG']);
+
+export function keysOf(command: JobCommand): KeyDef[] {
+  return keyDefs.filter((k) => k.commands.includes(command));
+}

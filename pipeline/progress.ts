@@ -1,7 +1,10 @@
-// Progress for long runs: a live line on a terminal, JSON log lines on stderr otherwise.
+// Progress for long runs: a live status line on a terminal; otherwise structured JSON log lines on
+// stderr (pino), one per event, with an `event` field naming it.
+
+import { pino, type Logger } from 'pino';
 
 export interface Progress {
-  /** A structured event: JSON line when not on a terminal. */
+  /** A structured event: a JSON log line when not on a terminal. */
   event(name: string, fields: Record<string, unknown>): void;
   /** A human status line: redrawn in place on a terminal, silent otherwise. */
   status(text: string): void;
@@ -10,9 +13,29 @@ export interface Progress {
   done(): void;
 }
 
+/** JSON lines on file descriptor `fd`, written synchronously so they interleave correctly with exit messages. */
+export function jsonLogger(fd = 2): Logger {
+  return pino(
+    { base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } },
+    pino.destination({ fd, sync: true }),
+  );
+}
+
 export function createProgress(opts: { quiet?: boolean; stream?: NodeJS.WriteStream; forceJson?: boolean } = {}): Progress {
   const stream = opts.stream ?? process.stderr;
   const tty = !opts.forceJson && stream.isTTY === true;
+  if (opts.quiet) {
+    return { event: () => {}, status: () => {}, info: () => {}, done: () => {} };
+  }
+  if (!tty) {
+    const log = jsonLogger((stream as { fd?: number }).fd ?? 2);
+    return {
+      event: (name, fields) => log.info({ event: name, ...fields }),
+      status: () => {},
+      info: (text) => log.info({ event: 'info' }, text),
+      done: () => {},
+    };
+  }
   let live = false;
   const clear = (): void => {
     if (live) {
@@ -20,27 +43,16 @@ export function createProgress(opts: { quiet?: boolean; stream?: NodeJS.WriteStr
       live = false;
     }
   };
-  if (opts.quiet) {
-    return { event: () => {}, status: () => {}, info: () => {}, done: () => {} };
-  }
   return {
-    event(name, fields) {
-      if (tty) return;
-      stream.write(JSON.stringify({ time: new Date().toISOString(), event: name, ...fields }) + '\n');
-    },
+    event: () => {},
     status(text) {
-      if (!tty) return;
       clear();
       stream.write(text.slice(0, Math.max(20, (stream.columns ?? 100) - 1)));
       live = true;
     },
     info(text) {
-      if (tty) {
-        clear();
-        stream.write(text + '\n');
-      } else {
-        stream.write(JSON.stringify({ time: new Date().toISOString(), event: 'info', message: text }) + '\n');
-      }
+      clear();
+      stream.write(text + '\n');
     },
     done() {
       clear();

@@ -7,6 +7,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   load: () => import('./parquet-load.ts'),
   scale: () => import('./scale.ts'),
   rowsolve: () => import('./rowsolve.ts'),
+  e2e: () => import('./e2e.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -4,27 +4,15 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../io/atomic.ts';
-import { Rng } from '../kernels/random.ts';
-import { findEntry } from '../pipeline/csr.ts';
 import { completeAsync } from '../pipeline/engine.ts';
-import { generateLowRank, type SyntheticProblem } from '../pipeline/synthetic.ts';
+import { generateLowRank, sampleUnobserved, type SyntheticProblem } from '../pipeline/synthetic.ts';
 import { lineChart } from '../io/svg.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
 /** Relative error on `count` uniformly drawn unobserved entries. */
 function sampledError(p: SyntheticProblem, predict: (r: Int32Array, c: Int32Array) => Float64Array, count: number, seed: number): number {
-  const rng = new Rng(seed);
-  const rows = new Int32Array(count);
-  const cols = new Int32Array(count);
-  const { rows: n, cols: d } = p.options;
-  for (let e = 0; e < count; ) {
-    const i = rng.int(n);
-    const j = rng.int(d);
-    if (findEntry(p.train, i, j) >= 0) continue;
-    rows[e] = i;
-    cols[e++] = j;
-  }
+  const { rows, cols } = sampleUnobserved(p.train, count, seed);
   const pred = predict(rows, cols);
   let num = 0;
   let den = 0;

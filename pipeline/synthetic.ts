@@ -1,7 +1,7 @@
 // Synthetic low-rank completion problems as in the paper's experiments, seeded, with held-out truth.
 
 import { Rng } from '../kernels/random.ts';
-import { csrFromTriplets, type Csr } from './csr.ts';
+import { csrFromTriplets, findEntry, type Csr } from './csr.ts';
 
 export interface SyntheticOptions {
   rows: number;
@@ -130,6 +130,23 @@ export function unobservedPairs(observed: Csr): { rows: Int32Array; cols: Int32A
         cols[u++] = j;
       }
     }
+  }
+  return { rows, cols };
+}
+
+/** `count` distinct unobserved entries drawn uniformly (for error reports on large cases). */
+export function sampleUnobserved(observed: Csr, count: number, seed: number): { rows: Int32Array; cols: Int32Array } {
+  const rng = new Rng(seed);
+  const rows = new Int32Array(count);
+  const cols = new Int32Array(count);
+  const seen = new Set<number>();
+  for (let e = 0; e < count; ) {
+    const i = rng.int(observed.nRows);
+    const j = rng.int(observed.nCols);
+    if (findEntry(observed, i, j) >= 0 || seen.has(i * observed.nCols + j)) continue;
+    seen.add(i * observed.nCols + j);
+    rows[e] = i;
+    cols[e++] = j;
   }
   return { rows, cols };
 }

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { Errors, LinRfmError } from '../config/errors.ts';
 import { keyDefs, keysOf, jobCommands, type JobCommand } from '../config/keys.ts';
-import { check, fromText, resolveConfig } from '../config/load.ts';
+import { check, fromText, resolveConfig, type Resolved } from '../config/load.ts';
 import { writeCsvAtomic } from '../io/csv.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { readModel, writeModel } from '../io/model.ts';
@@ -62,10 +62,11 @@ function jobFlags(cmd: Command, command: JobCommand | 'all'): Command {
 }
 
 /** A job command's action on its effective settings (flags > environment > config file > defaults). */
-function withConfig(command: JobCommand, action: (o: Record<string, unknown>) => Promise<void>): (flags: Record<string, unknown>) => Promise<void> {
+function withConfig(command: JobCommand, action: (o: Record<string, unknown>, settings: Resolved) => Promise<void>): (flags: Record<string, unknown>) => Promise<void> {
   return async (flags) => {
     const { config, ...given } = flags;
-    await action(resolveConfig(command, given, process.env, config as string | undefined).values);
+    const settings = resolveConfig(command, given, process.env, config as string | undefined);
+    await action(settings.values, settings);
   };
 }
 
@@ -160,7 +161,7 @@ export function unobservedError(p: SyntheticProblem, predict: (rows: Int32Array,
   return { relError: Math.sqrt(num / den), mse: num / rows.length, count: rows.length };
 }
 
-async function cmdDemo(o: Record<string, unknown>): Promise<void> {
+async function cmdDemo(o: Record<string, unknown>, settings: Resolved): Promise<void> {
   const progress = createProgress({ quiet: o['quiet'] === true });
   const spec = {
     rows: (o['rows'] as number | undefined) ?? demoDefaults.rows,
@@ -181,6 +182,7 @@ async function cmdDemo(o: Record<string, unknown>): Promise<void> {
   const summary = {
     command: 'demo',
     version: VERSION,
+    settings,
     problem: spec,
     ...runSummary(result),
     workers: (o['workers'] as number | undefined) ?? availableParallelism(),
@@ -245,7 +247,7 @@ async function cmdGenerate(o: Record<string, unknown>): Promise<void> {
   }
 }
 
-async function cmdPredict(o: Record<string, unknown>): Promise<void> {
+async function cmdPredict(o: Record<string, unknown>, settings: Resolved): Promise<void> {
   const t0 = performance.now();
   const progress = createProgress({ quiet: o['quiet'] === true });
   const modelDir = o['model'] as string;
@@ -282,6 +284,7 @@ async function cmdPredict(o: Record<string, unknown>): Promise<void> {
   const report = {
     command: 'predict',
     version: VERSION,
+    settings,
     model: resolve(modelDir),
     input: { file: resolve(input), rows: tri.rowKeys.size, observed: tri.nnz, droppedUnknownColumns: tri.nnz - keep.length },
     predict: { file: resolve(predictPath), pairs: pairs.n },
@@ -293,7 +296,7 @@ async function cmdPredict(o: Record<string, unknown>): Promise<void> {
   progress.info(`wrote ${path}`);
 }
 
-async function cmdComplete(o: Record<string, unknown>): Promise<void> {
+async function cmdComplete(o: Record<string, unknown>, settings: Resolved): Promise<void> {
   const t0 = performance.now();
   const progress = createProgress({ quiet: o['quiet'] === true });
   const input = o['input'] as string;
@@ -376,6 +379,7 @@ async function cmdComplete(o: Record<string, unknown>): Promise<void> {
   const report = {
     command: 'complete',
     version: VERSION,
+    settings,
     input: { file: resolve(input), rows: m.nRows, cols: m.nCols, observed: tri.nnz, fingerprint: fingerprint(input) },
     predict: pairs ? { file: resolve(o['predict'] as string), pairs: pairs.n, unseenKeys: unseen } : null,
     ...runSummary(result),

@@ -47,8 +47,8 @@ export async function writePredictions(
 }
 
 /**
- * A table of (row key, column key, numeric columns...) as Parquet (key columns under their input
- * names) or CSV (header row, col, ...), written atomically.
+ * A table of (row key, column key, numeric columns...) as Parquet or CSV, the key columns under
+ * their input names, written atomically.
  */
 export async function writeKeyedTable(
   path: string,
@@ -65,7 +65,7 @@ export async function writeKeyedTable(
     ]);
     return;
   }
-  await writeCsvAtomic(path, ['row', 'col', ...numeric.map((c) => c.name)], (function* () {
+  await writeCsvAtomic(path, [columns.rowKey, columns.colKey, ...numeric.map((c) => c.name)], (function* () {
     for (let e = 0; e < rowText.length; e++) yield [rowText[e]!, colText[e]!, ...numeric.map((c) => c.values[e]!)];
   })());
 }
@@ -100,7 +100,7 @@ export async function writeFull(
   };
   if (format === 'csv') {
     const path = join(outDir, 'full.csv');
-    await writeCsvAtomic(path, ['row', 'col', 'value', 'observed'], (function* () {
+    await writeCsvAtomic(path, [columns.rowKey, columns.colKey, 'value', 'observed'], (function* () {
       for (let c0 = 0; c0 < n; c0 += chunk) {
         const b = block(c0, Math.min(n, c0 + chunk));
         for (let e = 0; e < b.rows.length; e++) yield [tri.rowKeys.key(b.rows[e]!), tri.colKeys.key(b.cols[e]!), b.pred[e]!, b.seen[e]!];

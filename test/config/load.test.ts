@@ -2,7 +2,7 @@
 // source, the key and the value.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -61,6 +61,14 @@ describe('resolveConfig', () => {
     expect(resolveConfig('predict', {}, {}, shared).values['model']).toBe('o/model');
     expect(resolveConfig('predict', {}, {}, shared).values['center']).toBeUndefined();
     expect(resolveConfig('complete', {}, {}, shared).values['center']).toBe('none');
+  });
+
+  it('the README documents every setting (flag and key)', () => {
+    const readme = readFileSync(resolve(import.meta.dirname, '../../README.md'), 'utf8');
+    for (const d of keyDefs) {
+      expect(readme, d.key).toContain('`' + d.key + '`');
+      expect(readme, d.flag).toContain(d.flag.split(' ')[0]!);
+    }
   });
 
   it('every setting has a distinct LINRFM_ name', () => {

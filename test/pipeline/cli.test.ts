@@ -161,6 +161,21 @@ describe('lin-rfm generate + complete', () => {
     expect(outs[2]).toBe(outs[0]);
   });
 
+  it('a ratings file with its own column names, settings from a YAML job file: CSV outputs keep the names', () => {
+    const lines = readFileSync(join(dir, 'train.csv'), 'utf8').trim().split('\n');
+    writeFileSync(join(dir, 'ratings.csv'), ['user,item,rating', ...lines.slice(1)].join('\n') + '\n');
+    writeFileSync(join(dir, 'job.yaml'), 'input: ratings.csv\noutput: named\nrowKey: user\ncolKey: item\nvalueKey: rating\npredict: truth.csv\ntopK: 2\nmaxSweeps: 5\n');
+    const c = run('complete', '--config', 'job.yaml', '--quiet');
+    expect(c.code, c.stderr).toBe(0);
+    expect(parseCsv(join(dir, 'named', 'predictions.csv'))[0]).toEqual(['user', 'item', 'prediction']);
+    expect(parseCsv(join(dir, 'named', 'topk.csv'))[0]).toEqual(['user', 'item', 'score', 'rank']);
+    const report = JSON.parse(readFileSync(join(dir, 'named', 'report.json'), 'utf8'));
+    expect(report.settings.values.maxSweeps).toBe(5);
+    expect(report.settings.sources.maxSweeps).toBe('file job.yaml');
+    expect(report.settings.sources.quiet).toBe('flag');
+    expect(report.sweeps).toBe(5);
+  });
+
   it('--duplicates last and mean merge a repeated pair instead of failing', () => {
     // a 3 x 3 problem where (1, 2) is given twice: 3 then 5
     writeFileSync(join(dir, 'dup.csv'), 'row,col,value\n0,0,1\n0,1,2\n1,0,2\n1,2,3\n2,1,1\n2,2,2\n1,2,5\n0,2,1\n');

@@ -65,7 +65,13 @@ export function lineChart(series: Series[], o: ChartOptions): string {
     for (let v = Math.ceil(a / step) * step; v <= b + 1e-9; v += step) t.push(v);
     return t;
   };
-  const fmt = (v: number): string => (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-2 && v !== 0) ? v.toExponential(0) : String(+v.toPrecision(3)));
+  // 12,500 and 10,000 must read differently: digits with separators up to a million, powers beyond
+  const fmt = (v: number): string => {
+    const a = Math.abs(v);
+    if (a >= 1e6 || (a < 1e-2 && v !== 0)) return v.toExponential(a >= 1e6 && !Number.isInteger(v / 10 ** Math.floor(Math.log10(a))) ? 1 : 0);
+    if (a >= 1e4) return (+v.toPrecision(4)).toLocaleString('en-US');
+    return String(+v.toPrecision(3));
+  };
   for (const v of ticks(x0, x1, o.logX)) {
     const x = px(v);
     out.push(`<line x1="${x}" y1="${H - m.b}" x2="${x}" y2="${H - m.b + 5}" stroke="black"/><text x="${x}" y="${H - m.b + 18}" text-anchor="middle">${fmt(v)}</text>`);

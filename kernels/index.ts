@@ -9,9 +9,9 @@ import * as js from './blas.ts';
 import { dpotrf, dpotrs } from './chol.ts';
 import { dgathersymlower } from './sym.ts';
 import * as wasm from './wasm.ts';
-import type { QAccumulator, RowSolver } from './wasm.ts';
+import type { PackedB, QAccumulator, RowSolver } from './wasm.ts';
 
-export type { QAccumulator, RowSolver } from './wasm.ts';
+export type { PackedB, QAccumulator, RowSolver } from './wasm.ts';
 
 export { ddot, daxpy } from './blas.ts';
 
@@ -20,12 +20,47 @@ export type KernelImpl = 'js' | 'wasm';
 export interface Blas {
   dgemm: typeof js.dgemm;
   dsyrk: typeof js.dsyrk;
+  /** op(B) prepared once for many dgemmPacked calls (row blocks of one product); see kernels/wasm.ts dgemmPackB. */
+  dgemmPackB: typeof wasm.dgemmPackB;
+  /** dgemm with a prepared op(B): the bits of dgemm. */
+  dgemmPacked: typeof wasm.dgemmPacked;
+  dgemmPackedFree: typeof wasm.dgemmPackedFree;
+}
+
+// The TypeScript "packing" keeps a reference to B (the TypeScript dgemm packs per call): B must
+// not change while the PackedB is in use.
+interface JsPacked { transB: boolean; B: Float64Array; ldb: number; offsetB: number }
+const jsPacked = new WeakMap<PackedB, JsPacked>();
+
+function dgemmPackBJs(transB: boolean, k: number, n: number, B: Float64Array, ldb: number, offsetB: number): PackedB {
+  if (!Number.isInteger(k) || !Number.isInteger(n) || k < 0 || n < 0) {
+    throw new RangeError(`dgemmPackB: k and n must be non-negative integers, got ${k} and ${n}`);
+  }
+  const handle: PackedB = { k, n };
+  jsPacked.set(handle, { transB, B, ldb, offsetB });
+  return handle;
+}
+
+function dgemmPackedJs(
+  transA: boolean, m: number, n: number, k: number, alpha: number, A: Float64Array, lda: number, offsetA: number,
+  P: PackedB, beta: number, C: Float64Array, ldc: number, offsetC: number,
+): Float64Array {
+  const b = jsPacked.get(P);
+  if (b === undefined) throw new Error('dgemmPacked: not a live PackedB from dgemmPackB');
+  if (P.k !== k || P.n !== n) throw new RangeError(`dgemmPacked: the packed op(B) is ${P.k} x ${P.n}, the call needs ${k} x ${n}`);
+  return js.dgemm(transA, b.transB, m, n, k, alpha, A, lda, offsetA, b.B, b.ldb, b.offsetB, beta, C, ldc, offsetC);
 }
 
 /** Both implementations, for tests and benchmarks that compare them. */
 export const implementations: Readonly<Record<KernelImpl, Blas>> = {
-  js: { dgemm: js.dgemm, dsyrk: js.dsyrk },
-  wasm: { dgemm: wasm.dgemm, dsyrk: wasm.dsyrk },
+  js: {
+    dgemm: js.dgemm, dsyrk: js.dsyrk,
+    dgemmPackB: dgemmPackBJs, dgemmPacked: dgemmPackedJs, dgemmPackedFree: (P) => void jsPacked.delete(P),
+  },
+  wasm: {
+    dgemm: wasm.dgemm, dsyrk: wasm.dsyrk,
+    dgemmPackB: wasm.dgemmPackB, dgemmPacked: wasm.dgemmPacked, dgemmPackedFree: wasm.dgemmPackedFree,
+  },
 };
 
 /** The implementation to use: LINRFM_KERNELS when set (forcing 'wasm' where it is unavailable throws), else wasm if available. */
@@ -43,9 +78,15 @@ export function selectKernels(env: string | undefined, wasmAvailable: boolean): 
 /** Which implementation dgemm and dsyrk below are. */
 export const kernelImpl: KernelImpl = selectKernels(globalThis.process?.env?.['LINRFM_KERNELS'], wasm.wasmAvailable);
 
+/** Whether dgemm and dsyrk below fuse their multiply-adds (the WASM relaxed-SIMD build; LINRFM_FMA=0 turns it off). */
+export const kernelFma: boolean = kernelImpl === 'wasm' && wasm.wasmFma;
+
 export const blas: Blas = implementations[kernelImpl];
 export const dgemm: Blas['dgemm'] = blas.dgemm;
 export const dsyrk: Blas['dsyrk'] = blas.dsyrk;
+export const dgemmPackB: Blas['dgemmPackB'] = blas.dgemmPackB;
+export const dgemmPacked: Blas['dgemmPacked'] = blas.dgemmPacked;
+export const dgemmPackedFree: Blas['dgemmPackedFree'] = blas.dgemmPackedFree;
 
 /**
  * A zeroed Float64Array that the selected dgemm/dsyrk use without copying: in wasm memory under

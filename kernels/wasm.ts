@@ -5,6 +5,13 @@
 // SIMD, and then every export here throws: callers go through kernels/index.ts, which falls back
 // to the TypeScript kernels.
 //
+// Of the two builds, the relaxed-SIMD one (fused multiply-adds in the GEMM micro-kernel, ~1.3x the
+// GFLOP/s) is used when the engine validates it. Node 20's V8 does so only under the V8 flag
+// --experimental-wasm-relaxed-simd, which this module sets (process-wide, so every worker thread
+// sees it too) before it validates; newer engines ship relaxed SIMD and need no flag. Otherwise,
+// or with LINRFM_FMA=0, the plain build. Each thread instantiates its own module, but the flag and
+// the CPU are the process's, so all threads of a process pick the same build and give the same bits.
+//
 // Operands that are ordinary Float64Arrays are copied into a staging block of wasm memory (only
 // the addressed rows x cols, compacted), and the output block is copied back: O(n^2) copies
 // against the O(n^3) product. The staging block is kept between calls and only ever grows, so
@@ -18,7 +25,7 @@
 // it) by identity; `wasmRefresh(view)` returns a usable view of the same block (the same object
 // when memory has not grown). So: after any call that may grow memory, refresh before reading.
 
-import { WASM_BASE64 } from './wasm/generated.ts';
+import { WASM_BASE64, WASM_FMA_BASE64 } from './wasm/generated.ts';
 
 // The root tsconfig has no DOM lib and @types/node declares no WebAssembly API: the little used
 // here is typed by hand.
@@ -29,6 +36,7 @@ interface WasmMemory {
 interface WasmApi {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: unknown };
+  validate(bytes: Uint8Array): boolean;
 }
 
 interface KernelExports {
@@ -43,6 +51,13 @@ interface KernelExports {
   dsyrk(
     trans: number, n: number, k: number, alpha: number, pA: number, lda: number,
     beta: number, pC: number, ldc: number, work: number,
+  ): void;
+  depthBlock(): number;
+  packedBBytes(k: number, n: number): number;
+  packB(transB: number, k: number, n: number, pB: number, ldb: number, dst: number): void;
+  dgemmPacked(
+    transA: number, m: number, n: number, k: number, alpha: number, pA: number, lda: number,
+    packed: number, beta: number, pC: number, ldc: number, work: number,
   ): void;
   rowScratchBytes(maxRow: number): number;
   solveRows(
@@ -59,25 +74,58 @@ const PAGE = 65536;
 // Allocations are cache-line aligned (v128 loads need 16 only for speed, not correctness).
 const ALIGN = 64;
 
-function instantiate(): KernelExports | null {
-  const WA = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-  if (WASM_BASE64 === '' || WA === undefined) return null;
-  try {
-    const bin = atob(WASM_BASE64);
-    const bytes = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    // Module construction fails on an engine without SIMD; that is the "not available" case.
-    const instance = new WA.Instance(new WA.Module(bytes), {});
-    return instance.exports as unknown as KernelExports;
-  } catch {
-    return null;
-  }
+/** LINRFM_FMA: '0' keeps to the plain build (the bits of kernels/blas.ts); unset or '1', the fused build where the engine has it. */
+export function fmaWanted(env: string | undefined): boolean {
+  if (env === undefined || env === '' || env === '1') return true;
+  if (env === '0') return false;
+  throw new Error(`LINRFM_FMA must be '0' or '1', got '${env}'`);
 }
 
-const wasm = instantiate();
+function decode(base64: string): Uint8Array {
+  const bin = atob(base64);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return bytes;
+}
+
+// Whether the engine validates the relaxed-SIMD build, after setting Node 20's flag for it if need be.
+function relaxedSimd(WA: WasmApi, bytes: Uint8Array): boolean {
+  if (WA.validate(bytes)) return true;
+  type V8 = { setFlagsFromString(flags: string): void };
+  const proc = globalThis.process as { getBuiltinModule?: (id: string) => unknown } | undefined;
+  try {
+    (proc?.getBuiltinModule?.('node:v8') as V8 | undefined)?.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  } catch {
+    return false;
+  }
+  return WA.validate(bytes);
+}
+
+function instantiate(): { exports: KernelExports; fma: boolean } | null {
+  const WA = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+  if (WASM_BASE64 === '' || WA === undefined) return null;
+  const fma = WASM_FMA_BASE64 !== '' && fmaWanted(globalThis.process?.env?.['LINRFM_FMA']) ? decode(WASM_FMA_BASE64) : null;
+  for (const [bytes, fused] of [[fma, true], [decode(WASM_BASE64), false]] as const) {
+    if (bytes === null || (fused && !relaxedSimd(WA, bytes))) continue;
+    try {
+      // Module construction fails on an engine without SIMD; that is the "not available" case.
+      const instance = new WA.Instance(new WA.Module(bytes), {});
+      return { exports: instance.exports as unknown as KernelExports, fma: fused };
+    } catch {
+      // the plain build next, or none
+    }
+  }
+  return null;
+}
+
+const built = instantiate();
+const wasm = built?.exports ?? null;
 
 /** True when the WASM kernels were built and instantiated; false means use kernels/blas.ts. */
 export const wasmAvailable: boolean = wasm !== null;
+
+/** True when dgemm/dsyrk fuse the multiply-adds of their depth loop (the relaxed-SIMD build; see LINRFM_FMA). */
+export const wasmFma: boolean = built?.fma ?? false;
 
 // ---- memory management: a first-fit free list over [heapStart, top), memory grown on demand ----
 
@@ -347,6 +395,103 @@ export function dsyrk(
   w.dsyrk(trans ? 1 : 0, n, kk, alpha, a.ptr, a.kld, beta, c.ptr, c.kld, workPtr);
   if (c.copied) copyOut(heap, c);
   return C;
+}
+
+// ---- op(B) packed once for the row blocks of one product ----
+
+/**
+ * op(B) (k x n) in the micro-kernel's packed layout, for dgemmPacked: the row blocks of one product
+ * C = op(A) op(B) then pack B once instead of once per block. Opaque; k and n are what it holds.
+ */
+export interface PackedB {
+  readonly k: number;
+  readonly n: number;
+}
+
+interface PackedBlock { ptr: number; bytes: number; live: boolean }
+const packedBlocks = new WeakMap<PackedB, PackedBlock>();
+
+/**
+ * Packs op(B) (B^T when transB, B stored n x k) into wasm memory: a copy, so B may change after.
+ * `reuse` (a PackedB from here) is repacked in place when its block is big enough, else freed.
+ * An ordinary B is copied in one depth slice at a time, so no staging block of all of B is needed.
+ */
+export function dgemmPackB(
+  transB: boolean, k: number, n: number, B: Float64Array, ldb: number, offsetB: number, reuse?: PackedB | null,
+): PackedB {
+  const w = exportsOrThrow();
+  if (!Number.isInteger(k) || !Number.isInteger(n) || k < 0 || n < 0) {
+    throw new RangeError(`dgemmPackB: k and n must be non-negative integers, got ${k} and ${n}`);
+  }
+  const bytes = w.packedBBytes(k, n);
+  const old = reuse ? packedBlocks.get(reuse) : undefined;
+  let block: PackedBlock;
+  if (old !== undefined && old.live && old.bytes >= bytes) block = old;
+  else {
+    if (old !== undefined && old.live) {
+      old.live = false;
+      freeBytes(old.ptr, old.bytes);
+    }
+    block = { ptr: allocBytes(bytes), bytes: Math.max(bytes, 1), live: true };
+  }
+  const handle: PackedB = { k, n };
+  packedBlocks.set(handle, block);
+  if (reuse && old === block) packedBlocks.delete(reuse);
+  if (k === 0 || n === 0) return handle;
+  const whole = operand('B', w.memory, B, ldb, offsetB, transB ? n : k, transB ? k : n);
+  if (!whole.copied) {
+    w.packB(transB ? 1 : 0, k, n, whole.ptr, whole.kld, block.ptr);
+    return handle;
+  }
+  const kc = w.depthBlock();
+  for (let pc = 0; pc < k; pc += kc) {
+    const depth = Math.min(kc, k - pc);
+    const slice = transB
+      ? operand('B', w.memory, B, ldb, offsetB + pc, n, depth)
+      : operand('B', w.memory, B, ldb, offsetB + pc * ldb, depth, n);
+    copyIn(stage([slice]), slice);
+    // the slice starting at depth pc sits after pc rows of the packed layout
+    w.packB(transB ? 1 : 0, depth, n, slice.ptr, slice.kld, block.ptr + w.packedBBytes(pc, n));
+  }
+  return handle;
+}
+
+/**
+ * C (m x n) = alpha * op(A) * P + beta * C with P = op(B) packed by dgemmPackB (k x n): the bits of
+ * dgemm on that op(B). Returns C. Throws RangeError when P's sizes differ or a region does not fit.
+ */
+export function dgemmPacked(
+  transA: boolean,
+  m: number, n: number, k: number,
+  alpha: number,
+  A: Float64Array, lda: number, offsetA: number,
+  P: PackedB,
+  beta: number,
+  C: Float64Array, ldc: number, offsetC: number,
+): Float64Array {
+  const w = exportsOrThrow();
+  const block = packedBlocks.get(P);
+  if (block === undefined || !block.live) throw new Error('dgemmPacked: not a live PackedB from dgemmPackB');
+  if (P.k !== k || P.n !== n) throw new RangeError(`dgemmPacked: the packed op(B) is ${P.k} x ${P.n}, the call needs ${k} x ${n}`);
+  if (m <= 0 || n <= 0) return C;
+  const kk = k > 0 && alpha !== 0 ? k : 0;
+  const a = operand('A', w.memory, A, lda, offsetA, transA ? kk : m, transA ? m : kk);
+  const c = operand('C', w.memory, C, ldc, offsetC, m, n);
+  const heap = stage([a, c]);
+  if (a.copied) copyIn(heap, a);
+  if (c.copied && beta !== 0) copyIn(heap, c);
+  w.dgemmPacked(transA ? 1 : 0, m, n, kk, alpha, a.ptr, a.kld, block.ptr, beta, c.ptr, c.kld, workPtr);
+  if (c.copied) copyOut(heap, c);
+  return C;
+}
+
+/** Returns a PackedB's wasm memory; it is dead after (and so is any handle dgemmPackB reused). */
+export function dgemmPackedFree(P: PackedB): void {
+  const block = packedBlocks.get(P);
+  if (block === undefined || !block.live) return;
+  block.live = false;
+  freeBytes(block.ptr, block.bytes);
+  packedBlocks.delete(P);
 }
 
 // ---- batched CSR row solves and the Q accumulation, on operands placed in wasm memory once ----

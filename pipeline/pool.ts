@@ -4,6 +4,7 @@ import { Piscina } from 'piscina';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
+import { kernelFma, kernelImpl } from '../kernels/index.ts';
 import type { Block, BlockResult, SweepArrays } from './sweep.ts';
 
 /**
@@ -42,6 +43,9 @@ export class SweepPool {
       // (~0.2 ms here); measured ~8% faster on the paper case's short phases.
       concurrentTasksPerWorker: 2,
       execArgv: ['--import', TSX_URL],
+      // The workers run this thread's kernels (fused or not changes the bits), whatever the
+      // environment says by the time they start.
+      env: { ...process.env, LINRFM_KERNELS: kernelImpl, LINRFM_FMA: kernelFma ? '1' : '0' },
     });
   }
 

@@ -1,9 +1,10 @@
 // Tests for kernels/wasm.ts beyond the shared kernel suite: the build, operands resident in wasm memory, memory growth, dispatch.
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, vi } from 'vitest';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
-  wasmAvailable, wasmAlloc, wasmFree, wasmRefresh, isWasmView, isWasmAllocation, wasmMemoryGrowths, dgemm, dsyrk,
+  wasmAvailable, wasmFma, wasmAlloc, wasmFree, wasmRefresh, isWasmView, isWasmAllocation, wasmMemoryGrowths, dgemm, dsyrk, fmaWanted,
 } from '../../kernels/wasm.ts';
 import * as js from '../../kernels/blas.ts';
 import {
@@ -43,31 +44,112 @@ describe('the WASM build', () => {
   });
 });
 
-describe('agreement with kernels/blas.ts', () => {
-  // Both block the depth by 256 and sum each block from zero in the same order without FMA (see
-  // kernels/wasm/assembly/gemm.ts), so falling back to the TypeScript kernels changes no result.
-  // If a retuning breaks this on purpose, drop the claim there and relax this to a tolerance.
-  it('dgemm and dsyrk give bit-identical results to the TypeScript kernels (seed 26)', () => {
-    const rng = makeRng(26);
-    for (const [m, n, k] of [[37, 41, 600], [130, 9, 257], [5, 300, 31]] as const) {
-      for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
-        const a = pack(randDense(rng, ta ? k : m, ta ? m : k), ta ? m : k, 0, 0);
-        const b = pack(randDense(rng, tb ? n : k, tb ? k : n), tb ? k : n, 0, 0);
-        const c = pack(randDense(rng, m, n), n, 0, 0);
-        const cj = c.slice(), cw = c.slice();
-        js.dgemm(ta, tb, m, n, k, 0.3, a, ta ? m : k, 0, b, tb ? k : n, 0, 1.7, cj, n, 0);
-        dgemm(ta, tb, m, n, k, 0.3, a, ta ? m : k, 0, b, tb ? k : n, 0, 1.7, cw, n, 0);
-        expect(cw.every((x, t) => x === cj[t]), `dgemm ${ta} ${tb} m=${m} n=${n} k=${k}`).toBe(true);
-      }
-      for (const trans of [false, true]) {
-        const a = pack(randDense(rng, trans ? k : m, trans ? m : k), trans ? m : k, 0, 0);
-        const c = pack(randDense(rng, m, m), m, 0, 0);
-        const cj = c.slice(), cw = c.slice();
-        js.dsyrk(trans, m, k, -0.4, a, trans ? m : k, 0, 0.5, cj, m, 0);
-        dsyrk(trans, m, k, -0.4, a, trans ? m : k, 0, 0.5, cw, m, 0);
-        expect(cw.every((x, t) => x === cj[t]), `dsyrk ${trans} n=${m} k=${k}`).toBe(true);
+type Kernels = Pick<typeof import('../../kernels/wasm.ts'), 'dgemm' | 'dsyrk'>;
+
+// dgemm and dsyrk of `w` against kernels/blas.ts on the same data: `agree(got, want, bound)` per
+// element, bound = |alpha| sum_p |op(A)_ip op(B)_pj| + |beta C_ij| (what rounding errors scale with).
+function compareWithTypeScript(w: Kernels, seed: number, agree: (got: number, want: number, bound: number, what: string) => void): void {
+  const rng = makeRng(seed);
+  for (const [m, n, k] of [[37, 41, 600], [130, 9, 257], [5, 300, 31]] as const) {
+    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      const a = pack(randDense(rng, ta ? k : m, ta ? m : k), ta ? m : k, 0, 0);
+      const b = pack(randDense(rng, tb ? n : k, tb ? k : n), tb ? k : n, 0, 0);
+      const c = pack(randDense(rng, m, n), n, 0, 0);
+      const cj = c.slice(), cw = c.slice();
+      js.dgemm(ta, tb, m, n, k, 0.3, a, ta ? m : k, 0, b, tb ? k : n, 0, 1.7, cj, n, 0);
+      w.dgemm(ta, tb, m, n, k, 0.3, a, ta ? m : k, 0, b, tb ? k : n, 0, 1.7, cw, n, 0);
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          let s = 0;
+          for (let p = 0; p < k; p++) s += Math.abs((ta ? a[p * m + i]! : a[i * k + p]!) * (tb ? b[j * k + p]! : b[p * n + j]!));
+          agree(cw[i * n + j]!, cj[i * n + j]!, 0.3 * s + 1.7 * Math.abs(c[i * n + j]!), `dgemm ${ta} ${tb} m=${m} n=${n} k=${k} (${i}, ${j})`);
+        }
       }
     }
+    for (const trans of [false, true]) {
+      const a = pack(randDense(rng, trans ? k : m, trans ? m : k), trans ? m : k, 0, 0);
+      const c = pack(randDense(rng, m, m), m, 0, 0);
+      const cj = c.slice(), cw = c.slice();
+      js.dsyrk(trans, m, k, -0.4, a, trans ? m : k, 0, 0.5, cj, m, 0);
+      w.dsyrk(trans, m, k, -0.4, a, trans ? m : k, 0, 0.5, cw, m, 0);
+      const x = (i: number, p: number): number => (trans ? a[p * m + i]! : a[i * k + p]!);
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < m; j++) {
+          let s = 0;
+          for (let p = 0; p < k; p++) s += Math.abs(x(i, p) * x(j, p));
+          const lower = i >= j ? c[i * m + j]! : c[j * m + i]!;
+          agree(cw[i * m + j]!, cj[i * m + j]!, 0.4 * s + 0.5 * Math.abs(lower), `dsyrk ${trans} n=${m} k=${k} (${i}, ${j})`);
+        }
+      }
+    }
+  }
+}
+
+const EPS = 2 ** -52;
+
+// Whether the CPU has FMA3 (where relaxed_madd must fuse on x64 V8); false where it cannot be told.
+function cpuHasFma(): boolean {
+  try {
+    return /\bfma\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+describe('agreement with kernels/blas.ts', () => {
+  // The plain build blocks the depth by 256 and sums each block from zero in the order of the
+  // TypeScript kernels, without FMA (see kernels/wasm/assembly/gemm.ts), so LINRFM_FMA=0 makes
+  // falling back to the TypeScript kernels change no result. If a retuning breaks this on purpose,
+  // drop the claim there and relax this to the tolerance below.
+  it('the plain build (LINRFM_FMA=0) gives bit-identical results to the TypeScript kernels (seed 26)', async () => {
+    vi.stubEnv('LINRFM_FMA', '0');
+    vi.resetModules();
+    try {
+      const plain = await import('../../kernels/wasm.ts');
+      expect(plain.wasmAvailable).toBe(true);
+      expect(plain.wasmFma).toBe(false);
+      compareWithTypeScript(plain, 26, (got, want, _bound, what) => {
+        if (!Object.is(got, want) && !(got === 0 && want === 0)) expect.fail(`${what}: ${got} !== ${want}`);
+      });
+    } finally {
+      vi.unstubAllEnvs();
+      vi.resetModules();
+    }
+  });
+
+  // Fusing changes the rounding of each multiply-add: the two results differ by at most the sum
+  // of both error bounds, 2 k eps (|alpha| |A| |B| + |beta| |C|) per element with k <= 600 here.
+  // The test uses 2 (k + 2) eps of that bound (the final alpha and beta steps round too).
+  it('the selected build agrees with the TypeScript kernels to 2 (k + 2) eps of |alpha| |A||B| + |beta| |C| (seed 26)', () => {
+    let differ = 0;
+    compareWithTypeScript({ dgemm, dsyrk }, 26, (got, want, bound, what) => {
+      const k = Number(/k=(\d+)/.exec(what)![1]);
+      if (!(Math.abs(got - want) <= 2 * (k + 2) * EPS * bound)) expect.fail(`${what}: ${got} vs ${want}, bound ${bound}`);
+      if (got !== want) differ++;
+    });
+    // fused or not is visible in the bits: the plain build matches exactly (the test above)
+    if (!wasmFma) expect(differ).toBe(0);
+    else if (cpuHasFma()) expect(differ).toBeGreaterThan(0);
+  });
+});
+
+describe('the relaxed-SIMD (FMA) build', () => {
+  it('is selected unless LINRFM_FMA=0 (Node 20.16+ sets the V8 flag itself; newer engines need none)', () => {
+    const canFlag = typeof (process as { getBuiltinModule?: unknown }).getBuiltinModule === 'function';
+    expect(wasmFma).toBe(fmaWanted(process.env['LINRFM_FMA']) && canFlag);
+    expect(fmaWanted(undefined)).toBe(true);
+    expect(fmaWanted('1')).toBe(true);
+    expect(fmaWanted('0')).toBe(false);
+    expect(() => fmaWanted('yes')).toThrow(/LINRFM_FMA must be '0' or '1', got 'yes'/);
+  });
+
+  it('fuses: 1 x 1 x 2 with a0 b0 = -1, a1 b1 = 0.1 * 10 keeps the rounding error of 0.1 * 10 (on CPUs with FMA)', () => {
+    // acc = fma(0.1, 10, fma(1, -1, 0)) = 0.1 * 10 - 1 exactly = 2^-54; unfused, 0.1 * 10 rounds to 1 and acc = 0.
+    const c = new Float64Array(1);
+    dgemm(false, false, 1, 1, 2, 1, new Float64Array([1, 0.1]), 2, 0, new Float64Array([-1, 10]), 1, 0, 0, c, 1, 0);
+    if (!wasmFma) expect(c[0]).toBe(0);
+    else if (cpuHasFma()) expect(c[0]).toBe(2 ** -54);
+    else expect([0, 2 ** -54]).toContain(c[0]);
   });
 });
 

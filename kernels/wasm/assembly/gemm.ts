@@ -12,19 +12,27 @@
 // (KC x NR, 8 KB) stays in L1 while the MR-row A micro-panels stream from L2; packing turns every
 // transpose case into the same contiguous access, and zero padding of ragged micro-panels lets
 // the edge tiles use the same micro-kernel (into a scratch tile, of which only the valid part is
-// added to C).
+// added to C). packB/dgemmPacked split the B packing off, so that the row blocks of one product
+// (the engine's gemm blocks) pack B once instead of once per block.
+//
+// Built twice (scripts/build-wasm.mjs): with relaxed SIMD the depth loop fuses each multiply-add
+// (f64x2.relaxed_madd, one vfmadd on x64 with FMA3); without it, a multiply then an add. Only
+// that loop differs: every C element is still the same sequence of operations whatever the tile,
+// block or row partition, so both builds give the same bits for any split of a product; the plain
+// build also gives the bits of kernels/blas.ts (see KC).
 
-// Micro-tile: 4 rows x 4 columns of C = 8 f64x2 accumulators; with the two B vectors, the A
-// broadcast and the product temporary that is 12 of the 16 xmm registers V8 allocates from.
-// Measured on Node 20 (EPYC, 1000^3): a 6x4 tile (12 accumulators) and this kernel with the
-// depth loop unrolled twice were both ~20% slower. MR and NR must stay even (pairs of lanes).
+// Micro-tile: 4 rows x 4 columns of C = 8 f64x2 accumulators; V8 hoists the two B vectors and the
+// four A broadcasts, so 14 of the 15 xmm registers it allocates from. Measured on Node 20 (EPYC,
+// 1000^3): a 6x4 tile (12 accumulators) spills and is ~20% slower without FMA, ~45% with it;
+// the depth loop unrolled twice was also slower. MR and NR must stay even (pairs of lanes).
 const MR: i32 = 4;
 const NR: i32 = 4;
 // KC: the depth of one pass, so one A micro-panel (KC x MR) plus one B micro-panel (KC x NR) is
 // 16 KB, half of L1. MC x KC packed A block (256 KB) is sized for L2; KC x NC packed B for L3.
 // MC and NC must be multiples of MR and NR. KC = 256 is also kernels/blas.ts's depth block, and
-// both sum each depth block from zero in the same order without FMA, so the two implementations
-// give the same bits (up to the sign of zero) - and the engine's 256-row dsyrk chunk is one pass.
+// both sum each depth block from zero in the same order, so the plain build gives the bits of the
+// TypeScript kernels (up to the sign of zero) - and the engine's 256-row dsyrk chunk is one pass.
+// With FMA, KC 128..512 and MC 64..256 measured within the noise of a shared machine.
 const KC: i32 = 256;
 const MC: i32 = 128;
 const NC: i32 = 2048;
@@ -36,6 +44,16 @@ const TILE_BYTES: usize = <usize>(MR * NR) << 3;
 /** Bytes of workspace the caller must pass as `work` (16-byte aligned). */
 export function workBytes(): usize {
   return PACK_A_BYTES + PACK_B_BYTES + TILE_BYTES;
+}
+
+/** The depth of one packed slice of op(B) (KC): packB packs at most this many rows of op(B) per slice. */
+export function depthBlock(): i32 {
+  return KC;
+}
+
+/** Bytes that packB writes for a k x n op(B). */
+export function packedBBytes(k: i32, n: i32): usize {
+  return <usize>k * <usize>roundNR(n) << 3;
 }
 
 /** First byte after this module's static data: the caller's allocations start at or after it. */
@@ -64,7 +82,48 @@ export function dgemm(
   const ap = transA ? lda : 1;
   const bp = transB ? 1 : ldb;
   const bj = transB ? ldb : 1;
-  product(m, n, k, alpha, pA, ai, ap, pB, bp, bj, pC, ldc, false, work);
+  product(m, n, k, alpha, pA, ai, ap, pB, bp, bj, 0, pC, ldc, false, work);
+}
+
+/**
+ * Packs op(B) (k x n; B^T when transB, B stored n x k) into packedBBytes(k, n) bytes at dst, for
+ * dgemmPacked: the KC-deep slice starting at depth pc at dst + 8 pc roundNR(n), within it the
+ * panel of columns from jc at + 8 jc kc. So a caller can also pack one slice at a time (k <= KC),
+ * each at its own offset.
+ */
+export function packB(transB: i32, k: i32, n: i32, pB: usize, ldb: i32, dst: usize): void {
+  const bp = transB ? 1 : ldb;
+  const bj = transB ? ldb : 1;
+  const np = roundNR(n);
+  for (let pc = 0; pc < k; pc += KC) {
+    const kc = min(KC, k - pc);
+    for (let jc = 0; jc < n; jc += NC) {
+      packPanelB(kc, min(NC, n - jc), pB + (<usize>(pc * bp + jc * bj) << 3), bp, bj, dst + (<usize>(pc * np + jc * kc) << 3));
+    }
+  }
+}
+
+/** dgemm with op(B) (k x n) packed by packB at `packed` (non-zero): the same bits as dgemm. */
+export function dgemmPacked(
+  transA: i32,
+  m: i32, n: i32, k: i32,
+  alpha: f64,
+  pA: usize, lda: i32,
+  packed: usize,
+  beta: f64,
+  pC: usize, ldc: i32,
+  work: usize,
+): void {
+  if (m <= 0 || n <= 0) return;
+  scaleRect(m, n, beta, pC, ldc);
+  if (k <= 0 || alpha == 0) return;
+  product(m, n, k, alpha, pA, transA ? 1 : lda, transA ? lda : 1, 0, 0, 0, packed, pC, ldc, false, work);
+}
+
+// @ts-ignore: decorator
+@inline
+function roundNR(n: i32): i32 {
+  return (n + NR - 1) / NR * NR;
 }
 
 /**
@@ -87,34 +146,38 @@ export function dsyrk(
     // X(i, p) is row i of the operand whose Gram matrix is taken: C(i, j) = sum_p X(i, p) X(j, p).
     const xi = trans ? 1 : lda;
     const xp = trans ? lda : 1;
-    product(n, n, k, alpha, pA, xi, xp, pA, xp, xi, pC, ldc, true, work);
+    product(n, n, k, alpha, pA, xi, xp, pA, xp, xi, 0, pC, ldc, true, work);
   }
   mirrorLower(n, pC, ldc);
 }
 
-// C(i, j) += alpha sum_p A(i*ai + p*ap) B(p*bp + j*bj). With `lower` (C square), only C(i, j) with
-// j <= i is written, and micro-tiles entirely above the diagonal are skipped.
+// C(i, j) += alpha sum_p A(i*ai + p*ap) B(p*bp + j*bj), or with op(B) packed by packB at `packed`
+// when that is non-zero. With `lower` (C square), only C(i, j) with j <= i is written, and
+// micro-tiles entirely above the diagonal are skipped.
 function product(
   m: i32, n: i32, k: i32, alpha: f64,
   pA: usize, ai: i32, ap: i32,
-  pB: usize, bp: i32, bj: i32,
+  pB: usize, bp: i32, bj: i32, packed: usize,
   pC: usize, ldc: i32,
   lower: bool, work: usize,
 ): void {
   const packA = work;
   const packB = work + PACK_A_BYTES;
   const tile = packB + PACK_B_BYTES;
+  const np = roundNR(n);
   for (let jc = 0; jc < n; jc += NC) {
     const nc = min(NC, n - jc);
     for (let pc = 0; pc < k; pc += KC) {
       const kc = min(KC, k - pc);
-      packPanelB(kc, nc, pB + (<usize>(pc * bp + jc * bj) << 3), bp, bj, packB);
+      let pb = packB;
+      if (packed != 0) pb = packed + (<usize>(pc * np + jc * kc) << 3);
+      else packPanelB(kc, nc, pB + (<usize>(pc * bp + jc * bj) << 3), bp, bj, packB);
       // In the lower case rows above jc have no element on or below the diagonal in this panel.
       for (let ic = lower ? jc : 0; ic < m; ic += MC) {
         const mc = min(MC, m - ic);
         packPanelA(mc, kc, pA + (<usize>(ic * ai + pc * ap) << 3), ai, ap, packA);
         macro(
-          mc, nc, kc, alpha, packA, packB,
+          mc, nc, kc, alpha, packA, pb,
           pC + (<usize>(ic * ldc + jc) << 3), ldc,
           lower, ic - jc, tile,
         );
@@ -168,8 +231,20 @@ function macro(
   }
 }
 
+// c + a b: one fused multiply-add per lane in the relaxed-SIMD build (vfmadd231pd where the CPU
+// has FMA3; a relaxed_madd may also round twice, but one engine on one machine always does the
+// same), a multiply then an add in the plain one.
+// @ts-ignore: decorator
+@inline
+function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f64x2.relaxed_madd(a, b, c);
+  return f64x2.add(c, f64x2.mul(a, b));
+}
+
 // The hot loop. C tile rows r = 0..3, column pairs (0, 1) and (2, 3): c<r>0 and c<r>1. Per depth
-// step: two B vector loads, four A broadcast loads, eight multiplies and eight adds.
+// step: two B vector loads, four A broadcast loads, eight multiply-adds. The update of C is never
+// fused: an edge tile goes through the scratch tile (alpha acc, then added), and a fused update
+// of a full tile would round differently from it, so C's bits would depend on the tiling.
 // @ts-ignore: decorator
 @inline
 function kernel4x4(kc: i32, alpha: f64, pa: usize, pb: usize, pc: usize, ldcb: usize): void {
@@ -177,21 +252,23 @@ function kernel4x4(kc: i32, alpha: f64, pa: usize, pb: usize, pc: usize, ldcb: u
   let c10 = f64x2.splat(0), c11 = f64x2.splat(0);
   let c20 = f64x2.splat(0), c21 = f64x2.splat(0);
   let c30 = f64x2.splat(0), c31 = f64x2.splat(0);
-  for (let p = 0; p < kc; p++) {
+  // an end pointer rather than a counter: one add and one register less in the loop
+  const end = pb + (<usize>kc << 5);
+  while (pb < end) {
     const b0 = v128.load(pb);
     const b1 = v128.load(pb, 16);
     let a = v128.load64_splat(pa);
-    c00 = f64x2.add(c00, f64x2.mul(a, b0));
-    c01 = f64x2.add(c01, f64x2.mul(a, b1));
+    c00 = madd(a, b0, c00);
+    c01 = madd(a, b1, c01);
     a = v128.load64_splat(pa, 8);
-    c10 = f64x2.add(c10, f64x2.mul(a, b0));
-    c11 = f64x2.add(c11, f64x2.mul(a, b1));
+    c10 = madd(a, b0, c10);
+    c11 = madd(a, b1, c11);
     a = v128.load64_splat(pa, 16);
-    c20 = f64x2.add(c20, f64x2.mul(a, b0));
-    c21 = f64x2.add(c21, f64x2.mul(a, b1));
+    c20 = madd(a, b0, c20);
+    c21 = madd(a, b1, c21);
     a = v128.load64_splat(pa, 24);
-    c30 = f64x2.add(c30, f64x2.mul(a, b0));
-    c31 = f64x2.add(c31, f64x2.mul(a, b1));
+    c30 = madd(a, b0, c30);
+    c31 = madd(a, b1, c31);
     pa += 32;
     pb += 32;
   }

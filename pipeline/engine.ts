@@ -18,6 +18,7 @@ import {
   powerScratch,
   runBlock,
   type AgopPath,
+  type RootMethod,
   type Block,
   type BlockResult,
   type ColumnIndex,
@@ -32,6 +33,13 @@ export type StopReason = 'converged' | 'patience' | 'max-sweeps' | 'callback' | 
 export interface EngineOptions {
   /** Kernel power: K_{t+1} = G_t^(2 alpha). 1/2 (the default) needs no eigendecomposition. */
   alpha: number;
+  /**
+   * How the kernel power takes a square root (half-integer 2 alpha, e.g. alpha = 1/4): 'newton-schulz'
+   * by matrix products only, resolving K to a tenth of the next sweep's ridge (see nextKernelPower);
+   * 'eig' by eigendecomposition, and then every power, alpha = 1/2 included (the IRLS way, for
+   * comparisons); 'auto' (the default) Newton-Schulz when its predicted product count is cheaper.
+   */
+  root: RootMethod;
   /** Initial ridge, relative to the mean square of the observed values. */
   lambda: number;
   /**
@@ -75,6 +83,7 @@ export interface EngineOptions {
 
 export const defaultEngineOptions: EngineOptions = {
   alpha: 0.5,
+  root: 'auto',
   lambda: 5e-2,
   lambdaSchedule: 'adaptive',
   lambdaFloor: 1e-8,
@@ -166,6 +175,7 @@ export function validateEngineOptions(o: EngineOptions): void {
   if (!(o.validationFraction >= 0 && o.validationFraction < 1)) bad('validationFraction', 'must be in [0, 1)');
   if (!Number.isInteger(o.seed)) bad('seed', 'must be an integer');
   if (!['auto', 'streamed', 'factored'].includes(o.agop)) bad('agop', 'must be auto, streamed or factored');
+  if (!['auto', 'eig', 'newton-schulz'].includes(o.root)) bad('root', 'must be auto, eig or newton-schulz');
   if (!['adaptive', 'official', 'fixed'].includes(o.lambdaSchedule)) bad('lambdaSchedule', 'must be adaptive, official or fixed');
   if (!(Number.isInteger(o.chunkRows) && o.chunkRows >= 1)) bad('chunkRows', 'must be an integer >= 1');
   if (!(Number.isInteger(o.superChunkRows) && o.superChunkRows >= 0)) bad('superChunkRows', 'must be an integer >= 0');
@@ -353,7 +363,7 @@ function* sweepLoop(
   let extI = GEXT0;
   for (let j = 0; j < d; j++) mats[kI]![j * d + j] = 1;
   const best = new Float64Array(d * d);
-  const pow = opts.alpha === 0.5 ? null : powerScratch(d);
+  const pow = opts.alpha === 0.5 && opts.root !== 'eig' ? null : powerScratch(d);
   // G_{t-1} for the extrapolation
   const Gprev = new Float64Array(momentum > 0 ? d * d : 0);
   let havePrev = false;
@@ -500,17 +510,18 @@ function* sweepLoop(
         havePrev = true;
       }
       prevMse = mse;
+      // the next ridge first: a Newton-Schulz root need only resolve K to a fraction of it
+      if (schedule === 'adaptive') lambda = Math.max(opts.lambdaFloor, Math.min(lambda, opts.lambdaFactor * mse));
+      else if (schedule === 'official' && mse < 0.1) lambda = Math.min(lambda, 1e-3);
       if (pow === null) {
         // K_{t+1} = src: trade buffers instead of copying
         const t = kI;
         kI = srcI;
         if (srcI === gI) gI = t;
         else extI = t;
-      } else if (nextKernelPower(d, mats[srcI]!, opts.alpha, mats[kI]!, pow) !== 0) {
+      } else if (nextKernelPower(d, mats[srcI]!, opts.alpha, mats[kI]!, pow, { root: opts.root, lambda }) !== 0) {
         stop = 'diverged';
       }
-      if (schedule === 'adaptive') lambda = Math.max(opts.lambdaFloor, Math.min(lambda, opts.lambdaFactor * mse));
-      else if (schedule === 'official' && mse < 0.1) lambda = Math.min(lambda, 1e-3);
     }
     info.seconds = (performance.now() - ts - callbackMs) / 1000;
     info.agopSeconds = agopSeconds;

@@ -4,7 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { Errors, LinRfmError } from '../config/errors.ts';
 import { keyDefs, keysOf, jobCommands, type JobCommand } from '../config/keys.ts';
 import { check, fromText, resolveConfig, type Resolved } from '../config/load.ts';
-import { cmdComplete, cmdDemo, cmdGenerate, cmdPredict, VERSION } from './commands.ts';
+import { cmdComplete, cmdDemo, cmdExperiment, cmdGenerate, cmdPredict, VERSION } from './commands.ts';
 
 function intArg(flag: string, min: number) {
   return (v: string): number => {
@@ -101,6 +101,20 @@ export function buildProgram(): Command {
       .description('complete rows that were not in training from their observed entries alone, with a saved model (fold-in, no refit)'),
     'predict',
   ).action(withConfig('predict', cmdPredict));
+  program
+    .command('experiment')
+    .description("run one of the paper's comparisons and write a CSV table and SVG figures: completion-samples, regression-samples, time-vs-size, alpha")
+    .argument('<name>', 'completion-samples | regression-samples | time-vs-size | alpha')
+    .option('--quick', 'the small grid, minutes on 2 cores (the default)')
+    .option('--full', 'the grid at the published sizes (hours)')
+    .option('--output <dir>', 'where the CSV, SVG and report.json go (default out/experiments/NAME)')
+    .option('--seeds <list>', 'comma-separated seeds instead of the grid\'s', (v: string) => {
+      const seeds = v.split(',').map((x) => Number(x.trim()));
+      if (seeds.length === 0 || seeds.some((x) => !Number.isInteger(x) || x < 0)) throw Errors.Usage(`--seeds: expected integers >= 0 separated by commas, got "${v}"`);
+      return seeds;
+    })
+    .option('--quiet', 'no progress output')
+    .action(cmdExperiment);
   jobFlags(
     program
       .command('config')

@@ -332,3 +332,32 @@ export async function cmdComplete(o: Record<string, unknown>, settings: Resolved
   if (o['quiet'] !== true) process.stdout.write(`wrote ${Object.values(outputs).concat(join(outDir, 'report.json')).join(', ')}\n`);
 }
 
+
+/** `lin-rfm experiment NAME`: one of the paper's comparisons, as a CSV table and SVG figures. */
+export async function cmdExperiment(name: string, o: Record<string, unknown>): Promise<void> {
+  const { experiments, findExperiment } = await import('./experiments/index.ts');
+  const exp = findExperiment(name);
+  if (exp === undefined) throw Errors.Usage(`experiment: unknown experiment "${name}" (one of ${experiments.map((e) => e.name).join(', ')})`);
+  if (o['quick'] === true && o['full'] === true) throw Errors.Usage('experiment: --quick and --full exclude each other');
+  const grid = o['full'] === true ? 'full' : 'quick';
+  const outDir = resolve((o['output'] as string | undefined) ?? join('out', 'experiments', name));
+  const progress = createProgress({ quiet: o['quiet'] === true });
+  mkdirSync(outDir, { recursive: true });
+  const t0 = performance.now();
+  let cells = 0;
+  progress.info(`lin-rfm experiment ${name} (${grid} grid) -> ${outDir}`);
+  const out = await exp.run({
+    grid,
+    outDir,
+    seeds: o['seeds'] as number[] | undefined,
+    log: (event, fields) => {
+      cells++;
+      progress.event(event, { experiment: name, ...fields });
+      progress.status(`${name}: ${cells} cells, ${((performance.now() - t0) / 1000).toFixed(0)} s  ${JSON.stringify(fields).slice(0, 120)}`);
+    },
+  });
+  progress.done();
+  const report = { command: 'experiment', version: VERSION, experiment: name, grid, seconds: (performance.now() - t0) / 1000, outputs: { csv: out.csv, svg: out.svg }, summary: out.summary, peakRssBytes: peakRssBytes() };
+  await writeFileAtomic(join(outDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
+  if (o['quiet'] !== true) process.stdout.write(`wrote ${[...out.csv, ...out.svg, join(outDir, 'report.json')].join(', ')} in ${report.seconds.toFixed(0)} s\n`);
+}

@@ -99,7 +99,7 @@ export function envName(key: string): string {
 }
 
 /** Environment variables of the project that are not settings of a job. */
-export const otherEnv: ReadonlySet<string> = new Set(['LINRFM_KERNELS', 'LINRFM_CONFIG']);
+export const otherEnv: ReadonlySet<string> = new Set(['LINRFM_KERNELS', 'LINRFM_FMA', 'LINRFM_CONFIG']);
 
 export function keysOf(command: JobCommand): KeyDef[] {
   return keyDefs.filter((k) => k.commands.includes(command));

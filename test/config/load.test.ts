@@ -35,7 +35,7 @@ describe('resolveConfig', () => {
   const json = file('job.json', JSON.stringify({ input: 'a.csv', output: 'o', maxSweeps: 40, topK: 5 }));
 
   it('takes each value from the highest source that gives it', () => {
-    const r = resolveConfig('complete', { patience: 3 }, { LINRFM_MAX_SWEEPS: '70', LINRFM_KERNELS: 'js' }, yaml);
+    const r = resolveConfig('complete', { patience: 3 }, { LINRFM_MAX_SWEEPS: '70', LINRFM_KERNELS: 'js', LINRFM_FMA: '0' }, yaml);
     expect(r.values['patience']).toBe(3);
     expect(r.sources['patience']).toBe('flag');
     expect(r.values['maxSweeps']).toBe(70);

@@ -10,7 +10,8 @@ import { dgemm } from '../kernels/index.ts';
 import { Rng } from '../kernels/random.ts';
 import { completeAsync } from '../pipeline/engine.ts';
 import { SweepPool } from '../pipeline/pool.ts';
-import { nextOperandKey, type Block, type SweepArrays } from '../pipeline/sweep.ts';
+import { nextOperandKey, type Block } from '../pipeline/sweep.ts';
+import { gemmArrays } from './gemm.ts';
 import { generateLowRank, unobservedPairs } from '../pipeline/synthetic.ts';
 import { lineChart } from '../io/svg.ts';
 
@@ -53,18 +54,7 @@ async function pooledGemmGflops(pool: SweepPool, size: number): Promise<number> 
   const A = shared(size * size).map(() => rng.normal());
   const B = shared(size * size).map(() => rng.normal());
   const C = shared(size * size);
-  const arrays: SweepArrays = {
-    d: size,
-    train: { nRows: 0, nCols: size, rowPtr: new Int32Array(1), colIdx: new Int32Array(0), values: new Float64Array(0) },
-    a: new Float64Array(0),
-    valRow: new Int32Array(0),
-    valCol: new Int32Array(0),
-    valValue: new Float64Array(0),
-    cols: null,
-    mats: [A, B, C],
-    ybuf: new Float64Array(0),
-    maxRow: 0,
-  };
+  const arrays = gemmArrays(size, [A, B, C]);
   // one row block per thread: the fewest packings of B
   const rowsPer = Math.max(4, Math.ceil(size / pool.threads / 4) * 4);
   let best = Number.POSITIVE_INFINITY;

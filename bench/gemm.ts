@@ -179,18 +179,7 @@ async function benchPooled(pool: SweepPool, n: number, flags: Flags): Promise<Ro
   };
   const A0 = fill(new Float64Array(n * n), n), B0 = fill(new Float64Array(n * n), n + 1);
   const A = shared(A0), B = shared(B0), C = shared(new Float64Array(n * n));
-  const arrays: SweepArrays = {
-    d: n,
-    train: { nRows: 0, nCols: n, rowPtr: new Int32Array(1), colIdx: new Int32Array(0), values: new Float64Array(0) },
-    a: new Float64Array(0),
-    valRow: new Int32Array(0),
-    valCol: new Int32Array(0),
-    valValue: new Float64Array(0),
-    cols: null,
-    mats: [A, B, C],
-    ybuf: new Float64Array(0),
-    maxRow: 0,
-  };
+  const arrays = gemmArrays(n, [A, B, C]);
   const ranges = gemmRowRanges(n, 1e6);
   const phase = (): Block[] => {
     const bKey = nextOperandKey();
@@ -306,4 +295,20 @@ export async function run(args: string[]): Promise<void> {
   writeFileSync(path + '.tmp', JSON.stringify(out, null, 2) + '\n');
   renameSync(path + '.tmp', path);
   process.stdout.write(`wrote ${path}\n`);
+}
+
+/** Sweep arrays that hold only d x d matrices: enough for the engine's 'gemm' blocks. */
+export function gemmArrays(d: number, mats: Float64Array[]): SweepArrays {
+  return {
+    d,
+    train: { nRows: 0, nCols: d, rowPtr: new Int32Array(1), colIdx: new Int32Array(0), values: new Float64Array(0) },
+    a: new Float64Array(0),
+    valRow: new Int32Array(0),
+    valCol: new Int32Array(0),
+    valValue: new Float64Array(0),
+    cols: null,
+    mats,
+    ybuf: new Float64Array(0),
+    maxRow: 0,
+  };
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../../io/atomic.ts';
 import { lineChart, type Series } from '../../io/svg.ts';
 import { Rng } from '../../kernels/random.ts';
-import type { Csr } from '../csr.ts';
+import { findEntry, type Csr } from '../csr.ts';
 import { complete, type EngineOptions, type StopReason } from '../engine.ts';
 import type { RootMethod } from '../sweep.ts';
 import { generateLowRank } from '../synthetic.ts';
@@ -94,14 +94,7 @@ export function sampleUnobserved(m: Csr, count: number, rng: Rng): { rows: Int32
   for (let e = 0; e < count; ) {
     const i = Math.floor(rng.uniform() * m.nRows);
     const j = Math.floor(rng.uniform() * m.nCols);
-    let lo = m.rowPtr[i]!;
-    let hi = m.rowPtr[i + 1]!;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (m.colIdx[mid]! < j) lo = mid + 1;
-      else hi = mid;
-    }
-    if (lo < m.rowPtr[i + 1]! && m.colIdx[lo] === j) continue;
+    if (findEntry(m, i, j) >= 0) continue;
     rows[e] = i;
     cols[e++] = j;
   }

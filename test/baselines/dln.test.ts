@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../../kernels/random.ts';
 import { completeDln, dlnInit, dlnObjective } from '../../pipeline/baselines/dln.ts';
 import { generateLowRank } from '../../pipeline/synthetic.ts';
-import { denseOf, flatOf, maxRelDiff, randomObserved, relTestError } from './helpers.ts';
+import { flatOf, maxRelDiff, randomObserved, relTestError } from './helpers.ts';
+import { toDense } from '../pipeline/reference.ts';
 
 /** The factors as ml-matrix matrices, read from the documented layout, and their product W_L ... W_1. */
 function naiveProduct(params: Float64Array, n: number, d: number, depth: number): Matrix {
@@ -38,7 +39,7 @@ describe('deep linear network objective', () => {
         const params = dlnInit(obj.shape, 0.6, s.seed, new Float64Array(obj.shape.size));
 
         const P = naiveProduct(params, s.n, s.d, depth);
-        const { Y, mask } = denseOf(m);
+        const { Y, mask } = toDense(m);
         let ref = 0;
         for (let i = 0; i < s.n; i++) for (let j = 0; j < s.d; j++) if (mask[i]![j]) ref += (P.get(i, j) - Y.get(i, j)) ** 2;
         ref /= 2 * m.values.length;

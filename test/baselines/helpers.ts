@@ -26,18 +26,6 @@ export function randomObserved(n: number, d: number, density: number, rng: Rng):
   return { nRows: n, nCols: d, rowPtr, colIdx: Int32Array.from(cols), values: Float64Array.from(vals) };
 }
 
-export function denseOf(m: Csr): { Y: Matrix; mask: boolean[][] } {
-  const Y = Matrix.zeros(m.nRows, m.nCols);
-  const mask = Array.from({ length: m.nRows }, () => new Array<boolean>(m.nCols).fill(false));
-  for (let i = 0; i < m.nRows; i++) {
-    for (let p = m.rowPtr[i]!; p < m.rowPtr[i + 1]!; p++) {
-      Y.set(i, m.colIdx[p]!, m.values[p]!);
-      mask[i]![m.colIdx[p]!] = true;
-    }
-  }
-  return { Y, mask };
-}
-
 export function flatOf(M: Matrix): Float64Array {
   const out = new Float64Array(M.rows * M.columns);
   for (let i = 0; i < M.rows; i++) for (let j = 0; j < M.columns; j++) out[i * M.columns + j] = M.get(i, j);

@@ -7,7 +7,8 @@ import { completeIrls } from '../../pipeline/baselines/irls.ts';
 import type { Csr } from '../../pipeline/csr.ts';
 import { complete } from '../../pipeline/engine.ts';
 import { generateLowRank } from '../../pipeline/synthetic.ts';
-import { denseOf, maxRelDiff, randomObserved, relTestError } from './helpers.ts';
+import { maxRelDiff, randomObserved, relTestError } from './helpers.ts';
+import { toDense } from '../pipeline/reference.ts';
 
 function allPairs(n: number, d: number): { rows: Int32Array; cols: Int32Array } {
   const rows = new Int32Array(n * d);
@@ -29,7 +30,7 @@ function denseIrlsStep(m: Csr, p: number, eps: number): Matrix {
   let ss = 0;
   for (const v of m.values) ss += v * v;
   const scale = Math.sqrt(ss / m.values.length);
-  const { Y: Yin, mask: maskIn } = denseOf(m);
+  const { Y: Yin, mask: maskIn } = toDense(m);
   const flip = m.nCols > m.nRows;
   const Y = (flip ? Yin.transpose() : Yin).div(scale);
   const mask = flip ? Array.from({ length: m.nCols }, (_, i) => Array.from({ length: m.nRows }, (_, j) => maskIn[j]![i]!)) : maskIn;

@@ -6,11 +6,12 @@ import { Rng } from '../../kernels/random.ts';
 import { completeSoftImpute, softImputeState, softImputeStep } from '../../pipeline/baselines/softimpute.ts';
 import type { Csr } from '../../pipeline/csr.ts';
 import { generateLowRank } from '../../pipeline/synthetic.ts';
-import { denseOf, flatOf, maxRelDiff, randomObserved, relTestError } from './helpers.ts';
+import { flatOf, maxRelDiff, randomObserved, relTestError } from './helpers.ts';
+import { toDense } from '../pipeline/reference.ts';
 
 /** S_lambda(P_Omega(Y) + P_Omega^perp(X)) by ml-matrix's SVD; also returns Z's singular values. */
 function referenceStep(m: Csr, X: Matrix, lambda: number): { out: Matrix; sigma: number[] } {
-  const { Y, mask } = denseOf(m);
+  const { Y, mask } = toDense(m);
   const Z = X.clone();
   for (let i = 0; i < m.nRows; i++) for (let j = 0; j < m.nCols; j++) if (mask[i]![j]) Z.set(i, j, Y.get(i, j));
   const svd = new SingularValueDecomposition(Z, { autoTranspose: true });

@@ -2,6 +2,7 @@
 
 import { Buffer } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Errors, LinRfmError } from '../config/errors.ts';
@@ -70,5 +71,30 @@ async function syncDirectory(dir: string): Promise<void> {
     }
   } catch {
     // The data is already safe in the renamed file; only crash-durability of the name is at stake.
+  }
+}
+
+/**
+ * writeFileAtomic for synchronous callers (the engine between sweeps): temp file, fsync, rename.
+ * A failure removes the temp file, leaves `path` as it was, and becomes Errors.Io naming `what`.
+ */
+export function writeFileAtomicSync(path: string, bytes: Uint8Array, what: string): void {
+  const tmp = tempPathFor(path);
+  try {
+    const fd = openSync(tmp, 'wx');
+    try {
+      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (err) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // never created
+    }
+    throw Errors.Io(path, `${what} write failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
 }

@@ -5,10 +5,10 @@
 // scalars, the history and the array lengths), zero padding to a multiple of 8, then the arrays
 // K, best and Gprev as little-endian float64, then a uint32 FNV-1a checksum of everything before it.
 
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Errors } from '../config/errors.ts';
 import type { EngineState } from '../pipeline/checkpoint.ts';
-import { tempPathFor } from './atomic.ts';
+import { writeFileAtomicSync } from './atomic.ts';
 
 const MAGIC = 'LRFMCKP1';
 
@@ -72,25 +72,7 @@ export function decodeCheckpoint(path: string, bytes: Uint8Array): EngineState {
 
 /** Writes the checkpoint synchronously (the engine calls this between sweeps): temp file, fsync, rename. */
 export function writeCheckpoint(path: string, s: EngineState): void {
-  const bytes = encodeCheckpoint(s);
-  const tmp = tempPathFor(path);
-  try {
-    const fd = openSync(tmp, 'wx');
-    try {
-      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (err) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // never created
-    }
-    throw Errors.Io(path, `checkpoint write failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-  }
+  writeFileAtomicSync(path, encodeCheckpoint(s), 'checkpoint');
 }
 
 /** The checkpoint at `path`, or null when there is none. */

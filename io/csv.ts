@@ -26,6 +26,8 @@ export interface TripletColumns {
   valueKey?: string;
   /** A (row, col) pair given twice: an error (default), or kept for the caller to merge (io/duplicates.ts). */
   duplicates?: 'error' | 'last' | 'mean';
+  /** Parquet: called after each row group with the rows read so far, the file number and the file count. */
+  onProgress?: (rowsRead: number, file: number, files: number) => void;
 }
 
 export interface Pairs {

@@ -31,7 +31,7 @@ export async function readTripletsParquet(paths: string | string[], opts: Triple
   const dataset = await resolveDataset(paths);
   const sink = new TripletSink(dataset, names);
   sink.allowDuplicates = (opts.duplicates ?? 'error') !== 'error';
-  await scanDataset(dataset.files, sink);
+  await scanDataset(dataset.files, sink, opts.onProgress);
   return sink.result();
 }
 
@@ -110,16 +110,26 @@ interface BatchSink {
   batch(file: number, rowGroup: number, row: number, columns: Data[], n: number): void;
 }
 
-async function scanDataset(files: string[], sink: BatchSink): Promise<void> {
+/** Reports the rows read so far after each row group, with the file number and the file count. */
+export type LoadProgress = (rowsRead: number, file: number, files: number) => void;
+
+async function scanDataset(files: string[], sink: BatchSink, onProgress?: LoadProgress): Promise<void> {
   const source = new ParquetRowGroupSource();
+  let rowsRead = 0;
+  const counted = onProgress === undefined ? undefined : (rows: number, file: number): void => {
+    rowsRead += rows;
+    onProgress(rowsRead, file, files.length);
+  };
   try {
-    for (let f = 0; f < files.length; f++) await scanFile(source, files[f], f, sink);
+    for (let f = 0; f < files.length; f++) await scanFile(source, files[f], f, sink, counted);
   } finally {
     await source.close();
   }
 }
 
-async function scanFile(source: ParquetRowGroupSource, file: string, fileIndex: number, sink: BatchSink): Promise<void> {
+async function scanFile(
+  source: ParquetRowGroupSource, file: string, fileIndex: number, sink: BatchSink, onRowGroup?: (rows: number, file: number) => void,
+): Promise<void> {
   let opened;
   try {
     // No patch when the footer cannot be read or parsed: the decoder then says what is wrong in its own words.
@@ -177,6 +187,7 @@ async function scanFile(source: ParquetRowGroupSource, file: string, fileIndex: 
     if (row !== opened.rowGroups[g]) {
       throw Errors.BadData(file, `row group ${g}`, `not a readable Parquet file: the footer says ${opened.rowGroups[g]} rows, the data has ${row}`);
     }
+    onRowGroup?.(row, fileIndex);
   }
 }
 

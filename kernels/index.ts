@@ -191,9 +191,9 @@ export function createQAccumulatorJs(
 /** Rows [j0, j1) of Q = sum_i a_i a_i^T, a row of Q at a time (see pipeline/sweep.ts accumulateQ). */
 export function accumulateQJs(
   d: number, rowPtr: Int32Array, colIdx: Int32Array, colPtr: Int32Array, rowOf: Int32Array, posOf: Int32Array,
-  a: Float64Array, j0: number, j1: number, Q: Float64Array,
+  a: Float64Array, j0: number, j1: number, Q: Float64Array, zero = true,
 ): Float64Array {
-  Q.fill(0, j0 * d, j1 * d);
+  if (zero) Q.fill(0, j0 * d, j1 * d);
   for (let j = j0; j < j1; j++) {
     const qrow = j * d;
     for (let t = colPtr[j]!; t < colPtr[j + 1]!; t++) {

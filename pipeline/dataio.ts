@@ -3,7 +3,7 @@
 import { closeSync, mkdirSync, openSync, readSync, readdirSync, renameSync, rmSync, statSync, existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { extname, join, resolve } from 'node:path';
-import { readPairsCsv, readTripletsCsv, writeCsvAtomic, type Pairs, type Triplets } from '../io/csv.ts';
+import { readPairsCsv, readTripletsCsv, writeCsvAtomic, type Pairs, type TripletColumns, type Triplets } from '../io/csv.ts';
 import { mergeDuplicatePairs } from '../io/duplicates.ts';
 import type { KeyDictionary } from '../io/keys.ts';
 import { readPairsParquet, readTripletsParquet, writeTableParquetAtomic } from '../io/parquet.ts';
@@ -177,8 +177,9 @@ export async function readObserved(
   input: string,
   columns: { rowKey: string; colKey: string; valueKey: string },
   duplicates: 'error' | 'last' | 'mean',
+  onProgress?: TripletColumns['onProgress'],
 ): Promise<Triplets> {
-  const opts = { ...columns, duplicates };
+  const opts = { ...columns, duplicates, onProgress };
   const tri = isParquet(input) ? await readTripletsParquet(input, opts) : await readTripletsCsv(input, opts);
   if (duplicates === 'error') return tri;
   const m = mergeDuplicatePairs(tri.nnz, tri.rows, tri.cols, tri.values, tri.rowKeys.size, tri.colKeys.size, duplicates);

@@ -6,6 +6,7 @@ import { type Csr } from './csr.ts';
 import { SweepPool } from './pool.ts';
 import { prepareData, type PreparedData } from './split.ts';
 import { predictInput } from './predict.ts';
+import { SpillStore, type SpillOptions } from './spill.ts';
 import {
   chooseAgopPath,
   blockContext,
@@ -158,6 +159,24 @@ export interface CompletionResult {
   nValidation: number;
   /** Predictions at (row, col) pairs in input coordinates, from all observed entries of each row. */
   predict(rows: Int32Array, cols: Int32Array, out?: Float64Array): Float64Array;
+  /** Chunks of the matrix a spilled run streamed (0: it ran in memory). */
+  spilledChunks: number;
+  /** Removes what the run keeps on disk for predict (a spilled run's chunk files); predict is unusable after. */
+  release(): void;
+}
+
+/** An input the engine takes over: it calls take() once and holds the only reference after (so a spilled run can free it). */
+export interface CsrSource {
+  take(): Csr;
+}
+
+/** Where a run keeps the matrix. */
+export interface StorageOptions {
+  /**
+   * Spill the prepared matrix to row-partitioned Arrow IPC chunks and stream them back each sweep
+   * (the factored AGOP; same bits as in memory). Omitted: the matrix stays in memory.
+   */
+  spill?: SpillOptions;
 }
 
 export function validateEngineOptions(o: EngineOptions): void {
@@ -186,26 +205,32 @@ export function validateEngineOptions(o: EngineOptions): void {
  * Completes a sparse matrix given as CSR (any shape) with lin-RFM, in this thread. Runs the same
  * blocks as completeAsync, so it gives the same bits as completeAsync with any number of workers.
  */
-export function complete(input: Csr, options: Partial<EngineOptions> = {}, onSweep?: SweepCallback, control: RunControl = {}): CompletionResult {
-  const opts: EngineOptions = { ...defaultEngineOptions, ...options };
+export function complete(input: Csr | CsrSource, options: Partial<EngineOptions & StorageOptions> = {}, onSweep?: SweepCallback, control: RunControl = {}): CompletionResult {
+  const { spill, ...engine } = options;
+  const opts: EngineOptions = { ...defaultEngineOptions, ...engine };
   validateEngineOptions(opts);
   const t0 = performance.now();
-  const run = setupRun(input, opts, false);
+  const run = setupRun(input, opts, false, spill);
   const ctx = blockContext(run.arrays);
   try {
     const loop = sweepLoop(run, opts, onSweep, control, t0);
     let step = loop.next();
     while (!step.done) step = loop.next(step.value.map((b) => runBlock(ctx, b)));
     return step.value;
+  } catch (err) {
+    run.store?.dispose();
+    throw err;
   } finally {
     disposeBlockContext(ctx);
   }
 }
 
 /** complete() in this thread, but giving the event loop a turn between phases (so signals get through). */
-async function completeInline(input: Csr, opts: EngineOptions, onSweep: SweepCallback | undefined, control: RunControl): Promise<CompletionResult> {
+async function completeInline(
+  input: Csr | CsrSource, opts: EngineOptions, spill: SpillOptions | undefined, onSweep: SweepCallback | undefined, control: RunControl,
+): Promise<CompletionResult> {
   const t0 = performance.now();
-  const run = setupRun(input, opts, false);
+  const run = setupRun(input, opts, false, spill);
   const ctx = blockContext(run.arrays);
   try {
     const loop = sweepLoop(run, opts, onSweep, control, t0);
@@ -216,6 +241,9 @@ async function completeInline(input: Csr, opts: EngineOptions, onSweep: SweepCal
       step = loop.next(results);
     }
     return step.value;
+  } catch (err) {
+    run.store?.dispose();
+    throw err;
   } finally {
     disposeBlockContext(ctx);
   }
@@ -238,27 +266,30 @@ export interface ParallelOptions {
  * bit-identical to complete() whatever the number of workers. onSweep runs in this thread.
  */
 export async function completeAsync(
-  input: Csr,
-  options: Partial<EngineOptions & ParallelOptions> = {},
+  input: Csr | CsrSource,
+  options: Partial<EngineOptions & ParallelOptions & StorageOptions> = {},
   onSweep?: SweepCallback,
   control: RunControl = {},
 ): Promise<CompletionResult> {
-  const { workers: w, pool: given, ...engine } = options;
+  const { workers: w, pool: given, spill, ...engine } = options;
   const opts: EngineOptions = { ...defaultEngineOptions, ...engine };
   validateEngineOptions(opts);
   const workers = w ?? given?.threads ?? availableParallelism();
   if (!(Number.isInteger(workers) && workers >= 1)) {
     throw new RangeError(`option workers = ${String(workers)}: must be an integer >= 1`);
   }
-  if (workers === 1 && given === undefined) return completeInline(input, opts, onSweep, control);
+  if (workers === 1 && given === undefined) return completeInline(input, opts, spill, onSweep, control);
   const t0 = performance.now();
-  const run = setupRun(input, opts, true);
+  const run = setupRun(input, opts, true, spill);
   const pool = given ?? new SweepPool(workers);
   try {
     const loop = sweepLoop(run, opts, onSweep, control, t0);
     let step = loop.next();
     while (!step.done) step = loop.next(await pool.runBlocks(run.arrays, step.value, workers));
     return step.value;
+  } catch (err) {
+    run.store?.dispose();
+    throw err;
   } finally {
     if (given === undefined) await pool.close();
   }
@@ -273,6 +304,13 @@ interface RunSetup {
   path: AgopPath;
   chunkRows: number;
   momentum: number;
+  /** Rows and columns of the oriented matrix, training and held-out entries (data's arrays are empty when spilled). */
+  n: number;
+  d: number;
+  nTrain: number;
+  nVal: number;
+  /** The spilled matrix, or null when it is in memory. */
+  store: SpillStore | null;
 }
 
 // Indices of the d x d matrices in SweepArrays.mats; K, G and GEXT trade places as the sweeps go.
@@ -292,12 +330,23 @@ function sharedCopy(x: Int32Array | Float64Array): Int32Array | Float64Array {
   return out;
 }
 
-/** Prepares the data and the arrays the blocks work on; `shared` puts those in SharedArrayBuffers. */
-function setupRun(input: Csr, opts: EngineOptions, shared: boolean): RunSetup {
+const EMPTY_ROWS: Csr = { nRows: 0, nCols: 0, rowPtr: new Int32Array(1), colIdx: new Int32Array(0), values: new Float64Array(0) };
+
+/**
+ * Prepares the data and the arrays the blocks work on; `shared` puts those in SharedArrayBuffers.
+ * With `spill`, the prepared matrix goes to chunk files and only the run's d x d matrices and one
+ * chunk's work arrays stay in memory.
+ */
+function setupRun(source: Csr | CsrSource, opts: EngineOptions, shared: boolean, spill?: SpillOptions): RunSetup {
+  let input: Csr | null = 'take' in source ? source.take() : source;
   const id = runId(input, opts);
   const data = prepareData(input, opts.validationFraction, opts.seed);
+  input = null;
   const n = data.train.nRows;
   const d = data.train.nCols;
+  const nTrain = data.train.values.length;
+  const nVal = data.valRow.length;
+  if (spill !== undefined) return setupSpilled(id, data, opts, shared, spill);
   const f64 = (len: number): Float64Array =>
     shared ? new Float64Array(new SharedArrayBuffer(len * 8)) : new Float64Array(len);
   if (shared) {
@@ -332,7 +381,43 @@ function setupRun(input: Csr, opts: EngineOptions, shared: boolean): RunSetup {
     ybuf: f64(plan.superRows * d),
     maxRow: maxRowLength(data.all),
   };
-  return { id, data, arrays, plan, path, chunkRows, momentum };
+  return { id, data, arrays, plan, path, chunkRows, momentum, n, d, nTrain, nVal, store: null };
+}
+
+/** setupRun for a spilled run: the factored AGOP, over chunks of whole solve blocks. */
+function setupSpilled(id: string, data: PreparedData, opts: EngineOptions, shared: boolean, spill: SpillOptions): RunSetup {
+  const n = data.train.nRows;
+  const d = data.train.nCols;
+  const nTrain = data.train.values.length;
+  const nVal = data.valRow.length;
+  const f64 = (len: number): Float64Array =>
+    shared ? new Float64Array(new SharedArrayBuffer(len * 8)) : new Float64Array(len);
+  const chunkRows = Math.min(opts.chunkRows, n);
+  // the in-memory plan, so the solve blocks (and their sums) are the in-memory run's
+  const plan = planSweep(data.train, data.valRow, 'factored', chunkRows, columnIndex(data.train), opts.blockFlops, opts.superChunkRows);
+  const maxRow = maxRowLength(data.all);
+  const store = SpillStore.create(data, plan, spill, shared);
+  // from here on the chunk files hold the entries
+  data.all = EMPTY_ROWS;
+  data.train = EMPTY_ROWS;
+  data.valRow = new Int32Array(0);
+  data.valCol = new Int32Array(0);
+  data.valValue = new Float64Array(0);
+  const momentum = nVal > 0 ? opts.momentum : 0;
+  const dd = d * d;
+  const arrays: SweepArrays = {
+    d,
+    train: EMPTY_ROWS,
+    a: f64(0),
+    valRow: data.valRow,
+    valCol: data.valCol,
+    valValue: data.valValue,
+    cols: null,
+    mats: [f64(dd), f64(dd), f64(momentum > 0 ? dd : 0), f64(dd), f64(dd)],
+    ybuf: f64(0),
+    maxRow,
+  };
+  return { id, data, arrays, plan, path: 'factored', chunkRows, momentum, n, d, nTrain, nVal, store };
 }
 
 /**
@@ -346,13 +431,9 @@ function* sweepLoop(
   control: RunControl,
   t0: number,
 ): Generator<Block[], CompletionResult, BlockResult[]> {
-  const { data, arrays, plan, path, chunkRows, momentum } = run;
+  const { data, arrays, plan, path, chunkRows, momentum, store, n, d, nVal } = run;
   // names this run for the threads' cached row solvers
   const runKey = nextOperandKey();
-  const { train } = data;
-  const n = train.nRows;
-  const d = train.nCols;
-  const nVal = data.valRow.length;
   const ms = data.scale * data.scale;
   const schedule: LambdaSchedule = nVal === 0 ? 'fixed' : opts.lambdaSchedule;
   const mats = arrays.mats;
@@ -411,7 +492,9 @@ function* sweepLoop(
   }
 
   const probe: SweepProbe = {
-    predict: (rows, cols, out) => predictInput(data, mats[kI]!, lambda, a, true, rows, cols, out ?? new Float64Array(rows.length)),
+    predict: (rows, cols, out) => store === null
+      ? predictInput(data, mats[kI]!, lambda, a, true, rows, cols, out ?? new Float64Array(rows.length))
+      : predictSpilled(store, data, mats[kI]!, lambda, true, rows, cols, out),
   };
 
   for (; sweep < opts.maxSweeps; sweep++) {
@@ -419,7 +502,20 @@ function* sweepLoop(
     // Yhat rows along with the solves, unless this is the last sweep (which forms no AGOP)
     const yhat = plan.fuseYhat && sweep + 1 < opts.maxSweeps;
     const kKey = nextOperandKey();
-    const solved = yield plan.solve.map(([r0, r1, v0, v1]): Block => ({ kind: 'solve', K: kI, lambda, r0, r1, v0, v1, yhat, runKey, kKey }));
+    let solved: BlockResult[];
+    if (store === null) {
+      solved = yield plan.solve.map(([r0, r1, v0, v1]): Block => ({ kind: 'solve', K: kI, lambda, r0, r1, v0, v1, yhat, runKey, kKey }));
+    } else {
+      // chunk by chunk: its solves, then its rows' share of Q (rows of Q in ascending rows, as in memory)
+      solved = [];
+      for (const c of store.chunks) {
+        store.load(c, arrays);
+        const chunkKey = nextOperandKey();
+        const blocks = store.solveRanges(plan, c).map(([r0, r1, v0, v1]): Block => ({ kind: 'solve', K: kI, lambda, r0, r1, v0, v1, yhat: false, runKey: chunkKey, kKey }));
+        solved.push(...(yield blocks));
+        if (sweep + 1 < opts.maxSweeps) yield plan.q.map(([r0, r1]): Block => ({ kind: 'q', Q: QI, r0, r1, zero: c.index === 0 }));
+      }
+    }
     let fallbacks = 0;
     let se = 0;
     // the blocks' partial sums, added in block order
@@ -473,7 +569,7 @@ function* sweepLoop(
         }
       } else {
         // G = (K + lambda I) Q (K + lambda I) / n, symmetrised (see agopFactored)
-        yield plan.q.map(([r0, r1]): Block => ({ kind: 'q', Q: QI, r0, r1 }));
+        if (store === null) yield plan.q.map(([r0, r1]): Block => ({ kind: 'q', Q: QI, r0, r1, zero: true }));
         const K = mats[kI]!;
         const saved = new Float64Array(d);
         for (let j = 0; j < d; j++) {
@@ -547,9 +643,21 @@ function* sweepLoop(
     history,
     seconds: (performance.now() - t0) / 1000,
     options: opts,
-    nTrain: train.values.length,
+    nTrain: run.nTrain,
     nValidation: nVal,
-    predict: (rows, cols, out) =>
-      predictInput(data, model.K, model.lambda, null, false, rows, cols, out ?? new Float64Array(rows.length)),
+    predict: (rows, cols, out) => store === null
+      ? predictInput(data, model.K, model.lambda, null, false, rows, cols, out ?? new Float64Array(rows.length))
+      : predictSpilled(store, data, model.K, model.lambda, false, rows, cols, out),
+    spilledChunks: store === null ? 0 : store.chunks.length,
+    release: () => store?.dispose(),
   };
+}
+
+/** predictInput over a spilled matrix: pairs in input coordinates, oriented, then chunk by chunk. */
+function predictSpilled(
+  store: SpillStore, data: PreparedData, K: Float64Array, lambda: number, trainOnly: boolean,
+  rows: Int32Array, cols: Int32Array, out: Float64Array = new Float64Array(rows.length),
+): Float64Array {
+  const t = data.transposed;
+  return store.predict(K, lambda, data.scale, trainOnly, t ? cols : rows, t ? rows : cols, out);
 }

@@ -29,6 +29,8 @@ export interface JobControlOptions {
 }
 
 export function jobControl(o: JobControlOptions): JobControl {
+  // the closures below keep these, not o (whose input a spilled run must be able to free)
+  const { path, progress } = o;
   let caught: 'SIGINT' | 'SIGTERM' | null = null;
   const onSignal = (sig: 'SIGINT' | 'SIGTERM'): void => {
     if (caught !== null) {
@@ -36,7 +38,7 @@ export function jobControl(o: JobControlOptions): JobControl {
       process.exit(sig === 'SIGINT' ? 130 : 143);
     }
     caught = sig;
-    o.progress.info(`${sig}: stopping after this sweep with a checkpoint (send it again to stop at once)`);
+    progress.info(`${sig}: stopping after this sweep with a checkpoint (send it again to stop at once)`);
   };
   const onInt = (): void => onSignal('SIGINT');
   const onTerm = (): void => onSignal('SIGTERM');
@@ -46,8 +48,8 @@ export function jobControl(o: JobControlOptions): JobControl {
   const control: RunControl = {
     checkpointEvery: o.every,
     onCheckpoint: (state) => {
-      writeCheckpoint(o.path, state);
-      o.progress.event('checkpoint', { sweep: state.sweepsDone, file: o.path });
+      writeCheckpoint(path, state);
+      progress.event('checkpoint', { sweep: state.sweepsDone, file: path });
     },
     interrupted: () => caught !== null,
   };
@@ -73,7 +75,7 @@ export function jobControl(o: JobControlOptions): JobControl {
     dispose(finished) {
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
-      if (finished && existsSync(o.path)) rmSync(o.path);
+      if (finished && existsSync(path)) rmSync(path);
     },
   };
 }

@@ -27,6 +27,29 @@ export function estimateMemory(rows: number, cols: number, observed: number, wor
   return { bytes, parts };
 }
 
+/**
+ * Peak resident memory of a spilled run: the loading and preparation before the chunks are written
+ * (the raw matrix kept for the outputs, the centred copy, the oriented and split copies: ~64 bytes an
+ * entry at their peak), then the sweeps: d x d matrices, one chunk's work arrays in this thread and
+ * a copy of its rows in each worker's row solver.
+ */
+export function estimateSpilledMemory(rows: number, cols: number, observed: number, workers: number, chunkEntries: number): MemoryEstimate {
+  const n = Math.max(rows, cols);
+  const d = Math.min(rows, cols);
+  const dd = 8 * d * d;
+  const chunk = Math.min(observed, chunkEntries);
+  const parts: Record<string, number> = {
+    runtime: 120e6,
+    kernelMatrices: 7 * dd,
+    entries: observed * 64 + n * 24,
+    chunk: chunk * 60,
+    completedRowsChunk: Math.min(64e6, 8 * n * d),
+    workers: workers * (2 * dd + chunk * 16 + 60e6),
+  };
+  const bytes = Object.values(parts).reduce((a, b) => a + b, 0);
+  return { bytes, parts };
+}
+
 /** Parses "1500000000", "1500M", "4G", "4GB", "512MiB" into bytes; NaN when it is none of these. */
 export function parseBytes(text: string): number {
   const m = /^\s*([0-9]+(?:\.[0-9]+)?)\s*([kmgt]?)(i?b)?\s*$/i.exec(text);

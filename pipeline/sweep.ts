@@ -188,12 +188,16 @@ export interface ColumnIndex {
 
 export function columnIndex(m: Csr): ColumnIndex {
   const nnz = nnzOf(m);
-  const colPtr = new Int32Array(m.nCols + 1);
+  return columnIndexInto(m, new Int32Array(m.nCols + 1), new Int32Array(nnz), new Int32Array(nnz));
+}
+
+/** columnIndex into given arrays (colPtr: nCols + 1; rowOf, posOf: one per entry), which it returns. */
+export function columnIndexInto(m: Csr, colPtr: Int32Array, rowOf: Int32Array, posOf: Int32Array): ColumnIndex {
+  const nnz = nnzOf(m);
+  colPtr.fill(0);
   for (let p = 0; p < nnz; p++) colPtr[m.colIdx[p]! + 1]!++;
   for (let j = 0; j < m.nCols; j++) colPtr[j + 1]! += colPtr[j]!;
   const next = colPtr.slice(0, m.nCols);
-  const rowOf = new Int32Array(nnz);
-  const posOf = new Int32Array(nnz);
   for (let i = 0; i < m.nRows; i++) {
     for (let p = m.rowPtr[i]!; p < m.rowPtr[i + 1]!; p++) {
       const t = next[m.colIdx[p]!]!++;
@@ -210,8 +214,8 @@ export function columnIndex(m: Csr): ColumnIndex {
  * (scattering whole outer products into a large Q misses cache on nearly every update), and gives
  * each row of Q one owner and one summation order, whatever the partition.
  */
-export function accumulateQ(d: number, m: Csr, a: Float64Array, cols: ColumnIndex, Q: Float64Array, j0: number, j1: number): Float64Array {
-  return accumulateQJs(d, m.rowPtr, m.colIdx, cols.colPtr, cols.rowOf, cols.posOf, a, j0, j1, Q);
+export function accumulateQ(d: number, m: Csr, a: Float64Array, cols: ColumnIndex, Q: Float64Array, j0: number, j1: number, zero = true): Float64Array {
+  return accumulateQJs(d, m.rowPtr, m.colIdx, cols.colPtr, cols.rowOf, cols.posOf, a, j0, j1, Q, zero);
 }
 
 /** Scratch for the next-kernel step when alpha != 1/2 (an eigendecomposition of G, or Newton-Schulz). */
@@ -355,8 +359,11 @@ export type Block =
    * `last` scales it by `scale` and mirrors its strict lower part onto the upper triangle.
    */
   | { kind: 'gram'; G: number; r0: number; r1: number; rows: number; chunkRows: number; first: boolean; last: boolean; scale: number }
-  /** Rows [r0, r1) of Q = sum_i a_i a_i^T into mats[Q]. */
-  | { kind: 'q'; Q: number; r0: number; r1: number }
+  /**
+   * Rows [r0, r1) of Q = sum_i a_i a_i^T into mats[Q] over the rows of train; `zero` clears them
+   * first, else they are added to (the next chunk of rows of a spilled run).
+   */
+  | { kind: 'q'; Q: number; r0: number; r1: number; zero: boolean }
   /**
    * Rows [r0, r1) of mats[C] = alpha mats[A] mats[B]. bKey names mats[B]'s current contents, unique
    * in the process (nextOperandKey), so that a thread keeps one resident copy of it per phase.
@@ -445,7 +452,7 @@ export function runBlock(ctx: BlockContext, b: Block): BlockResult {
       gramBlock(d, s.ybuf, b.rows, b.chunkRows, s.mats[b.G]!, b.r0, b.r1, b.first, b.last, b.scale);
       return NO_RESULT;
     case 'q':
-      accumulateQ(d, s.train, s.a, s.cols!, s.mats[b.Q]!, b.r0, b.r1);
+      accumulateQ(d, s.train, s.a, s.cols!, s.mats[b.Q]!, b.r0, b.r1, b.zero);
       return NO_RESULT;
     case 'gemm': {
       const B = packedOperand(ctx, s.mats[b.B]!, b.bKey, d);

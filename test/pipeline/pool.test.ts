@@ -116,7 +116,7 @@ describe('the sweep blocks give the bits of the whole-matrix AGOP', () => {
     const ctx = blockContext(arrays);
     const cuts = [0, 5, 6, 19, 33, 37];
     const ranges = cuts.slice(1).map((r1, b) => [cuts[b]!, r1] as const);
-    for (const [r0, r1] of ranges) runBlock(ctx, { kind: 'q', Q: 3, r0, r1 });
+    for (const [r0, r1] of ranges) runBlock(ctx, { kind: 'q', Q: 3, r0, r1, zero: true });
     for (const [r0, r1] of ranges) runBlock(ctx, { kind: 'gemm', A: 3, B: 0, C: 4, r0, r1, alpha: 1, bKey: 1 });
     for (const [r0, r1] of ranges) runBlock(ctx, { kind: 'gemm', A: 0, B: 4, C: 1, r0, r1, alpha: 1 / n, bKey: 2 });
     for (const [r0, r1] of splitTriangle(d, 3)) runBlock(ctx, { kind: 'symm', G: 1, r0, r1 });

@@ -1,0 +1,284 @@
+// Spilling: the prepared matrix as row-partitioned Arrow IPC chunks in a work directory, streamed
+// back one chunk at a time each sweep, so the sweeps hold one chunk's entries instead of all of them.
+//
+// A chunk is a run of whole solve blocks of the in-memory plan, so the solve blocks, their
+// held-out sums and their order are the in-memory run's own; Q is accumulated chunk after chunk
+// in ascending rows, the order of the in-memory Q rows. A spilled run gives the in-memory bits.
+
+import { mkdirSync, rmdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { readChunk, writeChunk, type ChunkEntries } from '../io/chunks.ts';
+import type { Csr } from './csr.ts';
+import { predictInput } from './predict.ts';
+import type { PreparedData } from './split.ts';
+import { columnIndexInto, type SweepArrays, type SweepPlan } from './sweep.ts';
+
+export interface SpillOptions {
+  /** Directory for the chunk files; created, and removed with them by SpillStore.dispose. */
+  dir: string;
+  /** Most observed entries a chunk holds (a chunk still takes at least one solve block whole). */
+  chunkEntries: number;
+}
+
+export interface Chunk {
+  index: number;
+  path: string;
+  /** Rows [r0, r1) of the oriented matrix. */
+  r0: number;
+  r1: number;
+  /** Solve blocks [b0, b1) of the plan. */
+  b0: number;
+  b1: number;
+  /** The first held-out entry (global index) of the chunk's rows. */
+  v0: number;
+  nnz: number;
+  nTrain: number;
+  nVal: number;
+}
+
+type Alloc = {
+  (kind: 'f64', n: number): Float64Array;
+  (kind: 'i32', n: number): Int32Array;
+};
+
+/** The chunk files of one run and the work arrays, sized for the largest chunk, they load into. */
+export class SpillStore {
+  readonly d: number;
+  readonly n: number;
+  readonly chunks: Chunk[];
+  readonly dir: string;
+  readonly #rowPtr: Int32Array;
+  readonly #colIdx: Int32Array;
+  readonly #values: Float64Array;
+  readonly #a: Float64Array;
+  readonly #valRow: Int32Array;
+  readonly #valCol: Int32Array;
+  readonly #valValue: Float64Array;
+  readonly #colPtr: Int32Array;
+  readonly #rowOf: Int32Array;
+  readonly #posOf: Int32Array;
+  #cache: { index: number; all: Csr; train: Csr } | null = null;
+
+  private constructor(d: number, n: number, dir: string, chunks: Chunk[], alloc: Alloc) {
+    this.d = d;
+    this.n = n;
+    this.dir = dir;
+    this.chunks = chunks;
+    let rows = 0;
+    let train = 0;
+    let val = 0;
+    for (const c of chunks) {
+      rows = Math.max(rows, c.r1 - c.r0);
+      train = Math.max(train, c.nTrain);
+      val = Math.max(val, c.nVal);
+    }
+    this.#rowPtr = alloc('i32', rows + 1);
+    this.#colIdx = alloc('i32', train);
+    this.#values = alloc('f64', train);
+    this.#a = alloc('f64', train);
+    this.#valRow = alloc('i32', val);
+    this.#valCol = alloc('i32', val);
+    this.#valValue = alloc('f64', val);
+    this.#colPtr = alloc('i32', d + 1);
+    this.#rowOf = alloc('i32', train);
+    this.#posOf = alloc('i32', train);
+  }
+
+  /**
+   * Writes the prepared data as chunks of whole solve blocks (plan.solve), each at most
+   * o.chunkEntries observed entries unless one block alone has more. `shared` puts the work arrays
+   * in SharedArrayBuffers (for a pool).
+   */
+  static create(data: PreparedData, plan: SweepPlan, o: SpillOptions, shared: boolean): SpillStore {
+    const { all, train } = data;
+    const n = all.nRows;
+    const d = all.nCols;
+    mkdirSync(o.dir, { recursive: true });
+    const chunks: Chunk[] = [];
+    let b0 = 0;
+    while (b0 < plan.solve.length) {
+      let b1 = b0 + 1;
+      const r0 = plan.solve[b0]![0];
+      while (b1 < plan.solve.length && all.rowPtr[plan.solve[b1]![1]]! - all.rowPtr[r0]! <= o.chunkEntries) b1++;
+      const r1 = plan.solve[b1 - 1]![1];
+      const v0 = plan.solve[b0]![2];
+      const v1 = plan.solve[b1 - 1]![3];
+      const index = chunks.length;
+      const chunk: Chunk = {
+        index,
+        path: join(o.dir, `chunk-${String(index).padStart(5, '0')}.arrow`),
+        r0, r1, b0, b1, v0,
+        nnz: all.rowPtr[r1]! - all.rowPtr[r0]!,
+        nTrain: train.rowPtr[r1]! - train.rowPtr[r0]!,
+        nVal: v1 - v0,
+      };
+      writeChunk(chunk.path, chunkEntries(data, chunk));
+      chunks.push(chunk);
+      b0 = b1;
+    }
+    const alloc = ((kind: 'f64' | 'i32', len: number) => {
+      const bytes = (kind === 'f64' ? 8 : 4) * len;
+      const buf = shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
+      return kind === 'f64' ? new Float64Array(buf) : new Int32Array(buf);
+    }) as Alloc;
+    return new SpillStore(d, n, o.dir, chunks, alloc);
+  }
+
+  /** The solve blocks of chunk c, in the chunk's local rows and held-out entries. */
+  solveRanges(plan: SweepPlan, c: Chunk): Array<[number, number, number, number]> {
+    return plan.solve.slice(c.b0, c.b1).map(([r0, r1, v0, v1]) => [r0 - c.r0, r1 - c.r0, v0 - c.v0, v1 - c.v0]);
+  }
+
+  /**
+   * Loads chunk c into the work arrays and points `s` at them: its training rows (local row
+   * numbers), their column index, its held-out entries, and the coefficient slice.
+   */
+  load(c: Chunk, s: SweepArrays): void {
+    const e = readChunk(c.path, c.nnz);
+    const rows = c.r1 - c.r0;
+    const rowPtr = this.#rowPtr.subarray(0, rows + 1);
+    rowPtr.fill(0);
+    let t = 0;
+    let v = 0;
+    for (let p = 0; p < c.nnz; p++) {
+      if (e.held[p] === 1) {
+        this.#valRow[v] = e.row[p]!;
+        this.#valCol[v] = e.col[p]!;
+        this.#valValue[v++] = e.value[p]!;
+      } else {
+        this.#colIdx[t] = e.col[p]!;
+        this.#values[t++] = e.value[p]!;
+        rowPtr[e.row[p]! + 1]!++;
+      }
+    }
+    if (t !== c.nTrain || v !== c.nVal) throw new RangeError(`${c.path}: ${t} training and ${v} held-out entries, expected ${c.nTrain} and ${c.nVal}`);
+    for (let i = 0; i < rows; i++) rowPtr[i + 1]! += rowPtr[i]!;
+    const train: Csr = { nRows: rows, nCols: this.d, rowPtr, colIdx: this.#colIdx.subarray(0, t), values: this.#values.subarray(0, t) };
+    s.train = train;
+    s.a = this.#a.subarray(0, t);
+    s.valRow = this.#valRow.subarray(0, v);
+    s.valCol = this.#valCol.subarray(0, v);
+    s.valValue = this.#valValue.subarray(0, v);
+    s.cols = columnIndexInto(train, this.#colPtr, this.#rowOf.subarray(0, t), this.#posOf.subarray(0, t));
+  }
+
+  /**
+   * Predictions at (row, col) pairs of the oriented matrix (see predictInput): each chunk holding
+   * requested rows is read once per call (the last one stays cached, so calls that walk the rows
+   * in order read each chunk once). Rows are solved afresh from all their entries, or from the
+   * training entries alone with `trainOnly`; values come back times `scale` (the data's units).
+   */
+  predict(K: Float64Array, lambda: number, scale: number, trainOnly: boolean, orow: Int32Array, ocol: Int32Array, out: Float64Array): Float64Array {
+    const count = orow.length;
+    const which = new Int32Array(count);
+    const perChunk = new Int32Array(this.chunks.length + 1);
+    for (let e = 0; e < count; e++) {
+      const i = orow[e]!;
+      const j = ocol[e]!;
+      const c = i >= 0 && i < this.n && j >= 0 && j < this.d ? this.chunkOf(i) : -1;
+      which[e] = c;
+      if (c < 0) out[e] = Number.NaN;
+      else perChunk[c + 1]!++;
+    }
+    for (let c = 0; c < this.chunks.length; c++) perChunk[c + 1]! += perChunk[c]!;
+    const order = new Int32Array(perChunk[this.chunks.length]!);
+    const next = perChunk.slice(0, this.chunks.length);
+    for (let e = 0; e < count; e++) if (which[e]! >= 0) order[next[which[e]!]!++] = e;
+    for (let c = 0; c < this.chunks.length; c++) {
+      const q0 = perChunk[c]!;
+      const q1 = perChunk[c + 1]!;
+      if (q0 === q1) continue;
+      const chunk = this.chunks[c]!;
+      const m = this.#cached(chunk);
+      const lr = new Int32Array(q1 - q0);
+      const lc = new Int32Array(q1 - q0);
+      for (let q = q0; q < q1; q++) {
+        lr[q - q0] = orow[order[q]!]! - chunk.r0;
+        lc[q - q0] = ocol[order[q]!]!;
+      }
+      const view: PreparedData = {
+        transposed: false, scale, all: m.all, train: m.train,
+        valRow: new Int32Array(0), valCol: new Int32Array(0), valValue: new Float64Array(0),
+      };
+      const part = predictInput(view, K, lambda, null, trainOnly, lr, lc, new Float64Array(q1 - q0));
+      for (let q = q0; q < q1; q++) out[order[q]!] = part[q - q0]!;
+    }
+    return out;
+  }
+
+  /** The chunk holding oriented row i. */
+  chunkOf(i: number): number {
+    let lo = 0;
+    let hi = this.chunks.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.chunks[mid]!.r0 <= i) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  #cached(c: Chunk): { all: Csr; train: Csr } {
+    if (this.#cache?.index === c.index) return this.#cache;
+    this.#cache = null;
+    const e = readChunk(c.path, c.nnz);
+    const rows = c.r1 - c.r0;
+    const allPtr = new Int32Array(rows + 1);
+    const trainPtr = new Int32Array(rows + 1);
+    const tCol = new Int32Array(c.nTrain);
+    const tVal = new Float64Array(c.nTrain);
+    let t = 0;
+    for (let p = 0; p < c.nnz; p++) {
+      allPtr[e.row[p]! + 1]!++;
+      if (e.held[p] !== 1) {
+        trainPtr[e.row[p]! + 1]!++;
+        tCol[t] = e.col[p]!;
+        tVal[t++] = e.value[p]!;
+      }
+    }
+    for (let i = 0; i < rows; i++) {
+      allPtr[i + 1]! += allPtr[i]!;
+      trainPtr[i + 1]! += trainPtr[i]!;
+    }
+    const all: Csr = { nRows: rows, nCols: this.d, rowPtr: allPtr, colIdx: e.col.slice(), values: e.value.slice() };
+    const train: Csr = { nRows: rows, nCols: this.d, rowPtr: trainPtr, colIdx: tCol, values: tVal };
+    this.#cache = { index: c.index, all, train };
+    return this.#cache;
+  }
+
+  /** Removes the chunk files and the directory (when it is left empty). */
+  dispose(): void {
+    this.#cache = null;
+    for (const c of this.chunks) rmSync(c.path, { force: true });
+    try {
+      rmdirSync(this.dir);
+    } catch {
+      // not empty (other files of the user's) or already gone
+    }
+  }
+}
+
+/** The entries of one chunk, in CSR order, with the held-out ones marked (both lists are sorted by row, then column). */
+function chunkEntries(data: PreparedData, c: Chunk): ChunkEntries {
+  const { all } = data;
+  const p0 = all.rowPtr[c.r0]!;
+  const out: ChunkEntries = {
+    row: new Int32Array(c.nnz),
+    col: all.colIdx.slice(p0, p0 + c.nnz),
+    value: all.values.slice(p0, p0 + c.nnz),
+    held: new Uint8Array(c.nnz),
+  };
+  let v = c.v0;
+  const v1 = c.v0 + c.nVal;
+  for (let i = c.r0; i < c.r1; i++) {
+    for (let p = all.rowPtr[i]!; p < all.rowPtr[i + 1]!; p++) {
+      out.row[p - p0] = i - c.r0;
+      if (v < v1 && data.valRow[v] === i && data.valCol[v] === all.colIdx[p]) {
+        out.held[p - p0] = 1;
+        v++;
+      }
+    }
+  }
+  if (v !== v1) throw new RangeError(`spill: chunk ${c.index} matched ${v - c.v0} of its ${c.nVal} held-out entries`);
+  return out;
+}

@@ -1,0 +1,72 @@
+// Spilling through the real executable: `complete --spill always` streams the matrix from Arrow IPC
+// chunks and writes byte-identical outputs to an in-memory run (factored AGOP); a memory budget between the two
+// estimates makes `--spill auto` spill; a budget below both is refused (exit 78); no chunk is left.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { estimateMemory, estimateSpilledMemory } from '../../pipeline/memory.ts';
+
+const BIN = resolve(import.meta.dirname, '../../bin/lin-rfm.mjs');
+const dir = mkdtempSync(join(tmpdir(), 'lin-rfm-spill-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const SEED = 31;
+const [ROWS, COLS, OBSERVED, CHUNK] = [500, 300, 15_000, 3_000];
+// a spilled run forms the AGOP in factored form; in memory, auto would pick the streamed form here
+const common = ['--input', 'train.csv', '--predict', 'truth.csv', '--seed', '5', '--max-sweeps', '40', '--top-k', '3', '--agop', 'factored', '--quiet'];
+
+function run(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: dir, timeout: 120_000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+const bytes = (p: string): Buffer => readFileSync(join(dir, p));
+const report = (out: string): { memory: { spilledChunks: number; estimateBytes: number }; sweeps: number } =>
+  JSON.parse(readFileSync(join(dir, out, 'report.json'), 'utf8'));
+
+describe(`complete --spill (data seed ${SEED}, ${ROWS} x ${COLS}, ${OBSERVED} observed)`, () => {
+  beforeAll(() => {
+    const g = run('generate', '--rows', String(ROWS), '--cols', String(COLS), '--rank', '3', '--observed', String(OBSERVED), '--seed', String(SEED), '--out', 'train.csv', '--truth', 'truth.csv', '--truth-count', '400');
+    expect(g.code, g.stderr).toBe(0);
+    const c = run('complete', ...common, '--spill', 'never', '--workers', '1', '--output', 'memory');
+    expect(c.code, c.stderr).toBe(0);
+    expect(report('memory').memory.spilledChunks).toBe(0);
+  });
+
+  it('--spill always on 2 workers: the same predictions, top-k and kernel bytes; the chunks are gone', () => {
+    const c = run('complete', ...common, '--spill', 'always', '--spill-chunk', String(CHUNK), '--workers', '2', '--work-dir', 'chunks', '--output', 'spilled');
+    expect(c.code, c.stderr).toBe(0);
+    expect(report('spilled').memory.spilledChunks).toBeGreaterThanOrEqual(3);
+    expect(report('spilled').sweeps).toBe(report('memory').sweeps);
+    for (const f of ['predictions.csv', 'topk.csv', 'model/kernel.arrow']) expect(bytes(`spilled/${f}`).equals(bytes(`memory/${f}`)), f).toBe(true);
+    expect(existsSync(join(dir, 'chunks'))).toBe(false);
+    expect(readdirSync(join(dir, 'spilled')).sort()).toEqual(['model', 'predictions.csv', 'report.json', 'topk.csv']);
+  });
+
+  it('--spill auto spills under a budget between the two estimates, and the result is the same', () => {
+    const inMemory = estimateMemory(ROWS, COLS, OBSERVED, 1).bytes;
+    const spilled = estimateSpilledMemory(ROWS, COLS, OBSERVED, 1, CHUNK).bytes;
+    expect(spilled).toBeLessThan(inMemory);
+    const budget = Math.floor((inMemory + spilled) / 2);
+    const c = run('complete', ...common, '--memory-budget', String(budget), '--spill-chunk', String(CHUNK), '--workers', '1', '--output', 'auto');
+    expect(c.code, c.stderr).toBe(0);
+    expect(report('auto').memory.spilledChunks).toBeGreaterThanOrEqual(3);
+    expect(report('auto').memory.estimateBytes).toBe(spilled);
+    expect(bytes('auto/predictions.csv').equals(bytes('memory/predictions.csv'))).toBe(true);
+    // the default work directory is inside the output, and goes with the chunks
+    expect(existsSync(join(dir, 'auto', 'spill'))).toBe(false);
+  });
+
+  it('a budget below both estimates is refused with both figures (exit 78), leaving no output', () => {
+    const c = run('complete', ...common, '--memory-budget', '1000000', '--workers', '1', '--output', 'refused');
+    expect(c.code).toBe(78);
+    expect(c.stderr).toMatch(/in memory and .* spilled in chunks of 1000000 entries/);
+    expect(existsSync(join(dir, 'refused'))).toBe(false);
+    const never = run('complete', ...common, '--memory-budget', String(estimateMemory(ROWS, COLS, OBSERVED, 1).bytes - 1), '--spill', 'never', '--workers', '1', '--output', 'refused');
+    expect(never.code).toBe(78);
+    expect(never.stderr).toMatch(/--spill auto would stream it from disk/);
+  });
+});

@@ -4,7 +4,8 @@
 //
 //   npm run bench -- e2e                       200,000 x 2,000, rank 10, 8,000,000 observed
 //   npm run bench -- e2e --rows 20000 --cols 500 --observed 500000 --rank 5
-//   npm run bench -- e2e --memory-budget 1G    a run under a smaller memory budget
+//   npm run bench -- e2e --memory-budget 1.3G  a budget under the in-memory estimate: the run spills
+//   npm run bench -- e2e --spill always --spill-chunk 500000
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -27,11 +28,13 @@ interface Spec {
   workers: number | null;
   tol: number;
   budget: string | null;
+  spill: string | null;
+  spillChunk: number | null;
   work: string;
 }
 
 function parse(args: string[]): Spec {
-  const s: Spec = { rows: 200_000, cols: 2_000, rank: 10, observed: 8_000_000, truth: 200_000, seed: 4, workers: null, tol: 1e-5, budget: null, work: join(here, 'work', 'e2e') };
+  const s: Spec = { rows: 200_000, cols: 2_000, rank: 10, observed: 8_000_000, truth: 200_000, seed: 4, workers: null, tol: 1e-5, budget: null, spill: null, spillChunk: null, work: join(here, 'work', 'e2e') };
   for (let i = 0; i < args.length; i++) {
     const v = args[i + 1];
     switch (args[i]) {
@@ -44,6 +47,8 @@ function parse(args: string[]): Spec {
       case '--workers': s.workers = Number(v); break;
       case '--tol': s.tol = Number(v); break;
       case '--memory-budget': s.budget = v!; break;
+      case '--spill': s.spill = v!; break;
+      case '--spill-chunk': s.spillChunk = Number(v); break;
       case '--work': s.work = resolve(v!); break;
       default: throw new Error(`e2e: unknown flag ${args[i]}`);
     }
@@ -106,6 +111,8 @@ export async function run(args: string[]): Promise<void> {
   const cli = ['complete', '--input', ratings, '--predict', pairsPath, '--output', out, '--row-key', 'user', '--col-key', 'item', '--value-key', 'rating', '--tol', String(s.tol), '--seed', String(s.seed)];
   if (s.workers !== null) cli.push('--workers', String(s.workers));
   if (s.budget !== null) cli.push('--memory-budget', s.budget);
+  if (s.spill !== null) cli.push('--spill', s.spill);
+  if (s.spillChunk !== null) cli.push('--spill-chunk', String(s.spillChunk));
   process.stdout.write(`lin-rfm ${cli.join(' ')}\n`);
   const r = await runCli(cli);
   if (r.code !== 0) {
@@ -142,12 +149,13 @@ export async function run(args: string[]): Promise<void> {
     memory: report['memory'],
     workers: report['workers'],
   };
-  const name = s.budget === null ? 'e2e' : 'e2e-budget';
+  const spilled = (report['memory'] as { spilledChunks?: number }).spilledChunks ?? 0;
+  const name = s.budget === null && s.spill === null ? 'e2e' : spilled > 0 ? 'e2e-spill' : 'e2e-budget';
   mkdirSync(join(here, 'results'), { recursive: true });
   await writeFileAtomic(join(here, 'results', `${name}.json`), JSON.stringify(result, null, 2) + '\n');
   process.stdout.write(
     `${s.rows} x ${s.cols}, rank ${s.rank}, ${s.observed} observed, from Parquet: ${String(report['sweeps'])} sweeps (${String(report['stopReason'])}), ` +
       `wall ${r.seconds.toFixed(0)} s (sweeps ${(report['seconds'] as number).toFixed(0)} s), relative test error ${rel.toExponential(3)} on ${pred.nnz} missing entries, ` +
-      `peak RSS ${((report['peakRssBytes'] as number) / 1e9).toFixed(2)} GB\nwrote ${join(here, 'results', `${name}.json`)}\n`,
+      `peak RSS ${((report['peakRssBytes'] as number) / 1e9).toFixed(2)} GB${spilled > 0 ? `, spilled in ${spilled} chunks` : ''}\nwrote ${join(here, 'results', `${name}.json`)}\n`,
   );
 }

@@ -5,7 +5,7 @@
 // held-out sums and their order are the in-memory run's own; Q is accumulated chunk after chunk
 // in ascending rows, the order of the in-memory Q rows. A spilled run gives the in-memory bits.
 
-import { mkdirSync, rmdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readChunk, writeChunk, type ChunkEntries } from '../io/chunks.ts';
 import type { Csr } from './csr.ts';
@@ -94,6 +94,8 @@ export class SpillStore {
     const n = all.nRows;
     const d = all.nCols;
     mkdirSync(o.dir, { recursive: true });
+    // chunks of an earlier run that was killed (kill -9, a second signal) before it could remove them
+    for (const f of readdirSync(o.dir)) if (/^chunk-\d+\.arrow(\.tmp-.*)?$/.test(f)) rmSync(join(o.dir, f), { force: true });
     const chunks: Chunk[] = [];
     let b0 = 0;
     while (b0 < plan.solve.length) {

@@ -1,7 +1,7 @@
 // Spilled runs: the matrix in row-partitioned Arrow IPC chunks, streamed back each sweep, gives the
 // in-memory run's bits (kernel, history, predictions), in this thread and on a pool, and cleans up.
 
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -84,13 +84,18 @@ describe(`spilled runs (seed ${SEED}, 150 x 70, 3,000 observed)`, () => {
     b.release();
   });
 
-  it('one chunk per solve block when chunkEntries is tiny; out-of-range pairs predict NaN', () => {
+  it('one chunk per solve block when chunkEntries is tiny; out-of-range pairs predict NaN; stale chunks go', () => {
+    // a chunk left by a killed run, with a number this run does not reach
+    mkdirSync(join(work, 'tiny'), { recursive: true });
+    writeFileSync(join(work, 'tiny', 'chunk-99999.arrow'), 'stale');
     const b = complete(problem.train, { ...opts, maxSweeps: 3, spill: { dir: join(work, 'tiny'), chunkEntries: 1 } });
+    expect(existsSync(join(work, 'tiny', 'chunk-99999.arrow'))).toBe(false);
     const a = complete(problem.train, { ...opts, maxSweeps: 3 });
     expect(b.spilledChunks).toBeGreaterThan(4);
     expectSameBits(a, b);
     const p = b.predict(Int32Array.of(-1, 150, 3), Int32Array.of(0, 0, 70));
     expect(Array.from(p).every(Number.isNaN)).toBe(true);
     b.release();
+    expect(existsSync(join(work, 'tiny'))).toBe(false);
   });
 });

@@ -10,7 +10,7 @@ import { dgemm } from '../kernels/index.ts';
 import { Rng } from '../kernels/random.ts';
 import { completeAsync } from '../pipeline/engine.ts';
 import { SweepPool } from '../pipeline/pool.ts';
-import { nextOperandKey, type Block } from '../pipeline/sweep.ts';
+import { nextOperandKey, type Block } from '../pipeline/blocks.ts';
 import { gemmArrays } from './gemm.ts';
 import { generateLowRank, unobservedPairs } from '../pipeline/synthetic.ts';
 import { lineChart } from '../io/svg.ts';

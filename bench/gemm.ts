@@ -19,7 +19,8 @@ import { fileURLToPath } from 'node:url';
 import * as js from '../kernels/blas.ts';
 import * as wasm from '../kernels/wasm.ts';
 import { SweepPool } from '../pipeline/pool.ts';
-import { gemmRowRanges, nextOperandKey, type Block, type SweepArrays } from '../pipeline/sweep.ts';
+import { nextOperandKey, type Block, type SweepArrays } from '../pipeline/blocks.ts';
+import { gemmRowRanges } from '../pipeline/plan.ts';
 
 type Impl = 'js' | 'wasm' | 'wasm-resident' | 'pooled' | 'numpy';
 const IMPLS: Impl[] = ['js', 'wasm', 'wasm-resident', 'pooled', 'numpy'];

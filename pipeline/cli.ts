@@ -4,7 +4,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { Errors, LinRfmError } from '../config/errors.ts';
 import { keyDefs, keysOf, jobCommands, type JobCommand } from '../config/keys.ts';
 import { check, fromText, resolveConfig, type Resolved } from '../config/load.ts';
-import { cmdComplete, cmdDemo, cmdExperiment, cmdGenerate, cmdPredict, VERSION } from './commands.ts';
+import { cmdDemo, cmdExperiment, cmdGenerate, cmdPredict, VERSION } from './commands.ts';
+import { cmdComplete } from './complete.ts';
 
 function intArg(flag: string, min: number) {
   return (v: string): number => {

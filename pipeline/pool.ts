@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { kernelFma, kernelImpl } from '../kernels/index.ts';
-import type { Block, BlockResult, SweepArrays } from './sweep.ts';
+import type { Block, BlockResult, SweepArrays } from './blocks.ts';
 
 /**
  * One task: a block of a run, with the run's arrays. Those are views over SharedArrayBuffers, so

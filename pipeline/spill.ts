@@ -11,7 +11,9 @@ import { readChunk, writeChunk, type ChunkEntries } from '../io/chunks.ts';
 import type { Csr } from './csr.ts';
 import { predictInput } from './predict.ts';
 import type { PreparedData } from './split.ts';
-import { columnIndexInto, type SweepArrays, type SweepPlan } from './sweep.ts';
+import type { SweepArrays } from './blocks.ts';
+import type { SweepPlan } from './plan.ts';
+import { columnIndexInto } from './sweep.ts';
 
 export interface SpillOptions {
   /** Directory for the chunk files; created, and removed with them by SpillStore.dispose. */

@@ -1,7 +1,7 @@
 // Worker thread of the sweep pool: runs one block of a sweep over the run's shared arrays.
 
 import type { WorkerResult, WorkerTask } from './pool.ts';
-import { blockContext, retargetBlockContext, runBlock, type BlockContext } from './sweep.ts';
+import { blockContext, retargetBlockContext, runBlock, type BlockContext } from './blocks.ts';
 
 // Row scratch and the resident gemm operand outlive a task; the arrays come with every task (as
 // views of shared memory), so a worker holds no run's memory between tasks beyond these.

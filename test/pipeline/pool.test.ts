@@ -7,23 +7,9 @@ import { nnzOf } from '../../pipeline/csr.ts';
 import { complete, completeAsync, type CompletionResult, type EngineOptions } from '../../pipeline/engine.ts';
 import { SweepPool } from '../../pipeline/pool.ts';
 import { prepareData } from '../../pipeline/split.ts';
-import {
-  agopFactored,
-  agopStreamed,
-  blockContext,
-  columnIndex,
-  disposeBlockContext,
-  gramBlock,
-  maxRowLength,
-  planSweep,
-  rowScratch,
-  runBlock,
-  solveRows,
-  splitByCost,
-  splitTriangle,
-  yhatRows,
-  type SweepArrays,
-} from '../../pipeline/sweep.ts';
+import { blockContext, disposeBlockContext, gramBlock, runBlock, type SweepArrays } from '../../pipeline/blocks.ts';
+import { planSweep, splitByCost, splitTriangle } from '../../pipeline/plan.ts';
+import { agopFactored, agopStreamed, columnIndex, maxRowLength, rowScratch, solveRows, yhatRows } from '../../pipeline/sweep.ts';
 import { generateLowRank, unobservedPairs } from '../../pipeline/synthetic.ts';
 import { randomSparse, randomSpd, toFlat } from './reference.ts';
 

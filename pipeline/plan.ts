@@ -1,0 +1,135 @@
+// Planning a run's sweeps: the block boundaries of every phase, from the data's shape alone.
+
+import type { Csr } from './csr.ts';
+import type { AgopPath, ColumnIndex } from './sweep.ts';
+
+// ---- planning: block boundaries from the data's shape alone ----
+
+/** Splits [0, count) into ranges of about equal cost (at least minCost each, at most maxBlocks of them). */
+export function splitByCost(count: number, cost: (i: number) => number, minCost: number, maxBlocks: number, align = 1): Array<[number, number]> {
+  let total = 0;
+  for (let i = 0; i < count; i++) total += cost(i);
+  const blocks = Math.max(1, Math.min(maxBlocks, Math.floor(total / minCost), Math.ceil(count / align)));
+  const out: Array<[number, number]> = [];
+  const target = total / blocks;
+  let start = 0;
+  let acc = 0;
+  for (let i = 0; i < count; i++) {
+    acc += cost(i);
+    const end = i + 1;
+    if (acc >= target * (out.length + 1) && end < count && (end - start) >= align && end % align === 0) {
+      out.push([start, end]);
+      start = end;
+    }
+  }
+  if (start < count) out.push([start, count]);
+  return out;
+}
+
+/** Splits the rows of a d x d lower triangle into ranges of about equal area (multiples of 4 rows). */
+export function splitTriangle(d: number, blocks: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let r0 = 0;
+  for (let b = 1; b <= blocks && r0 < d; b++) {
+    const r1 = b === blocks ? d : Math.min(d, 4 * Math.round((d * Math.sqrt(b / blocks)) / 4));
+    if (r1 > r0) {
+      out.push([r0, r1]);
+      r0 = r1;
+    }
+  }
+  return out;
+}
+
+/** Row ranges of the factored path's d x d GEMM phases (planSweep's plan.gemm): multiples of 4 rows. */
+export function gemmRowRanges(d: number, blockFlops: number): Array<[number, number]> {
+  const rowBlocks = Math.max(1, Math.min(32, Math.ceil(d / 64), Math.floor((d * d * d) / blockFlops)));
+  return splitByCost(d, () => 2 * d * d, blockFlops, rowBlocks, 4);
+}
+
+/** Where each phase's blocks begin and end for one run. */
+export interface SweepPlan {
+  /** Row ranges of the solves, with their held-out entry ranges. */
+  solve: Array<[number, number, number, number]>;
+  /** Streamed path: super-chunks of rows [s0, s1), each with its Yhat row ranges. */
+  superChunks: Array<{ s0: number; s1: number; rows: Array<[number, number]> }>;
+  /** Streamed path: Gram row ranges (lower triangle, equal area). */
+  gram: Array<[number, number]>;
+  /** Factored path: Q row ranges. */
+  q: Array<[number, number]>;
+  /** Factored path: GEMM output row ranges. */
+  gemm: Array<[number, number]>;
+  /** Symmetrisation row ranges. */
+  symm: Array<[number, number]>;
+  /** Rows of ybuf (streamed path; 0 on the factored one). */
+  superRows: number;
+  /** Streamed path with all rows in one super-chunk: the solve blocks complete their rows of Yhat too. */
+  fuseYhat: boolean;
+}
+
+// At most this many blocks a phase. Like blockFlops, a constant: the blocks must not depend on
+// the number of workers.
+const MAX_BLOCKS = 256;
+// The streamed path completes this many Yhat elements between Gram updates (64 MB).
+const SUPER_CHUNK_ELEMENTS = 1 << 23;
+
+/**
+ * The blocks of every phase for one run: from the data's shape and the two sizes alone. blockFlops
+ * is the least work per block: a pool task costs ~0.15 ms of messaging, about 1e6 flops of the
+ * JavaScript parts (row solves, Yhat rows, Q).
+ */
+export function planSweep(
+  m: Csr, valRow: Int32Array, path: AgopPath, chunkRows: number, cols: ColumnIndex | null, blockFlops: number,
+  superChunkRows = 0,
+): SweepPlan {
+  const d = m.nCols;
+  const n = m.nRows;
+  const { rowPtr } = m;
+  const kOf = (i: number): number => rowPtr[i + 1]! - rowPtr[i]!;
+  const lowerBound = (x: number): number => {
+    let lo = 0;
+    let hi = valRow.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (valRow[mid]! < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  const chunksPerSuper = superChunkRows > 0
+    ? Math.ceil(superChunkRows / chunkRows)
+    : Math.max(1, Math.floor(SUPER_CHUNK_ELEMENTS / (d * chunkRows)));
+  const superRows = path === 'streamed' ? Math.min(n, chunksPerSuper * chunkRows) : 0;
+  const fuseYhat = path === 'streamed' && superRows === n;
+  // gather (k^2/2) + Cholesky (k^3/3) + solve (2 k^2), and a little per row; then maybe its Yhat row
+  const solveCost = (i: number): number => {
+    const k = kOf(i);
+    return (k * k * k) / 3 + 2.5 * k * k + 16 + (fuseYhat ? 2 * d * (k + 1) : 0);
+  };
+  const solve = splitByCost(n, solveCost, blockFlops, MAX_BLOCKS).map(
+    ([r0, r1]): [number, number, number, number] => [r0, r1, lowerBound(r0), lowerBound(r1)],
+  );
+  // Row blocks of a d x d product: 64 rows or so each, enough for the kernels to amortise packing B.
+  const rowBlocks = Math.max(1, Math.min(32, Math.ceil(d / 64), Math.floor((d * d * d) / blockFlops)));
+  const plan: SweepPlan = { solve, superChunks: [], gram: [], q: [], gemm: [], symm: [], superRows, fuseYhat };
+  if (path === 'streamed') {
+    for (let s0 = 0; s0 < n; s0 += plan.superRows) {
+      const s1 = Math.min(n, s0 + plan.superRows);
+      const rows = splitByCost(s1 - s0, (i) => 2 * d * (kOf(s0 + i) + 1), blockFlops, MAX_BLOCKS).map(
+        ([a, b]): [number, number] => [s0 + a, s0 + b],
+      );
+      plan.superChunks.push({ s0, s1, rows });
+    }
+    plan.gram = splitTriangle(d, rowBlocks);
+  } else {
+    const c = cols!;
+    const qCost = (j: number): number => {
+      let w = 16;
+      for (let t = c.colPtr[j]!; t < c.colPtr[j + 1]!; t++) w += 2 * kOf(c.rowOf[t]!);
+      return w;
+    };
+    plan.q = splitByCost(d, qCost, blockFlops, MAX_BLOCKS);
+    plan.gemm = gemmRowRanges(d, blockFlops);
+    plan.symm = splitTriangle(d, Math.min(8, rowBlocks));
+  }
+  return plan;
+}

@@ -1,0 +1,379 @@
+// The sweeps of one run: preparing the data and arrays (in memory or spilled), then the sweep loop as
+// a generator of blocks, with the schedule, momentum, stopping and checkpoints between phases.
+
+import { runId, type EngineState, type RunControl } from './checkpoint.ts';
+import { type Csr } from './csr.ts';
+import { nextOperandKey, type Block, type BlockResult, type SweepArrays } from './blocks.ts';
+import type { CompletionResult, CsrSource, EngineOptions, LambdaSchedule, LinRfmModel, StopReason, SweepCallback, SweepInfo, SweepProbe } from './engine.ts';
+import { planSweep, type SweepPlan } from './plan.ts';
+import { predictInput } from './predict.ts';
+import { SpillStore, type SpillOptions } from './spill.ts';
+import { prepareData, type PreparedData } from './split.ts';
+import { chooseAgopPath, columnIndex, maxRowLength, nextKernelPower, powerScratch, type AgopPath, type ColumnIndex } from './sweep.ts';
+
+export interface RunSetup {
+  /** See runId: names the input and the options for checkpoints. */
+  id: string;
+  data: PreparedData;
+  arrays: SweepArrays;
+  plan: SweepPlan;
+  path: AgopPath;
+  chunkRows: number;
+  momentum: number;
+  /** Rows and columns of the oriented matrix, training and held-out entries (data's arrays are empty when spilled). */
+  n: number;
+  d: number;
+  nTrain: number;
+  nVal: number;
+  /** The spilled matrix, or null when it is in memory. */
+  store: SpillStore | null;
+}
+
+// Indices of the d x d matrices in SweepArrays.mats; K, G and GEXT trade places as the sweeps go.
+const K0 = 0;
+const G0 = 1;
+const GEXT0 = 2;
+const QI = 3;
+const TI = 4;
+
+function sharedCopy(x: Int32Array): Int32Array;
+function sharedCopy(x: Float64Array): Float64Array;
+function sharedCopy(x: Int32Array | Float64Array): Int32Array | Float64Array {
+  const out = x instanceof Int32Array
+    ? new Int32Array(new SharedArrayBuffer(x.length * 4))
+    : new Float64Array(new SharedArrayBuffer(x.length * 8));
+  out.set(x);
+  return out;
+}
+
+const EMPTY_ROWS: Csr = { nRows: 0, nCols: 0, rowPtr: new Int32Array(1), colIdx: new Int32Array(0), values: new Float64Array(0) };
+
+/**
+ * Prepares the data and the arrays the blocks work on; `shared` puts those in SharedArrayBuffers.
+ * With `spill`, the prepared matrix goes to chunk files and only the run's d x d matrices and one
+ * chunk's work arrays stay in memory.
+ */
+export function setupRun(source: Csr | CsrSource, opts: EngineOptions, shared: boolean, spill?: SpillOptions): RunSetup {
+  let input: Csr | null = 'take' in source ? source.take() : source;
+  const id = runId(input, opts);
+  const data = prepareData(input, opts.validationFraction, opts.seed);
+  input = null;
+  const n = data.train.nRows;
+  const d = data.train.nCols;
+  const nTrain = data.train.values.length;
+  const nVal = data.valRow.length;
+  if (spill !== undefined) return setupSpilled(id, data, opts, shared, spill);
+  const f64 = (len: number): Float64Array =>
+    shared ? new Float64Array(new SharedArrayBuffer(len * 8)) : new Float64Array(len);
+  if (shared) {
+    const t = data.train;
+    data.train = { nRows: n, nCols: d, rowPtr: sharedCopy(t.rowPtr), colIdx: sharedCopy(t.colIdx), values: sharedCopy(t.values) };
+    data.valRow = sharedCopy(data.valRow);
+    data.valCol = sharedCopy(data.valCol);
+    data.valValue = sharedCopy(data.valValue);
+  }
+  const train = data.train;
+  const path: AgopPath = opts.agop === 'auto' ? chooseAgopPath(train) : opts.agop;
+  const chunkRows = Math.min(opts.chunkRows, n);
+  let cols: ColumnIndex | null = null;
+  if (path === 'factored') {
+    cols = columnIndex(train);
+    if (shared) cols = { colPtr: sharedCopy(cols.colPtr), rowOf: sharedCopy(cols.rowOf), posOf: sharedCopy(cols.posOf) };
+  }
+  const plan = planSweep(train, data.valRow, path, chunkRows, cols, opts.blockFlops, opts.superChunkRows);
+  // Without a validation split there is no signal to restart on, so no extrapolation either.
+  const momentum = data.valRow.length > 0 ? opts.momentum : 0;
+  const dd = d * d;
+  const mats = [f64(dd), f64(dd), f64(momentum > 0 ? dd : 0), f64(path === 'factored' ? dd : 0), f64(path === 'factored' ? dd : 0)];
+  const arrays: SweepArrays = {
+    d,
+    train,
+    a: f64(train.values.length),
+    valRow: data.valRow,
+    valCol: data.valCol,
+    valValue: data.valValue,
+    cols,
+    mats,
+    ybuf: f64(plan.superRows * d),
+    maxRow: maxRowLength(data.all),
+  };
+  return { id, data, arrays, plan, path, chunkRows, momentum, n, d, nTrain, nVal, store: null };
+}
+
+/** setupRun for a spilled run: the factored AGOP, over chunks of whole solve blocks. */
+function setupSpilled(id: string, data: PreparedData, opts: EngineOptions, shared: boolean, spill: SpillOptions): RunSetup {
+  const n = data.train.nRows;
+  const d = data.train.nCols;
+  const nTrain = data.train.values.length;
+  const nVal = data.valRow.length;
+  const f64 = (len: number): Float64Array =>
+    shared ? new Float64Array(new SharedArrayBuffer(len * 8)) : new Float64Array(len);
+  const chunkRows = Math.min(opts.chunkRows, n);
+  // the in-memory plan, so the solve blocks (and their sums) are the in-memory run's
+  const plan = planSweep(data.train, data.valRow, 'factored', chunkRows, columnIndex(data.train), opts.blockFlops, opts.superChunkRows);
+  const maxRow = maxRowLength(data.all);
+  const store = SpillStore.create(data, plan, spill, shared);
+  // from here on the chunk files hold the entries
+  data.all = EMPTY_ROWS;
+  data.train = EMPTY_ROWS;
+  data.valRow = new Int32Array(0);
+  data.valCol = new Int32Array(0);
+  data.valValue = new Float64Array(0);
+  const momentum = nVal > 0 ? opts.momentum : 0;
+  const dd = d * d;
+  const arrays: SweepArrays = {
+    d,
+    train: EMPTY_ROWS,
+    a: f64(0),
+    valRow: data.valRow,
+    valCol: data.valCol,
+    valValue: data.valValue,
+    cols: null,
+    mats: [f64(dd), f64(dd), f64(momentum > 0 ? dd : 0), f64(dd), f64(dd)],
+    ybuf: f64(0),
+    maxRow,
+  };
+  return { id, data, arrays, plan, path: 'factored', chunkRows, momentum, n, d, nTrain, nVal, store };
+}
+
+/**
+ * The sweeps, as a generator: it yields each phase's blocks, is resumed with their results (in
+ * block order), and does the cheap serial steps (schedule, momentum, the power) in between.
+ */
+export function* sweepLoop(
+  run: RunSetup,
+  opts: EngineOptions,
+  onSweep: SweepCallback | undefined,
+  control: RunControl,
+  t0: number,
+): Generator<Block[], CompletionResult, BlockResult[]> {
+  const { data, arrays, plan, path, chunkRows, momentum, store, n, d, nVal } = run;
+  // names this run for the threads' cached row solvers
+  const runKey = nextOperandKey();
+  const ms = data.scale * data.scale;
+  const schedule: LambdaSchedule = nVal === 0 ? 'fixed' : opts.lambdaSchedule;
+  const mats = arrays.mats;
+  const a = arrays.a;
+
+  let kI = K0;
+  let gI = G0;
+  let extI = GEXT0;
+  for (let j = 0; j < d; j++) mats[kI]![j * d + j] = 1;
+  const best = new Float64Array(d * d);
+  const pow = opts.alpha === 0.5 && opts.root !== 'eig' ? null : powerScratch(d);
+  // G_{t-1} for the extrapolation
+  const Gprev = new Float64Array(momentum > 0 ? d * d : 0);
+  let havePrev = false;
+  let prevMse = Number.POSITIVE_INFINITY;
+  let restarts = 0;
+  let sinceRestart = 0;
+
+  let lambda = opts.lambda;
+  let bestMse = Number.POSITIVE_INFINITY;
+  let bestSweep = 0;
+  let bestLambda = lambda;
+  let stopReason: StopReason = 'max-sweeps';
+  const history: SweepInfo[] = [];
+
+  let sweep = 0;
+  const every = control.checkpointEvery ?? 0;
+  const state = (sweepsDone: number): EngineState => ({
+    sweepsDone,
+    d,
+    runId: run.id,
+    lambda,
+    bestMse,
+    bestSweep,
+    bestLambda,
+    prevMse,
+    restarts,
+    sinceRestart,
+    havePrev,
+    history,
+    K: mats[kI]!,
+    best,
+    Gprev,
+  });
+  const r = control.resume;
+  if (r !== undefined) {
+    if (r.runId !== run.id || r.d !== d || r.K.length !== d * d || r.Gprev.length !== Gprev.length) {
+      throw new RangeError(`resume: the saved state belongs to other data or options (run ${r.runId}, this run ${run.id})`);
+    }
+    sweep = r.sweepsDone;
+    ({ lambda, bestMse, bestSweep, bestLambda, prevMse, restarts, sinceRestart, havePrev } = r);
+    history.push(...r.history);
+    mats[kI]!.set(r.K);
+    best.set(r.best);
+    Gprev.set(r.Gprev);
+  }
+
+  const probe: SweepProbe = {
+    predict: (rows, cols, out) => store === null
+      ? predictInput(data, mats[kI]!, lambda, a, true, rows, cols, out ?? new Float64Array(rows.length))
+      : predictSpilled(store, data, mats[kI]!, lambda, true, rows, cols, out),
+  };
+
+  for (; sweep < opts.maxSweeps; sweep++) {
+    const ts = performance.now();
+    // Yhat rows along with the solves, unless this is the last sweep (which forms no AGOP)
+    const yhat = plan.fuseYhat && sweep + 1 < opts.maxSweeps;
+    const kKey = nextOperandKey();
+    let solved: BlockResult[];
+    if (store === null) {
+      solved = yield plan.solve.map(([r0, r1, v0, v1]): Block => ({ kind: 'solve', K: kI, lambda, r0, r1, v0, v1, yhat, runKey, kKey }));
+    } else {
+      // chunk by chunk: its solves, then its rows' share of Q (rows of Q in ascending rows, as in memory)
+      solved = [];
+      for (const c of store.chunks) {
+        store.load(c, arrays);
+        const chunkKey = nextOperandKey();
+        const blocks = store.solveRanges(plan, c).map(([r0, r1, v0, v1]): Block => ({ kind: 'solve', K: kI, lambda, r0, r1, v0, v1, yhat: false, runKey: chunkKey, kKey }));
+        solved.push(...(yield blocks));
+        if (sweep + 1 < opts.maxSweeps) yield plan.q.map(([r0, r1]): Block => ({ kind: 'q', Q: QI, r0, r1, zero: c.index === 0 }));
+      }
+    }
+    let fallbacks = 0;
+    let se = 0;
+    // the blocks' partial sums, added in block order
+    for (const r of solved) {
+      fallbacks += r.fallbacks;
+      se += r.se;
+    }
+    const mse = nVal > 0 ? se / nVal : Number.NaN;
+    const solveSeconds = (performance.now() - ts) / 1000;
+    let agopSeconds = 0;
+    const lambdaUsed = lambda;
+    if (nVal === 0 || mse < bestMse) {
+      bestMse = nVal === 0 ? Number.NaN : mse;
+      bestSweep = sweep;
+      bestLambda = lambda;
+      best.set(mats[kI]!);
+    }
+    // The probe must see this sweep's kernel, so the callback runs before K is replaced.
+    const info: SweepInfo = {
+      sweep,
+      lambda: lambdaUsed * ms,
+      validationRmse: Math.sqrt(mse) * data.scale,
+      validationRelMse: mse,
+      agop: path,
+      cholFallbacks: fallbacks,
+      restarts,
+      seconds: 0,
+      solveSeconds,
+      agopSeconds: 0,
+    };
+    const tc = performance.now();
+    const verdict = onSweep ? onSweep(info, probe) : undefined;
+    // the caller's own work (progress, experiments' error reports) is not the sweep's time
+    const callbackMs = performance.now() - tc;
+
+    let stop: StopReason | null = null;
+    if (nVal > 0 && !Number.isFinite(mse)) stop = 'diverged';
+    else if (verdict === 'stop') stop = 'callback';
+    else if (nVal > 0 && mse <= opts.tol) stop = 'converged';
+    else if (nVal > 0 && sweep - bestSweep >= opts.patience) stop = 'patience';
+    if (stop === null && sweep + 1 < opts.maxSweeps) {
+      const ta = performance.now();
+      if (path === 'streamed') {
+        // G = Yhat^T Yhat / n, a super-chunk of Yhat rows at a time
+        for (const sc of plan.superChunks) {
+          if (!plan.fuseYhat) yield sc.rows.map(([r0, r1]): Block => ({ kind: 'yhat', K: kI, r0, r1, s0: sc.s0 }));
+          const rows = sc.s1 - sc.s0;
+          const first = sc.s0 === 0;
+          const last = sc.s1 === n;
+          yield plan.gram.map(([r0, r1]): Block => ({ kind: 'gram', G: gI, r0, r1, rows, chunkRows, first, last, scale: 1 / n }));
+        }
+      } else {
+        // G = (K + lambda I) Q (K + lambda I) / n, symmetrised (see agopFactored)
+        if (store === null) yield plan.q.map(([r0, r1]): Block => ({ kind: 'q', Q: QI, r0, r1, zero: true }));
+        const K = mats[kI]!;
+        const saved = new Float64Array(d);
+        for (let j = 0; j < d; j++) {
+          saved[j] = K[j * d + j]!;
+          K[j * d + j] += lambda;
+        }
+        const kKey = nextOperandKey();
+        yield plan.gemm.map(([r0, r1]): Block => ({ kind: 'gemm', A: QI, B: kI, C: TI, r0, r1, alpha: 1, bKey: kKey }));
+        const tKey = nextOperandKey();
+        yield plan.gemm.map(([r0, r1]): Block => ({ kind: 'gemm', A: kI, B: TI, C: gI, r0, r1, alpha: 1 / n, bKey: tKey }));
+        for (let j = 0; j < d; j++) K[j * d + j] = saved[j]!;
+        yield plan.symm.map(([r0, r1]): Block => ({ kind: 'symm', G: gI, r0, r1 }));
+      }
+      agopSeconds = (performance.now() - ta) / 1000;
+      let srcI = gI;
+      if (momentum > 0) {
+        // Extrapolate the kernel sequence, K_{t+1} = G_t + beta (G_t - G_{t-1}); restart (plain
+        // G_t) whenever the validation error went up, so a bad step is never compounded.
+        const restart = mse > prevMse;
+        if (restart) {
+          restarts++;
+          sinceRestart = 0;
+        }
+        // Nesterov's ramp (k - 1) / (k + 2), capped: a restart lets the momentum build up again.
+        const beta = Math.min(momentum, (sinceRestart - 1) / (sinceRestart + 2));
+        sinceRestart++;
+        const G = mats[gI]!;
+        if (havePrev && !restart && beta > 0) {
+          const Gext = mats[extI]!;
+          for (let q = 0; q < d * d; q++) Gext[q] = G[q]! + beta * (G[q]! - Gprev[q]!);
+          srcI = extI;
+        }
+        Gprev.set(G);
+        havePrev = true;
+      }
+      prevMse = mse;
+      // the next ridge first: a Newton-Schulz root need only resolve K to a fraction of it
+      if (schedule === 'adaptive') lambda = Math.max(opts.lambdaFloor, Math.min(lambda, opts.lambdaFactor * mse));
+      else if (schedule === 'official' && mse < 0.1) lambda = Math.min(lambda, 1e-3);
+      if (pow === null) {
+        // K_{t+1} = src: trade buffers instead of copying
+        const t = kI;
+        kI = srcI;
+        if (srcI === gI) gI = t;
+        else extI = t;
+      } else if (nextKernelPower(d, mats[srcI]!, opts.alpha, mats[kI]!, pow, { root: opts.root, lambda }) !== 0) {
+        stop = 'diverged';
+      }
+    }
+    info.seconds = (performance.now() - ts - callbackMs) / 1000;
+    info.agopSeconds = agopSeconds;
+    history.push(info);
+    if (stop === null && sweep + 1 < opts.maxSweeps) {
+      const interrupted = control.interrupted?.() === true;
+      if (control.onCheckpoint && (interrupted || (every > 0 && (sweep + 1) % every === 0))) control.onCheckpoint(state(sweep + 1));
+      if (interrupted) stop = 'interrupted';
+    }
+    if (stop !== null) {
+      stopReason = stop;
+      sweep++;
+      break;
+    }
+  }
+  const model: LinRfmModel = { d, K: best, lambda: bestLambda, scale: data.scale, transposed: data.transposed, alpha: opts.alpha };
+  return {
+    model,
+    stopReason,
+    sweeps: Math.min(sweep, opts.maxSweeps),
+    bestSweep,
+    bestValidationRmse: Math.sqrt(bestMse) * data.scale,
+    history,
+    seconds: (performance.now() - t0) / 1000,
+    options: opts,
+    nTrain: run.nTrain,
+    nValidation: nVal,
+    predict: (rows, cols, out) => store === null
+      ? predictInput(data, model.K, model.lambda, null, false, rows, cols, out ?? new Float64Array(rows.length))
+      : predictSpilled(store, data, model.K, model.lambda, false, rows, cols, out),
+    spilledChunks: store === null ? 0 : store.chunks.length,
+    release: () => store?.dispose(),
+  };
+}
+
+/** predictInput over a spilled matrix: pairs in input coordinates, oriented, then chunk by chunk. */
+function predictSpilled(
+  store: SpillStore, data: PreparedData, K: Float64Array, lambda: number, trainOnly: boolean,
+  rows: Int32Array, cols: Int32Array, out: Float64Array = new Float64Array(rows.length),
+): Float64Array {
+  const t = data.transposed;
+  return store.predict(K, lambda, data.scale, trainOnly, t ? cols : rows, t ? rows : cols, out);
+}

@@ -57,6 +57,7 @@ export const keyDefs: readonly KeyDef[] = [
   def('lambda', '--lambda <l>', 'number', positive, 'initial ridge, relative to the mean square of the observed values', ENGINE),
   def('lambdaSchedule', '--lambda-schedule <s>', 'choice', choice(['adaptive', 'official', 'fixed']), 'adaptive | official | fixed', ENGINE, { choices: ['adaptive', 'official', 'fixed'] }),
   def('lambdaFactor', '--lambda-factor <f>', 'number', positive, 'adaptive schedule: lambda tracks f x validation MSE', ENGINE),
+  def('lambdaPlateau', '--lambda-plateau <n>', 'int', intMin(0), 'adaptive schedule: cut lambda to a quarter after n sweeps without a 1% validation gain (0: never)', ENGINE),
   def('momentum', '--momentum <b>', 'number', z.number().min(0, 'must be in [0, 1)').lt(1, 'must be in [0, 1)'), 'cap of the kernel extrapolation (Nesterov, restarted on validation rise); 0 = plain lin-RFM', ENGINE),
   def('maxSweeps', '--max-sweeps <n>', 'int', intMin(1), 'stop after this many sweeps', ENGINE),
   def('patience', '--patience <n>', 'int', intMin(1), 'stop after this many sweeps without a better validation error', ENGINE),

@@ -16,6 +16,9 @@ export interface EngineState {
   bestSweep: number;
   bestLambda: number;
   prevMse: number;
+  /** The adaptive schedule's plateau watch: the validation MSE at the last cut or 1% gain, and sweeps since. */
+  plateauMse: number;
+  plateauSweeps: number;
   restarts: number;
   sinceRestart: number;
   havePrev: boolean;

@@ -26,6 +26,7 @@ export function engineOptionsFrom(o: Record<string, unknown>): Partial<EngineOpt
     ['lambda', 'lambda'],
     ['lambdaSchedule', 'lambdaSchedule'],
     ['lambdaFactor', 'lambdaFactor'],
+    ['lambdaPlateau', 'lambdaPlateau'],
     ['maxSweeps', 'maxSweeps'],
     ['momentum', 'momentum'],
     ['patience', 'patience'],

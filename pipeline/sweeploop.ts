@@ -140,6 +140,11 @@ function setupSpilled(id: string, data: PreparedData, opts: EngineOptions, share
  * The sweeps, as a generator: it yields each phase's blocks, is resumed with their results (in
  * block order), and does the cheap serial steps (schedule, momentum, the power) in between.
  */
+// The adaptive schedule's plateau rule: a sweep counts as progress when it gains 1% on the
+// reference MSE; after lambdaPlateau sweeps without, the ridge is cut to a quarter.
+const PLATEAU_GAIN = 0.99;
+const PLATEAU_CUT = 0.25;
+
 export function* sweepLoop(
   run: RunSetup,
   opts: EngineOptions,
@@ -165,6 +170,8 @@ export function* sweepLoop(
   const Gprev = new Float64Array(momentum > 0 ? d * d : 0);
   let havePrev = false;
   let prevMse = Number.POSITIVE_INFINITY;
+  let plateauMse = Number.POSITIVE_INFINITY;
+  let plateauSweeps = 0;
   let restarts = 0;
   let sinceRestart = 0;
 
@@ -186,6 +193,8 @@ export function* sweepLoop(
     bestSweep,
     bestLambda,
     prevMse,
+    plateauMse,
+    plateauSweeps,
     restarts,
     sinceRestart,
     havePrev,
@@ -200,7 +209,7 @@ export function* sweepLoop(
       throw new RangeError(`resume: the saved state belongs to other data or options (run ${r.runId}, this run ${run.id})`);
     }
     sweep = r.sweepsDone;
-    ({ lambda, bestMse, bestSweep, bestLambda, prevMse, restarts, sinceRestart, havePrev } = r);
+    ({ lambda, bestMse, bestSweep, bestLambda, prevMse, plateauMse, plateauSweeps, restarts, sinceRestart, havePrev } = r);
     history.push(...r.history);
     mats[kI]!.set(r.K);
     best.set(r.best);
@@ -323,8 +332,18 @@ export function* sweepLoop(
       }
       prevMse = mse;
       // the next ridge first: a Newton-Schulz root need only resolve K to a fraction of it
-      if (schedule === 'adaptive') lambda = Math.max(opts.lambdaFloor, Math.min(lambda, opts.lambdaFactor * mse));
-      else if (schedule === 'official' && mse < 0.1) lambda = Math.min(lambda, 1e-3);
+      if (schedule === 'adaptive') {
+        lambda = Math.max(opts.lambdaFloor, Math.min(lambda, opts.lambdaFactor * mse));
+        // a flat validation error under a ridge that no longer follows it: cut the ridge (see lambdaPlateau)
+        if (mse < PLATEAU_GAIN * plateauMse) {
+          plateauMse = mse;
+          plateauSweeps = 0;
+        } else if (opts.lambdaPlateau > 0 && ++plateauSweeps >= opts.lambdaPlateau) {
+          lambda = Math.max(opts.lambdaFloor, PLATEAU_CUT * lambda);
+          plateauMse = mse;
+          plateauSweeps = 0;
+        }
+      } else if (schedule === 'official' && mse < 0.1) lambda = Math.min(lambda, 1e-3);
       if (pow === null) {
         // K_{t+1} = src: trade buffers instead of copying
         const t = kI;

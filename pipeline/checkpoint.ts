@@ -27,7 +27,7 @@ export interface EngineState {
   K: Float64Array;
   /** The kernel of the best sweep so far. */
   best: Float64Array;
-  /** G of the last sweep, for the extrapolation (length 0 without momentum). */
+  /** G of the last sweep for the extrapolation (its power G^(2 alpha) when 2 alpha < 1); length 0 without momentum. */
   Gprev: Float64Array;
 }
 

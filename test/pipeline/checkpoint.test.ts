@@ -88,3 +88,17 @@ describe(`checkpoint and resume (seed ${SEED})`, () => {
     expect(() => decodeCheckpoint('ck.lrfm', new Uint8Array(20))).toThrow(/wrong magic/);
   });
 });
+
+describe(`checkpoint and resume with alpha = 1/4 (extrapolation after the root; seed ${SEED})`, () => {
+  it('resumed after sweep 12 ends bit-identical, the previous root being in the state', () => {
+    const o = { ...opts, alpha: 0.25, maxSweeps: 30 };
+    const states: EngineState[] = [];
+    const full = complete(problem.train, o, undefined, {
+      checkpointEvery: 12,
+      onCheckpoint: (s) => states.push(decodeCheckpoint('mem', encodeCheckpoint(s))),
+    });
+    expect(states.map((s) => s.sweepsDone)).toEqual([12, 24]);
+    expect(states[0]!.Gprev.length).toBe(90 * 90);
+    expectSameBits(full, complete(problem.train, o, undefined, { resume: states[0]! }));
+  });
+});

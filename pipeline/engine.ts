@@ -1,13 +1,13 @@
 // lin-RFM matrix completion: the options, the results, and the entry points (in this thread or on a pool).
 
 import { availableParallelism } from 'node:os';
-import { blockContext, disposeBlockContext, runBlock } from './blocks.ts';
+import { blockContext, disposeBlockContext, runBlock, type Block, type BlockResult } from './blocks.ts';
 import type { RunControl } from './checkpoint.ts';
 import type { Csr } from './csr.ts';
 import { SweepPool } from './pool.ts';
 import type { SpillOptions } from './spill.ts';
 import type { AgopPath, RootMethod } from './sweep.ts';
-import { setupRun, sweepLoop } from './sweeploop.ts';
+import { setupRun, sweepLoop, type RunSetup } from './sweeploop.ts';
 
 export type AgopMode = 'auto' | AgopPath;
 export type LambdaSchedule = 'adaptive' | 'official' | 'fixed';
@@ -225,19 +225,29 @@ async function completeInline(
   const run = setupRun(input, opts, false, spill);
   const ctx = blockContext(run.arrays);
   try {
+    return await drive(run, opts, onSweep, control, t0, async (blocks) => {
+      const results = blocks.map((b) => runBlock(ctx, b));
+      await new Promise<void>((r) => setImmediate(r));
+      return results;
+    });
+  } finally {
+    disposeBlockContext(ctx);
+  }
+}
+
+/** Runs a run's sweep loop, each phase's blocks through `exec`; a run that fails takes its spill files with it. */
+async function drive(
+  run: RunSetup, opts: EngineOptions, onSweep: SweepCallback | undefined, control: RunControl, t0: number,
+  exec: (blocks: Block[]) => Promise<BlockResult[]>,
+): Promise<CompletionResult> {
+  try {
     const loop = sweepLoop(run, opts, onSweep, control, t0);
     let step = loop.next();
-    while (!step.done) {
-      const results = step.value.map((b) => runBlock(ctx, b));
-      await new Promise<void>((r) => setImmediate(r));
-      step = loop.next(results);
-    }
+    while (!step.done) step = loop.next(await exec(step.value));
     return step.value;
   } catch (err) {
     run.store?.dispose();
     throw err;
-  } finally {
-    disposeBlockContext(ctx);
   }
 }
 
@@ -275,13 +285,8 @@ export async function completeAsync(
   const run = setupRun(input, opts, true, spill);
   const pool = given ?? new SweepPool(workers);
   try {
-    const loop = sweepLoop(run, opts, onSweep, control, t0);
-    let step = loop.next();
-    while (!step.done) step = loop.next(await pool.runBlocks(run.arrays, step.value, workers));
-    return step.value;
-  } catch (err) {
-    run.store?.dispose();
-    throw err;
+    // run.arrays is read at each phase: a spilled run points it at the chunk in hand
+    return await drive(run, opts, onSweep, control, t0, (blocks) => pool.runBlocks(run.arrays, blocks, workers));
   } finally {
     if (given === undefined) await pool.close();
   }

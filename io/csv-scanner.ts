@@ -55,6 +55,7 @@ export async function scanCsvFile<S extends RecordSink>(
   file: string,
   makeSink: (bytes: number) => S,
   readBytes = READ_BYTES,
+  onLines?: (lines: number) => void,
 ): Promise<S> {
   let fh: FileHandle;
   try {
@@ -82,6 +83,7 @@ export async function scanCsvFile<S extends RecordSink>(
       length += bytesRead;
       const final = bytesRead === 0;
       const used = scanner.feed(buf.subarray(0, length), final);
+      onLines?.(scanner.line - 1);
       if (final) break;
       // Keep the partial last record at the front; the next read appends to it.
       buf.copy(buf, 0, used, length);

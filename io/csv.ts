@@ -26,7 +26,7 @@ export interface TripletColumns {
   valueKey?: string;
   /** A (row, col) pair given twice: an error (default), or kept for the caller to merge (io/duplicates.ts). */
   duplicates?: 'error' | 'last' | 'mean';
-  /** Parquet: called after each row group with the rows read so far, the file number and the file count. */
+  /** Called as rows are read (Parquet: after each row group; CSV: after each read) with the rows so far, the file number and the file count. */
   onProgress?: (rowsRead: number, file: number, files: number) => void;
 }
 
@@ -49,7 +49,13 @@ export interface Pairs {
 export async function readTripletsCsv(path: string, opts: TripletColumns = {}): Promise<Triplets> {
   const names = tripletColumnNames(opts);
   const allowDuplicates = (opts.duplicates ?? 'error') !== 'error';
-  const sink = await scanCsvFile(path, (bytes) => Object.assign(new TripletSink(path, names, estimateLines(bytes)), { allowDuplicates }));
+  const progress = opts.onProgress;
+  const sink = await scanCsvFile(
+    path,
+    (bytes) => Object.assign(new TripletSink(path, names, estimateLines(bytes)), { allowDuplicates }),
+    undefined,
+    progress === undefined ? undefined : (lines) => progress(Math.max(0, lines - 1), 0, 1),
+  );
   return sink.result();
 }
 

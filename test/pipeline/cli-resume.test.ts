@@ -2,12 +2,13 @@
 // sweep then --resume gives the same files as an uninterrupted run; SIGTERM writes a checkpoint,
 // exits 143 and leaves no outputs; a checkpoint from other data is refused.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../kernels/random.ts';
+import { completeUntilCheckpoint, type StoppedRun } from './cli-helpers.ts';
 
 const BIN = resolve(import.meta.dirname, '../../bin/lin-rfm.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'lin-rfm-resume-'));
@@ -21,32 +22,9 @@ function run(...args: string[]): { code: number; stdout: string; stderr: string 
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Starts complete and sends `signal` once a checkpoint at or after sweep `at` is reported. */
-function runUntilCheckpoint(out: string, at: number, signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; seen: number }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [BIN, 'complete', ...common, '--output', out], { cwd: dir });
-    let stderr = '';
-    let buf = '';
-    let seen = -1;
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      buf += chunk.toString();
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (seen >= 0 || !line.startsWith('{')) continue;
-        const ev = JSON.parse(line) as { event: string; sweep?: number };
-        if (ev.event === 'checkpoint' && ev.sweep! >= at) {
-          seen = ev.sweep!;
-          child.kill(signal);
-        }
-      }
-    });
-    child.on('error', fail);
-    child.on('exit', (code, sig) => done({ code, signal: sig, stderr, seen }));
-  });
-}
+/** complete with the common flags into `out`, stopped by `signal` once a checkpoint at or after sweep `at` is reported. */
+const runUntilCheckpoint = (out: string, at: number, signal: NodeJS.Signals): Promise<StoppedRun> =>
+  completeUntilCheckpoint(dir, [...common, '--output', out], at, signal);
 
 const bytes = (p: string): Buffer => readFileSync(join(dir, p));
 

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { estimateMemory, estimateSpilledMemory } from '../../pipeline/memory.ts';
+import { completeUntilCheckpoint } from './cli-helpers.ts';
 
 const BIN = resolve(import.meta.dirname, '../../bin/lin-rfm.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'lin-rfm-spill-'));
@@ -68,5 +69,17 @@ describe(`complete --spill (data seed ${SEED}, ${ROWS} x ${COLS}, ${OBSERVED} ob
     const never = run('complete', ...common, '--memory-budget', String(estimateMemory(ROWS, COLS, OBSERVED, 1).bytes - 1), '--spill', 'never', '--workers', '1', '--output', 'refused');
     expect(never.code).toBe(78);
     expect(never.stderr).toMatch(/--spill auto would stream it from disk/);
+  });
+
+  it('SIGTERM during a spilled run: exit 143, the chunks removed, only the checkpoint left; --resume gives the same bytes', async () => {
+    const args = [...common.filter((a) => a !== '--quiet'), '--spill', 'always', '--spill-chunk', String(CHUNK), '--workers', '2', '--work-dir', 'chunks-t', '--checkpoint-every', '3', '--output', 'termed'];
+    const t = await completeUntilCheckpoint(dir, args, 6, 'SIGTERM');
+    expect(t.seen).toBeGreaterThanOrEqual(6);
+    expect(t.code, t.stderr).toBe(143);
+    expect(existsSync(join(dir, 'chunks-t'))).toBe(false);
+    expect(readdirSync(join(dir, 'termed'))).toEqual(['checkpoint.lrfm']);
+    const r = run('complete', ...args, '--resume');
+    expect(r.code, r.stderr).toBe(0);
+    for (const f of ['predictions.csv', 'topk.csv', 'model/kernel.arrow']) expect(bytes(`termed/${f}`).equals(bytes(`memory/${f}`)), f).toBe(true);
   });
 });

@@ -24,6 +24,21 @@ const MAGIC = 0x31524150; // "PAR1" read as a little-endian uint32
  * parsed (then the reader sees the file as it is and reports what is wrong with it in its own words).
  */
 export async function pageIndexPatch(path: string): Promise<FooterPatch | null> {
+  const found = await readFooterMeta(path);
+  if (found === null) return null;
+  const { meta, size } = found;
+  const stripped = stripPageIndex(meta);
+  if (stripped === null) return null;
+  const footer = new Uint8Array(stripped.length + 8);
+  footer.set(stripped);
+  const out = new DataView(footer.buffer);
+  out.setUint32(stripped.length, stripped.length, true);
+  out.setUint32(stripped.length + 4, MAGIC, true);
+  return { keep: size - 8 - meta.length, footer };
+}
+
+/** The thrift FileMetaData bytes of the Parquet file at `path` and the file's size, or null when it has no valid footer. */
+async function readFooterMeta(path: string): Promise<{ meta: Uint8Array; size: number } | null> {
   const fh = await open(path, 'r');
   try {
     const size = (await fh.stat()).size;
@@ -35,16 +50,38 @@ export async function pageIndexPatch(path: string): Promise<FooterPatch | null> 
     if (view.getUint32(4, true) !== MAGIC || length > size - 12) return null;
     const meta = new Uint8Array(length);
     await fh.read(meta, 0, length, size - 8 - length);
-    const stripped = stripPageIndex(meta);
-    if (stripped === null) return null;
-    const footer = new Uint8Array(stripped.length + 8);
-    footer.set(stripped);
-    const out = new DataView(footer.buffer);
-    out.setUint32(stripped.length, stripped.length, true);
-    out.setUint32(stripped.length + 4, MAGIC, true);
-    return { keep: size - 8 - length, footer };
+    return { meta, size };
   } finally {
     await fh.close();
+  }
+}
+
+/**
+ * The row count a Parquet file's footer declares (FileMetaData field 3, num_rows), read without
+ * decoding any data; null when the footer cannot be read or has no such field.
+ */
+export async function footerRowCount(path: string): Promise<number | null> {
+  const found = await readFooterMeta(path);
+  if (found === null) return null;
+  const r = new CompactReader(found.meta);
+  try {
+    let last = 0;
+    for (;;) {
+      const header = r.byte();
+      if (header === T_STOP) return null;
+      const type = header & 0x0f;
+      const delta = header >> 4;
+      const id = delta === 0 ? zigzagDecode(r.varint32()) : last + delta;
+      last = id;
+      if (id === 3 && type === T_I64) {
+        // zigzag, without the 32-bit operators: counts past 2^31 are the point
+        const u = r.varint64();
+        return u % 2 === 0 ? u / 2 : -(u + 1) / 2;
+      }
+      r.skip(type, false);
+    }
+  } catch {
+    return null;
   }
 }
 
@@ -108,6 +145,17 @@ class CompactReader {
   varint32(): number {
     let v = 0;
     for (let shift = 0; shift < 35; shift += 7) {
+      const b = this.byte();
+      v += (b & 0x7f) * 2 ** shift;
+      if ((b & 0x80) === 0) return v;
+    }
+    throw new RangeError('thrift: varint too long');
+  }
+
+  /** An unsigned varint up to 64 bits, exact below 2^53. */
+  varint64(): number {
+    let v = 0;
+    for (let shift = 0; shift < 70; shift += 7) {
       const b = this.byte();
       v += (b & 0x7f) * 2 ** shift;
       if ((b & 0x80) === 0) return v;

@@ -6,7 +6,7 @@ import { Schema, tableFromIPC, Table } from 'apache-arrow';
 import { Errors, LinRfmError } from '../config/errors.ts';
 import { tripletColumnNames, type Pairs, type TripletColumns, type Triplets } from './csv.ts';
 import type { KeyDictionary } from './keys.ts';
-import { pageIndexPatch } from './parquet-footer.ts';
+import { footerRowCount, pageIndexPatch } from './parquet-footer.ts';
 import { PairSink, TripletSink, type BatchSink, type Dataset } from './parquet-sinks.ts';
 import { ParquetDecodeError, ParquetRowGroupSource } from './parquet-source.ts';
 
@@ -47,6 +47,21 @@ export async function readPairsParquet(paths: string | string[], rowKeys: KeyDic
 }
 
 export { writeTableParquetAtomic, type ParquetColumn } from './parquet-write.ts';
+
+/**
+ * The rows a Parquet file, directory or list declares in its footers, without reading any data;
+ * null when a footer cannot be read (the full read then says what is wrong).
+ */
+export async function countParquetRows(paths: string | string[]): Promise<number | null> {
+  const dataset = await resolveDataset(paths);
+  let total = 0;
+  for (const f of dataset.files) {
+    const n = await footerRowCount(f).catch(() => null);
+    if (n === null || n < 0) return null;
+    total += n;
+  }
+  return total;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Dataset resolution and scanning

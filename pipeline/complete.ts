@@ -15,7 +15,8 @@ import { csrFromTriplets, type Csr } from './csr.ts';
 import { fingerprint, isParquet, readObserved, readPairs, topKPerRow, writeFull, writeKeyedTable, writePredictions, type ColdStart } from './dataio.ts';
 import { completeAsync, defaultEngineOptions, type CompletionResult } from './engine.ts';
 import { jobControl, type JobControl } from './jobcontrol.ts';
-import { estimateMemory, estimateSpilledMemory, type MemoryEstimate } from './memory.ts';
+import { estimateLoadMemory, estimateMemory, estimateSpilledMemory, type MemoryEstimate } from './memory.ts';
+import { countParquetRows } from '../io/parquet.ts';
 import { createProgress, type Progress } from './progress.ts';
 import type { SpillOptions } from './spill.ts';
 
@@ -25,6 +26,8 @@ export async function cmdComplete(o: Record<string, unknown>, settings: Resolved
   const input = o['input'] as string;
   const outDir = resolve(o['output'] as string);
   if (existsSync(outDir) && !statSync(outDir).isDirectory()) throw Errors.Io(outDir, 'output exists and is not a directory');
+  const budget = (o['memoryBudget'] as number | undefined) ?? Math.floor(0.8 * totalmem());
+  await checkLoadFits(input, budget);
   progress.info(`reading ${input}`);
   const columns = { rowKey: o['rowKey'] as string, colKey: o['colKey'] as string, valueKey: o['valueKey'] as string };
   const tri = await readObserved(input, columns, (o['duplicates'] as 'error' | 'last' | 'mean' | undefined) ?? 'error', (rows, file, files) =>
@@ -44,7 +47,6 @@ export async function cmdComplete(o: Record<string, unknown>, settings: Resolved
   const [nRows, nCols] = [m.nRows, m.nCols];
   progress.event('loaded', { file: input, rows: nRows, cols: nCols, observed: nnz });
   const workers = (o['workers'] as number | undefined) ?? availableParallelism();
-  const budget = (o['memoryBudget'] as number | undefined) ?? Math.floor(0.8 * totalmem());
   const plan = memoryPlan(o, outDir, nRows, nCols, nnz, workers, budget);
   const estimate = plan.estimate;
   progress.event('memory', { estimateBytes: estimate.bytes, budgetBytes: budget, spill: plan.spill !== undefined, chunkEntries: plan.spill?.chunkEntries ?? null });
@@ -65,6 +67,23 @@ export async function cmdComplete(o: Record<string, unknown>, settings: Resolved
     await writeCompleteOutputs(o, settings, t0, { input, outDir, columns, tri, raw, center, rowBias, pairs, result, job, checkpointPath, progress, nnz, workers, estimate, budget });
   } finally {
     result.release();
+  }
+}
+
+/**
+ * Refuses, before reading anything, a Parquet input whose footers declare more rows than the load
+ * can hold: the budget (exit 78), or 2^31 - 1 entries, the CSR's 32-bit offsets (exit 65).
+ */
+async function checkLoadFits(input: string, budget: number): Promise<void> {
+  if (!isParquet(input)) return;
+  const rows = await countParquetRows(input);
+  if (rows === null) return;
+  if (rows > 2 ** 31 - 1) {
+    throw Errors.BadData(input, 'footer', `${rows} rows: more observed entries than this version loads (2^31 - 1; the load is in memory, only the sweeps spill)`);
+  }
+  const need = estimateLoadMemory(rows);
+  if (need > budget) {
+    throw Errors.Config('memory-budget', budget, `loading ${rows} rows needs about ${(need / 1e9).toFixed(2)} GB before any sweep (the load is in memory, only the sweeps spill), more than the budget of ${(budget / 1e9).toFixed(2)} GB`);
   }
 }
 

@@ -28,6 +28,17 @@ export function estimateMemory(rows: number, cols: number, observed: number, wor
 }
 
 /**
+ * Bytes per observed entry that loading holds at its peak, before a spilled run's chunks are written:
+ * the raw matrix kept for the outputs, the centred copy, and the oriented and split copies.
+ */
+export const LOAD_BYTES_PER_ENTRY = 64;
+
+/** What loading `rows` input rows needs before any sweep (the load is in memory, spilled or not). */
+export function estimateLoadMemory(rows: number): number {
+  return 120e6 + rows * LOAD_BYTES_PER_ENTRY;
+}
+
+/**
  * Peak resident memory of a spilled run: the loading and preparation before the chunks are written
  * (the raw matrix kept for the outputs, the centred copy, the oriented and split copies: ~64 bytes an
  * entry at their peak), then the sweeps: d x d matrices, one chunk's work arrays in this thread and
@@ -41,7 +52,7 @@ export function estimateSpilledMemory(rows: number, cols: number, observed: numb
   const parts: Record<string, number> = {
     runtime: 120e6,
     kernelMatrices: 7 * dd,
-    entries: observed * 64 + n * 24,
+    entries: observed * LOAD_BYTES_PER_ENTRY + n * 24,
     chunk: chunk * 60,
     completedRowsChunk: Math.min(64e6, 8 * n * d),
     workers: workers * (2 * dd + chunk * 16 + 60e6),

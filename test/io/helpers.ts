@@ -46,3 +46,17 @@ export function seededRandom(label: string, fallback: number): () => number {
 export function randomInt(rand: () => number, n: number): number {
   return Math.floor(rand() * n);
 }
+
+/** "PAR1", a FileMetaData holding only num_rows (field 3, i64, zigzag varint), its length, "PAR1". */
+export function hugeFooterFile(rows: number): Buffer {
+  const bytes: number[] = [0x36];
+  let u = 2 * rows;
+  while (u >= 0x80) {
+    bytes.push((u % 0x80) | 0x80);
+    u = Math.floor(u / 0x80);
+  }
+  bytes.push(u, 0x00);
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(bytes.length);
+  return Buffer.concat([Buffer.from('PAR1'), Buffer.from(bytes), len, Buffer.from('PAR1')]);
+}

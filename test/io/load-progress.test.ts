@@ -1,11 +1,14 @@
-// Load progress: the readers report the rows read so far as they go, ending at the row count.
+// Load progress: the readers report the rows read so far as they go, ending at the row count; and
+// the row counts Parquet footers declare, read before any data.
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readTripletsCsv } from '../../io/csv.ts';
-import { readTripletsParquet, writeTableParquetAtomic } from '../../io/parquet.ts';
+import { countParquetRows, readTripletsParquet, writeTableParquetAtomic } from '../../io/parquet.ts';
+import { footerRowCount } from '../../io/parquet-footer.ts';
+import { hugeFooterFile } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lin-rfm-progress-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -41,5 +44,15 @@ describe('load progress', () => {
     expect(tri.nnz).toBe(2 * N);
     expect(seen.at(-1)).toEqual([2 * N, 1, 2]);
     expect(seen.some(([r, f]) => f === 0 && r === N)).toBe(true);
+    // the footers say the same, without reading the data
+    expect(await countParquetRows(ds)).toBe(2 * N);
+  });
+
+  it('a footer declaring 3e9 rows (past 32 bits) is read exactly; a file without a footer gives null', async () => {
+    const path = join(dir, 'huge.parquet');
+    writeFileSync(path, hugeFooterFile(3e9));
+    expect(await footerRowCount(path)).toBe(3e9);
+    writeFileSync(join(dir, 'not.parquet'), 'no footer here at all');
+    expect(await footerRowCount(join(dir, 'not.parquet'))).toBeNull();
   });
 });

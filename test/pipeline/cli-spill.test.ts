@@ -3,12 +3,14 @@
 // estimates makes `--spill auto` spill; a budget below both is refused (exit 78); no chunk is left.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { estimateMemory, estimateSpilledMemory } from '../../pipeline/memory.ts';
 import { completeUntilCheckpoint } from './cli-helpers.ts';
+import { hugeFooterFile } from '../io/helpers.ts';
+import { writeTableParquetAtomic } from '../../io/parquet.ts';
 
 const BIN = resolve(import.meta.dirname, '../../bin/lin-rfm.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'lin-rfm-spill-'));
@@ -81,5 +83,22 @@ describe(`complete --spill (data seed ${SEED}, ${ROWS} x ${COLS}, ${OBSERVED} ob
     const r = run('complete', ...args, '--resume');
     expect(r.code, r.stderr).toBe(0);
     for (const f of ['predictions.csv', 'topk.csv', 'model/kernel.arrow']) expect(bytes(`termed/${f}`).equals(bytes(`memory/${f}`)), f).toBe(true);
+  });
+
+  it('a Parquet input is checked from its footers before any data is read: over budget (78), past 2^31 - 1 rows (65)', async () => {
+    const n = 15_000;
+    await writeTableParquetAtomic(join(dir, 'r.parquet'), [
+      { name: 'row', values: Int32Array.from({ length: n }, (_, e) => e % 500) },
+      { name: 'col', values: Int32Array.from({ length: n }, (_, e) => Math.floor(e / 500)) },
+      { name: 'value', values: Float64Array.from({ length: n }, (_, e) => e % 7) },
+    ]);
+    const small = run('complete', '--input', 'r.parquet', '--memory-budget', '100M', '--output', 'pre');
+    expect(small.code).toBe(78);
+    expect(small.stderr).toMatch(/loading 15000 rows needs about 0\.12 GB before any sweep/);
+    writeFileSync(join(dir, 'huge.parquet'), hugeFooterFile(3e9));
+    const huge = run('complete', '--input', 'huge.parquet', '--output', 'pre');
+    expect(huge.code).toBe(65);
+    expect(huge.stderr).toMatch(/huge\.parquet: footer: 3000000000 rows: more observed entries than this version loads/);
+    expect(existsSync(join(dir, 'pre'))).toBe(false);
   });
 });

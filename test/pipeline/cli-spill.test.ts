@@ -1,5 +1,6 @@
 // Spilling through the real executable: `complete --spill always` streams the matrix from Arrow IPC
-// chunks and writes byte-identical outputs to an in-memory run (factored AGOP); a memory budget between the two
+// chunks and writes byte-identical outputs (predictions, top-k, the full matrix, the kernel) to an
+// in-memory run (factored AGOP); a memory budget between the two
 // estimates makes `--spill auto` spill; a budget below both is refused (exit 78); no chunk is left.
 
 import { spawnSync } from 'node:child_process';
@@ -19,7 +20,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const SEED = 31;
 const [ROWS, COLS, OBSERVED, CHUNK] = [500, 300, 15_000, 3_000];
 // a spilled run forms the AGOP in factored form; in memory, auto would pick the streamed form here
-const common = ['--input', 'train.csv', '--predict', 'truth.csv', '--seed', '5', '--max-sweeps', '40', '--top-k', '3', '--agop', 'factored', '--quiet'];
+const common = ['--input', 'train.csv', '--predict', 'truth.csv', '--seed', '5', '--max-sweeps', '40', '--top-k', '3', '--full', '--agop', 'factored', '--quiet'];
 
 function run(...args: string[]): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: dir, timeout: 120_000 });
@@ -44,9 +45,9 @@ describe(`complete --spill (data seed ${SEED}, ${ROWS} x ${COLS}, ${OBSERVED} ob
     expect(c.code, c.stderr).toBe(0);
     expect(report('spilled').memory.spilledChunks).toBeGreaterThanOrEqual(3);
     expect(report('spilled').sweeps).toBe(report('memory').sweeps);
-    for (const f of ['predictions.csv', 'topk.csv', 'model/kernel.arrow']) expect(bytes(`spilled/${f}`).equals(bytes(`memory/${f}`)), f).toBe(true);
+    for (const f of ['predictions.csv', 'topk.csv', 'full.csv', 'model/kernel.arrow']) expect(bytes(`spilled/${f}`).equals(bytes(`memory/${f}`)), f).toBe(true);
     expect(existsSync(join(dir, 'chunks'))).toBe(false);
-    expect(readdirSync(join(dir, 'spilled')).sort()).toEqual(['model', 'predictions.csv', 'report.json', 'topk.csv']);
+    expect(readdirSync(join(dir, 'spilled')).sort()).toEqual(['full.csv', 'model', 'predictions.csv', 'report.json', 'topk.csv']);
   });
 
   it('--spill auto spills under a budget between the two estimates, and the result is the same', () => {

@@ -13,12 +13,27 @@ export interface Triplets {
   file: string;
   rowKeys: KeyDictionary;
   colKeys: KeyDictionary;
-  /** Entry i is (rows[i], cols[i]) = values[i], in file order; every array has exactly nnz elements. */
+  /**
+   * Entry i is (rows[i], cols[i]) = values[i], in file order; every array has exactly nnz elements,
+   * except in streaming mode (TripletColumns.onEntries), where the entries went to the callback and
+   * these are empty.
+   */
   rows: Int32Array<ArrayBuffer>;
   cols: Int32Array<ArrayBuffer>;
   values: Float64Array<ArrayBuffer>;
   nnz: number;
+  /** Streaming mode only: where the entry with a given ordinal came from, for the caller's messages. */
+  locate?: EntryLocator;
 }
+
+/**
+ * Turns an entry's ordinal (see TripletColumns.onEntries) into the file and the place in it, in the
+ * same words the reader's own messages use: `line N` (CSV) or `row group G, row R` (Parquet).
+ */
+export type EntryLocator = (ordinal: number) => { file: string; where: string };
+
+/** The entries of a streaming read, in file order; the arrays are reused, only the first n elements count. */
+export type EntriesCallback = (rows: Int32Array, cols: Int32Array, values: Float64Array, ordinals: Float64Array, n: number) => void;
 
 export interface TripletColumns {
   rowKey?: string;
@@ -28,6 +43,28 @@ export interface TripletColumns {
   duplicates?: 'error' | 'last' | 'mean';
   /** Called as rows are read (Parquet: after each row group; CSV: after each read) with the rows so far, the file number and the file count. */
   onProgress?: (rowsRead: number, file: number, files: number) => void;
+  /**
+   * Streaming mode, for inputs too big to hold as one array: the reader buffers at most about
+   * `streamEntries` entries and hands them over in file order, a buffer at a time. The arrays are
+   * reused once the call returns, so the callback copies what it keeps; only the first n elements are
+   * meaningful. ordinals[e] locates entry e for messages (Triplets.locate turns it into words): for
+   * CSV its 1-based line number, for Parquet its 0-based entry index in dataset order. The result
+   * then has empty rows, cols and values but the full nnz (entries delivered) and the dictionaries.
+   * Duplicate pairs are not checked whatever `duplicates` says, since that needs all entries at once:
+   * the caller checks them. Every other check stays, but an error may come after some entries were
+   * delivered. An error the callback throws ends the read and is rethrown as is.
+   */
+  onEntries?: EntriesCallback;
+  /** Entries buffered between onEntries calls (default 1 << 16); a Parquet batch bigger than this is handed over whole. */
+  streamEntries?: number;
+}
+
+/** The streaming options of a triplet read, checked; null when entries are to be kept in memory. */
+export function entryStream(opts: TripletColumns): { onEntries: EntriesCallback; size: number } | null {
+  if (opts.onEntries === undefined) return null;
+  const size = opts.streamEntries ?? 1 << 16;
+  if (!Number.isSafeInteger(size) || size < 1) throw Errors.Config('streamEntries', size, 'must be a positive integer');
+  return { onEntries: opts.onEntries, size };
 }
 
 export interface Pairs {
@@ -44,18 +81,31 @@ export interface Pairs {
 /**
  * Reads a header-first CSV of (row, col, value) triplets, finding the three columns by name; other
  * columns are ignored. Rejects, with file and line: missing columns, ragged lines, empty keys,
- * values that are not finite numbers, and a (row, col) pair given twice.
+ * values that are not finite numbers, and a (row, col) pair given twice (not in streaming mode).
  */
 export async function readTripletsCsv(path: string, opts: TripletColumns = {}): Promise<Triplets> {
   const names = tripletColumnNames(opts);
+  const stream = entryStream(opts);
   const allowDuplicates = (opts.duplicates ?? 'error') !== 'error';
   const progress = opts.onProgress;
-  const sink = await scanCsvFile(
-    path,
-    (bytes) => Object.assign(new TripletSink(path, names, estimateLines(bytes)), { allowDuplicates }),
-    undefined,
-    progress === undefined ? undefined : (lines) => progress(Math.max(0, lines - 1), 0, 1),
-  );
+  let made: TripletSink | undefined;
+  let sink: TripletSink;
+  try {
+    sink = await scanCsvFile(
+      path,
+      (bytes) => {
+        made = stream === null ? new TripletSink(path, names, estimateLines(bytes)) : new TripletSink(path, names, stream.size, stream);
+        made.allowDuplicates = allowDuplicates;
+        return made;
+      },
+      undefined,
+      progress === undefined ? undefined : (lines) => progress(Math.max(0, lines - 1), 0, 1),
+    );
+  } catch (err) {
+    // The scanner would report the callback's own error as a failed read of the file.
+    if (made?.callbackFailure !== undefined) throw made.callbackFailure.error;
+    throw err;
+  }
   return sink.result();
 }
 
@@ -110,6 +160,8 @@ function headerNames(fields: string[]): string {
 
 class TripletSink implements RecordSink {
   allowDuplicates = false;
+  /** Set when onEntries threw, so the reader can rethrow that error rather than the scanner's wrapping of it. */
+  callbackFailure: { error: unknown } | undefined;
   readonly expectedHeader: string;
   private readonly rowKeys = new KeyDictionary();
   private readonly colKeys = new KeyDictionary();
@@ -121,18 +173,29 @@ class TripletSink implements RecordSink {
   private values: Float64Array<ArrayBuffer>;
   /** Line of each entry, kept only so a duplicate can name where its twin was. */
   private lines: Int32Array<ArrayBuffer>;
+  /** Streaming mode: the line of each buffered entry, as a double since a file too big for memory may pass 2^31 lines. */
+  private readonly ordinals: Float64Array<ArrayBuffer> | null;
+  /** Entries held; in streaming mode, the buffer's count. */
   private nnz = 0;
+  /** Streaming mode: entries handed over so far. */
+  private delivered = 0;
+  /** The count at which the buffer is handed over; -1 (never) when not streaming. */
+  private readonly flushAt: number;
 
+  /** With `stream`, capacity is its buffer size and the entries go to its callback. */
   constructor(
     private readonly file: string,
     private readonly names: { row: string; col: string; value: string },
     capacity: number,
+    private readonly stream: { onEntries: EntriesCallback; size: number } | null = null,
   ) {
     this.expectedHeader = `columns ${quote(names.row)}, ${quote(names.col)}, ${quote(names.value)}`;
     this.rows = new Int32Array(capacity);
     this.cols = new Int32Array(capacity);
     this.values = new Float64Array(capacity);
-    this.lines = new Int32Array(capacity);
+    this.lines = new Int32Array(stream === null ? capacity : 0);
+    this.ordinals = stream === null ? null : new Float64Array(capacity);
+    this.flushAt = stream === null ? -1 : capacity;
   }
 
   header(fields: string[]): Int32Array {
@@ -182,11 +245,14 @@ class TripletSink implements RecordSink {
     this.rows[i] = r;
     this.cols[i] = c;
     this.values[i] = value;
-    this.lines[i] = line;
+    if (this.ordinals === null) this.lines[i] = line;
+    else this.ordinals[i] = line;
     this.nnz = i + 1;
+    if (this.nnz === this.flushAt) this.flush();
   }
 
   result(): Triplets {
+    if (this.stream !== null) return this.streamResult();
     const nnz = this.nnz;
     // Checked once after loading rather than per line: see findDuplicatePair for why.
     const twins = this.allowDuplicates ? null : findDuplicatePair(this.rowKeys.size, this.colKeys.size, nnz, this.rows, this.cols);
@@ -212,6 +278,35 @@ class TripletSink implements RecordSink {
     };
   }
 
+  /** Streaming mode: hands the rest over; the entries are gone, so no duplicate check (the caller's job). */
+  private streamResult(): Triplets {
+    if (this.nnz > 0) this.flush();
+    const file = this.file;
+    return {
+      file,
+      rowKeys: this.rowKeys,
+      colKeys: this.colKeys,
+      rows: new Int32Array(0),
+      cols: new Int32Array(0),
+      values: new Float64Array(0),
+      nnz: this.delivered,
+      locate: (ordinal) => ({ file, where: `line ${ordinal}` }),
+    };
+  }
+
+  private flush(): void {
+    const n = this.nnz;
+    try {
+      this.stream!.onEntries(this.rows, this.cols, this.values, this.ordinals!, n);
+    } catch (err) {
+      this.callbackFailure = { error: err };
+      throw err;
+    }
+    this.delivered += n;
+    this.nnz = 0;
+  }
+
+  /** Never called in streaming mode: the buffer is handed over when full. */
   private grow(): void {
     const cap = this.rows.length * 2;
     this.rows = growInt32(this.rows, cap);

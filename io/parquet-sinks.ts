@@ -2,7 +2,7 @@
 
 import { Schema, Field, type Data } from 'apache-arrow';
 import { Errors, quote } from '../config/errors.ts';
-import type { Pairs, Triplets } from './csv.ts';
+import type { EntriesCallback, Pairs, Triplets } from './csv.ts';
 import { findDuplicatePair } from './duplicates.ts';
 import { KeyDictionary } from './keys.ts';
 import { KEY_TYPES, KeyColumnMapper, VALUE_TYPES, firstNull, isValueType, keyKind, readValues, typeName } from './parquet-columns.ts';
@@ -104,12 +104,20 @@ export class TripletSink implements BatchSink {
   private rows = new Int32Array(0);
   private cols = new Int32Array(0);
   private values = new Float64Array(0);
+  /** Streaming mode: the global entry index of each buffered entry, filled when handed over. */
+  private ordinals = new Float64Array(0);
+  /** Entries held; in streaming mode, the buffer's count. */
   private nnz = 0;
+  /** Streaming mode: entries handed over so far, so buffer position + delivered is the global entry index. */
+  private delivered = 0;
+  /** Keyed by global entry index in both modes (the same thing when nothing is handed over). */
   private readonly where = new Locations();
 
+  /** With `stream`, entries are buffered up to its size (or one batch, if bigger) and handed to its callback. */
   constructor(
     private readonly dataset: Dataset,
     private readonly names: { row: string; col: string; value: string },
+    private readonly stream: { onEntries: EntriesCallback; size: number } | null = null,
   ) {}
 
   columns(file: string, schema: Schema): string[] {
@@ -121,14 +129,26 @@ export class TripletSink implements BatchSink {
   }
 
   startFile(_file: number, rows: number): void {
+    // Streaming: the buffer is sized by batch() instead, never by the file.
+    if (this.stream !== null) return;
     // Exact for one file, so a single-file load never copies; a dataset grows geometrically past that.
     const need = this.nnz + rows;
     if (need > this.rows.length) this.grow(this.rows.length === 0 ? need : Math.max(need, Math.ceil(this.rows.length * 1.5)));
   }
 
   batch(file: number, rowGroup: number, row: number, [rowData, colData, valueData]: Data[], n: number): void {
-    const at = this.nnz;
-    if (at + n > this.rows.length) this.grow(Math.max(at + n, this.rows.length * 2));
+    let at = this.nnz;
+    if (at + n > this.rows.length) {
+      if (this.stream === null) this.grow(Math.max(at + n, this.rows.length * 2));
+      else {
+        // Hand over what is held rather than grow: the buffer never exceeds max(streamEntries, largest batch).
+        if (at > 0) {
+          this.flush();
+          at = 0;
+        }
+        if (n > this.rows.length) this.grow(Math.max(n, this.stream.size));
+      }
+    }
     const path = this.dataset.files[file];
     const where = (i: number, column: string): string => `row group ${rowGroup}, row ${row + i}, column ${quote(column)}`;
     const nullRow = earliest(firstNull(rowData, n), firstNull(colData, n), firstNull(valueData, n));
@@ -147,15 +167,17 @@ export class TripletSink implements BatchSink {
       const column = !rowData.getValid(nullRow) ? this.names.row : !colData.getValid(nullRow) ? this.names.col : this.names.value;
       throw Errors.BadData(path, where(nullRow, column), column === this.names.value ? 'null value' : 'null key');
     }
-    this.where.add(at, file, rowGroup, row);
+    this.where.add(this.delivered + at, file, rowGroup, row);
     this.nnz = at + n;
+    if (this.stream !== null && this.nnz >= this.stream.size) this.flush();
   }
 
   result(): Triplets {
     const nnz = this.nnz;
-    if (nnz === 0) {
+    if (nnz + this.delivered === 0) {
       throw Errors.BadData(this.dataset.label, '', 'no rows: the Parquet data has no row groups or only empty ones');
     }
+    if (this.stream !== null) return this.streamResult();
     const twins = this.allowDuplicates ? null : findDuplicatePair(this.rowKeys.size, this.colKeys.size, nnz, this.rows, this.cols);
     if (twins !== null) {
       const [earlier, later] = twins;
@@ -183,7 +205,40 @@ export class TripletSink implements BatchSink {
     };
   }
 
+  /** Streaming mode: hands the rest over; the entries are gone, so no duplicate check (the caller's job). */
+  private streamResult(): Triplets {
+    if (this.nnz > 0) this.flush();
+    const { where, dataset } = this;
+    return {
+      file: dataset.label,
+      rowKeys: this.rowKeys,
+      colKeys: this.colKeys,
+      rows: new Int32Array(0),
+      cols: new Int32Array(0),
+      values: new Float64Array(0),
+      nnz: this.delivered,
+      locate: (ordinal) => {
+        const [f, g, r] = where.find(ordinal);
+        return { file: dataset.files[f], where: `row group ${g}, row ${r}` };
+      },
+    };
+  }
+
+  private flush(): void {
+    const n = this.nnz;
+    const ordinals = this.ordinals;
+    for (let i = 0; i < n; i++) ordinals[i] = this.delivered + i;
+    this.stream!.onEntries(this.rows, this.cols, this.values, ordinals, n);
+    this.delivered += n;
+    this.nnz = 0;
+  }
+
   private grow(cap: number): void {
+    if (this.stream !== null) {
+      const ordinals = new Float64Array(cap);
+      ordinals.set(this.ordinals.subarray(0, this.nnz));
+      this.ordinals = ordinals;
+    }
     const rows = new Int32Array(cap);
     rows.set(this.rows.subarray(0, this.nnz));
     this.rows = rows;

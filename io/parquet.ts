@@ -4,7 +4,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Schema, tableFromIPC, Table } from 'apache-arrow';
 import { Errors, LinRfmError } from '../config/errors.ts';
-import { tripletColumnNames, type Pairs, type TripletColumns, type Triplets } from './csv.ts';
+import { entryStream, tripletColumnNames, type Pairs, type TripletColumns, type Triplets } from './csv.ts';
 import type { KeyDictionary } from './keys.ts';
 import { footerRowCount, pageIndexPatch } from './parquet-footer.ts';
 import { PairSink, TripletSink, type BatchSink, type Dataset } from './parquet-sinks.ts';
@@ -23,12 +23,13 @@ import { ParquetDecodeError, ParquetRowGroupSource } from './parquet-source.ts';
  * converted to float64. One row group is decoded at a time, on a worker thread. Rejects, naming file,
  * row group, row and column: unreadable files, missing or mistyped columns, null or empty keys, null
  * values, values that are not finite, a dataset with no rows at all, and a (row, col) pair given
- * twice (naming both places).
+ * twice (naming both places; not in streaming mode, see TripletColumns.onEntries).
  */
 export async function readTripletsParquet(paths: string | string[], opts: TripletColumns = {}): Promise<Triplets> {
   const names = tripletColumnNames(opts);
+  const stream = entryStream(opts);
   const dataset = await resolveDataset(paths);
-  const sink = new TripletSink(dataset, names);
+  const sink = new TripletSink(dataset, names, stream);
   sink.allowDuplicates = (opts.duplicates ?? 'error') !== 'error';
   await scanDataset(dataset.files, sink, opts.onProgress);
   return sink.result();

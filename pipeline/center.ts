@@ -17,35 +17,58 @@ const BIAS_PASSES = 10;
 const BIAS_REG = 5;
 
 /**
+ * The observed entries (i, j, v), i and j in the input's rows and columns, every call visiting
+ * them in the same order, and each row's (each column's) entries in ascending columns (rows): a
+ * CSR in row order, or a spilled load's transposed chunks. Sums per row and per column then run in
+ * the same order either way, so the centering comes out with the same bits.
+ */
+export type EntryVisitor = (visit: (i: number, j: number, v: number) => void) => void;
+
+/** The entries of a CSR matrix, row after row. */
+export function csrEntries(m: Csr): EntryVisitor {
+  return (visit) => {
+    for (let i = 0; i < m.nRows; i++) {
+      for (let p = m.rowPtr[i]!; p < m.rowPtr[i + 1]!; p++) visit(i, m.colIdx[p]!, m.values[p]!);
+    }
+  };
+}
+
+/**
  * Fits the centering on the observed entries (rows of m): the mean; for 'bias' also column biases
  * c_j by a few alternating ridge passes (as for a biased baseline predictor), and the row biases
  * follow from c (rowBiases), so a new row's bias is computed exactly as a training row's.
  */
 export function fitCenter(m: Csr, kind: CenterKind): Center {
-  const nnz = m.rowPtr[m.nRows]!;
+  return fitCenterEntries(csrEntries(m), m.nRows, m.nCols, kind);
+}
+
+/** fitCenter over entries given by a visitor (see EntryVisitor), nRows x nCols. */
+export function fitCenterEntries(each: EntryVisitor, nRows: number, nCols: number, kind: CenterKind): Center {
   let mean = 0;
   if (kind !== 'none') {
-    let s = 0;
-    for (let p = 0; p < nnz; p++) s += m.values[p]!;
-    mean = nnz > 0 ? s / nnz : 0;
+    // a sum of row sums: the same bits whichever way round the entries are visited
+    const rowSum = new Float64Array(nRows);
+    let nnz = 0;
+    each((i, _j, v) => {
+      rowSum[i] += v;
+      nnz++;
+    });
+    mean = nnz > 0 ? sumInOrder(rowSum) / nnz : 0;
   }
-  const colBias = new Float64Array(kind === 'bias' ? m.nCols : 0);
+  const colBias = new Float64Array(kind === 'bias' ? nCols : 0);
   if (kind === 'bias') {
-    const rowBias = new Float64Array(m.nRows);
-    const colSum = new Float64Array(m.nCols);
-    const colCount = new Float64Array(m.nCols);
+    const rowBias = new Float64Array(nRows);
+    const colSum = new Float64Array(nCols);
+    const colCount = new Float64Array(nCols);
     for (let pass = 0; pass < BIAS_PASSES; pass++) {
-      rowBiases(m, { kind, mean, colBias, reg: BIAS_REG }, rowBias);
+      rowBiasesEntries(each, nRows, { kind, mean, colBias, reg: BIAS_REG }, rowBias);
       colSum.fill(0);
       colCount.fill(0);
-      for (let i = 0; i < m.nRows; i++) {
-        for (let p = m.rowPtr[i]!; p < m.rowPtr[i + 1]!; p++) {
-          const j = m.colIdx[p]!;
-          colSum[j] += m.values[p]! - mean - rowBias[i]!;
-          colCount[j]++;
-        }
-      }
-      for (let j = 0; j < m.nCols; j++) colBias[j] = colSum[j]! / (colCount[j]! + BIAS_REG);
+      each((i, j, v) => {
+        colSum[j] += v - mean - rowBias[i]!;
+        colCount[j]++;
+      });
+      for (let j = 0; j < nCols; j++) colBias[j] = colSum[j]! / (colCount[j]! + BIAS_REG);
     }
   }
   return { kind, mean, colBias, reg: BIAS_REG };
@@ -53,15 +76,19 @@ export function fitCenter(m: Csr, kind: CenterKind): Center {
 
 /** Row biases given the mean and column biases: b_i = sum_j (y_ij - mean - c_j) / (k_i + reg). */
 export function rowBiases(m: Csr, c: Center, out: Float64Array): Float64Array {
-  for (let i = 0; i < m.nRows; i++) {
-    if (c.kind !== 'bias') {
-      out[i] = 0;
-      continue;
-    }
-    let s = 0;
-    for (let p = m.rowPtr[i]!; p < m.rowPtr[i + 1]!; p++) s += m.values[p]! - c.mean - c.colBias[m.colIdx[p]!]!;
-    out[i] = s / (m.rowPtr[i + 1]! - m.rowPtr[i]! + c.reg);
-  }
+  return rowBiasesEntries(csrEntries(m), m.nRows, c, out);
+}
+
+/** rowBiases over entries given by a visitor. */
+export function rowBiasesEntries(each: EntryVisitor, nRows: number, c: Center, out: Float64Array): Float64Array {
+  out.fill(0);
+  if (c.kind !== 'bias') return out;
+  const count = new Float64Array(nRows);
+  each((i, j, v) => {
+    out[i] += v - c.mean - c.colBias[j]!;
+    count[i]++;
+  });
+  for (let i = 0; i < nRows; i++) out[i] = out[i]! / (count[i]! + c.reg);
   return out;
 }
 
@@ -91,4 +118,10 @@ export function uncenter(c: Center, rowBias: Float64Array, rows: Int32Array, col
     pred[e] = pred[e]! + offset(c, rowBias, i, j);
   }
   return pred;
+}
+
+export function sumInOrder(x: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i]!;
+  return s;
 }

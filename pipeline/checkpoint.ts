@@ -2,7 +2,7 @@
 // stopped after any sweep and resumed from this state ends with the same bits as one that never
 // stopped. The kernel's coefficients are not state: each sweep recomputes them from the kernel.
 
-import { type Csr } from './csr.ts';
+import type { PreparedData } from './split.ts';
 import type { EngineOptions, SweepInfo } from './engine.ts';
 
 export interface EngineState {
@@ -46,31 +46,71 @@ export interface RunControl {
   interrupted?: () => boolean;
 }
 
+/** A state to resume from that belongs to other data or options (the engine checks before its first sweep). */
+export class ResumeMismatch extends Error {
+  constructor(readonly savedRun: string, readonly thisRun: string) {
+    super(`resume: the saved state belongs to other data or options (run ${savedRun}, this run ${thisRun})`);
+    this.name = 'ResumeMismatch';
+  }
+}
+
 /** Options that only decide when to stop: a resumed run may change them. */
 const STOPPING: ReadonlySet<string> = new Set(['maxSweeps', 'patience', 'tol']);
 
 /**
- * A digest of the input matrix and of every option that changes the numbers (all but the stopping
- * rules): two FNV-1a hashes over the CSR arrays' bytes and the options' JSON.
+ * A digest of the prepared matrix (oriented, scaled, with its validation split) and of every
+ * option that changes the numbers (all but the stopping rules): two FNV-1a-style hashes fed a row
+ * at a time, so that a spilled load, which sees the rows a chunk at a time, names its run exactly
+ * as the in-memory load of the same data does.
  */
-export function runId(input: Csr, opts: EngineOptions): string {
-  let h1 = 0x811c9dc5;
-  let h2 = 0x01000193 ^ 0x5bd1e995;
-  const mix = (w: number): void => {
-    h1 = Math.imul(h1 ^ w, 0x01000193);
-    h2 = Math.imul(h2 ^ (w >>> 16 | w << 16), 0x5bd1e995) ^ (h2 >>> 13);
-  };
-  const words = (a: Int32Array | Float64Array): void => {
-    const u = new Uint32Array(a.buffer, a.byteOffset, a.byteLength >>> 2);
-    for (let i = 0; i < u.length; i++) mix(u[i]!);
-  };
-  mix(input.nRows);
-  mix(input.nCols);
-  words(input.rowPtr);
-  words(input.colIdx);
-  words(input.values);
-  const numeric = Object.fromEntries(Object.entries(opts).filter(([k]) => !STOPPING.has(k)).sort(([a], [b]) => (a < b ? -1 : 1)));
-  for (const ch of JSON.stringify(numeric)) mix(ch.charCodeAt(0));
-  const hex = (x: number): string => (x >>> 0).toString(16).padStart(8, '0');
-  return hex(h1) + hex(h2);
+export class RunHasher {
+  #h1 = 0x811c9dc5;
+  #h2 = 0x01000193 ^ 0x5bd1e995;
+
+  constructor(nRows: number, nCols: number, transposed: boolean) {
+    this.#mix(nRows);
+    this.#mix(nCols);
+    this.#mix(transposed ? 1 : 0);
+  }
+
+  /** Row entries [p0, p1) of cols/values in ascending columns, held-out ones marked in held. */
+  row(cols: Int32Array, values: Float64Array, held: Uint8Array | null, p0: number, p1: number): void {
+    this.#mix(p1 - p0);
+    const u = new Uint32Array(values.buffer, values.byteOffset + 8 * p0, 2 * (p1 - p0));
+    for (let p = p0; p < p1; p++) {
+      this.#mix(cols[p]! ^ (held !== null && held[p] === 1 ? 0x80000000 : 0));
+      this.#mix(u[2 * (p - p0)]!);
+      this.#mix(u[2 * (p - p0) + 1]!);
+    }
+  }
+
+  digest(opts: EngineOptions): string {
+    const numeric = Object.fromEntries(Object.entries(opts).filter(([k]) => !STOPPING.has(k)).sort(([a], [b]) => (a < b ? -1 : 1)));
+    for (const ch of JSON.stringify(numeric)) this.#mix(ch.charCodeAt(0));
+    const hex = (x: number): string => (x >>> 0).toString(16).padStart(8, '0');
+    return hex(this.#h1) + hex(this.#h2);
+  }
+
+  #mix(w: number): void {
+    this.#h1 = Math.imul(this.#h1 ^ w, 0x01000193);
+    this.#h2 = Math.imul(this.#h2 ^ (w >>> 16 | w << 16), 0x5bd1e995) ^ (this.#h2 >>> 13);
+  }
+}
+
+/** runId of prepared data held in memory: all its rows through RunHasher, the held-out entries marked. */
+export function runId(data: PreparedData, opts: EngineOptions): string {
+  const { all } = data;
+  const h = new RunHasher(all.nRows, all.nCols, data.transposed);
+  const held = new Uint8Array(all.values.length);
+  let v = 0;
+  for (let i = 0; i < all.nRows; i++) {
+    for (let p = all.rowPtr[i]!; p < all.rowPtr[i + 1]!; p++) {
+      if (v < data.valRow.length && data.valRow[v] === i && data.valCol[v] === all.colIdx[p]) {
+        held[p] = 1;
+        v++;
+      }
+    }
+    h.row(all.colIdx, all.values, held, all.rowPtr[i]!, all.rowPtr[i + 1]!);
+  }
+  return h.digest(opts);
 }

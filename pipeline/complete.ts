@@ -9,16 +9,18 @@ import type { Resolved } from '../config/load.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import type { Pairs, Triplets } from '../io/csv.ts';
 import { writeModel } from '../io/model.ts';
+import { ResumeMismatch } from './checkpoint.ts';
 import { centered, fitCenter, rowBiases, uncenter, type Center, type CenterKind } from './center.ts';
 import { engineOptionsFrom, peakRssBytes, runSummary, sweepReporter, VERSION } from './commands.ts';
 import { csrFromTriplets, type Csr } from './csr.ts';
-import { fingerprint, isParquet, readObserved, readPairs, topKPerRow, writeFull, writeKeyedTable, writePredictions, type ColdStart } from './dataio.ts';
-import { completeAsync, defaultEngineOptions, type CompletionResult } from './engine.ts';
+import { fingerprint, isParquet, observedOf, readObserved, readPairs, topKPerRow, writeFull, writeKeyedTable, writePredictions, type ColdStart, type ObservedRows } from './dataio.ts';
+import { completeAsync, defaultEngineOptions, type CompletionResult, type CsrSource, type EngineOptions } from './engine.ts';
 import { jobControl, type JobControl } from './jobcontrol.ts';
-import { estimateLoadMemory, estimateMemory, estimateSpilledMemory, type MemoryEstimate } from './memory.ts';
+import { estimateLoadMemory, estimateMemory, estimateSpilledMemory, estimateStreamedMemory, type MemoryEstimate } from './memory.ts';
 import { countParquetRows } from '../io/parquet.ts';
 import { createProgress, type Progress } from './progress.ts';
 import type { SpillOptions } from './spill.ts';
+import { streamLoad, type PreparedBuckets } from './streamload.ts';
 
 export async function cmdComplete(o: Record<string, unknown>, settings: Resolved): Promise<void> {
   const t0 = performance.now();
@@ -27,13 +29,100 @@ export async function cmdComplete(o: Record<string, unknown>, settings: Resolved
   const outDir = resolve(o['output'] as string);
   if (existsSync(outDir) && !statSync(outDir).isDirectory()) throw Errors.Io(outDir, 'output exists and is not a directory');
   const budget = (o['memoryBudget'] as number | undefined) ?? Math.floor(0.8 * totalmem());
-  await checkLoadFits(input, budget);
-  progress.info(`reading ${input}`);
+  const workers = (o['workers'] as number | undefined) ?? availableParallelism();
   const columns = { rowKey: o['rowKey'] as string, colKey: o['colKey'] as string, valueKey: o['valueKey'] as string };
+  const eo = engineOptionsFrom(o);
+  const loaded = (await loadMode(o, input, budget, workers)) === 'spilled'
+    ? await loadSpilled(o, input, outDir, columns, eo, workers, budget, progress)
+    : await loadInMemory(o, input, outDir, columns, workers, budget, progress);
+  try {
+    const predictPath = o['predict'] as string | undefined;
+    const pairs = predictPath !== undefined ? await readPairs(predictPath, loaded.keys.rowKeys, loaded.keys.colKeys) : null;
+    const { nRows, nCols, nnz, spill, estimate } = loaded;
+    progress.event('memory', { estimateBytes: estimate.bytes, budgetBytes: budget, spill: spill !== undefined, chunkEntries: spill?.chunkEntries ?? null, load: loaded.mode });
+    progress.info(`${nRows} rows x ${nCols} columns, ${nnz} observed${spill ? `; spilling to ${spill.dir} in chunks of up to ${spill.chunkEntries} entries` : ''}`);
+    mkdirSync(outDir, { recursive: true });
+    const checkpointPath = resolve((o['checkpoint'] as string | undefined) ?? join(outDir, 'checkpoint.lrfm'));
+    const job = jobControl({ path: checkpointPath, every: (o['checkpointEvery'] as number | undefined) ?? 10, resume: o['resume'] === true, progress });
+    let result: CompletionResult;
+    try {
+      result = await completeAsync(loaded.take(), { ...eo, workers: o['workers'] as number | undefined, spill }, sweepReporter(progress, eo.maxSweeps ?? defaultEngineOptions.maxSweeps), job.control);
+    } catch (err) {
+      if (err instanceof ResumeMismatch) {
+        throw Errors.Config('resume', checkpointPath, `the checkpoint belongs to other input data or engine options (checkpoint run ${err.savedRun}, this run ${err.thisRun}); remove it or rerun with the original input and options`);
+      }
+      throw err;
+    } finally {
+      job.dispose(false);
+    }
+    try {
+      await writeCompleteOutputs(o, settings, t0, { input, outDir, columns, loaded, pairs, result, job, checkpointPath, progress, workers, budget });
+    } finally {
+      result.release();
+    }
+  } finally {
+    loaded.dispose();
+  }
+}
+
+/** The observed entries, loaded and centred, ready for the engine; and what the outputs need of them. */
+interface Loaded {
+  mode: 'memory' | 'spilled';
+  keys: Pick<Triplets, 'rowKeys' | 'colKeys'>;
+  nRows: number;
+  nCols: number;
+  nnz: number;
+  center: Center;
+  rowBias: Float64Array;
+  /** The observed columns of each row, for top-k and the full matrix (null: not available, see loadSpilled). */
+  observed: ObservedRows | null;
+  estimate: MemoryEstimate;
+  spill?: SpillOptions;
+  /** The engine's input; the engine holds the only reference after (a spilled run frees the matrix). */
+  take(): CsrSource | PreparedBuckets;
+  dispose(): void;
+}
+
+/**
+ * How the input is loaded: in memory (one read), or spilled (two reads, grouped by row in the work
+ * directory, see pipeline/streamload.ts). --spill always spills; otherwise a Parquet input's
+ * footers (or a CSV file's size, at 6 bytes a line at least) bound its rows, and a load that could
+ * outgrow the budget is spilled, or refused with --spill never.
+ */
+async function loadMode(o: Record<string, unknown>, input: string, budget: number, workers: number): Promise<'memory' | 'spilled'> {
+  const when = (o['spill'] as 'auto' | 'always' | 'never' | undefined) ?? 'auto';
+  const gb = (b: number): string => `${(b / 1e9).toFixed(2)} GB`;
+  // what a spilled load and run take whatever the data: the runtime, the load's buffers, the workers
+  const least = estimateStreamedMemory(0, 0, 0, workers, (o['spillChunk'] as number | undefined) ?? 1_000_000).bytes;
+  if (when === 'always') {
+    if (least > budget) throw Errors.Config('memory-budget', budget, `a spilled load and run need at least ${gb(least)} (${workers} workers), more than the budget of ${gb(budget)}`);
+    return 'spilled';
+  }
+  let rows: number | null = null;
+  if (isParquet(input)) rows = await countParquetRows(input);
+  else if (existsSync(input) && statSync(input).isFile()) rows = Math.floor(statSync(input).size / 6);
+  if (rows === null) return 'memory';
+  const tooMany = rows > 2 ** 31 - 1;
+  const need = estimateLoadMemory(rows);
+  if (!tooMany && need <= budget) return 'memory';
+  const what = isParquet(input) ? `${rows} rows` : `up to ${rows} rows (from the file size)`;
+  if (when === 'never') {
+    if (tooMany) throw Errors.BadData(input, 'footer', `${rows} rows: more observed entries than a load in memory takes (2^31 - 1); --spill auto loads it through the work directory`);
+    throw Errors.Config('memory-budget', budget, `loading ${what} in memory needs about ${gb(need)}, more than the budget of ${gb(budget)}; --spill auto would load it through the work directory`);
+  }
+  if (least > budget) {
+    throw Errors.Config('memory-budget', budget, `loading ${what} needs about ${gb(need)} in memory and at least ${gb(least)} spilled through the work directory (${workers} workers), more than the budget of ${gb(budget)}`);
+  }
+  return 'spilled';
+}
+
+async function loadInMemory(
+  o: Record<string, unknown>, input: string, outDir: string, columns: { rowKey: string; colKey: string; valueKey: string },
+  workers: number, budget: number, progress: Progress,
+): Promise<Loaded> {
+  progress.info(`reading ${input}`);
   const tri = await readObserved(input, columns, (o['duplicates'] as 'error' | 'last' | 'mean' | undefined) ?? 'error', (rows, file, files) =>
     progress.status(`reading ${input}: ${rows.toLocaleString('en-US')} rows${files > 1 ? ` (file ${file + 1} of ${files})` : ''}`));
-  const predictPath = o['predict'] as string | undefined;
-  const pairs = predictPath !== undefined ? await readPairs(predictPath, tri.rowKeys, tri.colKeys) : null;
   if (tri.nnz === 0) throw Errors.BadData(input, 'line 2', 'no observed entries');
   const nnz = tri.nnz;
   const raw = csrFromTriplets(tri.rowKeys.size, tri.colKeys.size, nnz, tri.rows, tri.cols, tri.values);
@@ -44,46 +133,57 @@ export async function cmdComplete(o: Record<string, unknown>, settings: Resolved
   const center = fitCenter(raw, ((o['center'] as CenterKind | undefined) ?? 'mean'));
   const rowBias = rowBiases(raw, center, new Float64Array(raw.nRows));
   let m: Csr | null = centered(raw, center, rowBias);
-  const [nRows, nCols] = [m.nRows, m.nCols];
-  progress.event('loaded', { file: input, rows: nRows, cols: nCols, observed: nnz });
-  const workers = (o['workers'] as number | undefined) ?? availableParallelism();
-  const plan = memoryPlan(o, outDir, nRows, nCols, nnz, workers, budget);
-  const estimate = plan.estimate;
-  progress.event('memory', { estimateBytes: estimate.bytes, budgetBytes: budget, spill: plan.spill !== undefined, chunkEntries: plan.spill?.chunkEntries ?? null });
-  progress.info(`${nRows} rows x ${nCols} columns, ${nnz} observed${plan.spill ? `; spilling to ${plan.spill.dir} in chunks of up to ${plan.spill.chunkEntries} entries` : ''}`);
-  const eo = engineOptionsFrom(o);
-  mkdirSync(outDir, { recursive: true });
-  const checkpointPath = resolve((o['checkpoint'] as string | undefined) ?? join(outDir, 'checkpoint.lrfm'));
-  const job = jobControl({ path: checkpointPath, every: (o['checkpointEvery'] as number | undefined) ?? 10, resume: o['resume'] === true, input: m, engine: eo, progress });
-  let result: CompletionResult;
-  try {
+  progress.event('loaded', { file: input, rows: raw.nRows, cols: raw.nCols, observed: nnz, load: 'memory' });
+  const plan = memoryPlan(o, outDir, raw.nRows, raw.nCols, nnz, workers, budget);
+  return {
+    mode: 'memory', keys: tri, nRows: raw.nRows, nCols: raw.nCols, nnz, center, rowBias,
+    observed: observedOf(raw), estimate: plan.estimate, spill: plan.spill,
     // a spilled run takes the only reference to the centred matrix and frees it once the chunks are written
-    const source = { take: (): Csr => { const c = m!; m = null; return c; } };
-    result = await completeAsync(source, { ...eo, workers: o['workers'] as number | undefined, spill: plan.spill }, sweepReporter(progress, eo.maxSweeps ?? defaultEngineOptions.maxSweeps), job.control);
-  } finally {
-    job.dispose(false);
-  }
-  try {
-    await writeCompleteOutputs(o, settings, t0, { input, outDir, columns, tri, raw, center, rowBias, pairs, result, job, checkpointPath, progress, nnz, workers, estimate, budget });
-  } finally {
-    result.release();
-  }
+    take: () => ({ take: (): Csr => { const c = m!; m = null; return c; } }),
+    dispose: () => {},
+  };
 }
 
-/**
- * Refuses, before reading anything, a Parquet input whose footers declare more rows than the load
- * can hold: the budget (exit 78), or 2^31 - 1 entries, the CSR's 32-bit offsets (exit 65).
- */
-async function checkLoadFits(input: string, budget: number): Promise<void> {
-  if (!isParquet(input)) return;
-  const rows = await countParquetRows(input);
-  if (rows === null) return;
-  if (rows > 2 ** 31 - 1) {
-    throw Errors.BadData(input, 'footer', `${rows} rows: more observed entries than this version loads (2^31 - 1; the load is in memory, only the sweeps spill)`);
-  }
-  const need = estimateLoadMemory(rows);
-  if (need > budget) {
-    throw Errors.Config('memory-budget', budget, `loading ${rows} rows needs about ${(need / 1e9).toFixed(2)} GB before any sweep (the load is in memory, only the sweeps spill), more than the budget of ${(budget / 1e9).toFixed(2)} GB`);
+/** The spilled load (pipeline/streamload.ts), refused when even that is over the budget. */
+async function loadSpilled(
+  o: Record<string, unknown>, input: string, outDir: string, columns: { rowKey: string; colKey: string; valueKey: string },
+  eo: Partial<EngineOptions>, workers: number, budget: number, progress: Progress,
+): Promise<Loaded> {
+  const dir = resolve((o['workDir'] as string | undefined) ?? join(outDir, 'spill'));
+  const chunkEntries = (o['spillChunk'] as number | undefined) ?? 1_000_000;
+  progress.info(`reading ${input} in two passes, grouping rows in ${dir}`);
+  const pass = ['counting', 'grouping'];
+  const load = await streamLoad({
+    input, columns, dir,
+    duplicates: (o['duplicates'] as 'error' | 'last' | 'mean' | undefined) ?? 'error',
+    center: (o['center'] as CenterKind | undefined) ?? 'mean',
+    bucketEntries: chunkEntries,
+    validationFraction: eo.validationFraction ?? defaultEngineOptions.validationFraction,
+    seed: eo.seed ?? defaultEngineOptions.seed,
+    onRows: (p, rows, file, files) => progress.status(`reading ${input} (${pass[p - 1]}): ${rows.toLocaleString('en-US')} rows${files > 1 ? ` (file ${file + 1} of ${files})` : ''}`),
+    onStep: (step) => progress.status(`spilled load: ${step}`),
+  });
+  try {
+    const { nRows, nCols, nnz } = load;
+    progress.event('loaded', { file: input, rows: nRows, cols: nCols, observed: nnz, load: 'spilled' });
+    const transposed = load.prepared.transposed;
+    if (transposed && (o['topK'] !== undefined || o['full'] === true)) {
+      throw Errors.Config(o['topK'] !== undefined ? 'top-k' : 'full', o['topK'] ?? true, `a spilled load of an input with more columns (${nCols}) than rows (${nRows}) groups it by column, and top-k and the full matrix need it by row: run them in memory (--spill never, with a larger --memory-budget) or swap --row-key and --col-key`);
+    }
+    const estimate = estimateStreamedMemory(nRows, nCols, nnz, workers, chunkEntries);
+    if (estimate.bytes > budget) {
+      throw Errors.Config('memory-budget', budget, `the job needs an estimated ${(estimate.bytes / 1e9).toFixed(2)} GB even spilled in chunks of ${chunkEntries} entries (${nRows} x ${nCols}, ${nnz} observed, ${workers} workers), more than the budget of ${(budget / 1e9).toFixed(2)} GB`);
+    }
+    return {
+      mode: 'spilled', keys: load, nRows, nCols, nnz, center: load.center, rowBias: load.rowBias,
+      observed: transposed ? null : { nRows, nCols, rows: load.observedRows },
+      estimate, spill: { dir, chunkEntries },
+      take: () => load.prepared,
+      dispose: () => load.dispose(),
+    };
+  } catch (err) {
+    load.dispose();
+    throw err;
   }
 }
 
@@ -114,24 +214,20 @@ interface CompleteRun {
   input: string;
   outDir: string;
   columns: { rowKey: string; colKey: string; valueKey: string };
-  tri: Triplets;
-  raw: Csr;
-  center: Center;
-  rowBias: Float64Array;
+  loaded: Loaded;
   pairs: Pairs | null;
   result: CompletionResult;
   job: JobControl;
   checkpointPath: string;
   progress: Progress;
-  nnz: number;
   workers: number;
-  estimate: MemoryEstimate;
   budget: number;
 }
 
 /** complete's outputs: predictions, top-k, the full matrix, the model and report.json (then the checkpoint goes). */
 async function writeCompleteOutputs(o: Record<string, unknown>, settings: Resolved, t0: number, r: CompleteRun): Promise<void> {
-  const { input, outDir, columns, tri, raw, center, rowBias, pairs, result, job, checkpointPath, progress, nnz, workers, estimate, budget } = r;
+  const { input, outDir, columns, loaded, pairs, result, job, checkpointPath, progress, workers, budget } = r;
+  const { keys: tri, center, rowBias, nnz, estimate } = loaded;
   progress.done();
   const signal = job.signal();
   if (result.stopReason === 'interrupted' && signal !== null) {
@@ -153,14 +249,14 @@ async function writeCompleteOutputs(o: Record<string, unknown>, settings: Resolv
   const topK = o['topK'] as number | undefined;
   if (topK !== undefined) {
     const path = join(outDir, `topk.${tableFormat}`);
-    const top = topKPerRow(raw, topK, predictOut);
+    const top = topKPerRow(loaded.observed!, topK, predictOut);
     await writeKeyedTable(path, tableFormat, columns, [
       Array.from(top.rows, (i) => tri.rowKeys.key(i)),
       Array.from(top.cols, (j) => tri.colKeys.key(j)),
     ], [{ name: 'score', values: top.scores }, { name: 'rank', values: top.ranks }]);
     outputs['topk'] = path;
   }
-  if (o['full'] === true) outputs['full'] = await writeFull(outDir, tableFormat, raw, tri, columns, predictOut);
+  if (o['full'] === true) outputs['full'] = await writeFull(outDir, tableFormat, loaded.observed!, tri, columns, predictOut);
   const modelDir = join(outDir, 'model');
   await writeModel(modelDir, {
     d: result.model.d,
@@ -177,7 +273,7 @@ async function writeCompleteOutputs(o: Record<string, unknown>, settings: Resolv
     command: 'complete',
     version: VERSION,
     settings,
-    input: { file: resolve(input), rows: raw.nRows, cols: raw.nCols, observed: nnz, fingerprint: fingerprint(input) },
+    input: { file: resolve(input), rows: loaded.nRows, cols: loaded.nCols, observed: nnz, load: loaded.mode, fingerprint: fingerprint(input) },
     predict: pairs ? { file: resolve(o['predict'] as string), pairs: pairs.n, unseenKeys: unseen } : null,
     ...runSummary(result),
     resumedAfterSweep: job.resumedAt,

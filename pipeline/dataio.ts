@@ -10,6 +10,21 @@ import { readPairsParquet, readTripletsParquet, writeTableParquetAtomic } from '
 import type { Center } from './center.ts';
 import type { Csr } from './csr.ts';
 
+/**
+ * The observed columns of each row, a range of rows at a time: rows(r0, r1) gives rowPtr with
+ * r1 - r0 + 1 positions into colIdx (row i's columns are colIdx[rowPtr[i - r0]..rowPtr[i - r0 + 1])).
+ */
+export interface ObservedRows {
+  nRows: number;
+  nCols: number;
+  rows(r0: number, r1: number): { rowPtr: Int32Array; colIdx: Int32Array };
+}
+
+/** ObservedRows of a matrix in memory (views, no copies). */
+export function observedOf(m: Csr): ObservedRows {
+  return { nRows: m.nRows, nCols: m.nCols, rows: (r0, r1) => ({ rowPtr: m.rowPtr.subarray(r0, r1 + 1), colIdx: m.colIdx }) };
+}
+
 /** Writes predictions.csv or predictions.parquet (format of the pairs file unless --format); returns the path. */
 export async function writePredictions(
   outDir: string,
@@ -80,8 +95,8 @@ export type ColdStart = { policy: 'nan' | 'drop' | 'mean'; center: Center; rowBi
 export async function writeFull(
   outDir: string,
   format: string,
-  observed: Csr,
-  tri: Triplets,
+  observed: ObservedRows,
+  tri: Pick<Triplets, 'rowKeys' | 'colKeys'>,
   columns: { rowKey: string; colKey: string },
   predict: (rows: Int32Array, cols: Int32Array) => Float64Array,
 ): Promise<string> {
@@ -91,10 +106,11 @@ export async function writeFull(
     const rows = new Int32Array((c1 - c0) * d);
     const cols = new Int32Array((c1 - c0) * d);
     const seen = new Uint8Array((c1 - c0) * d);
+    const obs = observed.rows(c0, c1);
     for (let i = c0; i < c1; i++) {
       rows.fill(i, (i - c0) * d, (i - c0 + 1) * d);
       for (let j = 0; j < d; j++) cols[(i - c0) * d + j] = j;
-      for (let p = observed.rowPtr[i]!; p < observed.rowPtr[i + 1]!; p++) seen[(i - c0) * d + observed.colIdx[p]!] = 1;
+      for (let p = obs.rowPtr[i - c0]!; p < obs.rowPtr[i - c0 + 1]!; p++) seen[(i - c0) * d + obs.colIdx[p]!] = 1;
     }
     return { rows, cols, pred: predict(rows, cols), seen };
   };
@@ -130,7 +146,7 @@ export async function writeFull(
  * computed a chunk of rows at a time so that only a chunk of the completed matrix exists at once.
  */
 export function topKPerRow(
-  observed: Csr,
+  observed: ObservedRows,
   k: number,
   predict: (rows: Int32Array, cols: Int32Array) => Float64Array,
 ): { rows: Int32Array; cols: Int32Array; scores: Float64Array; ranks: Int32Array } {
@@ -152,13 +168,16 @@ export function topKPerRow(
       for (let j = 0; j < d; j++) cols[(i - c0) * d + j] = j;
     }
     const pred = predict(rows, cols);
+    const obs = observed.rows(c0, c1);
     for (let i = c0; i < c1; i++) {
       const base = (i - c0) * d;
-      for (let p = observed.rowPtr[i]!; p < observed.rowPtr[i + 1]!; p++) seen[observed.colIdx[p]!] = 1;
+      const p0 = obs.rowPtr[i - c0]!;
+      const p1 = obs.rowPtr[i - c0 + 1]!;
+      for (let p = p0; p < p1; p++) seen[obs.colIdx[p]!] = 1;
       let m = 0;
       for (let j = 0; j < d; j++) if (!seen[j] && Number.isFinite(pred[base + j]!)) order[m++] = j;
       // clear only what this row marked
-      for (let p = observed.rowPtr[i]!; p < observed.rowPtr[i + 1]!; p++) seen[observed.colIdx[p]!] = 0;
+      for (let p = p0; p < p1; p++) seen[obs.colIdx[p]!] = 0;
       const cand = Array.from(order.subarray(0, m));
       cand.sort((x, y) => pred[base + y]! - pred[base + x]! || x - y);
       for (let r = 0; r < Math.min(per, cand.length); r++) {

@@ -6,6 +6,7 @@ import type { RunControl } from './checkpoint.ts';
 import type { Csr } from './csr.ts';
 import { SweepPool } from './pool.ts';
 import type { SpillOptions } from './spill.ts';
+import type { PreparedBuckets } from './streamload.ts';
 import type { AgopPath, RootMethod } from './sweep.ts';
 import { setupRun, sweepLoop, type RunSetup } from './sweeploop.ts';
 
@@ -197,7 +198,7 @@ export function validateEngineOptions(o: EngineOptions): void {
  * Completes a sparse matrix given as CSR (any shape) with lin-RFM, in this thread. Runs the same
  * blocks as completeAsync, so it gives the same bits as completeAsync with any number of workers.
  */
-export function complete(input: Csr | CsrSource, options: Partial<EngineOptions & StorageOptions> = {}, onSweep?: SweepCallback, control: RunControl = {}): CompletionResult {
+export function complete(input: Csr | CsrSource | PreparedBuckets, options: Partial<EngineOptions & StorageOptions> = {}, onSweep?: SweepCallback, control: RunControl = {}): CompletionResult {
   const { spill, ...engine } = options;
   const opts: EngineOptions = { ...defaultEngineOptions, ...engine };
   validateEngineOptions(opts);
@@ -219,7 +220,7 @@ export function complete(input: Csr | CsrSource, options: Partial<EngineOptions 
 
 /** complete() in this thread, but giving the event loop a turn between phases (so signals get through). */
 async function completeInline(
-  input: Csr | CsrSource, opts: EngineOptions, spill: SpillOptions | undefined, onSweep: SweepCallback | undefined, control: RunControl,
+  input: Csr | CsrSource | PreparedBuckets, opts: EngineOptions, spill: SpillOptions | undefined, onSweep: SweepCallback | undefined, control: RunControl,
 ): Promise<CompletionResult> {
   const t0 = performance.now();
   const run = setupRun(input, opts, false, spill);
@@ -268,7 +269,7 @@ export interface ParallelOptions {
  * bit-identical to complete() whatever the number of workers. onSweep runs in this thread.
  */
 export async function completeAsync(
-  input: Csr | CsrSource,
+  input: Csr | CsrSource | PreparedBuckets,
   options: Partial<EngineOptions & ParallelOptions & StorageOptions> = {},
   onSweep?: SweepCallback,
   control: RunControl = {},

@@ -2,11 +2,8 @@
 // checkpoint and a clean exit, and resuming from the last checkpoint.
 
 import { existsSync, rmSync } from 'node:fs';
-import { Errors } from '../config/errors.ts';
 import { readCheckpoint, writeCheckpoint } from '../io/checkpoint.ts';
-import { runId, type RunControl } from './checkpoint.ts';
-import { type Csr } from './csr.ts';
-import { defaultEngineOptions, type EngineOptions } from './engine.ts';
+import type { RunControl } from './checkpoint.ts';
 import type { Progress } from './progress.ts';
 
 export interface JobControl {
@@ -23,13 +20,10 @@ export interface JobControlOptions {
   path: string;
   every: number;
   resume: boolean;
-  input: Csr;
-  engine: Partial<EngineOptions>;
   progress: Progress;
 }
 
 export function jobControl(o: JobControlOptions): JobControl {
-  // the closures below keep these, not o (whose input a spilled run must be able to free)
   const { path, progress } = o;
   let caught: 'SIGINT' | 'SIGTERM' | null = null;
   const onSignal = (sig: 'SIGINT' | 'SIGTERM'): void => {
@@ -59,10 +53,6 @@ export function jobControl(o: JobControlOptions): JobControl {
     if (state === null) {
       o.progress.info(`--resume: no checkpoint at ${o.path}, starting from the first sweep`);
     } else {
-      const id = runId(o.input, { ...defaultEngineOptions, ...o.engine });
-      if (state.runId !== id) {
-        throw Errors.Config('resume', o.path, `the checkpoint belongs to other input data or engine options (checkpoint run ${state.runId}, this run ${id}); remove it or rerun with the original input and options`);
-      }
       control.resume = state;
       resumedAt = state.sweepsDone;
       o.progress.info(`resuming after sweep ${state.sweepsDone} from ${o.path}`);

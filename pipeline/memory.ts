@@ -61,6 +61,34 @@ export function estimateSpilledMemory(rows: number, cols: number, observed: numb
   return { bytes, parts };
 }
 
+/**
+ * Peak resident memory of a spilled load and run: no per-entry arrays, only per-row and per-column
+ * ones (counts, lengths, biases, the split's and the plan's), the keys (two dictionaries while the
+ * input is read the second time), the load's bucket buffers and one bucket being sorted, then the
+ * spilled run's chunk and matrices.
+ */
+export function estimateStreamedMemory(rows: number, cols: number, observed: number, workers: number, chunkEntries: number): MemoryEstimate {
+  const n = Math.max(rows, cols);
+  const d = Math.min(rows, cols);
+  const dd = 8 * d * d;
+  const chunk = Math.min(observed, chunkEntries);
+  const parts: Record<string, number> = {
+    runtime: 120e6,
+    kernelMatrices: 7 * dd,
+    keys: 2 * KEY_BYTES * (rows + cols),
+    rowArrays: 56 * n + 40 * d,
+    loadBuffers: 64e6 + chunk * 100,
+    chunk: chunk * 60,
+    completedRowsChunk: Math.min(64e6, 8 * n * d),
+    workers: workers * (2 * dd + chunk * 16 + 60e6),
+  };
+  const bytes = Object.values(parts).reduce((a, b) => a + b, 0);
+  return { bytes, parts };
+}
+
+/** A key in a dictionary: its string, the map entry and the text array slot (short keys). */
+const KEY_BYTES = 120;
+
 /** Parses "1500000000", "1500M", "4G", "4GB", "512MiB" into bytes; NaN when it is none of these. */
 export function parseBytes(text: string): number {
   const m = /^\s*([0-9]+(?:\.[0-9]+)?)\s*([kmgt]?)(i?b)?\s*$/i.exec(text);

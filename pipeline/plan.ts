@@ -72,6 +72,37 @@ const MAX_BLOCKS = 256;
 // The streamed path completes this many Yhat elements between Gram updates (64 MB).
 const SUPER_CHUNK_ELEMENTS = 1 << 23;
 
+/** What the plan needs of the data: per-row training counts, where each row's held-out entries begin, per-column Q costs. */
+export interface RowShape {
+  n: number;
+  d: number;
+  /** Training entries of each row. */
+  trainLen: Int32Array;
+  /** valStart[i]: held-out entries in rows before i (length n + 1; ascending by row, as valRow). */
+  valStart: Float64Array;
+  /** Factored path: the Q cost of each column, 16 + 2 k_i summed over its training entries (row i having k_i). */
+  colCost: Float64Array | null;
+}
+
+/** The shape of data held in memory (colCost only when `cols` is given, for the factored path). */
+export function rowShape(m: Csr, valRow: Int32Array, cols: ColumnIndex | null): RowShape {
+  const n = m.nRows;
+  const d = m.nCols;
+  const trainLen = new Int32Array(n);
+  for (let i = 0; i < n; i++) trainLen[i] = m.rowPtr[i + 1]! - m.rowPtr[i]!;
+  const valStart = new Float64Array(n + 1);
+  for (let v = 0; v < valRow.length; v++) valStart[valRow[v]! + 1]!++;
+  for (let i = 0; i < n; i++) valStart[i + 1]! += valStart[i]!;
+  let colCost: Float64Array | null = null;
+  if (cols !== null) {
+    colCost = new Float64Array(d).fill(16);
+    for (let j = 0; j < d; j++) {
+      for (let t = cols.colPtr[j]!; t < cols.colPtr[j + 1]!; t++) colCost[j]! += 2 * trainLen[cols.rowOf[t]!]!;
+    }
+  }
+  return { n, d, trainLen, valStart, colCost };
+}
+
 /**
  * The blocks of every phase for one run: from the data's shape and the two sizes alone. blockFlops
  * is the least work per block: a pool task costs ~0.15 ms of messaging, about 1e6 flops of the
@@ -81,20 +112,13 @@ export function planSweep(
   m: Csr, valRow: Int32Array, path: AgopPath, chunkRows: number, cols: ColumnIndex | null, blockFlops: number,
   superChunkRows = 0,
 ): SweepPlan {
-  const d = m.nCols;
-  const n = m.nRows;
-  const { rowPtr } = m;
-  const kOf = (i: number): number => rowPtr[i + 1]! - rowPtr[i]!;
-  const lowerBound = (x: number): number => {
-    let lo = 0;
-    let hi = valRow.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (valRow[mid]! < x) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
+  return planShape(rowShape(m, valRow, path === 'factored' ? cols : null), path, chunkRows, blockFlops, superChunkRows);
+}
+
+/** planSweep from the data's shape (what a spilled load knows without holding the entries). */
+export function planShape(shape: RowShape, path: AgopPath, chunkRows: number, blockFlops: number, superChunkRows = 0): SweepPlan {
+  const { n, d, trainLen, valStart } = shape;
+  const kOf = (i: number): number => trainLen[i]!;
   const chunksPerSuper = superChunkRows > 0
     ? Math.ceil(superChunkRows / chunkRows)
     : Math.max(1, Math.floor(SUPER_CHUNK_ELEMENTS / (d * chunkRows)));
@@ -106,7 +130,7 @@ export function planSweep(
     return (k * k * k) / 3 + 2.5 * k * k + 16 + (fuseYhat ? 2 * d * (k + 1) : 0);
   };
   const solve = splitByCost(n, solveCost, blockFlops, MAX_BLOCKS).map(
-    ([r0, r1]): [number, number, number, number] => [r0, r1, lowerBound(r0), lowerBound(r1)],
+    ([r0, r1]): [number, number, number, number] => [r0, r1, valStart[r0]!, valStart[r1]!],
   );
   // Row blocks of a d x d product: 64 rows or so each, enough for the kernels to amortise packing B.
   const rowBlocks = Math.max(1, Math.min(32, Math.ceil(d / 64), Math.floor((d * d * d) / blockFlops)));
@@ -121,13 +145,8 @@ export function planSweep(
     }
     plan.gram = splitTriangle(d, rowBlocks);
   } else {
-    const c = cols!;
-    const qCost = (j: number): number => {
-      let w = 16;
-      for (let t = c.colPtr[j]!; t < c.colPtr[j + 1]!; t++) w += 2 * kOf(c.rowOf[t]!);
-      return w;
-    };
-    plan.q = splitByCost(d, qCost, blockFlops, MAX_BLOCKS);
+    const cost = shape.colCost!;
+    plan.q = splitByCost(d, (j) => cost[j]!, blockFlops, MAX_BLOCKS);
     plan.gemm = gemmRowRanges(d, blockFlops);
     plan.symm = splitTriangle(d, Math.min(8, rowBlocks));
   }

@@ -12,7 +12,7 @@ import type { Csr } from './csr.ts';
 import { predictInput } from './predict.ts';
 import type { PreparedData } from './split.ts';
 import type { SweepArrays } from './blocks.ts';
-import type { SweepPlan } from './plan.ts';
+import { rowShape, type RowShape, type SweepPlan } from './plan.ts';
 import { columnIndexInto } from './sweep.ts';
 
 export interface SpillOptions {
@@ -92,34 +92,64 @@ export class SpillStore {
    * in SharedArrayBuffers (for a pool).
    */
   static create(data: PreparedData, plan: SweepPlan, o: SpillOptions, shared: boolean): SpillStore {
-    const { all, train } = data;
+    const { all } = data;
     const n = all.nRows;
-    const d = all.nCols;
+    const nnz = all.rowPtr[n]!;
+    const row = new Int32Array(nnz);
+    const held = new Uint8Array(nnz);
+    let v = 0;
+    for (let i = 0; i < n; i++) {
+      row.fill(i, all.rowPtr[i]!, all.rowPtr[i + 1]!);
+      for (let p = all.rowPtr[i]!; p < all.rowPtr[i + 1]!; p++) {
+        if (v < data.valRow.length && data.valRow[v] === i && data.valCol[v] === all.colIdx[p]) {
+          held[p] = 1;
+          v++;
+        }
+      }
+    }
+    if (v !== data.valRow.length) throw new RangeError(`spill: matched ${v} of ${data.valRow.length} held-out entries`);
+    const block: PreparedBlock = { r0: 0, nnz, row, col: all.colIdx, value: all.values, held };
+    return SpillStore.fromBlocks(rowShape(data.train, data.valRow, null), plan, [block], o, shared);
+  }
+
+  /**
+   * Writes chunks of whole solve blocks, as create, from the prepared rows given as blocks of
+   * entries in ascending rows (a spilled load's buckets, read one at a time): the chunks, and so
+   * the run, are the same whichever way the rows arrive.
+   */
+  static fromBlocks(shape: Pick<RowShape, 'n' | 'd' | 'trainLen' | 'valStart'>, plan: SweepPlan, blocks: Iterable<PreparedBlock>, o: SpillOptions, shared: boolean): SpillStore {
+    const { n, d, trainLen, valStart } = shape;
     mkdirSync(o.dir, { recursive: true });
     // chunks of an earlier run that was killed (kill -9, a second signal) before it could remove them
     for (const f of readdirSync(o.dir)) if (/^chunk-\d+\.arrow(\.tmp-.*)?$/.test(f)) rmSync(join(o.dir, f), { force: true });
+    // entries before each row: all of them, and the training ones
+    const allPtr = new Float64Array(n + 1);
+    const trainPtr = new Float64Array(n + 1);
+    for (let i = 0; i < n; i++) {
+      trainPtr[i + 1] = trainPtr[i]! + trainLen[i]!;
+      allPtr[i + 1] = trainPtr[i + 1]! + valStart[i + 1]!;
+    }
     const chunks: Chunk[] = [];
     let b0 = 0;
     while (b0 < plan.solve.length) {
       let b1 = b0 + 1;
       const r0 = plan.solve[b0]![0];
-      while (b1 < plan.solve.length && all.rowPtr[plan.solve[b1]![1]]! - all.rowPtr[r0]! <= o.chunkEntries) b1++;
+      while (b1 < plan.solve.length && allPtr[plan.solve[b1]![1]]! - allPtr[r0]! <= o.chunkEntries) b1++;
       const r1 = plan.solve[b1 - 1]![1];
       const v0 = plan.solve[b0]![2];
       const v1 = plan.solve[b1 - 1]![3];
       const index = chunks.length;
-      const chunk: Chunk = {
+      chunks.push({
         index,
         path: join(o.dir, `chunk-${String(index).padStart(5, '0')}.arrow`),
         r0, r1, b0, b1, v0,
-        nnz: all.rowPtr[r1]! - all.rowPtr[r0]!,
-        nTrain: train.rowPtr[r1]! - train.rowPtr[r0]!,
+        nnz: allPtr[r1]! - allPtr[r0]!,
+        nTrain: trainPtr[r1]! - trainPtr[r0]!,
         nVal: v1 - v0,
-      };
-      writeChunk(chunk.path, chunkEntries(data, chunk));
-      chunks.push(chunk);
+      });
       b0 = b1;
     }
+    writeChunks(chunks, blocks);
     const alloc = ((kind: 'f64' | 'i32', len: number) => {
       const bytes = (kind === 'f64' ? 8 : 4) * len;
       const buf = shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
@@ -262,27 +292,45 @@ export class SpillStore {
   }
 }
 
-/** The entries of one chunk, in CSR order, with the held-out ones marked (both lists are sorted by row, then column). */
-function chunkEntries(data: PreparedData, c: Chunk): ChunkEntries {
-  const { all } = data;
-  const p0 = all.rowPtr[c.r0]!;
-  const out: ChunkEntries = {
-    row: new Int32Array(c.nnz),
-    col: all.colIdx.slice(p0, p0 + c.nnz),
-    value: all.values.slice(p0, p0 + c.nnz),
-    held: new Uint8Array(c.nnz),
+/** Rows of prepared entries: entry p is (r0 + row[p], col[p]) = value[p], held out when held[p] = 1; rows ascending, columns ascending within a row. */
+export interface PreparedBlock {
+  r0: number;
+  nnz: number;
+  row: Int32Array;
+  col: Int32Array;
+  value: Float64Array;
+  held: Uint8Array;
+}
+
+/** Copies the blocks' entries into the chunks' files, one chunk in memory at a time. */
+function writeChunks(chunks: Chunk[], blocks: Iterable<PreparedBlock>): void {
+  let ci = 0;
+  let fill = 0;
+  let held = 0;
+  let out: ChunkEntries | null = null;
+  const open = (c: Chunk): ChunkEntries => ({ row: new Int32Array(c.nnz), col: new Int32Array(c.nnz), value: new Float64Array(c.nnz), held: new Uint8Array(c.nnz) });
+  const close = (): void => {
+    const c = chunks[ci]!;
+    if (fill !== c.nnz || held !== c.nVal) throw new RangeError(`spill: chunk ${c.index} got ${fill} entries (${held} held out), expected ${c.nnz} (${c.nVal})`);
+    writeChunk(c.path, out ?? open(c));
+    ci++;
+    fill = 0;
+    held = 0;
+    out = null;
   };
-  let v = c.v0;
-  const v1 = c.v0 + c.nVal;
-  for (let i = c.r0; i < c.r1; i++) {
-    for (let p = all.rowPtr[i]!; p < all.rowPtr[i + 1]!; p++) {
-      out.row[p - p0] = i - c.r0;
-      if (v < v1 && data.valRow[v] === i && data.valCol[v] === all.colIdx[p]) {
-        out.held[p - p0] = 1;
-        v++;
-      }
+  for (const b of blocks) {
+    for (let p = 0; p < b.nnz; p++) {
+      const i = b.r0 + b.row[p]!;
+      while (i >= chunks[ci]!.r1) close();
+      const c = chunks[ci]!;
+      out ??= open(c);
+      out.row[fill] = i - c.r0;
+      out.col[fill] = b.col[p]!;
+      out.value[fill] = b.value[p]!;
+      out.held[fill] = b.held[p]!;
+      held += b.held[p]!;
+      fill++;
     }
   }
-  if (v !== v1) throw new RangeError(`spill: chunk ${c.index} matched ${v - c.v0} of its ${c.nVal} held-out entries`);
-  return out;
+  while (ci < chunks.length) close();
 }

@@ -1,6 +1,5 @@
 // Oriented, scaled training/validation split of the observed entries (the engine's view of the data).
 
-import { Rng, shuffleInt32 } from '../kernels/random.ts';
 import { nnzOf, transposeCsr, type Csr } from './csr.ts';
 
 export interface PreparedData {
@@ -19,51 +18,28 @@ export interface PreparedData {
 }
 
 /**
- * Orients the matrix (rows = the larger side), scales values to mean square 1, and holds out
- * round(fraction * nnz) entries for validation. The split is drawn on the oriented matrix in
- * (row, column) order, so a transposed input gives exactly the same internal problem. An entry is
- * held out only if its row and its column both keep at least one training entry.
+ * Orients the matrix (rows = the larger side), scales values to mean square 1, and holds out about
+ * fraction * nnz entries for validation (see HoldOut). The split is drawn on the oriented matrix,
+ * so a transposed input gives exactly the same internal problem; it is decided row by row in
+ * ascending order, so a spilled load that sees the rows a chunk at a time draws the same split.
  */
 export function prepareData(input: Csr, validationFraction: number, seed: number): PreparedData {
   const transposed = input.nCols > input.nRows;
   const oriented = transposed ? transposeCsr(input) : input;
   const nnz = nnzOf(oriented);
   if (nnz === 0) throw new RangeError('no observed entries');
-  let ss = 0;
-  for (let p = 0; p < nnz; p++) ss += oriented.values[p]! * oriented.values[p]!;
-  const ms = ss / nnz;
-  const scale = ms > 0 ? Math.sqrt(ms) : 1;
+  const scale = rootMeanSquare(oriented.values, nnz);
   const values = new Float64Array(nnz);
   for (let p = 0; p < nnz; p++) values[p] = oriented.values[p]! / scale;
   const all: Csr = { nRows: oriented.nRows, nCols: oriented.nCols, rowPtr: oriented.rowPtr, colIdx: oriented.colIdx, values };
 
   const { nRows, nCols, rowPtr, colIdx } = all;
-  const rowOf = new Int32Array(nnz);
-  for (let i = 0; i < nRows; i++) rowOf.fill(i, rowPtr[i]!, rowPtr[i + 1]!);
-  const rowLeft = new Int32Array(nRows);
-  for (let i = 0; i < nRows; i++) rowLeft[i] = rowPtr[i + 1]! - rowPtr[i]!;
-  const colLeft = new Int32Array(nCols);
-  for (let p = 0; p < nnz; p++) colLeft[colIdx[p]!]!++;
-
-  const want = Math.round(Math.max(0, Math.min(1, validationFraction)) * nnz);
+  const colCount = new Int32Array(nCols);
+  for (let p = 0; p < nnz; p++) colCount[colIdx[p]!]!++;
+  const hold = new HoldOut(colCount, nnz, validationFraction, seed);
   const held = new Uint8Array(nnz);
-  let nVal = 0;
-  if (want > 0) {
-    const order = new Int32Array(nnz);
-    for (let p = 0; p < nnz; p++) order[p] = p;
-    shuffleInt32(nnz, order, new Rng(seed ^ 0x5eed5));
-    for (let q = 0; q < nnz && nVal < want; q++) {
-      const p = order[q]!;
-      const i = rowOf[p]!;
-      const j = colIdx[p]!;
-      if (rowLeft[i]! > 1 && colLeft[j]! > 1) {
-        held[p] = 1;
-        rowLeft[i]!--;
-        colLeft[j]!--;
-        nVal++;
-      }
-    }
-  }
+  for (let i = 0; i < nRows; i++) hold.row(i, colIdx, rowPtr[i]!, rowPtr[i + 1]!, held);
+  const nVal = hold.count;
   const tPtr = new Int32Array(nRows + 1);
   const tCol = new Int32Array(nnz - nVal);
   const tVal = new Float64Array(nnz - nVal);
@@ -87,4 +63,68 @@ export function prepareData(input: Csr, validationFraction: number, seed: number
   }
   const train: Csr = { nRows, nCols, rowPtr: tPtr, colIdx: tCol, values: tVal };
   return { transposed, scale, all, train, valRow, valCol, valValue };
+}
+
+/** The root mean square of values[0, n) summed in order (1 when it is 0): the unit the engine works in. */
+export function rootMeanSquare(values: Float64Array, n: number): number {
+  let ss = 0;
+  for (let p = 0; p < n; p++) ss += values[p]! * values[p]!;
+  return scaleOf(ss, n);
+}
+
+/** The scale from a sum of squares of n values. */
+export function scaleOf(ss: number, n: number): number {
+  const ms = ss / n;
+  return ms > 0 ? Math.sqrt(ms) : 1;
+}
+
+/**
+ * The validation split, drawn a row at a time in ascending rows (columns ascending within a row)
+ * by selection sampling: entry (i, j) is held out when u * (entries not yet visited) < (entries
+ * still wanted), u a seeded hash of (i, j) in [0, 1), and its row and its column both keep at least
+ * one other entry. It holds out round(fraction * nnz) entries unless the row and column rule turns
+ * too many down near the end. A hash instead of a shuffle of all entries needs no array of nnz
+ * positions, so the split can be drawn over chunks of rows as well as over the whole matrix, with
+ * the same result.
+ */
+export class HoldOut {
+  /** Entries held out so far. */
+  count = 0;
+  readonly #colLeft: Int32Array | Float64Array;
+  readonly #want: number;
+  #unvisited: number;
+  readonly #key: number;
+
+  /** colCount: entries per column of the whole (oriented) matrix; nnz: all its entries. */
+  constructor(colCount: Int32Array | Float64Array, nnz: number, fraction: number, seed: number) {
+    this.#colLeft = colCount.slice();
+    this.#want = Math.round(Math.max(0, Math.min(1, fraction)) * nnz);
+    this.#unvisited = nnz;
+    this.#key = mix32((seed ^ 0x5eed5) >>> 0);
+  }
+
+  /** Marks held[p] = 1 for the held-out entries p in [p0, p1), row i's entries (columns ascending). */
+  row(i: number, colIdx: Int32Array, p0: number, p1: number, held: Uint8Array): void {
+    let rowLeft = p1 - p0;
+    const ki = Math.imul(mix32(this.#key ^ i), 0x9e3779b1);
+    for (let p = p0; p < p1; p++, this.#unvisited--) {
+      const need = this.#want - this.count;
+      if (need <= 0 || rowLeft < 2) continue;
+      const j = colIdx[p]!;
+      if (this.#colLeft[j]! > 1 && mix32(ki ^ j) * this.#unvisited < need * 4294967296) {
+        held[p] = 1;
+        rowLeft--;
+        this.#colLeft[j]!--;
+        this.count++;
+      }
+    }
+  }
+}
+
+/** A 32-bit integer hash (murmur3's finaliser), as an unsigned number. */
+function mix32(x: number): number {
+  let h = x >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }

@@ -1,13 +1,15 @@
 // The sweeps of one run: preparing the data and arrays (in memory or spilled), then the sweep loop as
 // a generator of blocks, with the schedule, momentum, stopping and checkpoints between phases.
 
-import { runId, type EngineState, type RunControl } from './checkpoint.ts';
+import { ResumeMismatch, runId, type EngineState, type RunControl } from './checkpoint.ts';
 import { type Csr } from './csr.ts';
 import { nextOperandKey, type Block, type BlockResult, type SweepArrays } from './blocks.ts';
 import type { CompletionResult, CsrSource, EngineOptions, LambdaSchedule, LinRfmModel, StopReason, SweepCallback, SweepInfo, SweepProbe } from './engine.ts';
-import { planSweep, type SweepPlan } from './plan.ts';
+import { planShape, planSweep, type SweepPlan } from './plan.ts';
+import { readChunk } from '../io/chunks.ts';
+import type { PreparedBuckets, RowBucket } from './streamload.ts';
 import { predictInput } from './predict.ts';
-import { SpillStore, type SpillOptions } from './spill.ts';
+import { SpillStore, type PreparedBlock, type SpillOptions } from './spill.ts';
 import { prepareData, type PreparedData } from './split.ts';
 import { chooseAgopPath, columnIndex, maxRowLength, nextKernelPower, powerScratch, type AgopPath, type ColumnIndex } from './sweep.ts';
 
@@ -53,11 +55,12 @@ const EMPTY_ROWS: Csr = { nRows: 0, nCols: 0, rowPtr: new Int32Array(1), colIdx:
  * With `spill`, the prepared matrix goes to chunk files and only the run's d x d matrices and one
  * chunk's work arrays stay in memory.
  */
-export function setupRun(source: Csr | CsrSource, opts: EngineOptions, shared: boolean, spill?: SpillOptions): RunSetup {
+export function setupRun(source: Csr | CsrSource | PreparedBuckets, opts: EngineOptions, shared: boolean, spill?: SpillOptions): RunSetup {
+  if ('buckets' in source) return setupFromBuckets(source, opts, shared, spill);
   let input: Csr | null = 'take' in source ? source.take() : source;
-  const id = runId(input, opts);
   const data = prepareData(input, opts.validationFraction, opts.seed);
   input = null;
+  const id = runId(data, opts);
   const n = data.train.nRows;
   const d = data.train.nCols;
   const nTrain = data.train.values.length;
@@ -103,22 +106,42 @@ export function setupRun(source: Csr | CsrSource, opts: EngineOptions, shared: b
 /** setupRun for a spilled run: the factored AGOP, over chunks of whole solve blocks. */
 function setupSpilled(id: string, data: PreparedData, opts: EngineOptions, shared: boolean, spill: SpillOptions): RunSetup {
   const n = data.train.nRows;
-  const d = data.train.nCols;
-  const nTrain = data.train.values.length;
-  const nVal = data.valRow.length;
-  const f64 = (len: number): Float64Array =>
-    shared ? new Float64Array(new SharedArrayBuffer(len * 8)) : new Float64Array(len);
   const chunkRows = Math.min(opts.chunkRows, n);
   // the in-memory plan, so the solve blocks (and their sums) are the in-memory run's
   const plan = planSweep(data.train, data.valRow, 'factored', chunkRows, columnIndex(data.train), opts.blockFlops, opts.superChunkRows);
-  const maxRow = maxRowLength(data.all);
+  const sizes = { n, d: data.train.nCols, nTrain: data.train.values.length, nVal: data.valRow.length, maxRow: maxRowLength(data.all) };
   const store = SpillStore.create(data, plan, spill, shared);
   // from here on the chunk files hold the entries
-  data.all = EMPTY_ROWS;
-  data.train = EMPTY_ROWS;
-  data.valRow = new Int32Array(0);
-  data.valCol = new Int32Array(0);
-  data.valValue = new Float64Array(0);
+  const emptied: PreparedData = { transposed: data.transposed, scale: data.scale, all: EMPTY_ROWS, train: EMPTY_ROWS, valRow: new Int32Array(0), valCol: new Int32Array(0), valValue: new Float64Array(0) };
+  return spilledSetup(id, emptied, opts, shared, plan, store, chunkRows, sizes);
+}
+
+/** setupRun for a spilled load's prepared buckets: its shape plans the run, its buckets become the chunks. */
+function setupFromBuckets(src: PreparedBuckets, opts: EngineOptions, shared: boolean, spill: SpillOptions | undefined): RunSetup {
+  if (spill === undefined) throw new RangeError('a spilled load runs spilled: give the spill options');
+  if (src.validationFraction !== opts.validationFraction || src.seed !== opts.seed) {
+    throw new RangeError(`the spilled load drew its split with validationFraction ${src.validationFraction}, seed ${src.seed}; the run has ${opts.validationFraction}, ${opts.seed}`);
+  }
+  const id = src.digest(opts);
+  const chunkRows = Math.min(opts.chunkRows, src.n);
+  const plan = planShape(src.shape, 'factored', chunkRows, opts.blockFlops, opts.superChunkRows);
+  const store = SpillStore.fromBlocks(src.shape, plan, bucketBlocks(src.buckets), spill, shared);
+  src.dispose();
+  const data: PreparedData = { transposed: src.transposed, scale: src.scale, all: EMPTY_ROWS, train: EMPTY_ROWS, valRow: new Int32Array(0), valCol: new Int32Array(0), valValue: new Float64Array(0) };
+  return spilledSetup(id, data, opts, shared, plan, store, chunkRows, src);
+}
+
+function* bucketBlocks(buckets: RowBucket[]): Generator<PreparedBlock> {
+  for (const b of buckets) yield { r0: b.r0, nnz: b.nnz, ...readChunk(b.path, b.nnz) };
+}
+
+function spilledSetup(
+  id: string, data: PreparedData, opts: EngineOptions, shared: boolean, plan: SweepPlan, store: SpillStore, chunkRows: number,
+  sizes: { n: number; d: number; nTrain: number; nVal: number; maxRow: number },
+): RunSetup {
+  const { n, d, nTrain, nVal, maxRow } = sizes;
+  const f64 = (len: number): Float64Array =>
+    shared ? new Float64Array(new SharedArrayBuffer(len * 8)) : new Float64Array(len);
   const momentum = nVal > 0 ? opts.momentum : 0;
   const dd = d * d;
   const arrays: SweepArrays = {
@@ -215,7 +238,7 @@ export function* sweepLoop(
   const r = control.resume;
   if (r !== undefined) {
     if (r.runId !== run.id || r.d !== d || r.K.length !== d * d || r.Gprev.length !== Gprev.length) {
-      throw new RangeError(`resume: the saved state belongs to other data or options (run ${r.runId}, this run ${run.id})`);
+      throw new ResumeMismatch(r.runId, run.id);
     }
     sweep = r.sweepsDone;
     ({ lambda, bestMse, bestSweep, bestLambda, prevMse, plateauMse, plateauSweeps, restarts, sinceRestart, havePrev } = r);

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { estimateMemory, estimateSpilledMemory } from '../../pipeline/memory.ts';
+import { estimateMemory, estimateSpilledMemory, estimateStreamedMemory } from '../../pipeline/memory.ts';
 import { completeUntilCheckpoint } from './cli-helpers.ts';
 import { hugeFooterFile } from '../io/helpers.ts';
 import { writeTableParquetAtomic } from '../../io/parquet.ts';
@@ -65,13 +65,22 @@ describe(`complete --spill (data seed ${SEED}, ${ROWS} x ${COLS}, ${OBSERVED} ob
   });
 
   it('a budget below both estimates is refused with both figures (exit 78), leaving no output', () => {
+    // below what any spilled run takes: refused before reading
     const c = run('complete', ...common, '--memory-budget', '1000000', '--workers', '1', '--output', 'refused');
     expect(c.code).toBe(78);
-    expect(c.stderr).toMatch(/in memory and .* spilled in chunks of 1000000 entries/);
+    expect(c.stderr).toMatch(/needs about 0\.\d\d GB in memory and at least 0\.\d\d GB spilled through the work directory \(1 workers\)/);
+    expect(existsSync(join(dir, 'refused'))).toBe(false);
+    // above what any spilled run takes, below what this data's does: refused after the spilled load, its files removed
+    const streamed = estimateStreamedMemory(ROWS, COLS, OBSERVED, 1, 1_000_000).bytes;
+    const after = run('complete', ...common, '--memory-budget', String(streamed - 1), '--spill', 'always', '--workers', '1', '--output', 'refused');
+    expect(after.code).toBe(78);
+    expect(after.stderr).toMatch(/needs an estimated 0\.\d\d GB even spilled in chunks of 1000000 entries \(500 x 300, 15000 observed, 1 workers\)/);
+    expect(existsSync(join(dir, 'refused'))).toBe(false);
     expect(existsSync(join(dir, 'refused'))).toBe(false);
     const never = run('complete', ...common, '--memory-budget', String(estimateMemory(ROWS, COLS, OBSERVED, 1).bytes - 1), '--spill', 'never', '--workers', '1', '--output', 'refused');
     expect(never.code).toBe(78);
     expect(never.stderr).toMatch(/--spill auto would stream it from disk/);
+    expect(existsSync(join(dir, 'refused'))).toBe(false);
   });
 
   it('SIGTERM during a spilled run: exit 143, the chunks removed, only the checkpoint left; --resume gives the same bytes', async () => {
@@ -86,20 +95,25 @@ describe(`complete --spill (data seed ${SEED}, ${ROWS} x ${COLS}, ${OBSERVED} ob
     for (const f of ['predictions.csv', 'topk.csv', 'model/kernel.arrow']) expect(bytes(`termed/${f}`).equals(bytes(`memory/${f}`)), f).toBe(true);
   });
 
-  it('a Parquet input is checked from its footers before any data is read: over budget (78), past 2^31 - 1 rows (65)', async () => {
+  it('a Parquet input is checked from its footers before any data is read: in memory over budget (78), past 2^31 - 1 rows (65)', async () => {
     const n = 15_000;
     await writeTableParquetAtomic(join(dir, 'r.parquet'), [
       { name: 'row', values: Int32Array.from({ length: n }, (_, e) => e % 500) },
       { name: 'col', values: Int32Array.from({ length: n }, (_, e) => Math.floor(e / 500)) },
       { name: 'value', values: Float64Array.from({ length: n }, (_, e) => e % 7) },
     ]);
-    const small = run('complete', '--input', 'r.parquet', '--memory-budget', '100M', '--output', 'pre');
+    const small = run('complete', '--input', 'r.parquet', '--memory-budget', '100M', '--spill', 'never', '--output', 'pre');
     expect(small.code).toBe(78);
-    expect(small.stderr).toMatch(/loading 15000 rows needs about 0\.12 GB before any sweep/);
+    expect(small.stderr).toMatch(/loading 15000 rows in memory needs about 0\.12 GB, more than the budget of 0\.10 GB; --spill auto would load it/);
     writeFileSync(join(dir, 'huge.parquet'), hugeFooterFile(3e9));
-    const huge = run('complete', '--input', 'huge.parquet', '--output', 'pre');
+    const huge = run('complete', '--input', 'huge.parquet', '--spill', 'never', '--output', 'pre');
     expect(huge.code).toBe(65);
-    expect(huge.stderr).toMatch(/huge\.parquet: footer: 3000000000 rows: more observed entries than this version loads/);
+    expect(huge.stderr).toMatch(/huge\.parquet: footer: 3000000000 rows: more observed entries than a load in memory takes \(2\^31 - 1\); --spill auto loads it/);
+    // spilled, 64-bit counts are no obstacle: the read then finds what is wrong with this file
+    const auto = run('complete', '--input', 'huge.parquet', '--output', 'pre');
+    expect(auto.code).toBe(65);
+    expect(auto.stderr).toMatch(/reading huge\.parquet in two passes/);
+    expect(auto.stderr).toMatch(/lin-rfm: huge\.parquet: not a readable Parquet file/);
     expect(existsSync(join(dir, 'pre'))).toBe(false);
   });
 });

@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../kernels/random.ts';
-import { topKPerRow } from '../../pipeline/dataio.ts';
+import { observedOf, topKPerRow } from '../../pipeline/dataio.ts';
 import { randomSparse } from './reference.ts';
 
 describe('topKPerRow (seed 71)', () => {
@@ -12,7 +12,7 @@ describe('topKPerRow (seed 71)', () => {
     // a score table with deliberate ties
     const score = Float64Array.from({ length: 37 * 23 }, () => Math.round(rng.normal() * 4));
     const predict = (r: Int32Array, c: Int32Array): Float64Array => Float64Array.from(r, (i, e) => score[i * 23 + c[e]!]!);
-    const top = topKPerRow(m, 5, predict);
+    const top = topKPerRow(observedOf(m), 5, predict);
     let e = 0;
     for (let i = 0; i < 37; i++) {
       const seen = new Set(Array.from(m.colIdx.subarray(m.rowPtr[i]!, m.rowPtr[i + 1]!)));

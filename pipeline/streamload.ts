@@ -1,0 +1,420 @@
+// A spilled load: observed entries from a file or dataset larger than memory, grouped by row into
+// bucket files a chunk of rows at a time, centred, scaled and split there, and handed to the engine
+// as prepared buckets. Only per-row and per-column arrays, the keys and one bucket are ever held.
+//
+// Passes: (1) read the input, interning keys and counting entries per row and column; (2) read it
+// again, appending each entry to the bucket of its (oriented) row; then per bucket (3) sort rows and
+// columns and settle repeated pairs; (4) fit the centering; (5) the scale; (6) the validation split,
+// the run's digest and the plan's shape. Every sum runs in the order the in-memory load's does, so
+// the engine gets the same prepared matrix to the bit and the run ends with the same bits.
+
+import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { Errors, quote } from '../config/errors.ts';
+import { BucketWriter, readBucket } from '../io/buckets.ts';
+import { readChunk, writeChunk } from '../io/chunks.ts';
+import { readTripletsCsv, type EntriesCallback, type EntryLocator, type TripletColumns, type Triplets } from '../io/csv.ts';
+import type { KeyDictionary } from '../io/keys.ts';
+import { readTripletsParquet } from '../io/parquet.ts';
+import { fitCenterEntries, offset, rowBiasesEntries, type Center, type CenterKind, type EntryVisitor } from './center.ts';
+import { RunHasher } from './checkpoint.ts';
+import type { EngineOptions } from './engine.ts';
+import type { RowShape } from './plan.ts';
+import { isParquet } from './dataio.ts';
+import { HoldOut, scaleOf } from './split.ts';
+
+/** A row range of the oriented matrix in one file (Arrow IPC, the spill chunk format). */
+export interface RowBucket {
+  r0: number;
+  r1: number;
+  path: string;
+  nnz: number;
+}
+
+/** What the engine takes from a spilled load: the prepared matrix in buckets of rows, and its shape. */
+export interface PreparedBuckets {
+  transposed: boolean;
+  scale: number;
+  n: number;
+  d: number;
+  nTrain: number;
+  nVal: number;
+  maxRow: number;
+  shape: RowShape;
+  /** The split was drawn with these; a run must use the same. */
+  validationFraction: number;
+  seed: number;
+  /** runId of the prepared matrix under `opts` (see RunHasher). */
+  digest(opts: EngineOptions): string;
+  /** Oriented rows, scaled, with the held-out entries marked, bucket after bucket in ascending rows. */
+  buckets: RowBucket[];
+  /** Removes the bucket files. */
+  dispose(): void;
+}
+
+export interface StreamLoadOptions {
+  input: string;
+  columns: { rowKey: string; colKey: string; valueKey: string };
+  duplicates: 'error' | 'last' | 'mean';
+  center: CenterKind;
+  /** The work directory for the bucket files. */
+  dir: string;
+  /** Entries a bucket holds at most (a row longer than that gets a bucket alone). */
+  bucketEntries: number;
+  validationFraction: number;
+  seed: number;
+  /** Rows read so far in pass `pass` (1: counting, 2: grouping). */
+  onRows?: (pass: 1 | 2, rows: number, file: number, files: number) => void;
+  /** A step of the per-bucket passes begins. */
+  onStep?: (step: string) => void;
+}
+
+export interface StreamLoad {
+  rowKeys: KeyDictionary;
+  colKeys: KeyDictionary;
+  /** The input's rows and columns (before orienting). */
+  nRows: number;
+  nCols: number;
+  /** Distinct observed pairs (after merging repeats). */
+  nnz: number;
+  center: Center;
+  /** Row biases of the input's rows (zeros unless bias centering). */
+  rowBias: Float64Array;
+  prepared: PreparedBuckets;
+  /** The observed columns of input rows [r0, r1) (a CSR of those rows); only when the input was not transposed. */
+  observedRows(r0: number, r1: number): { rowPtr: Int32Array; colIdx: Int32Array };
+  /** Removes every file of the load. */
+  dispose(): void;
+}
+
+/** Loads `o.input` through bucket files in `o.dir` (see the file comment). */
+export async function streamLoad(o: StreamLoadOptions): Promise<StreamLoad> {
+  const files: string[] = [];
+  removeStale(o.dir);
+  // the first directory this load created (undefined: o.dir existed), removed again at the end if left empty
+  const created = mkdirSync(o.dir, { recursive: true });
+  const cleanup = (): void => {
+    for (const f of files) rmSync(f, { force: true });
+    for (let at = resolve(o.dir); created !== undefined; at = dirname(at)) {
+      try {
+        rmdirSync(at);
+      } catch {
+        break; // not empty: the user's files, the outputs, or another run's
+      }
+      if (at === resolve(created)) break;
+    }
+  };
+  try {
+    return await load(o, files, cleanup);
+  } catch (err) {
+    cleanup();
+    throw err;
+  }
+}
+
+async function load(o: StreamLoadOptions, files: string[], cleanup: () => void): Promise<StreamLoad> {
+  const parquet = isParquet(o.input);
+  const read = (pass: 1 | 2, onEntries: EntriesCallback): Promise<Triplets> => {
+    const opts: TripletColumns = {
+      ...o.columns,
+      duplicates: o.duplicates,
+      onEntries,
+      onProgress: o.onRows === undefined ? undefined : (rows, file, count) => o.onRows!(pass, rows, file, count),
+    };
+    return parquet ? readTripletsParquet(o.input, opts) : readTripletsCsv(o.input, opts);
+  };
+
+  // (1) keys and counts
+  let rowCount = new Int32Array(1024);
+  let colCount = new Int32Array(1024);
+  const first = await read(1, (rows, cols, _values, _ord, n) => {
+    for (let e = 0; e < n; e++) {
+      const r = rows[e]!;
+      const c = cols[e]!;
+      if (r >= rowCount.length) rowCount = grow(rowCount, r);
+      if (c >= colCount.length) colCount = grow(colCount, c);
+      rowCount[r]!++;
+      colCount[c]!++;
+    }
+  });
+  const nRows = first.rowKeys.size;
+  const nCols = first.colKeys.size;
+  const transposed = nCols > nRows;
+  const n = transposed ? nCols : nRows;
+  const d = transposed ? nRows : nCols;
+  const perRow = (transposed ? colCount : rowCount).subarray(0, n);
+
+  // bucket boundaries: whole rows, up to bucketEntries entries each
+  const starts: number[] = [0];
+  let acc = 0;
+  for (let i = 0; i < n; i++) {
+    if (acc > 0 && acc + perRow[i]! > o.bucketEntries) {
+      starts.push(i);
+      acc = 0;
+    }
+    acc += perRow[i]!;
+  }
+  starts.push(n);
+  const nb = starts.length - 1;
+  const bucketOf = (i: number): number => {
+    let lo = 0;
+    let hi = nb - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (starts[mid]! <= i) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  };
+
+  // (2) group by row
+  const writer = new BucketWriter(o.dir, nb, Math.max(64, Math.min(1 << 16, Math.floor((64 << 20) / (24 * nb)))), 'load');
+  files.push(...writer.paths);
+  const second = await read(2, (rows, cols, values, ordinals, nEntries) => {
+    for (let e = 0; e < nEntries; e++) {
+      const r = transposed ? cols[e]! : rows[e]!;
+      const c = transposed ? rows[e]! : cols[e]!;
+      if (r >= n || c >= d) throw inputChanged(o.input);
+      const b = bucketOf(r);
+      writer.add(b, r - starts[b]!, c, values[e]!, ordinals[e]!);
+    }
+  });
+  writer.finish();
+  if (second.rowKeys.size !== nRows || second.colKeys.size !== nCols || second.nnz !== first.nnz) throw inputChanged(o.input);
+
+  // (3) sort each bucket's rows and columns, settle repeated pairs
+  o.onStep?.('sorting');
+  const buckets: RowBucket[] = [];
+  const rowLen = new Int32Array(n);
+  const colLen = new Float64Array(d);
+  let twin: { earlier: number; later: number; r: number; c: number } | null = null;
+  let nnz = 0;
+  for (let b = 0; b < nb; b++) {
+    const raw = readBucket(writer.paths[b]!, writer.counts[b]!);
+    rmSync(writer.paths[b]!, { force: true });
+    const sorted = sortBucket(raw, starts[b + 1]! - starts[b]!, o.duplicates);
+    if (sorted.twin !== null && (twin === null || sorted.twin.later < twin.later)) {
+      twin = { ...sorted.twin, r: sorted.twin.row + starts[b]! };
+    }
+    const path = join(o.dir, `rows-${String(b).padStart(5, '0')}.arrow`);
+    files.push(path);
+    writeChunk(path, { row: sorted.row, col: sorted.col, value: sorted.value, held: new Uint8Array(sorted.row.length) });
+    for (let p = 0; p < sorted.row.length; p++) {
+      rowLen[starts[b]! + sorted.row[p]!]!++;
+      colLen[sorted.col[p]!]!++;
+    }
+    nnz += sorted.row.length;
+    buckets.push({ r0: starts[b]!, r1: starts[b + 1]!, path, nnz: sorted.row.length });
+  }
+  if (twin !== null) throw duplicateError(o, first.locate!, twin, transposed, first.rowKeys, first.colKeys);
+  if (nnz === 0) throw Errors.BadData(o.input, 'line 2', 'no observed entries');
+
+  // the buckets' entries in oriented order, with the input's (i, j)
+  const eachBucket = (visit: (b: RowBucket, e: { row: Int32Array; col: Int32Array; value: Float64Array; held: Uint8Array }) => void): void => {
+    for (const b of buckets) visit(b, readChunk(b.path, b.nnz));
+  };
+  const entries: EntryVisitor = (visit) => eachBucket((b, e) => {
+    for (let p = 0; p < b.nnz; p++) {
+      const i = b.r0 + e.row[p]!;
+      const j = e.col[p]!;
+      if (transposed) visit(j, i, e.value[p]!);
+      else visit(i, j, e.value[p]!);
+    }
+  });
+
+  // (4) centering
+  o.onStep?.('centering');
+  const center = fitCenterEntries(entries, nRows, nCols, o.center);
+  const rowBias = rowBiasesEntries(entries, nRows, center, new Float64Array(nRows));
+  const centred = (i: number, j: number, v: number): number => v - (transposed ? offset(center, rowBias, j, i) : offset(center, rowBias, i, j));
+
+  // (5) scale
+  let ss = 0;
+  eachBucket((b, e) => {
+    for (let p = 0; p < b.nnz; p++) {
+      const v = centred(b.r0 + e.row[p]!, e.col[p]!, e.value[p]!);
+      ss += v * v;
+    }
+  });
+  const scale = scaleOf(ss, nnz);
+
+  // (6) split, digest, shape; the prepared buckets replace the sorted ones
+  o.onStep?.('splitting');
+  const hold = new HoldOut(colLen, nnz, o.validationFraction, o.seed);
+  const hasher = new RunHasher(n, d, transposed);
+  const trainLen = new Int32Array(n);
+  const valStart = new Float64Array(n + 1);
+  const colCost = new Float64Array(d).fill(16);
+  let maxRow = 0;
+  const prepared: RowBucket[] = [];
+  for (const b of buckets) {
+    const e = readChunk(b.path, b.nnz);
+    const col = e.col.slice();
+    const value = new Float64Array(b.nnz);
+    const held = new Uint8Array(b.nnz);
+    for (let p = 0; p < b.nnz; p++) value[p] = centred(b.r0 + e.row[p]!, col[p]!, e.value[p]!) / scale;
+    let p0 = 0;
+    for (let i = b.r0; i < b.r1; i++) {
+      const p1 = p0 + rowLen[i]!;
+      hold.row(i, col, p0, p1, held);
+      hasher.row(col, value, held, p0, p1);
+      let k = 0;
+      for (let p = p0; p < p1; p++) if (held[p] === 0) k++;
+      trainLen[i] = k;
+      valStart[i + 1] = valStart[i]! + (p1 - p0 - k);
+      for (let p = p0; p < p1; p++) if (held[p] === 0) colCost[col[p]!]! += 2 * k;
+      maxRow = Math.max(maxRow, p1 - p0);
+      p0 = p1;
+    }
+    const path = join(o.dir, `prepared-${b.path.slice(-16)}`);
+    files.push(path);
+    writeChunk(path, { row: e.row.slice(), col, value, held });
+    prepared.push({ r0: b.r0, r1: b.r1, path, nnz: b.nnz });
+  }
+  const nVal = valStart[n]!;
+  const preparedFiles = prepared.map((b) => b.path);
+  const result: StreamLoad = {
+    rowKeys: first.rowKeys,
+    colKeys: first.colKeys,
+    nRows,
+    nCols,
+    nnz,
+    center,
+    rowBias,
+    prepared: {
+      transposed, scale, n, d, nTrain: nnz - nVal, nVal, maxRow,
+      shape: { n, d, trainLen, valStart, colCost },
+      validationFraction: o.validationFraction,
+      seed: o.seed,
+      digest: (opts) => hasher.digest(opts),
+      buckets: prepared,
+      dispose: () => {
+        for (const f of preparedFiles) rmSync(f, { force: true });
+      },
+    },
+    observedRows: (r0, r1) => {
+      if (transposed) throw new RangeError('observedRows: the load was transposed; its buckets hold columns');
+      return observedRows(buckets, rowLen, r0, r1);
+    },
+    dispose: cleanup,
+  };
+  return result;
+}
+
+/** A row range's observed columns gathered from the sorted buckets (one bucket read at a time). */
+function observedRows(buckets: RowBucket[], rowLen: Int32Array, r0: number, r1: number): { rowPtr: Int32Array; colIdx: Int32Array } {
+  const rowPtr = new Int32Array(r1 - r0 + 1);
+  for (let i = r0; i < r1; i++) rowPtr[i - r0 + 1] = rowPtr[i - r0]! + rowLen[i]!;
+  const colIdx = new Int32Array(rowPtr[r1 - r0]!);
+  for (const b of buckets) {
+    if (b.r1 <= r0 || b.r0 >= r1) continue;
+    const e = readChunk(b.path, b.nnz);
+    let p = 0;
+    for (let i = b.r0; i < b.r1; i++) {
+      const len = rowLen[i]!;
+      if (i >= r0 && i < r1) colIdx.set(e.col.subarray(p, p + len), rowPtr[i - r0]!);
+      p += len;
+    }
+  }
+  return { rowPtr, colIdx };
+}
+
+/**
+ * One bucket's entries sorted by row, then column (stable: repeats of a pair stay in input order),
+ * repeats merged as the policy says; with 'error' the first repeat (by input position) is returned.
+ */
+function sortBucket(
+  e: { row: Int32Array; col: Int32Array; value: Float64Array; ordinal: Float64Array; n: number },
+  rows: number,
+  policy: 'error' | 'last' | 'mean',
+): { row: Int32Array; col: Int32Array; value: Float64Array; twin: { earlier: number; later: number; row: number; c: number } | null } {
+  const n = e.n;
+  const ptr = new Int32Array(rows + 1);
+  for (let k = 0; k < n; k++) ptr[e.row[k]! + 1]!++;
+  for (let i = 0; i < rows; i++) ptr[i + 1]! += ptr[i]!;
+  const next = ptr.slice(0, rows);
+  const col = new Int32Array(n);
+  const value = new Float64Array(n);
+  const ord = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    const p = next[e.row[k]!]!++;
+    col[p] = e.col[k]!;
+    value[p] = e.value[k]!;
+    ord[p] = e.ordinal[k]!;
+  }
+  // insertion sort of each row by column (rows are short and often sorted); stable
+  for (let i = 0; i < rows; i++) {
+    for (let p = ptr[i]! + 1; p < ptr[i + 1]!; p++) {
+      const c = col[p]!;
+      const v = value[p]!;
+      const w = ord[p]!;
+      let q = p - 1;
+      while (q >= ptr[i]! && col[q]! > c) {
+        col[q + 1] = col[q]!;
+        value[q + 1] = value[q]!;
+        ord[q + 1] = ord[q]!;
+        q--;
+      }
+      col[q + 1] = c;
+      value[q + 1] = v;
+      ord[q + 1] = w;
+    }
+  }
+  // merge runs of one column
+  const outRow = new Int32Array(n);
+  let m = 0;
+  let twin: { earlier: number; later: number; row: number; c: number } | null = null;
+  for (let i = 0; i < rows; i++) {
+    let p = ptr[i]!;
+    while (p < ptr[i + 1]!) {
+      let q = p + 1;
+      let sum = value[p]!;
+      while (q < ptr[i + 1]! && col[q] === col[p]) {
+        if (policy === 'last') sum = value[q]!;
+        else sum += value[q]!;
+        q++;
+      }
+      if (q - p > 1 && policy === 'error' && (twin === null || ord[p + 1]! < twin.later)) {
+        twin = { earlier: ord[p]!, later: ord[p + 1]!, row: i, c: col[p]! };
+      }
+      outRow[m] = i;
+      col[m] = col[p]!;
+      value[m] = policy === 'mean' ? sum / (q - p) : sum;
+      m++;
+      p = q;
+    }
+  }
+  return { row: outRow.slice(0, m), col: col.slice(0, m), value: value.slice(0, m), twin };
+}
+
+function duplicateError(
+  o: StreamLoadOptions, locate: EntryLocator, t: { earlier: number; later: number; r: number; c: number },
+  transposed: boolean, rowKeys: KeyDictionary, colKeys: KeyDictionary,
+): Error {
+  const later = locate(t.later);
+  const earlier = locate(t.earlier);
+  const row = rowKeys.key(transposed ? t.c : t.r);
+  const col = colKeys.key(transposed ? t.r : t.c);
+  const other = earlier.file === later.file ? '' : ` of ${earlier.file}`;
+  return Errors.BadData(later.file, later.where,
+    `duplicate pair (${o.columns.rowKey} ${quote(row)}, ${o.columns.colKey} ${quote(col)}), first seen at ${earlier.where}${other}`);
+}
+
+function inputChanged(input: string): Error {
+  return Errors.Io(input, 'the input changed between the two reads of a spilled load');
+}
+
+function grow(a: Int32Array<ArrayBuffer>, index: number): Int32Array<ArrayBuffer> {
+  const out = new Int32Array(Math.max(index + 1, 2 * a.length));
+  out.set(a);
+  return out;
+}
+
+
+/** Files of an earlier spilled load that was killed (kill -9, a second signal) before it could remove them. */
+function removeStale(dir: string): void {
+  if (!existsSync(dir)) return;
+  for (const f of readdirSync(dir)) {
+    if (/^(load-\d+\.bin|rows-\d+\.arrow|prepared-rows-\d+\.arrow)(\.tmp-.*)?$/.test(f)) rmSync(join(dir, f), { force: true });
+  }
+}

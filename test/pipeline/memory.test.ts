@@ -1,7 +1,7 @@
 // The memory estimate and the budget's parser.
 
 import { describe, expect, it } from 'vitest';
-import { estimateMemory, parseBytes } from '../../pipeline/memory.ts';
+import { estimateMemory, estimateSpilledMemory, estimateStreamedMemory, parseBytes } from '../../pipeline/memory.ts';
 
 describe('memory', () => {
   it('parses sizes in bytes, SI and binary units', () => {
@@ -24,5 +24,19 @@ describe('memory', () => {
     expect(estimateMemory(100_000, 2_000, 5_000_000, 4).bytes).toBeGreaterThan(base.bytes);
     // within 25% of the measured peak of the scale benchmark (1.48 GB)
     expect(Math.abs(base.bytes - 1.48e9) / 1.48e9).toBeLessThan(0.25);
+  });
+
+  it('a spilled load has no per-entry term: a billion entries cost what ten million do, past one chunk', () => {
+    const small = estimateStreamedMemory(200_000, 2_000, 10_000_000, 2, 1_000_000);
+    const huge = estimateStreamedMemory(200_000, 2_000, 1_000_000_000, 2, 1_000_000);
+    expect(huge.bytes).toBe(small.bytes);
+    // the in-memory load and the run spilled from memory both grow with the entries
+    expect(estimateSpilledMemory(200_000, 2_000, 1_000_000_000, 2, 1_000_000).bytes).toBeGreaterThan(huge.bytes + 60e9);
+    expect(estimateMemory(200_000, 2_000, 1_000_000_000, 2).bytes).toBeGreaterThan(huge.bytes + 60e9);
+    // more keys and longer rows do cost: per row and per column
+    expect(estimateStreamedMemory(2_000_000, 2_000, 10_000_000, 2, 1_000_000).bytes).toBeGreaterThan(small.bytes + 0.5e9);
+    // within 15% of the measured peak of the spilled e2e benchmark (0.98 GB, bench/results/e2e-spill.json)
+    const e2e = estimateStreamedMemory(200_000, 2_000, 8_000_000, 2, 1_000_000);
+    expect(Math.abs(e2e.bytes - 0.98e9) / 0.98e9).toBeLessThan(0.15);
   });
 });

@@ -13,7 +13,7 @@ import { ResumeMismatch } from './checkpoint.ts';
 import { centered, fitCenter, rowBiases, uncenter, type Center, type CenterKind } from './center.ts';
 import { engineOptionsFrom, peakRssBytes, runSummary, sweepReporter, VERSION } from './commands.ts';
 import { csrFromTriplets, type Csr } from './csr.ts';
-import { fingerprint, isParquet, observedOf, readObserved, readPairs, topKPerRow, writeFull, writeKeyedTable, writePredictions, type ColdStart, type ObservedRows } from './dataio.ts';
+import { fingerprint, isParquet, observedOf, readObserved, readPairs, topKPerRow, topKPerRowByColumns, writeFull, writeKeyedTable, writePredictions, type ColdStart, type ObservedRows } from './dataio.ts';
 import { completeAsync, defaultEngineOptions, type CompletionResult, type CsrSource, type EngineOptions } from './engine.ts';
 import { jobControl, type JobControl } from './jobcontrol.ts';
 import { estimateLoadMemory, estimateMemory, estimateSpilledMemory, estimateStreamedMemory, type MemoryEstimate } from './memory.ts';
@@ -74,8 +74,9 @@ interface Loaded {
   nnz: number;
   center: Center;
   rowBias: Float64Array;
-  /** The observed columns of each row, for top-k and the full matrix (null: not available, see loadSpilled). */
-  observed: ObservedRows | null;
+  /** The observed entries by row, for top-k and the full matrix; or by column (byColumn: observed.rows gives columns). */
+  observed: ObservedRows;
+  byColumn: boolean;
   estimate: MemoryEstimate;
   spill?: SpillOptions;
   /** The engine's input; the engine holds the only reference after (a spilled run frees the matrix). */
@@ -137,7 +138,7 @@ async function loadInMemory(
   const plan = memoryPlan(o, outDir, raw.nRows, raw.nCols, nnz, workers, budget);
   return {
     mode: 'memory', keys: tri, nRows: raw.nRows, nCols: raw.nCols, nnz, center, rowBias,
-    observed: observedOf(raw), estimate: plan.estimate, spill: plan.spill,
+    observed: observedOf(raw), byColumn: false, estimate: plan.estimate, spill: plan.spill,
     // a spilled run takes the only reference to the centred matrix and frees it once the chunks are written
     take: () => ({ take: (): Csr => { const c = m!; m = null; return c; } }),
     dispose: () => {},
@@ -166,17 +167,16 @@ async function loadSpilled(
   try {
     const { nRows, nCols, nnz } = load;
     progress.event('loaded', { file: input, rows: nRows, cols: nCols, observed: nnz, load: 'spilled' });
+    // an input with more columns than rows is grouped by column (the engine's rows are the larger side)
     const transposed = load.prepared.transposed;
-    if (transposed && (o['topK'] !== undefined || o['full'] === true)) {
-      throw Errors.Config(o['topK'] !== undefined ? 'top-k' : 'full', o['topK'] ?? true, `a spilled load of an input with more columns (${nCols}) than rows (${nRows}) groups it by column, and top-k and the full matrix need it by row: run them in memory (--spill never, with a larger --memory-budget) or swap --row-key and --col-key`);
-    }
     const estimate = estimateStreamedMemory(nRows, nCols, nnz, workers, chunkEntries);
     if (estimate.bytes > budget) {
       throw Errors.Config('memory-budget', budget, `the job needs an estimated ${(estimate.bytes / 1e9).toFixed(2)} GB even spilled in chunks of ${chunkEntries} entries (${nRows} x ${nCols}, ${nnz} observed, ${workers} workers), more than the budget of ${(budget / 1e9).toFixed(2)} GB`);
     }
     return {
       mode: 'spilled', keys: load, nRows, nCols, nnz, center: load.center, rowBias: load.rowBias,
-      observed: transposed ? null : { nRows, nCols, rows: load.observedRows },
+      observed: transposed ? { nRows: nCols, nCols: nRows, rows: load.observedRows } : { nRows, nCols, rows: load.observedRows },
+      byColumn: transposed,
       estimate, spill: { dir, chunkEntries },
       take: () => load.prepared,
       dispose: () => load.dispose(),
@@ -249,14 +249,14 @@ async function writeCompleteOutputs(o: Record<string, unknown>, settings: Resolv
   const topK = o['topK'] as number | undefined;
   if (topK !== undefined) {
     const path = join(outDir, `topk.${tableFormat}`);
-    const top = topKPerRow(loaded.observed!, topK, predictOut);
+    const top = loaded.byColumn ? topKPerRowByColumns(loaded.observed, topK, predictOut) : topKPerRow(loaded.observed, topK, predictOut);
     await writeKeyedTable(path, tableFormat, columns, [
       Array.from(top.rows, (i) => tri.rowKeys.key(i)),
       Array.from(top.cols, (j) => tri.colKeys.key(j)),
     ], [{ name: 'score', values: top.scores }, { name: 'rank', values: top.ranks }]);
     outputs['topk'] = path;
   }
-  if (o['full'] === true) outputs['full'] = await writeFull(outDir, tableFormat, loaded.observed!, tri, columns, predictOut);
+  if (o['full'] === true) outputs['full'] = await writeFull(outDir, tableFormat, loaded.observed, tri, columns, predictOut, loaded.byColumn);
   const modelDir = join(outDir, 'model');
   await writeModel(modelDir, {
     d: result.model.d,

@@ -99,19 +99,22 @@ export async function writeFull(
   tri: Pick<Triplets, 'rowKeys' | 'colKeys'>,
   columns: { rowKey: string; colKey: string },
   predict: (rows: Int32Array, cols: Int32Array) => Float64Array,
+  byColumn = false,
 ): Promise<string> {
+  // observed a chunk of its rows at a time, or (byColumn) of its columns: the file follows that order
   const { nRows: n, nCols: d } = observed;
   const chunk = Math.max(1, Math.floor(2_000_000 / d));
   const block = (c0: number, c1: number): { rows: Int32Array; cols: Int32Array; pred: Float64Array; seen: Uint8Array } => {
-    const rows = new Int32Array((c1 - c0) * d);
-    const cols = new Int32Array((c1 - c0) * d);
+    const major = new Int32Array((c1 - c0) * d);
+    const minor = new Int32Array((c1 - c0) * d);
     const seen = new Uint8Array((c1 - c0) * d);
     const obs = observed.rows(c0, c1);
     for (let i = c0; i < c1; i++) {
-      rows.fill(i, (i - c0) * d, (i - c0 + 1) * d);
-      for (let j = 0; j < d; j++) cols[(i - c0) * d + j] = j;
+      major.fill(i, (i - c0) * d, (i - c0 + 1) * d);
+      for (let j = 0; j < d; j++) minor[(i - c0) * d + j] = j;
       for (let p = obs.rowPtr[i - c0]!; p < obs.rowPtr[i - c0 + 1]!; p++) seen[(i - c0) * d + obs.colIdx[p]!] = 1;
     }
+    const [rows, cols] = byColumn ? [minor, major] : [major, minor];
     return { rows, cols, pred: predict(rows, cols), seen };
   };
   if (format === 'csv') {
@@ -189,6 +192,75 @@ export function topKPerRow(
     }
   }
   return { rows: Int32Array.from(outRows), cols: Int32Array.from(outCols), scores: Float64Array.from(outScores), ranks: Int32Array.from(outRanks) };
+}
+
+/**
+ * topKPerRow when the observed entries come grouped by column (a spilled load of an input with more
+ * columns than rows): `byColumn.rows(j0, j1)` gives columns j0..j1 with the rows observed in each.
+ * The columns are visited a chunk at a time in ascending order and every row keeps its best k so
+ * far (a later column displaces an earlier one only with a strictly higher score), so the result is
+ * topKPerRow's, ties to the lower column included.
+ */
+export function topKPerRowByColumns(
+  byColumn: ObservedRows,
+  k: number,
+  predict: (rows: Int32Array, cols: Int32Array) => Float64Array,
+): { rows: Int32Array; cols: Int32Array; scores: Float64Array; ranks: Int32Array } {
+  const n = byColumn.nCols;
+  const d = byColumn.nRows;
+  const per = Math.min(k, d);
+  const bestCol = new Int32Array(n * per);
+  const bestScore = new Float64Array(n * per);
+  const held = new Int32Array(n);
+  const chunk = Math.max(1, Math.floor(4_000_000 / n));
+  const seen = new Uint8Array(n);
+  for (let j0 = 0; j0 < d; j0 += chunk) {
+    const j1 = Math.min(d, j0 + chunk);
+    const rows = new Int32Array((j1 - j0) * n);
+    const cols = new Int32Array((j1 - j0) * n);
+    for (let j = j0; j < j1; j++) {
+      cols.fill(j, (j - j0) * n, (j - j0 + 1) * n);
+      for (let i = 0; i < n; i++) rows[(j - j0) * n + i] = i;
+    }
+    const pred = predict(rows, cols);
+    const obs = byColumn.rows(j0, j1);
+    for (let j = j0; j < j1; j++) {
+      const p0 = obs.rowPtr[j - j0]!;
+      const p1 = obs.rowPtr[j - j0 + 1]!;
+      for (let p = p0; p < p1; p++) seen[obs.colIdx[p]!] = 1;
+      for (let i = 0; i < n; i++) {
+        const v = pred[(j - j0) * n + i]!;
+        if (seen[i] || !Number.isFinite(v)) continue;
+        const base = i * per;
+        let m = held[i]!;
+        if (m === per && !(v > bestScore[base + per - 1]!)) continue;
+        if (m < per) held[i] = ++m;
+        // insert after every kept score >= v
+        let q = m - 1;
+        while (q > 0 && bestScore[base + q - 1]! < v) {
+          bestScore[base + q] = bestScore[base + q - 1]!;
+          bestCol[base + q] = bestCol[base + q - 1]!;
+          q--;
+        }
+        bestScore[base + q] = v;
+        bestCol[base + q] = j;
+      }
+      for (let p = p0; p < p1; p++) seen[obs.colIdx[p]!] = 0;
+    }
+  }
+  let total = 0;
+  for (let i = 0; i < n; i++) total += held[i]!;
+  const out = { rows: new Int32Array(total), cols: new Int32Array(total), scores: new Float64Array(total), ranks: new Int32Array(total) };
+  let e = 0;
+  for (let i = 0; i < n; i++) {
+    for (let r = 0; r < held[i]!; r++, e++) {
+      out.rows[e] = i;
+      out.cols[e] = bestCol[i * per + r]!;
+      out.scores[e] = bestScore[i * per + r]!;
+      out.ranks[e] = r + 1;
+    }
+  }
+  return out;
 }
 
 /** Observed entries from CSV or Parquet; repeated pairs are an error, or merged (last value, or mean). */

@@ -81,7 +81,7 @@ export interface StreamLoad {
   /** Row biases of the input's rows (zeros unless bias centering). */
   rowBias: Float64Array;
   prepared: PreparedBuckets;
-  /** The observed columns of input rows [r0, r1) (a CSR of those rows); only when the input was not transposed. */
+  /** The observed entries of oriented rows [r0, r1) (a CSR of those rows): input rows, or input columns when transposed. */
   observedRows(r0: number, r1: number): { rowPtr: Int32Array; colIdx: Int32Array };
   /** Removes every file of the load. */
   dispose(): void;
@@ -292,10 +292,7 @@ async function load(o: StreamLoadOptions, files: string[], cleanup: () => void):
         for (const f of preparedFiles) rmSync(f, { force: true });
       },
     },
-    observedRows: (r0, r1) => {
-      if (transposed) throw new RangeError('observedRows: the load was transposed; its buckets hold columns');
-      return observedRows(buckets, rowLen, r0, r1);
-    },
+    observedRows: (r0, r1) => observedRows(buckets, rowLen, r0, r1),
     dispose: cleanup,
   };
   return result;

@@ -116,4 +116,23 @@ describe(`complete --spill (data seed ${SEED}, ${ROWS} x ${COLS}, ${OBSERVED} ob
     expect(auto.stderr).toMatch(/lin-rfm: huge\.parquet: not a readable Parquet file/);
     expect(existsSync(join(dir, 'pre'))).toBe(false);
   });
+
+  it('a wide input (more columns than rows), loaded spilled and so grouped by column: the same predictions and top-k bytes, the same full matrix in column order', () => {
+    const g = run('generate', '--rows', '150', '--cols', '1500', '--rank', '3', '--observed', '30000', '--seed', String(SEED + 1), '--out', 'wide.csv', '--truth', 'wide-truth.csv', '--truth-count', '300');
+    expect(g.code, g.stderr).toBe(0);
+    const args = ['--input', 'wide.csv', '--predict', 'wide-truth.csv', '--seed', '5', '--max-sweeps', '15', '--top-k', '4', '--full', '--agop', 'factored', '--quiet', '--workers', '2'];
+    const m = run('complete', ...args, '--spill', 'never', '--output', 'wide-memory');
+    expect(m.code, m.stderr).toBe(0);
+    const s = run('complete', ...args, '--spill', 'always', '--spill-chunk', '5000', '--work-dir', 'wide-chunks', '--output', 'wide-spilled');
+    expect(s.code, s.stderr).toBe(0);
+    expect(report('wide-spilled').memory.spilledChunks).toBeGreaterThanOrEqual(3);
+    for (const f of ['predictions.csv', 'topk.csv', 'model/kernel.arrow']) expect(bytes(`wide-spilled/${f}`).equals(bytes(`wide-memory/${f}`)), f).toBe(true);
+    const lines = (p: string): string[] => readFileSync(join(dir, p), 'utf8').trimEnd().split('\n');
+    const [mem, spilled] = [lines('wide-memory/full.csv'), lines('wide-spilled/full.csv')];
+    expect(spilled[0]).toBe(mem[0]);
+    expect(spilled.length).toBe(1 + 150 * 1500);
+    expect(spilled.slice(1)).not.toEqual(mem.slice(1));
+    expect(spilled.slice(1).sort()).toEqual(mem.slice(1).sort());
+    expect(existsSync(join(dir, 'wide-chunks'))).toBe(false);
+  });
 });

@@ -2,7 +2,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../kernels/random.ts';
-import { observedOf, topKPerRow } from '../../pipeline/dataio.ts';
+import { transposeCsr } from '../../pipeline/csr.ts';
+import { observedOf, topKPerRow, topKPerRowByColumns } from '../../pipeline/dataio.ts';
 import { randomSparse } from './reference.ts';
 
 describe('topKPerRow (seed 71)', () => {
@@ -26,5 +27,18 @@ describe('topKPerRow (seed 71)', () => {
       }
     }
     expect(e).toBe(top.rows.length);
+  });
+
+  it('by columns (a spilled load of a wide input; seed 72): the same lists, ties and non-finite scores included', () => {
+    const rng = new Rng(72);
+    for (const [n, d, k] of [[23, 37, 5], [40, 9, 12], [15, 60, 1]] as const) {
+      const m = randomSparse(n, d, 0.3, rng);
+      const score = Float64Array.from({ length: n * d }, () => (rng.uniform() < 0.05 ? Number.NaN : Math.round(rng.normal() * 3)));
+      const predict = (r: Int32Array, c: Int32Array): Float64Array => Float64Array.from(r, (i, e) => score[i * d + c[e]!]!);
+      const want = topKPerRow(observedOf(m), k, predict);
+      const got = topKPerRowByColumns(observedOf(transposeCsr(m)), k, predict);
+      expect(want.rows.length).toBeGreaterThan(0);
+      for (const key of ['rows', 'cols', 'scores', 'ranks'] as const) expect(Array.from(got[key]), `${n} x ${d}, k = ${k}: ${key}`).toEqual(Array.from(want[key]));
+    }
   });
 });

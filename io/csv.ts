@@ -57,6 +57,11 @@ export interface TripletColumns {
   onEntries?: EntriesCallback;
   /** Entries buffered between onEntries calls (default 1 << 16); a Parquet batch bigger than this is handed over whole. */
   streamEntries?: number;
+  /**
+   * Dictionaries to intern the keys into instead of new ones: a second read of the same input (a
+   * spilled load's) reuses the first's, so the keys are held once and get the same indices.
+   */
+  keys?: { rowKeys: KeyDictionary; colKeys: KeyDictionary };
 }
 
 /** The streaming options of a triplet read, checked; null when entries are to be kept in memory. */
@@ -96,6 +101,7 @@ export async function readTripletsCsv(path: string, opts: TripletColumns = {}): 
       (bytes) => {
         made = stream === null ? new TripletSink(path, names, estimateLines(bytes)) : new TripletSink(path, names, stream.size, stream);
         made.allowDuplicates = allowDuplicates;
+        if (opts.keys !== undefined) made.useKeys(opts.keys);
         return made;
       },
       undefined,
@@ -163,8 +169,8 @@ class TripletSink implements RecordSink {
   /** Set when onEntries threw, so the reader can rethrow that error rather than the scanner's wrapping of it. */
   callbackFailure: { error: unknown } | undefined;
   readonly expectedHeader: string;
-  private readonly rowKeys = new KeyDictionary();
-  private readonly colKeys = new KeyDictionary();
+  private rowKeys = new KeyDictionary();
+  private colKeys = new KeyDictionary();
   /** Raw key bytes -> dictionary index, so a repeated key costs a hash of its bytes, not a string. */
   private readonly rowBytes = new ByteKeyMap();
   private readonly colBytes = new ByteKeyMap();
@@ -196,6 +202,12 @@ class TripletSink implements RecordSink {
     this.lines = new Int32Array(stream === null ? capacity : 0);
     this.ordinals = stream === null ? null : new Float64Array(capacity);
     this.flushAt = stream === null ? -1 : capacity;
+  }
+
+  /** Interns into these dictionaries (before the first record). */
+  useKeys(keys: { rowKeys: KeyDictionary; colKeys: KeyDictionary }): void {
+    this.rowKeys = keys.rowKeys;
+    this.colKeys = keys.colKeys;
   }
 
   header(fields: string[]): Int32Array {

@@ -97,8 +97,8 @@ function earliest(...rows: number[]): number {
 
 export class TripletSink implements BatchSink {
   allowDuplicates = false;
-  private readonly rowKeys = new KeyDictionary();
-  private readonly colKeys = new KeyDictionary();
+  private rowKeys = new KeyDictionary();
+  private colKeys = new KeyDictionary();
   private readonly rowMapper = new KeyColumnMapper((text) => this.rowKeys.intern(text));
   private readonly colMapper = new KeyColumnMapper((text) => this.colKeys.intern(text));
   private rows = new Int32Array(0);
@@ -119,6 +119,12 @@ export class TripletSink implements BatchSink {
     private readonly names: { row: string; col: string; value: string },
     private readonly stream: { onEntries: EntriesCallback; size: number } | null = null,
   ) {}
+
+  /** Interns into these dictionaries (before the first batch). */
+  useKeys(keys: { rowKeys: KeyDictionary; colKeys: KeyDictionary }): void {
+    this.rowKeys = keys.rowKeys;
+    this.colKeys = keys.colKeys;
+  }
 
   columns(file: string, schema: Schema): string[] {
     return [

@@ -63,8 +63,8 @@ export function estimateSpilledMemory(rows: number, cols: number, observed: numb
 
 /**
  * Peak resident memory of a spilled load and run: no per-entry arrays, only per-row and per-column
- * ones (counts, lengths, biases, the split's and the plan's), the keys (two dictionaries while the
- * input is read the second time), the load's bucket buffers and one bucket being sorted, then the
+ * ones (counts, lengths, biases, the split's and the plan's), the keys (the dictionaries, and the
+ * reader's lookup of key bytes while it reads), the load's bucket buffers and one bucket being sorted, then the
  * spilled run's chunk and matrices.
  */
 export function estimateStreamedMemory(rows: number, cols: number, observed: number, workers: number, chunkEntries: number): MemoryEstimate {

@@ -114,11 +114,12 @@ export async function streamLoad(o: StreamLoadOptions): Promise<StreamLoad> {
 
 async function load(o: StreamLoadOptions, files: string[], cleanup: () => void): Promise<StreamLoad> {
   const parquet = isParquet(o.input);
-  const read = (pass: 1 | 2, onEntries: EntriesCallback): Promise<Triplets> => {
+  const read = (pass: 1 | 2, onEntries: EntriesCallback, keys?: TripletColumns['keys']): Promise<Triplets> => {
     const opts: TripletColumns = {
       ...o.columns,
       duplicates: o.duplicates,
       onEntries,
+      keys,
       onProgress: o.onRows === undefined ? undefined : (rows, file, count) => o.onRows!(pass, rows, file, count),
     };
     return parquet ? readTripletsParquet(o.input, opts) : readTripletsCsv(o.input, opts);
@@ -178,8 +179,9 @@ async function load(o: StreamLoadOptions, files: string[], cleanup: () => void):
       const b = bucketOf(r);
       writer.add(b, r - starts[b]!, c, values[e]!, ordinals[e]!);
     }
-  });
+  }, first);
   writer.finish();
+  // the second read interned into the first's dictionaries: a key it had not seen grew them
   if (second.rowKeys.size !== nRows || second.colKeys.size !== nCols || second.nnz !== first.nnz) throw inputChanged(o.input);
 
   // (3) sort each bucket's rows and columns, settle repeated pairs

@@ -49,12 +49,23 @@ describe('completion-samples', () => {
     for (const method of METHODS) {
       expect(rows.filter((r) => r[3] === method).map((r) => r[2]).sort()).toEqual(['500', '900']);
     }
-    // 900 of 1,600 entries is 5.8x the 156 degrees of freedom: lin-RFM must have recovered it. The
-    // 45 held-out entries make the stop noisy at this size: over seeds 0-19, 18 end below 1e-2, seed 3
-    // at 1.03e-2 (stopped as converged) and seed 2 at 0.17 (stopped by patience); the earlier split (a
-    // global shuffle) had 19 of 20, its worst 0.035.
-    const rfm = rows.find((r) => r[3] === 'lin-RFM alpha=1/2' && r[2] === '900')!;
-    expect(Number(rfm[5])).toBeLessThan(2e-2);
+    // 900 of 1,600 entries is 5.8x the 156 degrees of freedom: lin-RFM recovers it, but a single seed
+    // is noisy at this size: the stop reads only ~45 held-out entries, and which ones they are moves
+    // the result by two orders of magnitude (one problem, ten split seeds: 5e-4 to 0.17). Measured,
+    // lin-RFM alpha = 1/2, seeds 0-19: 18 below 1e-2 (median 1.1e-3); seed 3 stops as converged at
+    // 1.03e-2 (the validation MSE reached the 1e-6 tolerance while the unobserved error still
+    // fell), seed 2 by patience at 0.17 (a momentum overshoot at sweep 6 it never recovered from
+    // within 20 sweeps). So this asserts the median of seeds 0-4, which takes in both: 4.0e-4,
+    // 4.4e-4, 1.15e-3, 1.03e-2, 0.17, median 1.15e-3.
+    const rfmDir = await mkdtemp(join(tmpdir(), 'completion-samples-'));
+    dirs.push(rfmDir);
+    const rfm = await runCompletionSamples(
+      { sizes: [{ ...grid.sizes[0]!, observed: [900], seeds: [0, 1, 2, 3, 4], methods: ['lin-RFM alpha=1/2'] }] },
+      rfmDir,
+      () => {},
+    );
+    const rfmMedians = rfm.summary['medians'] as Record<string, Record<string, Record<string, number>>>;
+    expect(rfmMedians['40x40']!['lin-RFM alpha=1/2']!['900']).toBeLessThan(1e-2);
 
     const svg = await readFile(out.svg[0]!, 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);

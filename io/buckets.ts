@@ -6,7 +6,7 @@
 // entries and appends a frame when the buffer is full, opening and closing the file each time,
 // so a load with thousands of buckets never holds thousands of descriptors.
 
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Errors } from '../config/errors.ts';
 
@@ -23,15 +23,14 @@ export class BucketWriter {
   /** Entries appended to each bucket. */
   readonly counts: Float64Array;
   readonly #fill: Int32Array;
-  readonly #row: Int32Array;
-  readonly #col: Int32Array;
-  readonly #value: Float64Array;
-  readonly #ordinal: Float64Array;
+  #row: Int32Array;
+  #col: Int32Array;
+  #value: Float64Array;
+  #ordinal: Float64Array;
   readonly #per: number;
 
   /** `buffered`: entries each bucket holds before it appends a frame. */
   constructor(dir: string, buckets: number, buffered: number, prefix = 'bucket') {
-    mkdirSync(dir, { recursive: true });
     this.paths = Array.from({ length: buckets }, (_, b) => join(dir, `${prefix}-${String(b).padStart(5, '0')}.bin`));
     for (const p of this.paths) rmSync(p, { force: true });
     this.counts = new Float64Array(buckets);
@@ -53,6 +52,14 @@ export class BucketWriter {
     this.#fill[bucket] = k + 1;
     this.counts[bucket]!++;
     if (k + 1 === this.#per) this.#flush(bucket);
+  }
+
+  /** Frees the write buffers (after finish). */
+  release(): void {
+    this.#row = new Int32Array(0);
+    this.#col = new Int32Array(0);
+    this.#value = new Float64Array(0);
+    this.#ordinal = new Float64Array(0);
   }
 
   /** Appends what every bucket still buffers. */

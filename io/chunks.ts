@@ -34,9 +34,9 @@ export function readChunk(path: string, nnz: number): ChunkEntries {
   try {
     t = tableFromIPC(readFileSync(path)) as Table;
   } catch (err) {
-    throw Errors.Io(path, `spill chunk unreadable: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw Errors.Io(path, `spill file unreadable: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
-  if (t.batches.length > 1) throw Errors.BadData(path, 'file', 'a spill chunk holds one record batch');
+  if (t.batches.length > 1) throw Errors.BadData(path, 'file', 'a spill file holds one record batch');
   return {
     row: column(path, t, 'row', Int32Array, nnz),
     col: column(path, t, 'col', Int32Array, nnz),

@@ -84,11 +84,15 @@ export class RunHasher {
     }
   }
 
+  /** The id under these options (the rows' state is left as it is, so it can be asked again). */
   digest(opts: EngineOptions): string {
+    const [h1, h2] = [this.#h1, this.#h2];
     const numeric = Object.fromEntries(Object.entries(opts).filter(([k]) => !STOPPING.has(k)).sort(([a], [b]) => (a < b ? -1 : 1)));
     for (const ch of JSON.stringify(numeric)) this.#mix(ch.charCodeAt(0));
     const hex = (x: number): string => (x >>> 0).toString(16).padStart(8, '0');
-    return hex(this.#h1) + hex(this.#h2);
+    const id = hex(this.#h1) + hex(this.#h2);
+    [this.#h1, this.#h2] = [h1, h2];
+    return id;
   }
 
   #mix(w: number): void {

@@ -1,7 +1,7 @@
 // `lin-rfm complete`: read the observed entries, plan the memory (in memory or spilled), complete on
 // the pool, and write predictions, top-k, the full matrix, the model and report.json.
 
-import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Errors } from '../config/errors.ts';
@@ -20,7 +20,8 @@ import { estimateLoadMemory, estimateMemory, estimateSpilledMemory, estimateStre
 import { countParquetRows } from '../io/parquet.ts';
 import { createProgress, type Progress } from './progress.ts';
 import type { SpillOptions } from './spill.ts';
-import { streamLoad, type PreparedBuckets } from './streamload.ts';
+import { streamLoad, type PreparedBuckets, type StreamLoad } from './streamload.ts';
+import { jobWorkDir } from './workdir.ts';
 
 export async function cmdComplete(o: Record<string, unknown>, settings: Resolved): Promise<void> {
   const t0 = performance.now();
@@ -32,18 +33,37 @@ export async function cmdComplete(o: Record<string, unknown>, settings: Resolved
   const workers = (o['workers'] as number | undefined) ?? availableParallelism();
   const columns = { rowKey: o['rowKey'] as string, colKey: o['colKey'] as string, valueKey: o['valueKey'] as string };
   const eo = engineOptionsFrom(o);
+  const checkpointPath = resolve((o['checkpoint'] as string | undefined) ?? join(outDir, 'checkpoint.lrfm'));
+  // signals are caught from here to the end: the load stops at the next batch or bucket, the sweeps
+  // after a checkpoint, and the outputs are finished
+  const job = jobControl({ path: checkpointPath, every: (o['checkpointEvery'] as number | undefined) ?? 10, resume: o['resume'] === true, progress });
+  try {
+    await completeJob(o, settings, t0, { input, outDir, columns, eo, workers, budget, progress, job, checkpointPath });
+  } finally {
+    job.dispose(false);
+  }
+}
+
+async function completeJob(
+  o: Record<string, unknown>, settings: Resolved, t0: number,
+  j: { input: string; outDir: string; columns: { rowKey: string; colKey: string; valueKey: string }; eo: Partial<EngineOptions>; workers: number; budget: number; progress: Progress; job: JobControl; checkpointPath: string },
+): Promise<void> {
+  const { input, outDir, columns, eo, workers, budget, progress, job, checkpointPath } = j;
+  const checkInterrupt = (): void => {
+    const signal = job.signal();
+    if (signal !== null) throw Errors.Interrupted(signal, 'stopped while loading the input; nothing was written');
+  };
   const loaded = (await loadMode(o, input, budget, workers)) === 'spilled'
-    ? await loadSpilled(o, input, outDir, columns, eo, workers, budget, progress)
+    ? await loadSpilled(o, input, outDir, columns, eo, workers, budget, progress, checkInterrupt)
     : await loadInMemory(o, input, outDir, columns, workers, budget, progress);
   try {
+    checkInterrupt();
     const predictPath = o['predict'] as string | undefined;
     const pairs = predictPath !== undefined ? await readPairs(predictPath, loaded.keys.rowKeys, loaded.keys.colKeys) : null;
     const { nRows, nCols, nnz, spill, estimate } = loaded;
     progress.event('memory', { estimateBytes: estimate.bytes, budgetBytes: budget, spill: spill !== undefined, chunkEntries: spill?.chunkEntries ?? null, load: loaded.mode });
     progress.info(`${nRows} rows x ${nCols} columns, ${nnz} observed${spill ? `; spilling to ${spill.dir} in chunks of up to ${spill.chunkEntries} entries` : ''}`);
     mkdirSync(outDir, { recursive: true });
-    const checkpointPath = resolve((o['checkpoint'] as string | undefined) ?? join(outDir, 'checkpoint.lrfm'));
-    const job = jobControl({ path: checkpointPath, every: (o['checkpointEvery'] as number | undefined) ?? 10, resume: o['resume'] === true, progress });
     let result: CompletionResult;
     try {
       result = await completeAsync(loaded.take(), { ...eo, workers: o['workers'] as number | undefined, spill }, sweepReporter(progress, eo.maxSweeps ?? defaultEngineOptions.maxSweeps), job.control);
@@ -52,8 +72,6 @@ export async function cmdComplete(o: Record<string, unknown>, settings: Resolved
         throw Errors.Config('resume', checkpointPath, `the checkpoint belongs to other input data or engine options (checkpoint run ${err.savedRun}, this run ${err.thisRun}); remove it or rerun with the original input and options`);
       }
       throw err;
-    } finally {
-      job.dispose(false);
     }
     try {
       await writeCompleteOutputs(o, settings, t0, { input, outDir, columns, loaded, pairs, result, job, checkpointPath, progress, workers, budget });
@@ -99,15 +117,16 @@ async function loadMode(o: Record<string, unknown>, input: string, budget: numbe
     if (least > budget) throw Errors.Config('memory-budget', budget, `a spilled load and run need at least ${gb(least)} (${workers} workers), more than the budget of ${gb(budget)}`);
     return 'spilled';
   }
-  let rows: number | null = null;
-  if (isParquet(input)) rows = await countParquetRows(input);
-  else if (existsSync(input) && statSync(input).isFile()) rows = Math.floor(statSync(input).size / 6);
+  const parquet = isParquet(input);
+  const rows = parquet ? await countParquetRows(input) : csvRowEstimate(input);
   if (rows === null) return 'memory';
   const tooMany = rows > 2 ** 31 - 1;
   const need = estimateLoadMemory(rows);
   if (!tooMany && need <= budget) return 'memory';
-  const what = isParquet(input) ? `${rows} rows` : `up to ${rows} rows (from the file size)`;
+  const what = parquet ? `${rows} rows` : `about ${rows} rows (from the file size)`;
   if (when === 'never') {
+    // a CSV's count is an estimate: load it and let the run's own estimate decide
+    if (!parquet) return 'memory';
     if (tooMany) throw Errors.BadData(input, 'footer', `${rows} rows: more observed entries than a load in memory takes (2^31 - 1); --spill auto loads it through the work directory`);
     throw Errors.Config('memory-budget', budget, `loading ${what} in memory needs about ${gb(need)}, more than the budget of ${gb(budget)}; --spill auto would load it through the work directory`);
   }
@@ -115,6 +134,33 @@ async function loadMode(o: Record<string, unknown>, input: string, budget: numbe
     throw Errors.Config('memory-budget', budget, `loading ${what} needs about ${gb(need)} in memory and at least ${gb(least)} spilled through the work directory (${workers} workers), more than the budget of ${gb(budget)}`);
   }
   return 'spilled';
+}
+
+/**
+ * About how many lines a CSV file has, from its size and the lines in its first MiB (with a margin
+ * of a quarter for longer lines further on); exact for a file of 1 MiB or less. Null when it
+ * cannot be read (the load then says what is wrong).
+ */
+function csvRowEstimate(path: string): number | null {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const head = Buffer.alloc(Math.min(size, 1 << 20));
+    const got = readSync(fd, head, 0, head.length, 0);
+    let lines = 0;
+    for (let at = head.indexOf(10, 0); at >= 0 && at < got; at = head.indexOf(10, at + 1)) lines++;
+    if (got >= size) return lines + 1;
+    return Math.ceil((1.25 * size * Math.max(1, lines)) / got);
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 async function loadInMemory(
@@ -141,20 +187,29 @@ async function loadInMemory(
     observed: observedOf(raw), byColumn: false, estimate: plan.estimate, spill: plan.spill,
     // a spilled run takes the only reference to the centred matrix and frees it once the chunks are written
     take: () => ({ take: (): Csr => { const c = m!; m = null; return c; } }),
-    dispose: () => {},
+    dispose: () => plan.close?.(),
   };
 }
 
 /** The spilled load (pipeline/streamload.ts), refused when even that is over the budget. */
 async function loadSpilled(
   o: Record<string, unknown>, input: string, outDir: string, columns: { rowKey: string; colKey: string; valueKey: string },
-  eo: Partial<EngineOptions>, workers: number, budget: number, progress: Progress,
+  eo: Partial<EngineOptions>, workers: number, budget: number, progress: Progress, checkInterrupt: () => void,
 ): Promise<Loaded> {
-  const dir = resolve((o['workDir'] as string | undefined) ?? join(outDir, 'spill'));
+  const work = jobWorkDir(resolve((o['workDir'] as string | undefined) ?? join(outDir, 'spill')));
+  const dir = work.dir;
   const chunkEntries = (o['spillChunk'] as number | undefined) ?? 1_000_000;
   progress.info(`reading ${input} in two passes, grouping rows in ${dir}`);
   const pass = ['counting', 'grouping'];
-  const load = await streamLoad({
+  const refuse = (nRows: number, nCols: number, nnz: number): void => {
+    const estimate = estimateStreamedMemory(nRows, nCols, nnz, workers, chunkEntries);
+    if (estimate.bytes > budget) {
+      throw Errors.Config('memory-budget', budget, `the job needs an estimated ${(estimate.bytes / 1e9).toFixed(2)} GB even spilled in chunks of ${chunkEntries} entries (${nRows} x ${nCols}, ${nnz} observed, ${workers} workers), more than the budget of ${(budget / 1e9).toFixed(2)} GB`);
+    }
+  };
+  let load: StreamLoad;
+  try {
+    load = await streamLoad({
     input, columns, dir,
     duplicates: (o['duplicates'] as 'error' | 'last' | 'mean' | undefined) ?? 'error',
     center: (o['center'] as CenterKind | undefined) ?? 'mean',
@@ -163,26 +218,35 @@ async function loadSpilled(
     seed: eo.seed ?? defaultEngineOptions.seed,
     onRows: (p, rows, file, files) => progress.status(`reading ${input} (${pass[p - 1]}): ${rows.toLocaleString('en-US')} rows${files > 1 ? ` (file ${file + 1} of ${files})` : ''}`),
     onStep: (step) => progress.status(`spilled load: ${step}`),
+    onCounted: refuse,
+    checkInterrupt,
+    keepRows: o['topK'] !== undefined || o['full'] === true,
   });
+  } catch (err) {
+    work.close();
+    throw err;
+  }
   try {
     const { nRows, nCols, nnz } = load;
     progress.event('loaded', { file: input, rows: nRows, cols: nCols, observed: nnz, load: 'spilled' });
     // an input with more columns than rows is grouped by column (the engine's rows are the larger side)
     const transposed = load.prepared.transposed;
+    refuse(nRows, nCols, nnz);
     const estimate = estimateStreamedMemory(nRows, nCols, nnz, workers, chunkEntries);
-    if (estimate.bytes > budget) {
-      throw Errors.Config('memory-budget', budget, `the job needs an estimated ${(estimate.bytes / 1e9).toFixed(2)} GB even spilled in chunks of ${chunkEntries} entries (${nRows} x ${nCols}, ${nnz} observed, ${workers} workers), more than the budget of ${(budget / 1e9).toFixed(2)} GB`);
-    }
     return {
       mode: 'spilled', keys: load, nRows, nCols, nnz, center: load.center, rowBias: load.rowBias,
       observed: transposed ? { nRows: nCols, nCols: nRows, rows: load.observedRows } : { nRows, nCols, rows: load.observedRows },
       byColumn: transposed,
       estimate, spill: { dir, chunkEntries },
       take: () => load.prepared,
-      dispose: () => load.dispose(),
+      dispose: () => {
+        load.dispose();
+        work.close();
+      },
     };
   } catch (err) {
     load.dispose();
+    work.close();
     throw err;
   }
 }
@@ -190,7 +254,7 @@ async function loadSpilled(
 /** The memory estimate of the run and, when it spills, where and in what chunks; refuses a job over budget (exit 78). */
 function memoryPlan(
   o: Record<string, unknown>, outDir: string, nRows: number, nCols: number, nnz: number, workers: number, budget: number,
-): { estimate: MemoryEstimate; spill?: SpillOptions } {
+): { estimate: MemoryEstimate; spill?: SpillOptions; close?: () => void } {
   const inMemory = estimateMemory(nRows, nCols, nnz, workers);
   const when = (o['spill'] as 'auto' | 'always' | 'never' | undefined) ?? 'auto';
   const gb = (b: number): string => `${(b / 1e9).toFixed(2)} GB`;
@@ -206,8 +270,8 @@ function memoryPlan(
   if (spilled.bytes > budget) {
     throw Errors.Config('memory-budget', budget, `the job needs an estimated ${gb(inMemory.bytes)} in memory and ${gb(spilled.bytes)} spilled in chunks of ${chunkEntries} entries (${shape}), more than the budget of ${gb(budget)}`);
   }
-  const dir = resolve((o['workDir'] as string | undefined) ?? join(outDir, 'spill'));
-  return { estimate: spilled, spill: { dir, chunkEntries } };
+  const work = jobWorkDir(resolve((o['workDir'] as string | undefined) ?? join(outDir, 'spill')));
+  return { estimate: spilled, spill: { dir: work.dir, chunkEntries }, close: work.close };
 }
 
 interface CompleteRun {

@@ -284,7 +284,13 @@ export async function completeAsync(
   if (workers === 1 && given === undefined) return completeInline(input, opts, spill, onSweep, control);
   const t0 = performance.now();
   const run = setupRun(input, opts, true, spill);
-  const pool = given ?? new SweepPool(workers);
+  let pool: SweepPool;
+  try {
+    pool = given ?? new SweepPool(workers);
+  } catch (err) {
+    run.store?.dispose();
+    throw err;
+  }
   try {
     // run.arrays is read at each phase: a spilled run points it at the chunk in hand
     return await drive(run, opts, onSweep, control, t0, (blocks) => pool.runBlocks(run.arrays, blocks, workers));

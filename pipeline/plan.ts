@@ -69,6 +69,8 @@ export interface SweepPlan {
 // At most this many blocks a phase. Like blockFlops, a constant: the blocks must not depend on
 // the number of workers.
 const MAX_BLOCKS = 256;
+// Solve blocks hold about this many training entries at most (more blocks than MAX_BLOCKS past 64M).
+const MAX_BLOCK_ENTRIES = 250_000;
 // The streamed path completes this many Yhat elements between Gram updates (64 MB).
 const SUPER_CHUNK_ELEMENTS = 1 << 23;
 
@@ -129,7 +131,11 @@ export function planShape(shape: RowShape, path: AgopPath, chunkRows: number, bl
     const k = kOf(i);
     return (k * k * k) / 3 + 2.5 * k * k + 16 + (fuseYhat ? 2 * d * (k + 1) : 0);
   };
-  const solve = splitByCost(n, solveCost, blockFlops, MAX_BLOCKS).map(
+  // a spilled chunk holds whole solve blocks, so their entries are bounded too (past 64 million entries)
+  let entries = 0;
+  for (let i = 0; i < n; i++) entries += trainLen[i]!;
+  const solveBlocks = Math.max(MAX_BLOCKS, Math.ceil(entries / MAX_BLOCK_ENTRIES));
+  const solve = splitByCost(n, solveCost, blockFlops, solveBlocks).map(
     ([r0, r1]): [number, number, number, number] => [r0, r1, valStart[r0]!, valStart[r1]!],
   );
   // Row blocks of a d x d product: 64 rows or so each, enough for the kernels to amortise packing B.

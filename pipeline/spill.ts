@@ -7,6 +7,7 @@
 
 import { mkdirSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { Errors } from '../config/errors.ts';
 import { readChunk, writeChunk, type ChunkEntries } from '../io/chunks.ts';
 import type { Csr } from './csr.ts';
 import { predictInput } from './predict.ts';
@@ -119,7 +120,11 @@ export class SpillStore {
    */
   static fromBlocks(shape: Pick<RowShape, 'n' | 'd' | 'trainLen' | 'valStart'>, plan: SweepPlan, blocks: Iterable<PreparedBlock>, o: SpillOptions, shared: boolean): SpillStore {
     const { n, d, trainLen, valStart } = shape;
-    mkdirSync(o.dir, { recursive: true });
+    try {
+      mkdirSync(o.dir, { recursive: true });
+    } catch (err) {
+      throw Errors.Io(o.dir, `cannot create the work directory: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
     // chunks of an earlier run that was killed (kill -9, a second signal) before it could remove them
     for (const f of readdirSync(o.dir)) if (/^chunk-\d+\.arrow(\.tmp-.*)?$/.test(f)) rmSync(join(o.dir, f), { force: true });
     // entries before each row: all of them, and the training ones
@@ -149,7 +154,12 @@ export class SpillStore {
       });
       b0 = b1;
     }
-    writeChunks(chunks, blocks);
+    try {
+      writeChunks(chunks, blocks);
+    } catch (err) {
+      for (const c of chunks) rmSync(c.path, { force: true });
+      throw err;
+    }
     const alloc = ((kind: 'f64' | 'i32', len: number) => {
       const bytes = (kind === 'f64' ? 8 : 4) * len;
       const buf = shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);

@@ -9,7 +9,7 @@
 // the engine gets the same prepared matrix to the bit and the run ends with the same bits.
 
 import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Errors, quote } from '../config/errors.ts';
 import { BucketWriter, readBucket } from '../io/buckets.ts';
 import { readChunk, writeChunk } from '../io/chunks.ts';
@@ -48,6 +48,8 @@ export interface PreparedBuckets {
   digest(opts: EngineOptions): string;
   /** Oriented rows, scaled, with the held-out entries marked, bucket after bucket in ascending rows. */
   buckets: RowBucket[];
+  /** The engine has copied bucket b into its chunks: its file can go. */
+  consumed(b: RowBucket): void;
   /** Removes the bucket files. */
   dispose(): void;
 }
@@ -67,6 +69,12 @@ export interface StreamLoadOptions {
   onRows?: (pass: 1 | 2, rows: number, file: number, files: number) => void;
   /** A step of the per-bucket passes begins. */
   onStep?: (step: string) => void;
+  /** After the first pass: the input's rows, columns and entries (before merging repeats); may throw to refuse the job. */
+  onCounted?: (nRows: number, nCols: number, entries: number) => void;
+  /** Called between batches and buckets; throws to stop the load (a signal), which then removes its files. */
+  checkInterrupt?: () => void;
+  /** Keep the sorted rows for observedRows (top-k, the full matrix); without, they go once prepared. */
+  keepRows: boolean;
 }
 
 export interface StreamLoad {
@@ -87,13 +95,24 @@ export interface StreamLoad {
   dispose(): void;
 }
 
+// A second signal exits at once (process.exit): what a load still holds on disk goes with it.
+const exitCleanups = new Set<() => void>();
+process.on('exit', () => {
+  for (const f of exitCleanups) f();
+});
+
 /** Loads `o.input` through bucket files in `o.dir` (see the file comment). */
 export async function streamLoad(o: StreamLoadOptions): Promise<StreamLoad> {
   const files: string[] = [];
-  removeStale(o.dir);
   // the first directory this load created (undefined: o.dir existed), removed again at the end if left empty
-  const created = mkdirSync(o.dir, { recursive: true });
+  let created: string | undefined;
+  try {
+    created = mkdirSync(o.dir, { recursive: true });
+  } catch (err) {
+    throw Errors.Io(o.dir, `cannot create the work directory: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
   const cleanup = (): void => {
+    exitCleanups.delete(cleanup);
     for (const f of files) rmSync(f, { force: true });
     for (let at = resolve(o.dir); created !== undefined; at = dirname(at)) {
       try {
@@ -104,6 +123,8 @@ export async function streamLoad(o: StreamLoadOptions): Promise<StreamLoad> {
       if (at === resolve(created)) break;
     }
   };
+  exitCleanups.add(cleanup);
+  removeStale(o.dir);
   try {
     return await load(o, files, cleanup);
   } catch (err) {
@@ -129,6 +150,7 @@ async function load(o: StreamLoadOptions, files: string[], cleanup: () => void):
   let rowCount = new Int32Array(1024);
   let colCount = new Int32Array(1024);
   const first = await read(1, (rows, cols, _values, _ord, n) => {
+    o.checkInterrupt?.();
     for (let e = 0; e < n; e++) {
       const r = rows[e]!;
       const c = cols[e]!;
@@ -171,7 +193,9 @@ async function load(o: StreamLoadOptions, files: string[], cleanup: () => void):
   // (2) group by row
   const writer = new BucketWriter(o.dir, nb, Math.max(64, Math.min(1 << 16, Math.floor((64 << 20) / (24 * nb)))), 'load');
   files.push(...writer.paths);
+  o.onCounted?.(nRows, nCols, first.nnz);
   const second = await read(2, (rows, cols, values, ordinals, nEntries) => {
+    o.checkInterrupt?.();
     for (let e = 0; e < nEntries; e++) {
       const r = transposed ? cols[e]! : rows[e]!;
       const c = transposed ? rows[e]! : cols[e]!;
@@ -181,6 +205,7 @@ async function load(o: StreamLoadOptions, files: string[], cleanup: () => void):
     }
   }, first);
   writer.finish();
+  writer.release();
   // the second read interned into the first's dictionaries: a key it had not seen grew them
   if (second.rowKeys.size !== nRows || second.colKeys.size !== nCols || second.nnz !== first.nnz) throw inputChanged(o.input);
 
@@ -192,6 +217,7 @@ async function load(o: StreamLoadOptions, files: string[], cleanup: () => void):
   let twin: { earlier: number; later: number; r: number; c: number } | null = null;
   let nnz = 0;
   for (let b = 0; b < nb; b++) {
+    o.checkInterrupt?.();
     const raw = readBucket(writer.paths[b]!, writer.counts[b]!);
     rmSync(writer.paths[b]!, { force: true });
     const sorted = sortBucket(raw, starts[b + 1]! - starts[b]!, o.duplicates);
@@ -213,7 +239,10 @@ async function load(o: StreamLoadOptions, files: string[], cleanup: () => void):
 
   // the buckets' entries in oriented order, with the input's (i, j)
   const eachBucket = (visit: (b: RowBucket, e: { row: Int32Array; col: Int32Array; value: Float64Array; held: Uint8Array }) => void): void => {
-    for (const b of buckets) visit(b, readChunk(b.path, b.nnz));
+    for (const b of buckets) {
+      o.checkInterrupt?.();
+      visit(b, readChunk(b.path, b.nnz));
+    }
   };
   const entries: EntryVisitor = (visit) => eachBucket((b, e) => {
     for (let p = 0; p < b.nnz; p++) {
@@ -250,6 +279,7 @@ async function load(o: StreamLoadOptions, files: string[], cleanup: () => void):
   let maxRow = 0;
   const prepared: RowBucket[] = [];
   for (const b of buckets) {
+    o.checkInterrupt?.();
     const e = readChunk(b.path, b.nnz);
     const col = e.col.slice();
     const value = new Float64Array(b.nnz);
@@ -268,12 +298,14 @@ async function load(o: StreamLoadOptions, files: string[], cleanup: () => void):
       maxRow = Math.max(maxRow, p1 - p0);
       p0 = p1;
     }
-    const path = join(o.dir, `prepared-${b.path.slice(-16)}`);
+    const path = join(o.dir, `prepared-${basename(b.path)}`);
     files.push(path);
     writeChunk(path, { row: e.row.slice(), col, value, held });
     prepared.push({ r0: b.r0, r1: b.r1, path, nnz: b.nnz });
+    if (!o.keepRows) rmSync(b.path, { force: true });
   }
   const nVal = valStart[n]!;
+  const observed = new ObservedBuckets(buckets, rowLen);
   const preparedFiles = prepared.map((b) => b.path);
   const result: StreamLoad = {
     rowKeys: first.rowKeys,
@@ -289,33 +321,45 @@ async function load(o: StreamLoadOptions, files: string[], cleanup: () => void):
       validationFraction: o.validationFraction,
       seed: o.seed,
       digest: (opts) => hasher.digest(opts),
+      consumed: (b) => rmSync(b.path, { force: true }),
       buckets: prepared,
       dispose: () => {
         for (const f of preparedFiles) rmSync(f, { force: true });
       },
     },
-    observedRows: (r0, r1) => observedRows(buckets, rowLen, r0, r1),
+    observedRows: (r0, r1) => {
+      if (!o.keepRows) throw new RangeError('observedRows: the load was told not to keep its rows');
+      return observed.rows(r0, r1);
+    },
     dispose: cleanup,
   };
   return result;
 }
 
-/** A row range's observed columns gathered from the sorted buckets (one bucket read at a time). */
-function observedRows(buckets: RowBucket[], rowLen: Int32Array, r0: number, r1: number): { rowPtr: Int32Array; colIdx: Int32Array } {
-  const rowPtr = new Int32Array(r1 - r0 + 1);
-  for (let i = r0; i < r1; i++) rowPtr[i - r0 + 1] = rowPtr[i - r0]! + rowLen[i]!;
-  const colIdx = new Int32Array(rowPtr[r1 - r0]!);
-  for (const b of buckets) {
-    if (b.r1 <= r0 || b.r0 >= r1) continue;
-    const e = readChunk(b.path, b.nnz);
-    let p = 0;
-    for (let i = b.r0; i < b.r1; i++) {
-      const len = rowLen[i]!;
-      if (i >= r0 && i < r1) colIdx.set(e.col.subarray(p, p + len), rowPtr[i - r0]!);
-      p += len;
+/** Row ranges' observed columns gathered from the sorted buckets, the last bucket read kept for the next range. */
+class ObservedBuckets {
+  #cache: { index: number; col: Int32Array } | null = null;
+
+  constructor(private readonly buckets: RowBucket[], private readonly rowLen: Int32Array) {}
+
+  rows(r0: number, r1: number): { rowPtr: Int32Array; colIdx: Int32Array } {
+    const { rowLen } = this;
+    const rowPtr = new Int32Array(r1 - r0 + 1);
+    for (let i = r0; i < r1; i++) rowPtr[i - r0 + 1] = rowPtr[i - r0]! + rowLen[i]!;
+    const colIdx = new Int32Array(rowPtr[r1 - r0]!);
+    for (const [index, b] of this.buckets.entries()) {
+      if (b.r1 <= r0 || b.r0 >= r1) continue;
+      if (this.#cache?.index !== index) this.#cache = { index, col: readChunk(b.path, b.nnz).col };
+      const col = this.#cache.col;
+      let p = 0;
+      for (let i = b.r0; i < b.r1; i++) {
+        const len = rowLen[i]!;
+        if (i >= r0 && i < r1) colIdx.set(col.subarray(p, p + len), rowPtr[i - r0]!);
+        p += len;
+      }
     }
+    return { rowPtr, colIdx };
   }
-  return { rowPtr, colIdx };
 }
 
 /**
@@ -400,7 +444,7 @@ function duplicateError(
 }
 
 function inputChanged(input: string): Error {
-  return Errors.Io(input, 'the input changed between the two reads of a spilled load');
+  return Errors.BadData(input, 'file', 'the input changed between the two reads of a spilled load');
 }
 
 function grow(a: Int32Array<ArrayBuffer>, index: number): Int32Array<ArrayBuffer> {

@@ -7,7 +7,7 @@ import { nextOperandKey, type Block, type BlockResult, type SweepArrays } from '
 import type { CompletionResult, CsrSource, EngineOptions, LambdaSchedule, LinRfmModel, StopReason, SweepCallback, SweepInfo, SweepProbe } from './engine.ts';
 import { planShape, planSweep, type SweepPlan } from './plan.ts';
 import { readChunk } from '../io/chunks.ts';
-import type { PreparedBuckets, RowBucket } from './streamload.ts';
+import type { PreparedBuckets } from './streamload.ts';
 import { predictInput } from './predict.ts';
 import { SpillStore, type PreparedBlock, type SpillOptions } from './spill.ts';
 import { prepareData, type PreparedData } from './split.ts';
@@ -113,7 +113,12 @@ function setupSpilled(id: string, data: PreparedData, opts: EngineOptions, share
   const store = SpillStore.create(data, plan, spill, shared);
   // from here on the chunk files hold the entries
   const emptied: PreparedData = { transposed: data.transposed, scale: data.scale, all: EMPTY_ROWS, train: EMPTY_ROWS, valRow: new Int32Array(0), valCol: new Int32Array(0), valValue: new Float64Array(0) };
-  return spilledSetup(id, emptied, opts, shared, plan, store, chunkRows, sizes);
+  try {
+    return spilledSetup(id, emptied, opts, shared, plan, store, chunkRows, sizes);
+  } catch (err) {
+    store.dispose();
+    throw err;
+  }
 }
 
 /** setupRun for a spilled load's prepared buckets: its shape plans the run, its buckets become the chunks. */
@@ -125,14 +130,23 @@ function setupFromBuckets(src: PreparedBuckets, opts: EngineOptions, shared: boo
   const id = src.digest(opts);
   const chunkRows = Math.min(opts.chunkRows, src.n);
   const plan = planShape(src.shape, 'factored', chunkRows, opts.blockFlops, opts.superChunkRows);
-  const store = SpillStore.fromBlocks(src.shape, plan, bucketBlocks(src.buckets), spill, shared);
-  src.dispose();
-  const data: PreparedData = { transposed: src.transposed, scale: src.scale, all: EMPTY_ROWS, train: EMPTY_ROWS, valRow: new Int32Array(0), valCol: new Int32Array(0), valValue: new Float64Array(0) };
-  return spilledSetup(id, data, opts, shared, plan, store, chunkRows, src);
+  const store = SpillStore.fromBlocks(src.shape, plan, bucketBlocks(src), spill, shared);
+  try {
+    src.dispose();
+    const data: PreparedData = { transposed: src.transposed, scale: src.scale, all: EMPTY_ROWS, train: EMPTY_ROWS, valRow: new Int32Array(0), valCol: new Int32Array(0), valValue: new Float64Array(0) };
+    return spilledSetup(id, data, opts, shared, plan, store, chunkRows, src);
+  } catch (err) {
+    store.dispose();
+    throw err;
+  }
 }
 
-function* bucketBlocks(buckets: RowBucket[]): Generator<PreparedBlock> {
-  for (const b of buckets) yield { r0: b.r0, nnz: b.nnz, ...readChunk(b.path, b.nnz) };
+/** The prepared buckets as blocks, each bucket's file removed once the chunks have taken it. */
+function* bucketBlocks(src: PreparedBuckets): Generator<PreparedBlock> {
+  for (const b of src.buckets) {
+    yield { r0: b.r0, nnz: b.nnz, ...readChunk(b.path, b.nnz) };
+    src.consumed(b);
+  }
 }
 
 function spilledSetup(

@@ -93,7 +93,7 @@ describe(`spilled load (seed ${SEED})`, () => {
       } else writeCsv(path, t);
       const ref = await inMemory(path, c.center, c.duplicates, join(dir, `ref${k}`));
       const work = join(dir, `work${k}`, 'deep');
-      const load = await streamLoad({ input: path, columns, duplicates: c.duplicates, center: c.center, dir: work, bucketEntries: 450, validationFraction: 0.05, seed: engine.seed });
+      const load = await streamLoad({ input: path, columns, duplicates: c.duplicates, center: c.center, dir: work, bucketEntries: 450, validationFraction: 0.05, seed: engine.seed, keepRows: true });
       expect(load.prepared.buckets.length).toBeGreaterThanOrEqual(6);
       expect(load.prepared.transposed).toBe(c.cols > c.rows);
       expect(load.nnz).toBe(ref.nnz);
@@ -130,7 +130,7 @@ describe(`spilled load (seed ${SEED})`, () => {
     const want = await readObserved(path, columns, 'error').then(() => 'no error', (e: Error) => e.message);
     expect(want).toMatch(/line \d+: duplicate pair \(user .+, item .+\), first seen at line \d+/);
     const work = join(dir, 'dupwork');
-    const got = await streamLoad({ input: path, columns, duplicates: 'error', center: 'mean', dir: work, bucketEntries: 300, validationFraction: 0.05, seed: 0 })
+    const got = await streamLoad({ input: path, columns, duplicates: 'error', center: 'mean', dir: work, bucketEntries: 300, validationFraction: 0.05, seed: 0, keepRows: false })
       .then(() => 'no error', (e: Error) => e.message);
     expect(got).toBe(want);
     expect(existsSync(work)).toBe(false);
@@ -146,11 +146,31 @@ describe(`spilled load (seed ${SEED})`, () => {
     mkdirSync(work, { recursive: true });
     writeFileSync(join(work, 'load-00003.bin'), 'left by a killed run');
     writeFileSync(join(work, 'notes.txt'), 'the user\'s');
-    const load = await streamLoad({ input: path, columns, duplicates: 'error', center: 'none', dir: work, bucketEntries: 100, validationFraction: 0.05, seed: 0 });
+    const load = await streamLoad({ input: path, columns, duplicates: 'error', center: 'none', dir: work, bucketEntries: 100, validationFraction: 0.05, seed: 0, keepRows: false });
     expect(load.nnz).toBe(900);
     expect(readdirSync(work).filter((f) => f.startsWith('load-'))).toEqual([]);
     load.prepared.dispose();
     load.dispose();
     expect(readdirSync(work)).toEqual(['notes.txt']);
+  });
+
+  it('stopped between batches or buckets (a signal), it removes every file it wrote and the directory it made', async () => {
+    const t = ratings(300, 40, 3500, 0, SEED + 13);
+    const path = join(dir, 'stop.csv');
+    writeCsv(path, t);
+    // calls: 1 the first read, 2 the second, then one per bucket and step (sorting, centering, scale, split)
+    for (const at of [1, 2, 3, 8, 14, 40]) {
+      const work = join(dir, `stop${at}`, 'inner');
+      let calls = 0;
+      const stop = new Error(`stopped at call ${at}`);
+      const got = await streamLoad({
+        input: path, columns, duplicates: 'error', center: 'bias', dir: work, bucketEntries: 400, validationFraction: 0.05, seed: 0, keepRows: true,
+        checkInterrupt: () => {
+          if (++calls === at) throw stop;
+        },
+      }).then(() => null, (e: unknown) => e);
+      expect(got).toBe(stop);
+      expect(existsSync(join(dir, `stop${at}`)), `stopped at call ${at}`).toBe(false);
+    }
   });
 });

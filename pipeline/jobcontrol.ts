@@ -32,7 +32,7 @@ export function jobControl(o: JobControlOptions): JobControl {
       process.exit(sig === 'SIGINT' ? 130 : 143);
     }
     caught = sig;
-    progress.info(`${sig}: stopping after this sweep with a checkpoint (send it again to stop at once)`);
+    progress.info(`${sig}: stopping at the next safe point: after this sweep with a checkpoint, or while loading at the next batch (send it again to stop at once)`);
   };
   const onInt = (): void => onSignal('SIGINT');
   const onTerm = (): void => onSignal('SIGTERM');

@@ -8,7 +8,7 @@
 // the run's digest and the plan's shape. Every sum runs in the order the in-memory load's does, so
 // the engine gets the same prepared matrix to the bit and the run ends with the same bits.
 
-import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Errors, quote } from '../config/errors.ts';
 import { BucketWriter, readBucket } from '../io/buckets.ts';
@@ -146,6 +146,7 @@ async function load(o: StreamLoadOptions, files: string[], cleanup: () => void):
     return parquet ? readTripletsParquet(o.input, opts) : readTripletsCsv(o.input, opts);
   };
 
+  const before = inputStamp(o.input);
   // (1) keys and counts
   let rowCount = new Int32Array(1024);
   let colCount = new Int32Array(1024);
@@ -207,7 +208,9 @@ async function load(o: StreamLoadOptions, files: string[], cleanup: () => void):
   writer.finish();
   writer.release();
   // the second read interned into the first's dictionaries: a key it had not seen grew them
-  if (second.rowKeys.size !== nRows || second.colKeys.size !== nCols || second.nnz !== first.nnz) throw inputChanged(o.input);
+  if (second.rowKeys.size !== nRows || second.colKeys.size !== nCols || second.nnz !== first.nnz || inputStamp(o.input) !== before) {
+    throw inputChanged(o.input);
+  }
 
   // (3) sort each bucket's rows and columns, settle repeated pairs
   o.onStep?.('sorting');
@@ -441,6 +444,21 @@ function duplicateError(
   const other = earlier.file === later.file ? '' : ` of ${earlier.file}`;
   return Errors.BadData(later.file, later.where,
     `duplicate pair (${o.columns.rowKey} ${quote(row)}, ${o.columns.colKey} ${quote(col)}), first seen at ${earlier.where}${other}`);
+}
+
+/** Names, sizes and modification times of the input's files: a file rewritten between the two reads changes it. */
+function inputStamp(input: string): string {
+  try {
+    const st = statSync(input);
+    if (!st.isDirectory()) return `${st.size}:${st.mtimeMs}`;
+    return readdirSync(input).filter((f) => !f.startsWith('.') && !f.startsWith('_')).sort()
+      .map((f) => {
+        const fs = statSync(join(input, f));
+        return `${f}:${fs.size}:${fs.mtimeMs}`;
+      }).join('|');
+  } catch {
+    return 'unreadable';
+  }
 }
 
 function inputChanged(input: string): Error {

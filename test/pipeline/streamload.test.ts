@@ -2,7 +2,7 @@
 // matrix and run, to the bit (both orientations, mean and bias centering, repeated pairs merged or
 // refused with the in-memory reader's message), with only bucket-sized arrays per entry.
 
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -172,5 +172,21 @@ describe(`spilled load (seed ${SEED})`, () => {
       expect(got).toBe(stop);
       expect(existsSync(join(dir, `stop${at}`)), `stopped at call ${at}`).toBe(false);
     }
+  });
+
+  it('an input rewritten between the two reads (same keys, same count) is refused as changed, nothing left behind', async () => {
+    const t = ratings(120, 20, 900, 0, SEED + 15);
+    const path = join(dir, 'changed.csv');
+    writeCsv(path, t);
+    const work = join(dir, 'changedwork');
+    const got = await streamLoad({
+      input: path, columns, duplicates: 'error', center: 'mean', dir: work, bucketEntries: 200, validationFraction: 0.05, seed: 0, keepRows: false,
+      onCounted: () => {
+        writeCsv(path, { ...t, rating: t.rating.map((v) => v + 1) });
+        utimesSync(path, new Date(2001, 0, 1), new Date(2001, 0, 1));
+      },
+    }).then(() => 'loaded', (e: Error) => e.message);
+    expect(got).toMatch(/changed\.csv: file: the input changed between the two reads of a spilled load/);
+    expect(existsSync(work)).toBe(false);
   });
 });

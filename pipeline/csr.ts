@@ -16,9 +16,9 @@ export function nnzOf(m: Csr): number {
 
 /**
  * Builds a CSR matrix from (row, col, value) triplets by a counting sort on rows, then a sort of
- * each row's columns. Returns the position of each input triplet in the output through `perm`
- * when given, so callers can carry other per-entry data along. Throws on out-of-range indices;
- * duplicate pairs are the caller's concern (io/ rejects them with the offending line).
+ * each row's columns; both sorts are stable, so repeats of a pair stay in input order. Throws on
+ * out-of-range indices; duplicate pairs are the caller's concern (io/ rejects them with the
+ * offending line).
  */
 export function csrFromTriplets(
   nRows: number,
@@ -28,6 +28,31 @@ export function csrFromTriplets(
   cols: Int32Array,
   values: Float64Array,
 ): Csr {
+  return groupTriplets(nRows, nCols, nnz, rows, cols, values, null).csr;
+}
+
+/** csrFromTriplets carrying one more number per entry along (where each entry was in the input, say). */
+export function csrFromTripletsCarrying(
+  nRows: number,
+  nCols: number,
+  nnz: number,
+  rows: Int32Array,
+  cols: Int32Array,
+  values: Float64Array,
+  carry: Float64Array,
+): { csr: Csr; carried: Float64Array } {
+  return groupTriplets(nRows, nCols, nnz, rows, cols, values, carry) as { csr: Csr; carried: Float64Array };
+}
+
+function groupTriplets(
+  nRows: number,
+  nCols: number,
+  nnz: number,
+  rows: Int32Array,
+  cols: Int32Array,
+  values: Float64Array,
+  carry: Float64Array | null,
+): { csr: Csr; carried: Float64Array | null } {
   const rowPtr = new Int32Array(nRows + 1);
   for (let e = 0; e < nnz; e++) {
     const r = rows[e]!;
@@ -41,17 +66,20 @@ export function csrFromTriplets(
   const next = rowPtr.slice(0, nRows);
   const colIdx = new Int32Array(nnz);
   const vals = new Float64Array(nnz);
+  const carried = carry === null ? null : new Float64Array(nnz);
   for (let e = 0; e < nnz; e++) {
     const p = next[rows[e]!]!++;
     colIdx[p] = cols[e]!;
     vals[p] = values[e]!;
+    if (carried !== null) carried[p] = carry![e]!;
   }
-  sortRows({ nRows, nCols, rowPtr, colIdx, values: vals });
-  return { nRows, nCols, rowPtr, colIdx, values: vals };
+  const csr = { nRows, nCols, rowPtr, colIdx, values: vals };
+  sortRows(csr, carried);
+  return { csr, carried };
 }
 
-/** Sorts the columns of every row ascending (insertion sort: rows are short and usually sorted). */
-function sortRows(m: Csr): void {
+/** Sorts the columns of every row ascending (insertion sort, stable: rows are short and usually sorted). */
+function sortRows(m: Csr, carried: Float64Array | null): void {
   const { rowPtr, colIdx, values } = m;
   for (let i = 0; i < m.nRows; i++) {
     const lo = rowPtr[i]!;
@@ -59,14 +87,17 @@ function sortRows(m: Csr): void {
     for (let p = lo + 1; p < hi; p++) {
       const c = colIdx[p]!;
       const v = values[p]!;
+      const w = carried === null ? 0 : carried[p]!;
       let q = p - 1;
       while (q >= lo && colIdx[q]! > c) {
         colIdx[q + 1] = colIdx[q]!;
         values[q + 1] = values[q]!;
+        if (carried !== null) carried[q + 1] = carried[q]!;
         q--;
       }
       colIdx[q + 1] = c;
       values[q + 1] = v;
+      if (carried !== null) carried[q + 1] = w;
     }
   }
 }

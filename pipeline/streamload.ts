@@ -18,6 +18,7 @@ import type { KeyDictionary } from '../io/keys.ts';
 import { readTripletsParquet } from '../io/parquet.ts';
 import { fitCenterEntries, offset, rowBiasesEntries, type Center, type CenterKind, type EntryVisitor } from './center.ts';
 import { RunHasher } from './checkpoint.ts';
+import { csrFromTripletsCarrying } from './csr.ts';
 import type { EngineOptions } from './engine.ts';
 import type { RowShape } from './plan.ts';
 import { isParquet } from './dataio.ts';
@@ -223,7 +224,7 @@ async function load(o: StreamLoadOptions, files: string[], cleanup: () => void):
     o.checkInterrupt?.();
     const raw = readBucket(writer.paths[b]!, writer.counts[b]!);
     rmSync(writer.paths[b]!, { force: true });
-    const sorted = sortBucket(raw, starts[b + 1]! - starts[b]!, o.duplicates);
+    const sorted = sortBucket(raw, starts[b + 1]! - starts[b]!, d, o.duplicates);
     if (sorted.twin !== null && (twin === null || sorted.twin.later < twin.later)) {
       twin = { ...sorted.twin, r: sorted.twin.row + starts[b]! };
     }
@@ -372,40 +373,13 @@ class ObservedBuckets {
 function sortBucket(
   e: { row: Int32Array; col: Int32Array; value: Float64Array; ordinal: Float64Array; n: number },
   rows: number,
+  d: number,
   policy: 'error' | 'last' | 'mean',
 ): { row: Int32Array; col: Int32Array; value: Float64Array; twin: { earlier: number; later: number; row: number; c: number } | null } {
   const n = e.n;
-  const ptr = new Int32Array(rows + 1);
-  for (let k = 0; k < n; k++) ptr[e.row[k]! + 1]!++;
-  for (let i = 0; i < rows; i++) ptr[i + 1]! += ptr[i]!;
-  const next = ptr.slice(0, rows);
-  const col = new Int32Array(n);
-  const value = new Float64Array(n);
-  const ord = new Float64Array(n);
-  for (let k = 0; k < n; k++) {
-    const p = next[e.row[k]!]!++;
-    col[p] = e.col[k]!;
-    value[p] = e.value[k]!;
-    ord[p] = e.ordinal[k]!;
-  }
-  // insertion sort of each row by column (rows are short and often sorted); stable
-  for (let i = 0; i < rows; i++) {
-    for (let p = ptr[i]! + 1; p < ptr[i + 1]!; p++) {
-      const c = col[p]!;
-      const v = value[p]!;
-      const w = ord[p]!;
-      let q = p - 1;
-      while (q >= ptr[i]! && col[q]! > c) {
-        col[q + 1] = col[q]!;
-        value[q + 1] = value[q]!;
-        ord[q + 1] = ord[q]!;
-        q--;
-      }
-      col[q + 1] = c;
-      value[q + 1] = v;
-      ord[q + 1] = w;
-    }
-  }
+  // stable: repeats of a pair stay in input order, as the in-memory merge takes them
+  const { csr, carried: ord } = csrFromTripletsCarrying(rows, d, n, e.row, e.col, e.value, e.ordinal);
+  const { rowPtr: ptr, colIdx: col, values: value } = csr;
   // merge runs of one column
   const outRow = new Int32Array(n);
   let m = 0;

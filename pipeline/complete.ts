@@ -201,11 +201,12 @@ async function loadSpilled(
   const chunkEntries = (o['spillChunk'] as number | undefined) ?? 1_000_000;
   progress.info(`reading ${input} in two passes, grouping rows in ${dir}`);
   const pass = ['counting', 'grouping'];
-  const refuse = (nRows: number, nCols: number, nnz: number): void => {
+  const refuse = (nRows: number, nCols: number, nnz: number): MemoryEstimate => {
     const estimate = estimateStreamedMemory(nRows, nCols, nnz, workers, chunkEntries);
     if (estimate.bytes > budget) {
       throw Errors.Config('memory-budget', budget, `the job needs an estimated ${(estimate.bytes / 1e9).toFixed(2)} GB even spilled in chunks of ${chunkEntries} entries (${nRows} x ${nCols}, ${nnz} observed, ${workers} workers), more than the budget of ${(budget / 1e9).toFixed(2)} GB`);
     }
+    return estimate;
   };
   let load: StreamLoad;
   try {
@@ -218,7 +219,7 @@ async function loadSpilled(
     seed: eo.seed ?? defaultEngineOptions.seed,
     onRows: (p, rows, file, files) => progress.status(`reading ${input} (${pass[p - 1]}): ${rows.toLocaleString('en-US')} rows${files > 1 ? ` (file ${file + 1} of ${files})` : ''}`),
     onStep: (step) => progress.status(`spilled load: ${step}`),
-    onCounted: refuse,
+    onCounted: (nRows, nCols, entries) => void refuse(nRows, nCols, entries),
     checkInterrupt,
     keepRows: o['topK'] !== undefined || o['full'] === true,
   });
@@ -231,8 +232,7 @@ async function loadSpilled(
     progress.event('loaded', { file: input, rows: nRows, cols: nCols, observed: nnz, load: 'spilled' });
     // an input with more columns than rows is grouped by column (the engine's rows are the larger side)
     const transposed = load.prepared.transposed;
-    refuse(nRows, nCols, nnz);
-    const estimate = estimateStreamedMemory(nRows, nCols, nnz, workers, chunkEntries);
+    const estimate = refuse(nRows, nCols, nnz);
     return {
       mode: 'spilled', keys: load, nRows, nCols, nnz, center: load.center, rowBias: load.rowBias,
       observed: transposed ? { nRows: nCols, nCols: nRows, rows: load.observedRows } : { nRows, nCols, rows: load.observedRows },

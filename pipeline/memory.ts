@@ -41,33 +41,35 @@ export function estimateLoadMemory(rows: number): number {
 /**
  * Peak resident memory of a spilled run: the loading and preparation before the chunks are written
  * (the raw matrix kept for the outputs, the centred copy, the oriented and split copies: ~64 bytes an
- * entry at their peak), then the sweeps: d x d matrices, one chunk's work arrays in this thread and
- * a copy of its rows in each worker's row solver.
+ * entry at their peak), then the sweeps (spilledSweeps).
  */
 export function estimateSpilledMemory(rows: number, cols: number, observed: number, workers: number, chunkEntries: number): MemoryEstimate {
   const n = Math.max(rows, cols);
-  const d = Math.min(rows, cols);
-  const dd = 8 * d * d;
-  const chunk = Math.min(observed, chunkEntries);
-  const parts: Record<string, number> = {
-    runtime: 120e6,
-    kernelMatrices: 7 * dd,
-    entries: observed * LOAD_BYTES_PER_ENTRY + n * 24,
-    chunk: chunk * 60,
-    completedRowsChunk: Math.min(64e6, 8 * n * d),
-    workers: workers * (2 * dd + chunk * 16 + 60e6),
-  };
-  const bytes = Object.values(parts).reduce((a, b) => a + b, 0);
-  return { bytes, parts };
+  return spilledSweeps(rows, cols, observed, workers, chunkEntries, { entries: observed * LOAD_BYTES_PER_ENTRY + n * 24 });
 }
 
 /**
  * Peak resident memory of a spilled load and run: no per-entry arrays, only per-row and per-column
  * ones (counts, lengths, biases, the split's and the plan's), the keys (the dictionaries, and the
- * reader's lookup of key bytes while it reads), the load's bucket buffers and one bucket being sorted, then the
- * spilled run's chunk and matrices.
+ * reader's lookup of key bytes while it reads), the load's bucket buffers and one bucket being
+ * sorted; then the sweeps (spilledSweeps).
  */
 export function estimateStreamedMemory(rows: number, cols: number, observed: number, workers: number, chunkEntries: number): MemoryEstimate {
+  const n = Math.max(rows, cols);
+  const d = Math.min(rows, cols);
+  const chunk = Math.min(observed, chunkEntries);
+  return spilledSweeps(rows, cols, observed, workers, chunkEntries, {
+    keys: 2 * KEY_BYTES * (rows + cols),
+    rowArrays: 56 * n + 40 * d,
+    loadBuffers: 64e6 + chunk * 100,
+  });
+}
+
+/**
+ * The sweeps of a spilled run, whichever way it was loaded, plus the load's own parts: the d x d
+ * matrices, one chunk's work arrays in this thread and a copy of its rows in each worker's row solver.
+ */
+function spilledSweeps(rows: number, cols: number, observed: number, workers: number, chunkEntries: number, load: Record<string, number>): MemoryEstimate {
   const n = Math.max(rows, cols);
   const d = Math.min(rows, cols);
   const dd = 8 * d * d;
@@ -75,9 +77,7 @@ export function estimateStreamedMemory(rows: number, cols: number, observed: num
   const parts: Record<string, number> = {
     runtime: 120e6,
     kernelMatrices: 7 * dd,
-    keys: 2 * KEY_BYTES * (rows + cols),
-    rowArrays: 56 * n + 40 * d,
-    loadBuffers: 64e6 + chunk * 100,
+    ...load,
     chunk: chunk * 60,
     completedRowsChunk: Math.min(64e6, 8 * n * d),
     workers: workers * (2 * dd + chunk * 16 + 60e6),

@@ -5,9 +5,8 @@
 // held-out sums and their order are the in-memory run's own; Q is accumulated chunk after chunk
 // in ascending rows, the order of the in-memory Q rows. A spilled run gives the in-memory bits.
 
-import { mkdirSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Errors } from '../config/errors.ts';
 import { readChunk, writeChunk, type ChunkEntries } from '../io/chunks.ts';
 import type { Csr } from './csr.ts';
 import { predictInput } from './predict.ts';
@@ -15,6 +14,7 @@ import type { PreparedData } from './split.ts';
 import type { SweepArrays } from './blocks.ts';
 import { rowShape, type RowShape, type SweepPlan } from './plan.ts';
 import { columnIndexInto } from './sweep.ts';
+import { makeDir } from './workdir.ts';
 
 export interface SpillOptions {
   /** Directory for the chunk files; created, and removed with them by SpillStore.dispose. */
@@ -120,11 +120,7 @@ export class SpillStore {
    */
   static fromBlocks(shape: Pick<RowShape, 'n' | 'd' | 'trainLen' | 'valStart'>, plan: SweepPlan, blocks: Iterable<PreparedBlock>, o: SpillOptions, shared: boolean): SpillStore {
     const { n, d, trainLen, valStart } = shape;
-    try {
-      mkdirSync(o.dir, { recursive: true });
-    } catch (err) {
-      throw Errors.Io(o.dir, `cannot create the work directory: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-    }
+    makeDir(o.dir);
     // chunks of an earlier run that was killed (kill -9, a second signal) before it could remove them
     for (const f of readdirSync(o.dir)) if (/^chunk-\d+\.arrow(\.tmp-.*)?$/.test(f)) rmSync(join(o.dir, f), { force: true });
     // entries before each row: all of them, and the training ones

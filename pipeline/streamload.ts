@@ -8,8 +8,8 @@
 // the run's digest and the plan's shape. Every sum runs in the order the in-memory load's does, so
 // the engine gets the same prepared matrix to the bit and the run ends with the same bits.
 
-import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { Errors, quote } from '../config/errors.ts';
 import { BucketWriter, readBucket } from '../io/buckets.ts';
 import { readChunk, writeChunk } from '../io/chunks.ts';
@@ -23,6 +23,7 @@ import type { EngineOptions } from './engine.ts';
 import type { RowShape } from './plan.ts';
 import { isParquet } from './dataio.ts';
 import { HoldOut, scaleOf } from './split.ts';
+import { makeDir, onExit, removeMadeDirs } from './workdir.ts';
 
 /** A row range of the oriented matrix in one file (Arrow IPC, the spill chunk format). */
 export interface RowBucket {
@@ -96,35 +97,18 @@ export interface StreamLoad {
   dispose(): void;
 }
 
-// A second signal exits at once (process.exit): what a load still holds on disk goes with it.
-const exitCleanups = new Set<() => void>();
-process.on('exit', () => {
-  for (const f of exitCleanups) f();
-});
-
 /** Loads `o.input` through bucket files in `o.dir` (see the file comment). */
 export async function streamLoad(o: StreamLoadOptions): Promise<StreamLoad> {
   const files: string[] = [];
-  // the first directory this load created (undefined: o.dir existed), removed again at the end if left empty
-  let created: string | undefined;
-  try {
-    created = mkdirSync(o.dir, { recursive: true });
-  } catch (err) {
-    throw Errors.Io(o.dir, `cannot create the work directory: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-  }
+  // removed again at the end if left empty
+  const created = makeDir(o.dir);
   const cleanup = (): void => {
-    exitCleanups.delete(cleanup);
+    forget();
     for (const f of files) rmSync(f, { force: true });
-    for (let at = resolve(o.dir); created !== undefined; at = dirname(at)) {
-      try {
-        rmdirSync(at);
-      } catch {
-        break; // not empty: the user's files, the outputs, or another run's
-      }
-      if (at === resolve(created)) break;
-    }
+    removeMadeDirs(o.dir, created);
   };
-  exitCleanups.add(cleanup);
+  // a second signal exits at once: what the load still holds on disk goes with the process
+  const forget = onExit(cleanup);
   removeStale(o.dir);
   try {
     return await load(o, files, cleanup);

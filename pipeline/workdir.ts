@@ -14,17 +14,43 @@ export interface WorkDir {
   close(): void;
 }
 
-const open = new Set<() => void>();
+const atExit = new Set<() => void>();
 // a second signal exits at once (process.exit): the files go with the process
 process.on('exit', () => {
-  for (const close of open) close();
+  for (const f of atExit) f();
 });
 
+/** Runs `cleanup` if the process exits before the returned function is called (which unregisters it). */
+export function onExit(cleanup: () => void): () => void {
+  atExit.add(cleanup);
+  return () => atExit.delete(cleanup);
+}
+
+/** mkdir -p, as an I/O error naming the directory; returns the first directory it created (undefined: it existed). */
+export function makeDir(dir: string): string | undefined {
+  try {
+    return mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw Errors.Io(dir, `cannot create the work directory: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
+/** Removes dir and its parents up to `created` (makeDir's answer) while they are empty. */
+export function removeMadeDirs(dir: string, created: string | undefined): void {
+  for (let at = resolve(dir); created !== undefined; at = dirname(at)) {
+    try {
+      rmdirSync(at);
+    } catch {
+      break; // not empty: the user's files, the outputs, or another job's
+    }
+    if (at === resolve(created)) break;
+  }
+}
+
 export function jobWorkDir(base: string): WorkDir {
-  let created: string | undefined;
+  const created = makeDir(base);
   let dir: string;
   try {
-    created = mkdirSync(base, { recursive: true });
     for (const f of readdirSync(base)) {
       const m = JOB_DIR.exec(f);
       if (m !== null && !alive(Number(m[1]))) rmSync(join(base, f), { recursive: true, force: true });
@@ -34,18 +60,11 @@ export function jobWorkDir(base: string): WorkDir {
     throw Errors.Io(base, `cannot use the work directory: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   const close = (): void => {
-    open.delete(close);
+    forget();
     rmSync(dir, { recursive: true, force: true });
-    for (let at = resolve(base); created !== undefined; at = dirname(at)) {
-      try {
-        rmdirSync(at);
-      } catch {
-        break; // not empty: the user's files, the outputs, or another job's
-      }
-      if (at === resolve(created)) break;
-    }
+    removeMadeDirs(base, created);
   };
-  open.add(close);
+  const forget = onExit(close);
   return { dir, close };
 }
 

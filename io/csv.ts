@@ -64,6 +64,14 @@ export interface TripletColumns {
   keys?: { rowKeys: KeyDictionary; colKeys: KeyDictionary };
 }
 
+/** What a streaming read returns: the keys and the count; the entries went to onEntries. */
+export function streamedTriplets(
+  file: string, keys: { rowKeys: KeyDictionary; colKeys: KeyDictionary }, nnz: number, locate: EntryLocator,
+): Triplets {
+  const { rowKeys, colKeys } = keys;
+  return { file, rowKeys, colKeys, rows: new Int32Array(0), cols: new Int32Array(0), values: new Float64Array(0), nnz, locate };
+}
+
 /** The streaming options of a triplet read, checked; null when entries are to be kept in memory. */
 export function entryStream(opts: TripletColumns): { onEntries: EntriesCallback; size: number } | null {
   if (opts.onEntries === undefined) return null;
@@ -294,16 +302,7 @@ class TripletSink implements RecordSink {
   private streamResult(): Triplets {
     if (this.nnz > 0) this.flush();
     const file = this.file;
-    return {
-      file,
-      rowKeys: this.rowKeys,
-      colKeys: this.colKeys,
-      rows: new Int32Array(0),
-      cols: new Int32Array(0),
-      values: new Float64Array(0),
-      nnz: this.delivered,
-      locate: (ordinal) => ({ file, where: `line ${ordinal}` }),
-    };
+    return streamedTriplets(file, { rowKeys: this.rowKeys, colKeys: this.colKeys }, this.delivered, (ordinal) => ({ file, where: `line ${ordinal}` }));
   }
 
   private flush(): void {

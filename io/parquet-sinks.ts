@@ -2,7 +2,7 @@
 
 import { Schema, Field, type Data } from 'apache-arrow';
 import { Errors, quote } from '../config/errors.ts';
-import type { EntriesCallback, Pairs, Triplets } from './csv.ts';
+import { streamedTriplets, type EntriesCallback, type Pairs, type Triplets } from './csv.ts';
 import { findDuplicatePair } from './duplicates.ts';
 import { KeyDictionary } from './keys.ts';
 import { KEY_TYPES, KeyColumnMapper, VALUE_TYPES, firstNull, isValueType, keyKind, readValues, typeName } from './parquet-columns.ts';
@@ -215,19 +215,10 @@ export class TripletSink implements BatchSink {
   private streamResult(): Triplets {
     if (this.nnz > 0) this.flush();
     const { where, dataset } = this;
-    return {
-      file: dataset.label,
-      rowKeys: this.rowKeys,
-      colKeys: this.colKeys,
-      rows: new Int32Array(0),
-      cols: new Int32Array(0),
-      values: new Float64Array(0),
-      nnz: this.delivered,
-      locate: (ordinal) => {
-        const [f, g, r] = where.find(ordinal);
-        return { file: dataset.files[f], where: `row group ${g}, row ${r}` };
-      },
-    };
+    return streamedTriplets(dataset.label, { rowKeys: this.rowKeys, colKeys: this.colKeys }, this.delivered, (ordinal) => {
+      const [f, g, r] = where.find(ordinal);
+      return { file: dataset.files[f], where: `row group ${g}, row ${r}` };
+    });
   }
 
   private flush(): void {

@@ -8,7 +8,8 @@ import { SweepPool } from './pool.ts';
 import type { SpillOptions } from './spill.ts';
 import type { PreparedBuckets } from './streamload.ts';
 import type { AgopPath, RootMethod } from './sweep.ts';
-import { setupRun, sweepLoop, type RunSetup } from './sweeploop.ts';
+import { setupRun, type RunSetup } from './setup.ts';
+import { sweepLoop } from './sweeploop.ts';
 
 export type AgopMode = 'auto' | AgopPath;
 export type LambdaSchedule = 'adaptive' | 'official' | 'fixed';

@@ -1,7 +1,7 @@
 // Planning a run's sweeps: the block boundaries of every phase, from the data's shape alone.
 
 import type { Csr } from './csr.ts';
-import type { AgopPath, ColumnIndex } from './sweep.ts';
+import type { AgopPath } from './sweep.ts';
 
 // ---- planning: block boundaries from the data's shape alone ----
 
@@ -86,8 +86,11 @@ export interface RowShape {
   colCost: Float64Array | null;
 }
 
-/** The shape of data held in memory (colCost only when `cols` is given, for the factored path). */
-export function rowShape(m: Csr, valRow: Int32Array, cols: ColumnIndex | null): RowShape {
+/**
+ * The shape of data held in memory (colCost only `withColCost`, for the factored path), its column
+ * costs summed row by row, in ascending rows within each column as a spilled load sums them.
+ */
+export function rowShape(m: Csr, valRow: Int32Array, withColCost: boolean): RowShape {
   const n = m.nRows;
   const d = m.nCols;
   const trainLen = new Int32Array(n);
@@ -96,10 +99,10 @@ export function rowShape(m: Csr, valRow: Int32Array, cols: ColumnIndex | null): 
   for (let v = 0; v < valRow.length; v++) valStart[valRow[v]! + 1]!++;
   for (let i = 0; i < n; i++) valStart[i + 1]! += valStart[i]!;
   let colCost: Float64Array | null = null;
-  if (cols !== null) {
+  if (withColCost) {
     colCost = new Float64Array(d).fill(16);
-    for (let j = 0; j < d; j++) {
-      for (let t = cols.colPtr[j]!; t < cols.colPtr[j + 1]!; t++) colCost[j]! += 2 * trainLen[cols.rowOf[t]!]!;
+    for (let i = 0; i < n; i++) {
+      for (let p = m.rowPtr[i]!; p < m.rowPtr[i + 1]!; p++) colCost[m.colIdx[p]!]! += 2 * trainLen[i]!;
     }
   }
   return { n, d, trainLen, valStart, colCost };
@@ -110,11 +113,8 @@ export function rowShape(m: Csr, valRow: Int32Array, cols: ColumnIndex | null): 
  * is the least work per block: a pool task costs ~0.15 ms of messaging, about 1e6 flops of the
  * JavaScript parts (row solves, Yhat rows, Q).
  */
-export function planSweep(
-  m: Csr, valRow: Int32Array, path: AgopPath, chunkRows: number, cols: ColumnIndex | null, blockFlops: number,
-  superChunkRows = 0,
-): SweepPlan {
-  return planShape(rowShape(m, valRow, path === 'factored' ? cols : null), path, chunkRows, blockFlops, superChunkRows);
+export function planSweep(m: Csr, valRow: Int32Array, path: AgopPath, chunkRows: number, blockFlops: number, superChunkRows = 0): SweepPlan {
+  return planShape(rowShape(m, valRow, path === 'factored'), path, chunkRows, blockFlops, superChunkRows);
 }
 
 /** planSweep from the data's shape (what a spilled load knows without holding the entries). */

@@ -6,7 +6,7 @@ import { runId } from './checkpoint.ts';
 import { type Csr } from './csr.ts';
 import type { SweepArrays } from './blocks.ts';
 import type { CsrSource, EngineOptions } from './engine.ts';
-import { planShape, planSweep, type SweepPlan } from './plan.ts';
+import { planShape, planSweep, rowShape, type SweepPlan } from './plan.ts';
 import type { PreparedBuckets } from './streamload.ts';
 import { SpillStore, type PreparedBlock, type SpillOptions } from './spill.ts';
 import { prepareData, type PreparedData } from './split.ts';
@@ -75,7 +75,7 @@ export function setupRun(source: Csr | CsrSource | PreparedBuckets, opts: Engine
     cols = columnIndex(train);
     if (shared) cols = { colPtr: sharedCopy(cols.colPtr), rowOf: sharedCopy(cols.rowOf), posOf: sharedCopy(cols.posOf) };
   }
-  const plan = planSweep(train, data.valRow, path, chunkRows, cols, opts.blockFlops, opts.superChunkRows);
+  const plan = planSweep(train, data.valRow, path, chunkRows, opts.blockFlops, opts.superChunkRows);
   // Without a validation split there is no signal to restart on, so no extrapolation either.
   const momentum = data.valRow.length > 0 ? opts.momentum : 0;
   const dd = d * d;
@@ -100,9 +100,10 @@ function setupSpilled(id: string, data: PreparedData, opts: EngineOptions, share
   const n = data.train.nRows;
   const chunkRows = Math.min(opts.chunkRows, n);
   // the in-memory plan, so the solve blocks (and their sums) are the in-memory run's
-  const plan = planSweep(data.train, data.valRow, 'factored', chunkRows, columnIndex(data.train), opts.blockFlops, opts.superChunkRows);
+  const shape = rowShape(data.train, data.valRow, true);
+  const plan = planShape(shape, 'factored', chunkRows, opts.blockFlops, opts.superChunkRows);
   const sizes = { n, d: data.train.nCols, nTrain: data.train.values.length, nVal: data.valRow.length, maxRow: maxRowLength(data.all) };
-  const store = SpillStore.create(data, plan, spill, shared);
+  const store = SpillStore.create(data, shape, plan, spill, shared);
   // from here on the chunk files hold the entries
   const emptied: PreparedData = { transposed: data.transposed, scale: data.scale, all: EMPTY_ROWS, train: EMPTY_ROWS, valRow: new Int32Array(0), valCol: new Int32Array(0), valValue: new Float64Array(0) };
   try {

@@ -12,7 +12,7 @@ import type { Csr } from './csr.ts';
 import { predictInput } from './predict.ts';
 import type { PreparedData } from './split.ts';
 import type { SweepArrays } from './blocks.ts';
-import { rowShape, type RowShape, type SweepPlan } from './plan.ts';
+import type { RowShape, SweepPlan } from './plan.ts';
 import { columnIndexInto } from './sweep.ts';
 import { makeDir } from './workdir.ts';
 
@@ -92,7 +92,7 @@ export class SpillStore {
    * o.chunkEntries observed entries unless one block alone has more. `shared` puts the work arrays
    * in SharedArrayBuffers (for a pool).
    */
-  static create(data: PreparedData, plan: SweepPlan, o: SpillOptions, shared: boolean): SpillStore {
+  static create(data: PreparedData, shape: RowShape, plan: SweepPlan, o: SpillOptions, shared: boolean): SpillStore {
     const { all } = data;
     const n = all.nRows;
     const nnz = all.rowPtr[n]!;
@@ -110,7 +110,7 @@ export class SpillStore {
     }
     if (v !== data.valRow.length) throw new RangeError(`spill: matched ${v} of ${data.valRow.length} held-out entries`);
     const block: PreparedBlock = { r0: 0, nnz, row, col: all.colIdx, value: all.values, held };
-    return SpillStore.fromBlocks(rowShape(data.train, data.valRow, null), plan, [block], o, shared);
+    return SpillStore.fromBlocks(shape, plan, [block], o, shared);
   }
 
   /**

@@ -143,10 +143,10 @@ describe('completeAsync on a worker pool: the same bits for 1, 2 and 4 workers a
   it('the test problem cuts every phase into several blocks (else the workers would not interleave)', () => {
     const data = prepareData(problem.train, 0.05, 2);
     const m = data.train;
-    const streamed = planSweep(m, data.valRow, 'streamed', 64, null, 1e5, 128);
-    const factored = planSweep(m, data.valRow, 'factored', 64, columnIndex(m), 1e5);
+    const streamed = planSweep(m, data.valRow, 'streamed', 64, 1e5, 128);
+    const factored = planSweep(m, data.valRow, 'factored', 64, 1e5);
     expect(streamed.fuseYhat).toBe(false);
-    expect(planSweep(m, data.valRow, 'streamed', 64, null, 1e5).fuseYhat).toBe(true);
+    expect(planSweep(m, data.valRow, 'streamed', 64, 1e5).fuseYhat).toBe(true);
     for (const count of [streamed.solve.length, streamed.superChunks.length, streamed.superChunks[0]!.rows.length, streamed.gram.length,
       factored.q.length, factored.gemm.length, factored.symm.length]) expect(count).toBeGreaterThan(1);
   });

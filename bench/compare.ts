@@ -8,12 +8,12 @@ import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { dgemm } from '../kernels/index.ts';
 import { Rng } from '../kernels/random.ts';
-import { completeAsync } from '../pipeline/engine.ts';
+import { completeAsync } from '../pipeline/run.ts';
 import { SweepPool } from '../pipeline/pool.ts';
 import { nextOperandKey, type Block } from '../pipeline/blocks.ts';
 import { gemmArrays } from './gemm.ts';
-import { generateLowRank, unobservedPairs } from '../pipeline/synthetic.ts';
-import { lineChart } from '../io/svg.ts';
+import { generateLowRank, unobservedPairs } from '../engine/synthetic.ts';
+import { lineChart } from '../paper/svg.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 

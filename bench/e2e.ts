@@ -13,7 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { readTripletsParquet, writeTableParquetAtomic } from '../io/parquet.ts';
-import { generateLowRank, sampleUnobserved } from '../pipeline/synthetic.ts';
+import { generateLowRank, sampleUnobserved } from '../engine/synthetic.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const BIN = resolve(here, '../bin/lin-rfm.mjs');

@@ -3,8 +3,8 @@
 import { writeFileSync, mkdirSync, renameSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { complete, type EngineOptions, type LambdaSchedule } from '../pipeline/engine.ts';
-import { generateLowRank, unobservedPairs } from '../pipeline/synthetic.ts';
+import { complete, type EngineOptions, type LambdaSchedule } from '../pipeline/run.ts';
+import { generateLowRank, unobservedPairs } from '../engine/synthetic.ts';
 
 interface Flags {
   seeds: number[];

@@ -4,9 +4,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../io/atomic.ts';
-import { completeAsync } from '../pipeline/engine.ts';
-import { generateLowRank, sampleUnobserved, type SyntheticProblem } from '../pipeline/synthetic.ts';
-import { lineChart } from '../io/svg.ts';
+import { completeAsync } from '../pipeline/run.ts';
+import { generateLowRank, sampleUnobserved, type SyntheticProblem } from '../engine/synthetic.ts';
+import { lineChart } from '../paper/svg.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 

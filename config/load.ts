@@ -7,8 +7,8 @@ import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { Errors, LinRfmError } from './errors.ts';
-import { envName, keyDefs, keysOf, otherEnv, type JobCommand, type KeyDef } from './keys.ts';
-import { defaultEngineOptions } from '../pipeline/engine.ts';
+import { envName, keyDefs, keysOf, otherEnv, type JobCommand, type KeyDef } from './table.ts';
+import { defaultEngineOptions } from '../pipeline/run.ts';
 
 export interface Resolved {
   values: Record<string, unknown>;

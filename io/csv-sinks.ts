@@ -8,7 +8,7 @@ import { streamedTriplets, type EntriesCallback, type Pairs, type Triplets } fro
 import type { RecordSink } from './csv-scanner.ts';
 import { parseDecimal } from './decimal.ts';
 import { findDuplicatePair } from './duplicates.ts';
-import { KeyDictionary } from './keys.ts';
+import { KeyDictionary } from './key-dictionary.ts';
 
 function headerNames(fields: string[]): string {
   return fields.map((f) => quote(f, 40)).join(', ');

@@ -4,7 +4,7 @@ import { Errors } from '../config/errors.ts';
 import { replaceFileAtomic, writeAll } from './atomic.ts';
 import { scanCsvFile } from './csv-scanner.ts';
 import { PairSink, TripletSink } from './csv-sinks.ts';
-import type { KeyDictionary } from './keys.ts';
+import type { KeyDictionary } from './key-dictionary.ts';
 
 export interface Triplets {
   file: string;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { tableFromArrays, tableFromIPC, tableToIPC, type Table } from 'apache-arrow';
 import { Errors } from '../config/errors.ts';
 import { writeFileAtomic } from './atomic.ts';
-import { KeyDictionary } from './keys.ts';
+import { KeyDictionary } from './key-dictionary.ts';
 
 export const MODEL_FORMAT = 'lin-rfm-model/1';
 

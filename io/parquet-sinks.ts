@@ -4,7 +4,7 @@ import { Schema, Field, type Data } from 'apache-arrow';
 import { Errors, quote } from '../config/errors.ts';
 import { streamedTriplets, type EntriesCallback, type Pairs, type Triplets } from './csv.ts';
 import { findDuplicatePair } from './duplicates.ts';
-import { KeyDictionary } from './keys.ts';
+import { KeyDictionary } from './key-dictionary.ts';
 import { KEY_TYPES, KeyColumnMapper, VALUE_TYPES, firstNull, isValueType, keyKind, readValues, typeName } from './parquet-columns.ts';
 
 /*

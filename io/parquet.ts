@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Schema, tableFromIPC, Table } from 'apache-arrow';
 import { Errors, LinRfmError } from '../config/errors.ts';
 import { entryStream, tripletColumnNames, type Pairs, type TripletColumns, type Triplets } from './csv.ts';
-import type { KeyDictionary } from './keys.ts';
+import type { KeyDictionary } from './key-dictionary.ts';
 import { footerRowCount, pageIndexPatch } from './parquet-footer.ts';
 import { PairSink, TripletSink, type BatchSink, type Dataset } from './parquet-sinks.ts';
 import { ParquetDecodeError, ParquetRowGroupSource } from './parquet-source.ts';

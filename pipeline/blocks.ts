@@ -2,8 +2,8 @@
 // thread or a pool worker).
 
 import { dgemm, dgemmPackB, dgemmPacked, dgemmPackedFree, createRowSolver, kernelImpl, type PackedB, type RowSolver } from '../kernels/index.ts';
-import type { Csr } from './csr.ts';
-import { accumulateQ, predictEntry, rowScratch, solveRows, yhatRows, type ColumnIndex, type RowScratch } from './sweep.ts';
+import type { Csr } from '../engine/csr.ts';
+import { accumulateQ, predictEntry, rowScratch, solveRows, yhatRows, type ColumnIndex, type RowScratch } from '../engine/sweep.ts';
 
 // ---- A sweep as blocks: work units whose boundaries depend on the data, never on the worker count ----
 //

@@ -4,8 +4,8 @@
 import { Errors, quote } from '../config/errors.ts';
 import { readChunk } from '../io/chunks.ts';
 import type { EntryLocator } from '../io/csv.ts';
-import type { KeyDictionary } from '../io/keys.ts';
-import { csrFromTripletsCarrying } from './csr.ts';
+import type { KeyDictionary } from '../io/key-dictionary.ts';
+import { csrFromTripletsCarrying } from '../engine/csr.ts';
 import type { RowBucket, StreamLoadOptions } from './streamload.ts';
 
 /** Row ranges' observed columns gathered from the sorted buckets, the last bucket read kept for the next range. */

@@ -5,10 +5,10 @@ import { createHash } from 'node:crypto';
 import { extname, join, resolve } from 'node:path';
 import { readPairsCsv, readTripletsCsv, writeCsvAtomic, type Pairs, type TripletColumns, type Triplets } from '../io/csv.ts';
 import { mergeDuplicatePairs } from '../io/duplicates.ts';
-import type { KeyDictionary } from '../io/keys.ts';
+import type { KeyDictionary } from '../io/key-dictionary.ts';
 import { readPairsParquet, readTripletsParquet, writeTableParquetAtomic } from '../io/parquet.ts';
-import type { Center } from './center.ts';
-import type { Csr } from './csr.ts';
+import type { Center } from '../engine/center.ts';
+import type { Csr } from '../engine/csr.ts';
 
 /**
  * The observed columns of each row, a range of rows at a time: rows(r0, r1) gives rowPtr with

@@ -2,9 +2,9 @@
 // checkpoint and a clean exit, and resuming from the last checkpoint.
 
 import { existsSync, rmSync } from 'node:fs';
-import { readCheckpoint, writeCheckpoint } from '../io/checkpoint.ts';
-import type { RunControl } from './checkpoint.ts';
-import type { Progress } from './progress.ts';
+import { readCheckpoint, writeCheckpoint } from '../io/checkpoint-file.ts';
+import type { RunControl } from '../engine/state.ts';
+import type { Progress } from '../cli/progress.ts';
 
 export interface JobControl {
   control: RunControl;

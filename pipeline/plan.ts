@@ -1,7 +1,7 @@
 // Planning a run's sweeps: the block boundaries of every phase, from the data's shape alone.
 
-import type { Csr } from './csr.ts';
-import type { AgopPath } from './sweep.ts';
+import type { Csr } from '../engine/csr.ts';
+import type { AgopPath } from '../engine/sweep.ts';
 
 // ---- planning: block boundaries from the data's shape alone ----
 

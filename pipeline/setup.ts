@@ -2,15 +2,15 @@
 // the plan of its blocks and the arrays they work on, shared with the workers when on a pool.
 
 import { readChunk } from '../io/chunks.ts';
-import { runId } from './checkpoint.ts';
-import { type Csr } from './csr.ts';
+import { runId } from '../engine/state.ts';
+import { type Csr } from '../engine/csr.ts';
 import type { SweepArrays } from './blocks.ts';
-import type { CsrSource, EngineOptions } from './engine.ts';
+import type { CsrSource, EngineOptions } from './run.ts';
 import { planShape, planSweep, rowShape, type SweepPlan } from './plan.ts';
 import type { PreparedBuckets } from './streamload.ts';
 import { SpillStore, type PreparedBlock, type SpillOptions } from './spill.ts';
-import { prepareData, type PreparedData } from './split.ts';
-import { chooseAgopPath, columnIndex, maxRowLength, type AgopPath, type ColumnIndex } from './sweep.ts';
+import { prepareData, type PreparedData } from '../engine/split.ts';
+import { chooseAgopPath, columnIndex, maxRowLength, type AgopPath, type ColumnIndex } from '../engine/sweep.ts';
 
 export interface RunSetup {
   /** See runId: names the input and the options for checkpoints. */

@@ -8,12 +8,12 @@
 import { readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readChunk, writeChunk, type ChunkEntries } from '../io/chunks.ts';
-import type { Csr } from './csr.ts';
-import { predictInput } from './predict.ts';
-import type { PreparedData } from './split.ts';
+import type { Csr } from '../engine/csr.ts';
+import { predictInput } from '../engine/prediction.ts';
+import type { PreparedData } from '../engine/split.ts';
 import type { SweepArrays } from './blocks.ts';
 import type { RowShape, SweepPlan } from './plan.ts';
-import { columnIndexInto } from './sweep.ts';
+import { columnIndexInto } from '../engine/sweep.ts';
 import { makeDir } from './workdir.ts';
 
 export interface SpillOptions {

@@ -1,14 +1,14 @@
 // The sweeps of one run (set up by setup.ts): the sweep loop as a generator of blocks, with the
 // schedule, momentum, stopping and checkpoints between phases.
 
-import { ResumeMismatch, type EngineState, type RunControl } from './checkpoint.ts';
+import { ResumeMismatch, type EngineState, type RunControl } from '../engine/state.ts';
 import { nextOperandKey, type Block, type BlockResult } from './blocks.ts';
-import type { CompletionResult, EngineOptions, LambdaSchedule, LinRfmModel, StopReason, SweepCallback, SweepInfo, SweepProbe } from './engine.ts';
-import { predictInput } from './predict.ts';
+import type { CompletionResult, EngineOptions, LambdaSchedule, LinRfmModel, StopReason, SweepCallback, SweepInfo, SweepProbe } from './run.ts';
+import { predictInput } from '../engine/prediction.ts';
 import type { RunSetup } from './setup.ts';
 import type { SpillStore } from './spill.ts';
-import type { PreparedData } from './split.ts';
-import { nextKernelPower, powerScratch } from './sweep.ts';
+import type { PreparedData } from '../engine/split.ts';
+import { nextKernelPower, powerScratch } from '../engine/sweep.ts';
 
 // Indices of the d x d matrices in SweepArrays.mats; K, G and GEXT trade places as the sweeps go.
 const K0 = 0;

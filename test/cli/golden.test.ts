@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTableParquetAtomic } from '../../io/parquet-write.ts';
 import { BIN } from './helpers.ts';
 
-const env = { ...process.env, LINRFM_FMA: '0' };
+const env: Record<string, string | undefined> = { ...process.env, LINRFM_FMA: '0' };
 for (const k of Object.keys(env)) if (k.startsWith('LINRFM_') && k !== 'LINRFM_FMA') delete env[k];
 
 function run(cwd: string, args: string[]): void {

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LinRfmError } from '../../config/errors.ts';
-import { envName, keyDefs } from '../../config/keys.ts';
+import { envName, keyDefs } from '../../config/table.ts';
 import { resolveConfig } from '../../config/load.ts';
-import { defaultEngineOptions } from '../../pipeline/engine.ts';
+import { defaultEngineOptions } from '../../pipeline/run.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lin-rfm-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LinRfmError } from '../../config/errors.ts';
 import { readPairsCsv, readTripletsCsv, type Triplets } from '../../io/csv.ts';
-import { KeyDictionary } from '../../io/keys.ts';
+import { KeyDictionary } from '../../io/key-dictionary.ts';
 import { csvFile, tempDir } from './helpers.ts';
 
 async function failure(run: () => Promise<unknown>): Promise<LinRfmError> {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { Errors, LinRfmError } from '../../config/errors.ts';
 import { writeFileAtomic } from '../../io/atomic.ts';
 import { readPairsCsv, readTripletsCsv, writeCsvAtomic } from '../../io/csv.ts';
-import { KeyDictionary } from '../../io/keys.ts';
+import { KeyDictionary } from '../../io/key-dictionary.ts';
 import { randomInt, seededRandom, tempDir } from './helpers.ts';
 
 async function failure(run: () => Promise<unknown>): Promise<LinRfmError> {

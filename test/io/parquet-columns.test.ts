@@ -2,7 +2,7 @@
 
 import { Decimal, Dictionary, Float16, Int32, Int64, Uint64, Utf8, makeData, makeVector, vectorFromArray, type Data } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { KeyDictionary } from '../../io/keys.ts';
+import { KeyDictionary } from '../../io/key-dictionary.ts';
 import { Int64KeyMap, KeyColumnMapper, int64Text, readValues } from '../../io/parquet-columns.ts';
 import { randomInt, seededRandom } from './helpers.ts';
 

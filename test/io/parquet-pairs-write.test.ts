@@ -6,7 +6,7 @@ import { Compression } from 'parquet-wasm';
 import { describe, expect, it } from 'vitest';
 import { LinRfmError } from '../../config/errors.ts';
 import { readPairsCsv } from '../../io/csv.ts';
-import { KeyDictionary } from '../../io/keys.ts';
+import { KeyDictionary } from '../../io/key-dictionary.ts';
 import { readPairsParquet, readTripletsParquet, writeTableParquetAtomic } from '../../io/parquet.ts';
 import { fileFacts, randomRows, vec, writeCsv, writeHyparquet, writeParquetWasm } from './parquet-fixtures.ts';
 import { seededRandom, tempDir } from './helpers.ts';

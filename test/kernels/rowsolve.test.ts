@@ -3,7 +3,7 @@ import { describe, it, expect } from 'vitest';
 import { Matrix, solve } from 'ml-matrix';
 import { rowImplementations, kernelImpl, createRowSolver, createQAccumulator, type RowKernels } from '../../kernels/index.ts';
 import { wasmAvailable, wasmAlloc, wasmFree, wasmRefresh } from '../../kernels/wasm.ts';
-import { solveRows as pipelineSolveRows, rowScratch, accumulateQ as pipelineAccumulateQ, columnIndex, type ColumnIndex } from '../../pipeline/sweep.ts';
+import { solveRows as pipelineSolveRows, rowScratch, accumulateQ as pipelineAccumulateQ, columnIndex, type ColumnIndex } from '../../engine/sweep.ts';
 import { makeRng, SEEDS, type Rng } from './helpers.ts';
 
 interface Csr { nRows: number; nCols: number; rowPtr: Int32Array; colIdx: Int32Array; values: Float64Array }

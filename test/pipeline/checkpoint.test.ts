@@ -2,10 +2,10 @@
 // the same bits as a run that never stopped, in this thread and on the pool.
 
 import { describe, expect, it } from 'vitest';
-import { decodeCheckpoint, encodeCheckpoint } from '../../io/checkpoint.ts';
-import type { EngineState } from '../../pipeline/checkpoint.ts';
-import { complete, completeAsync, type CompletionResult } from '../../pipeline/engine.ts';
-import { generateLowRank, unobservedPairs } from '../../pipeline/synthetic.ts';
+import { decodeCheckpoint, encodeCheckpoint } from '../../io/checkpoint-file.ts';
+import type { EngineState } from '../../engine/state.ts';
+import { complete, completeAsync, type CompletionResult } from '../../pipeline/run.ts';
+import { generateLowRank, unobservedPairs } from '../../engine/synthetic.ts';
 
 const SEED = 11;
 const problem = generateLowRank({ rows: 120, cols: 90, rank: 3, observed: 2600, seed: SEED });

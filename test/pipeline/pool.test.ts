@@ -3,15 +3,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { implementations, type KernelImpl } from '../../kernels/index.ts';
 import { Rng } from '../../kernels/random.ts';
-import { nnzOf } from '../../pipeline/csr.ts';
-import { complete, completeAsync, type CompletionResult, type EngineOptions } from '../../pipeline/engine.ts';
+import { nnzOf } from '../../engine/csr.ts';
+import { complete, completeAsync, type CompletionResult, type EngineOptions } from '../../pipeline/run.ts';
 import { SweepPool } from '../../pipeline/pool.ts';
-import { prepareData } from '../../pipeline/split.ts';
+import { prepareData } from '../../engine/split.ts';
 import { blockContext, disposeBlockContext, gramBlock, runBlock, type SweepArrays } from '../../pipeline/blocks.ts';
 import { planSweep, splitByCost, splitTriangle } from '../../pipeline/plan.ts';
-import { agopFactored, agopStreamed, columnIndex, maxRowLength, rowScratch, solveRows, yhatRows } from '../../pipeline/sweep.ts';
-import { generateLowRank, unobservedPairs } from '../../pipeline/synthetic.ts';
-import { randomSparse, randomSpd, toFlat } from './reference.ts';
+import { agopFactored, agopStreamed, columnIndex, maxRowLength, rowScratch, solveRows, yhatRows } from '../../engine/sweep.ts';
+import { generateLowRank, unobservedPairs } from '../../engine/synthetic.ts';
+import { randomSparse, randomSpd, toFlat } from '../engine/reference.ts';
 
 const bytes = (x: Float64Array): Buffer => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
 const same = (x: Float64Array, y: Float64Array): boolean => x.length === y.length && bytes(x).equals(bytes(y));

@@ -2,8 +2,8 @@
 // only tracks the validation error, and recovers when flat stretches cut the ridge.
 
 import { describe, expect, it } from 'vitest';
-import { complete } from '../../pipeline/engine.ts';
-import { generateLowRank, unobservedPairs } from '../../pipeline/synthetic.ts';
+import { complete } from '../../pipeline/run.ts';
+import { generateLowRank, unobservedPairs } from '../../engine/synthetic.ts';
 
 const SEED = 1;
 

@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readChunk } from '../../io/chunks.ts';
-import { transposeCsr } from '../../pipeline/csr.ts';
-import { complete, completeAsync, type CompletionResult } from '../../pipeline/engine.ts';
-import { generateLowRank, unobservedPairs } from '../../pipeline/synthetic.ts';
+import { transposeCsr } from '../../engine/csr.ts';
+import { complete, completeAsync, type CompletionResult } from '../../pipeline/run.ts';
+import { generateLowRank, unobservedPairs } from '../../engine/synthetic.ts';
 import { tableFromIPC } from 'apache-arrow';
 
 const SEED = 23;

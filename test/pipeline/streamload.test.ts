@@ -8,12 +8,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeTableParquetAtomic } from '../../io/parquet.ts';
 import { Rng } from '../../kernels/random.ts';
-import { centered, fitCenter, rowBiases, type CenterKind } from '../../pipeline/center.ts';
-import { csrFromTriplets } from '../../pipeline/csr.ts';
+import { centered, fitCenter, rowBiases, type CenterKind } from '../../engine/center.ts';
+import { csrFromTriplets } from '../../engine/csr.ts';
 import { readObserved } from '../../pipeline/dataio.ts';
-import { complete, type CompletionResult } from '../../pipeline/engine.ts';
+import { complete, type CompletionResult } from '../../pipeline/run.ts';
 import { streamLoad } from '../../pipeline/streamload.ts';
-import { generateLowRank } from '../../pipeline/synthetic.ts';
+import { generateLowRank } from '../../engine/synthetic.ts';
 
 const SEED = 57;
 const dir = mkdtempSync(join(tmpdir(), 'lin-rfm-streamload-'));

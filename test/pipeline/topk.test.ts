@@ -2,9 +2,9 @@
 
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../kernels/random.ts';
-import { transposeCsr } from '../../pipeline/csr.ts';
+import { transposeCsr } from '../../engine/csr.ts';
 import { observedOf, topKPerRow, topKPerRowByColumns } from '../../pipeline/dataio.ts';
-import { randomSparse } from './reference.ts';
+import { randomSparse } from '../engine/reference.ts';
 
 describe('topKPerRow (seed 71)', () => {
   it('matches a brute-force ranking of unobserved entries, with ties broken by column', () => {

@@ -1,0 +1,153 @@
+// The lin-rfm command line: flags and settings, the commands, exit codes (the commands' work is commands.ts).
+
+import { Command, CommanderError, Option } from 'commander';
+import { Errors, LinRfmError } from '../config/errors.ts';
+import { keyDefs, keysOf, jobCommands, type JobCommand } from '../config/table.ts';
+import { check, fromText, resolveConfig, type Resolved } from '../config/load.ts';
+import { cmdDemo, cmdExperiment, cmdGenerate, cmdPredict, VERSION } from './commands.ts';
+import { cmdComplete } from './complete.ts';
+
+function intArg(flag: string, min: number) {
+  return (v: string): number => {
+    const x = Number(v);
+    if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(x) || x < min) {
+      throw Errors.Usage(`${flag}: expected an integer >= ${min}, got "${v}"`);
+    }
+    return x;
+  };
+}
+
+function numArg(flag: string, check: (x: number) => boolean, what: string) {
+  return (v: string): number => {
+    const x = Number(v);
+    if (v.trim() === '' || !Number.isFinite(x) || !check(x)) throw Errors.Usage(`${flag}: expected ${what}, got "${v}"`);
+    return x;
+  };
+}
+
+/** The flags of a job command, from the settings table (config/keys.ts), plus --config. */
+function jobFlags(cmd: Command, command: JobCommand | 'all'): Command {
+  const defs = command === 'all' ? keyDefs : keysOf(command);
+  for (const d of defs) {
+    const opt = new Option(d.flag, d.help + (d.default !== undefined && d.kind !== 'boolean' ? ` (default ${String(d.default)})` : ''));
+    if (d.kind !== 'boolean') {
+      opt.argParser((v: string) => {
+        const r = check(d, fromText(d, v));
+        if (!r.ok) throw Errors.Usage(`${d.flag.split(' ')[0]}: ${r.why}, got "${v}"`);
+        return r.value;
+      });
+    }
+    cmd.addOption(opt);
+  }
+  return cmd.option('--config <file>', 'settings from a JSON or YAML file (flags > LINRFM_* environment > this file > defaults)');
+}
+
+/** A job command's action on its effective settings (flags > environment > config file > defaults). */
+function withConfig(command: JobCommand, action: (o: Record<string, unknown>, settings: Resolved) => Promise<void>): (flags: Record<string, unknown>) => Promise<void> {
+  return async (flags) => {
+    const { config, ...given } = flags;
+    const settings = resolveConfig(command, given, process.env, config as string | undefined);
+    await action(settings.values, settings);
+  };
+}
+
+async function cmdConfig(flags: Record<string, unknown>): Promise<void> {
+  const { config, print, for: command, ...given } = flags;
+  if (print !== true) throw Errors.Usage('config: nothing to do (use --print)');
+  const cmd = command as JobCommand;
+  const allowed = new Set(keysOf(cmd).map((k) => k.key));
+  for (const k of Object.keys(given)) if (!allowed.has(k)) throw Errors.Usage(`config --for ${cmd}: ${keyDefs.find((d) => d.key === k)!.flag.split(' ')[0]} does not apply to ${cmd}`);
+  // --print shows the job without requiring its inputs: required keys may be missing here
+  const r = resolveConfig(cmd, given, process.env, config as string | undefined, false);
+  process.stdout.write(JSON.stringify({ command: cmd, config: r.values, sources: r.sources }, null, 2) + '\n');
+}
+
+export function buildProgram(): Command {
+  const program = new Command('lin-rfm')
+    .description('Sparse matrix completion with the linear Recursive Feature Machine (SVD-free lin-RFM)')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  jobFlags(
+    program
+      .command('demo')
+      .description('complete the built-in default problem (1,000 x 800, rank 5, 40,000 observed) and report the error against the truth'),
+    'demo',
+  ).action(withConfig('demo', cmdDemo));
+
+  program
+    .command('generate')
+    .description('write a synthetic low-rank problem as CSV (row,col,value)')
+    .requiredOption('--rows <n>', 'rows', intArg('--rows', 1))
+    .requiredOption('--cols <d>', 'columns', intArg('--cols', 1))
+    .requiredOption('--rank <r>', 'rank', intArg('--rank', 1))
+    .requiredOption('--observed <m>', 'observed entries (exactly this many, uniformly at random)', intArg('--observed', 1))
+    .requiredOption('--out <file>', 'training CSV to write')
+    .option('--seed <s>', 'seed', intArg('--seed', 0))
+    .option('--noise <sigma>', 'Gaussian noise on observed values', numArg('--noise', (x) => x >= 0, 'a number >= 0'))
+    .option('--truth <file>', 'also write held-out truth (row,col,value) for unobserved entries')
+    .option('--truth-count <k>', 'how many unobserved entries the truth file holds (default 100000)', intArg('--truth-count', 1))
+    .action(cmdGenerate);
+
+  jobFlags(
+    program
+      .command('complete')
+      .description('complete a matrix of observed entries (CSV or Parquet: row key, column key, value) and write predictions, top-k, the model and a report'),
+    'complete',
+  ).action(withConfig('complete', cmdComplete));
+  jobFlags(
+    program
+      .command('predict')
+      .description('complete rows that were not in training from their observed entries alone, with a saved model (fold-in, no refit)'),
+    'predict',
+  ).action(withConfig('predict', cmdPredict));
+  program
+    .command('experiment')
+    .description("run one of the paper's comparisons and write a CSV table and SVG figures: completion-samples, regression-samples, time-vs-size, alpha")
+    .argument('<name>', 'completion-samples | regression-samples | time-vs-size | alpha')
+    .option('--quick', 'the small grid, minutes on 2 cores (the default)')
+    .option('--full', 'the grid at the published sizes (hours)')
+    .option('--output <dir>', 'where the CSV, SVG and report.json go (default out/experiments/NAME)')
+    .option('--seeds <list>', 'comma-separated seeds instead of the grid\'s', (v: string) => {
+      const seeds = v.split(',').map((x) => Number(x.trim()));
+      if (seeds.length === 0 || seeds.some((x) => !Number.isInteger(x) || x < 0)) throw Errors.Usage(`--seeds: expected integers >= 0 separated by commas, got "${v}"`);
+      return seeds;
+    })
+    .option('--quiet', 'no progress output')
+    .action(cmdExperiment);
+  jobFlags(
+    program
+      .command('config')
+      .description('show the effective settings of a job command (and where each came from) as JSON')
+      .option('--print', 'print the settings')
+      .addOption(new Option('--for <command>', 'the job command').choices([...jobCommands]).default('complete')),
+    'all',
+  ).action(cmdConfig);
+  return program;
+}
+
+/** Runs the CLI; returns the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.exitCode === 0) return 0;
+      return 64;
+    }
+    if (e instanceof LinRfmError) {
+      process.stderr.write(`lin-rfm: ${e.message}\n`);
+      return e.exitCode;
+    }
+    const err = e as Error & { code?: string };
+    if (err.code === 'EACCES' || err.code === 'ENOSPC' || err.code === 'EROFS') {
+      process.stderr.write(`lin-rfm: ${err.message}\n`);
+      return 74;
+    }
+    process.stderr.write(`lin-rfm: internal error: ${err.stack ?? String(e)}\n`);
+    return 70;
+  }
+}

@@ -1,0 +1,103 @@
+// Predictions from a kernel: for rows in training (the model, a sweep's probe) and rows folded in.
+
+import type { Csr } from './csr.ts';
+import type { LinRfmModel } from '../pipeline/run.ts';
+import type { PreparedData } from './split.ts';
+import { maxRowLength, rowScratch, solveRow } from './sweep.ts';
+
+/**
+ * Fold-in: predictions for (row, col) pairs of rows that were not in training, from their observed
+ * entries alone (one small solve a row with the model's kernel; no refit). `observed` holds those
+ * rows, with columns already mapped to the model's column indices, in the data's units.
+ */
+export function predictWithModel(model: LinRfmModel, observed: Csr, rows: Int32Array, cols: Int32Array, out?: Float64Array): Float64Array {
+  if (model.transposed) throw new RangeError('the model\'s kernel is on the input\'s rows (it had more columns than rows): fold-in of new rows is not possible');
+  const values = new Float64Array(observed.values.length);
+  for (let p = 0; p < values.length; p++) values[p] = observed.values[p]! / model.scale;
+  const all: Csr = { nRows: observed.nRows, nCols: model.d, rowPtr: observed.rowPtr, colIdx: observed.colIdx, values };
+  const data: PreparedData = {
+    transposed: false,
+    scale: model.scale,
+    all,
+    train: all,
+    valRow: new Int32Array(0),
+    valCol: new Int32Array(0),
+    valValue: new Float64Array(0),
+  };
+  return predictInput(data, model.K, model.lambda, null, false, rows, cols, out ?? new Float64Array(rows.length));
+}
+
+/**
+ * Predictions at (row, col) pairs given in input coordinates. With `coef` (training coefficients)
+ * each row's fit is the sweep's own; without, each row is solved afresh from all its observed
+ * entries (training and validation). Observed entries are returned as observed. A row with no
+ * observed entries, or an index out of range, predicts NaN.
+ */
+export function predictInput(
+  data: PreparedData,
+  K: Float64Array,
+  lambda: number,
+  coef: Float64Array | null,
+  trainOnly: boolean,
+  rows: Int32Array,
+  cols: Int32Array,
+  out: Float64Array,
+): Float64Array {
+  const m = trainOnly ? data.train : data.all;
+  const n = m.nRows;
+  const d = m.nCols;
+  const count = rows.length;
+  // Group the pairs by oriented row (counting sort) so each row is solved once.
+  const orow = new Int32Array(count);
+  const ocol = new Int32Array(count);
+  const start = new Int32Array(n + 1);
+  for (let e = 0; e < count; e++) {
+    const i = data.transposed ? cols[e]! : rows[e]!;
+    const j = data.transposed ? rows[e]! : cols[e]!;
+    const ok = i >= 0 && i < n && j >= 0 && j < d;
+    orow[e] = ok ? i : -1;
+    ocol[e] = j;
+    if (ok) start[i + 1]!++;
+    else out[e] = Number.NaN;
+  }
+  for (let i = 0; i < n; i++) start[i + 1]! += start[i]!;
+  const order = new Int32Array(start[n]!);
+  const next = start.slice(0, n);
+  for (let e = 0; e < count; e++) if (orow[e]! >= 0) order[next[orow[e]!]!++] = e;
+
+  const scratch = rowScratch(maxRowLength(m));
+  const rowCoef = new Float64Array(maxRowLength(m));
+  for (let i = 0; i < n; i++) {
+    if (start[i] === start[i + 1]) continue;
+    const p0 = m.rowPtr[i]!;
+    const k = m.rowPtr[i + 1]! - p0;
+    let a: Float64Array;
+    let aOff: number;
+    if (coef !== null) {
+      a = coef;
+      aOff = p0;
+    } else {
+      if (k > 0) solveRow(d, K, lambda, k, m.colIdx, m.values, p0, scratch, rowCoef, 0);
+      a = rowCoef;
+      aOff = 0;
+    }
+    for (let q = start[i]!; q < start[i + 1]!; q++) {
+      const e = order[q]!;
+      const j = ocol[e]!;
+      if (k === 0) {
+        out[e] = Number.NaN;
+        continue;
+      }
+      let s = 0;
+      let observed = -1;
+      const jd = j * d;
+      for (let p = 0; p < k; p++) {
+        const l = m.colIdx[p0 + p]!;
+        if (l === j) observed = p0 + p;
+        s += a[aOff + p]! * K[jd + l]!;
+      }
+      out[e] = (observed >= 0 ? m.values[observed]! : s) * data.scale;
+    }
+  }
+  return out;
+}

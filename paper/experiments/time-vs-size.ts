@@ -1,0 +1,230 @@
+// Experiment time-vs-size: seconds per sweep and to a test error as d grows, SVD-free lin-RFM against eigendecomposition-based IRLS.
+
+import { join } from 'node:path';
+import { writeFileAtomic } from '../../io/atomic.ts';
+import { lineChart, type Series } from '../svg.ts';
+import { Rng } from '../../kernels/random.ts';
+import { findEntry, type Csr } from '../../engine/csr.ts';
+import { complete, type EngineOptions, type StopReason } from '../../pipeline/run.ts';
+import type { RootMethod } from '../../engine/sweep.ts';
+import { generateLowRank } from '../../engine/synthetic.ts';
+import type { Experiment, ExperimentOptions, ExperimentOutput, Grid } from './types.ts';
+
+/**
+ * One curve: the same engine and schedule, differing only in how K_{t+1} = G^(2 alpha) is formed.
+ * lin-RFM(alpha) is IRLS-p with p = 2 - 4 alpha, so root 'eig' is IRLS with its weights from an
+ * eigendecomposition every iteration (alpha = 1/2 included, where the products need none).
+ */
+export interface TimeMethod {
+  /** Legend and CSV name: no commas, ~20 characters at most (the chart's legend column). */
+  label: string;
+  alpha: number;
+  root: RootMethod;
+}
+
+export const METHODS: readonly TimeMethod[] = [
+  { label: 'RFM a=1/2 products', alpha: 0.5, root: 'auto' },
+  { label: 'RFM a=1/4 NS root', alpha: 0.25, root: 'newton-schulz' },
+  { label: 'IRLS p=0 eig (a=1/2)', alpha: 0.5, root: 'eig' },
+  { label: 'IRLS p=1 eig (a=1/4)', alpha: 0.25, root: 'eig' },
+];
+
+export interface TimeVsSizeGrid {
+  /** Columns d; the matrix is rowsPerCol d x d, rank `rank`. */
+  dims: number[];
+  rowsPerCol: number;
+  rank: number;
+  /** Observed entries: round(oversampling rank n ln d), at most half of all. */
+  oversampling: number;
+  methods: readonly TimeMethod[];
+  seeds: number[];
+  /** A run counts as done when its relative test error (below) is at or below this. */
+  tolerance: number;
+  maxSweeps: number;
+  /** Per run: stop once its sweeps have taken this many seconds (the tolerance then counts as missed). */
+  budgetSeconds: number;
+  /** Unobserved entries sampled (with replacement, seeded) for the relative test error. */
+  testSample: number;
+  /**
+   * Kernel extrapolation cap. 0 keeps every method what it says: an extrapolated G is indefinite,
+   * and the Newton-Schulz root then hands it to the eigendecomposition (see nextKernelPower).
+   */
+  momentum: number;
+}
+
+/**
+ * quick: d = 100 to 800 (3-4 minutes on 2 cores: the eigendecomposition methods get ~30 s a run,
+ * a handful of sweeps at d = 800, so their seconds to the tolerance stay blank there).
+ */
+export const quickGrid: TimeVsSizeGrid = {
+  dims: [100, 200, 400, 800], rowsPerCol: 1, rank: 5, oversampling: 2, methods: METHODS, seeds: [0],
+  tolerance: 1e-2, maxSweeps: 1000, budgetSeconds: 30, testSample: 20000, momentum: 0,
+};
+
+/** full: up to d = 3000 with budgets that let the eigendecomposition methods reach the tolerance (hours). */
+export const fullGrid: TimeVsSizeGrid = {
+  dims: [100, 200, 400, 800, 1200, 2000, 3000], rowsPerCol: 1, rank: 5, oversampling: 2, methods: METHODS, seeds: [0, 1],
+  tolerance: 1e-2, maxSweeps: 3000, budgetSeconds: 3600, testSample: 50000, momentum: 0,
+};
+
+export interface TimeRecord {
+  d: number;
+  n: number;
+  observed: number;
+  method: string;
+  alpha: number;
+  root: RootMethod;
+  seed: number;
+  sweeps: number;
+  /** Median seconds of a sweep (fit, AGOP, kernel power), the last (AGOP-less) sweep left out. */
+  secPerIter: number;
+  /** Sweeps through the first whose fit reached the tolerance, and the seconds they took (NaN: missed). */
+  sweepsToTol: number;
+  secToTol: number;
+  /** Relative test error of the last sweep's fit. */
+  relError: number;
+  hitCap: boolean;
+  stop: StopReason | 'budget';
+}
+
+/** `count` unobserved (row, col) pairs of m, uniformly with replacement. */
+export function sampleUnobserved(m: Csr, count: number, rng: Rng): { rows: Int32Array; cols: Int32Array } {
+  const rows = new Int32Array(count);
+  const cols = new Int32Array(count);
+  for (let e = 0; e < count; ) {
+    const i = Math.floor(rng.uniform() * m.nRows);
+    const j = Math.floor(rng.uniform() * m.nCols);
+    if (findEntry(m, i, j) >= 0) continue;
+    rows[e] = i;
+    cols[e++] = j;
+  }
+  return { rows, cols };
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const h = s.length >> 1;
+  return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
+}
+
+function runCell(grid: TimeVsSizeGrid, d: number, method: TimeMethod, seed: number): TimeRecord {
+  const n = grid.rowsPerCol * d;
+  const observed = Math.min(Math.round(grid.oversampling * grid.rank * n * Math.log(d)), Math.floor((n * d) / 2));
+  const prob = generateLowRank({ rows: n, cols: d, rank: grid.rank, observed, seed });
+  const { rows, cols } = sampleUnobserved(prob.train, grid.testSample, new Rng(seed + 7919));
+  const truth = Float64Array.from(rows, (i, e) => prob.truth(i, cols[e]!));
+  let den = 0;
+  for (const t of truth) den += t * t;
+  const pred = new Float64Array(rows.length);
+  const start = performance.now();
+  let sweepsToTol = Number.NaN;
+  let secToTol = Number.NaN;
+  let relError = Number.NaN;
+  let overBudget = false;
+  const opts: Partial<EngineOptions> = { alpha: method.alpha, root: method.root, seed, maxSweeps: grid.maxSweeps, momentum: grid.momentum, tol: 0 };
+  const res = complete(prob.train, opts, (info, probe) => {
+    probe.predict(rows, cols, pred);
+    let num = 0;
+    for (let e = 0; e < pred.length; e++) num += (pred[e]! - truth[e]!) ** 2;
+    relError = Math.sqrt(num / den);
+    if (relError <= grid.tolerance) {
+      sweepsToTol = info.sweep + 1;
+      return 'stop';
+    }
+    // wall clock (the sweeps' own times are filled in after this callback)
+    if ((performance.now() - start) / 1000 > grid.budgetSeconds) {
+      overBudget = true;
+      return 'stop';
+    }
+    return undefined;
+  });
+  // through the fit that reached the tolerance (that last sweep forms no AGOP)
+  let elapsed = 0;
+  for (const h of res.history) elapsed += h.seconds;
+  if (Number.isFinite(sweepsToTol)) secToTol = elapsed;
+  const times = res.history.slice(0, Math.max(1, res.history.length - 1)).map((h) => h.seconds);
+  const stop = overBudget ? 'budget' : res.stopReason;
+  return {
+    d, n, observed, method: method.label, alpha: method.alpha, root: method.root, seed, sweeps: res.sweeps,
+    secPerIter: median(times), sweepsToTol, secToTol, relError,
+    hitCap: !Number.isFinite(sweepsToTol), stop,
+  };
+}
+
+const COLORS = ['#d62728', '#1f77b4', '#ff7f0e', '#17becf', '#2ca02c', '#9467bd'];
+
+/** Runs every (d, method, seed) cell, writes time-vs-size.csv and two log-log figures. */
+export async function runTimeVsSize(grid: TimeVsSizeGrid, outDir: string, log: ExperimentOptions['log']): Promise<ExperimentOutput> {
+  const t0 = performance.now();
+  const records: TimeRecord[] = [];
+  for (const d of grid.dims) {
+    for (const seed of grid.seeds) {
+      for (const method of grid.methods) {
+        const rec = runCell(grid, d, method, seed);
+        records.push(rec);
+        log('cell', { ...rec });
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+  }
+  const header = 'd,n,observed,method,alpha,root,seed,sweeps,sec_per_iter,sweeps_to_tol,sec_to_tol,rel_error,hit_cap,stop';
+  const num = (x: number, p: number): string => (Number.isFinite(x) ? x.toPrecision(p) : '');
+  const lines = records.map((r) => [
+    r.d, r.n, r.observed, r.method, r.alpha, r.root, r.seed, r.sweeps, num(r.secPerIter, 4),
+    Number.isFinite(r.sweepsToTol) ? r.sweepsToTol : '', num(r.secToTol, 4), num(r.relError, 4), r.hitCap ? 1 : 0, r.stop,
+  ].join(','));
+  const csvPath = join(outDir, 'time-vs-size.csv');
+  await writeFileAtomic(csvPath, [header, ...lines].join('\n') + '\n');
+
+  const figures: Array<{ file: string; key: 'secPerIter' | 'secToTol'; title: string; yLabel: string }> = [
+    { file: 'time-vs-size-per-iter.svg', key: 'secPerIter', title: 'seconds per sweep against d', yLabel: 'seconds per sweep (median)' },
+    {
+      file: 'time-vs-size-to-tol.svg', key: 'secToTol',
+      title: `seconds to relative test error ${grid.tolerance} against d`, yLabel: `seconds to relative test error <= ${grid.tolerance}`,
+    },
+  ];
+  const svg: string[] = [];
+  const summary: Record<string, Record<string, Record<string, number>>> = {};
+  const shape = grid.rowsPerCol === 1 ? 'd x d' : `${grid.rowsPerCol}d x d`;
+  for (const f of figures) {
+    summary[f.key] = {};
+    const series: Series[] = grid.methods.map((m, k) => {
+      const points: [number, number][] = [];
+      const band: [number, number, number][] = [];
+      summary[f.key]![m.label] = {};
+      for (const d of grid.dims) {
+        const ys = records.filter((r) => r.d === d && r.method === m.label).map((r) => r[f.key]).filter(Number.isFinite);
+        if (ys.length === 0) continue;
+        const med = median(ys);
+        summary[f.key]![m.label]![String(d)] = med;
+        points.push([d, med]);
+        band.push([d, Math.min(...ys), Math.max(...ys)]);
+      }
+      return { label: m.label, points, band, color: COLORS[k % COLORS.length]!, dashed: m.root === 'eig' };
+    });
+    const chart = lineChart(series, {
+      title: `${f.title} (${shape}, rank ${grid.rank}, seed${grid.seeds.length > 1 ? 's' : ''} ${grid.seeds.join(', ')})`,
+      xLabel: 'd (columns)', yLabel: f.yLabel, logX: true, logY: true, width: 900,
+    });
+    const path = join(outDir, f.file);
+    await writeFileAtomic(path, chart);
+    svg.push(path);
+  }
+  return { csv: [csvPath], svg, summary: { ...summary, cells: records.length, seconds: (performance.now() - t0) / 1000 } };
+}
+
+export function gridFor(g: Grid): TimeVsSizeGrid {
+  return g === 'quick' ? quickGrid : fullGrid;
+}
+
+export const timeVsSize: Experiment = {
+  name: 'time-vs-size',
+  description:
+    'seconds per sweep and seconds to relative test error 1e-2 against d (square, rank 5, 2 r n ln d observed): '
+    + 'SVD-free lin-RFM (alpha 1/2 by products, alpha 1/4 by Newton-Schulz) against the same iteration with '
+    + 'eigendecomposition powers (IRLS p = 0 and p = 1)',
+  run: (o) => {
+    const grid = gridFor(o.grid);
+    return runTimeVsSize(o.seeds ? { ...grid, seeds: [...o.seeds] } : grid, o.outDir, o.log);
+  },
+};

@@ -1,0 +1,66 @@
+// The alpha experiment on a two-point grid: CSV rows and columns, progress events, the figures' labels.
+
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { alphaExperiment, quickGrid, runAlpha, type AlphaGrid } from '../../../paper/experiments/alpha.ts';
+
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+describe('alpha', () => {
+  it('alpha 1/4 and 1/2, with and without momentum, 36 x 36 rank 2, 500 observed, seed 4', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'alpha-'));
+    dirs.push(dir);
+    const grid: AlphaGrid = {
+      alphas: [0.25, 0.5], momenta: [0, 0.95], target: 1e-2,
+      sizes: [{ rows: 36, cols: 36, rank: 2, observed: 500, seeds: [4], maxSweeps: 150, testSample: 0 }],
+    };
+    const events: Record<string, unknown>[] = [];
+    const out = await runAlpha(grid, dir, (event, fields) => {
+      expect(event).toBe('cell');
+      events.push(fields);
+    });
+    expect(out.csv).toEqual([join(dir, 'alpha.csv')]);
+    expect(out.svg).toEqual([join(dir, 'alpha-error.svg'), join(dir, 'alpha-sweeps.svg')]);
+    expect((await readdir(dir)).sort()).toEqual(['alpha-error.svg', 'alpha-sweeps.svg', 'alpha.csv']);
+    expect(events).toHaveLength(4);
+
+    const lines = (await readFile(out.csv[0]!, 'utf8')).trimEnd().split('\n');
+    expect(lines[0]).toBe('size,rank,observed,alpha,momentum,seed,rel_error,sweeps,best_sweep,sweeps_to_0.01,seconds,stop');
+    const rows = lines.slice(1).map((l) => l.split(','));
+    expect(rows).toHaveLength(4);
+    expect(rows.map((r) => `${r[3]}/${r[4]}`).sort()).toEqual(['0.25/0', '0.25/0.95', '0.5/0', '0.5/0.95']);
+    for (const r of rows) {
+      expect(r).toHaveLength(12);
+      expect(r.slice(0, 3)).toEqual(['36x36', '2', '500']);
+      expect(r[5]).toBe('4');
+      const err = Number(r[6]);
+      expect(err).toBeGreaterThan(0);
+      expect(err).toBeLessThan(2);
+      expect(Number(r[8])).toBeLessThan(Number(r[7]));
+    }
+    // 500 of 1,296 entries is 3.5x the 140 degrees of freedom: alpha 1/2 recovers it
+    for (const r of rows.filter((x) => x[3] === '0.5')) {
+      expect(Number(r[6])).toBeLessThan(1e-2);
+      expect(Number(r[9])).toBeGreaterThanOrEqual(1);
+    }
+    for (const path of out.svg) {
+      const svg = await readFile(path, 'utf8');
+      expect(svg.startsWith('<svg')).toBe(true);
+      expect(svg).toContain('>36x36 m=500 mom 0</text>');
+      expect(svg).toContain('>36x36 m=500 mom 0.95</text>');
+      expect(svg).toContain('>alpha (K = G^(2 alpha))</text>');
+    }
+    const relError = out.summary['relError'] as Record<string, Record<string, number>>;
+    expect(Object.keys(relError['36x36 m=500 mom 0']!)).toEqual(['0.25', '0.5']);
+  }, 30_000);
+
+  it('is registered under its name, quick grid alpha 1/8 to 1', () => {
+    expect(alphaExperiment.name).toBe('alpha');
+    expect(quickGrid.alphas).toEqual([0.125, 0.25, 0.375, 0.5, 0.75, 1]);
+  });
+});

@@ -1,0 +1,82 @@
+// The completion-samples experiment on a reduced grid: CSV rows and columns, progress events, the figure's labels.
+
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { METHODS, completionSamples, quickGrid, runCompletionSamples, type CompletionSamplesGrid } from '../../../paper/experiments/completion-samples.ts';
+
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+describe('completion-samples', () => {
+  it('a 40 x 40 rank-2 grid at 2 sample counts and seed 3 writes one row per cell and a figure naming every method', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'completion-samples-'));
+    dirs.push(dir);
+    const grid: CompletionSamplesGrid = {
+      sizes: [{ rows: 40, cols: 40, rank: 2, observed: [500, 900], seeds: [3], methods: METHODS, caps: { linrfm: 150, irls: 60, dln: 150, softimpute: 200 } }],
+    };
+    const events: Record<string, unknown>[] = [];
+    const out = await runCompletionSamples(grid, dir, (event, fields) => {
+      expect(event).toBe('cell');
+      events.push(fields);
+    });
+
+    expect(out.csv).toEqual([join(dir, 'completion-samples.csv')]);
+    expect(out.svg).toEqual([join(dir, 'completion-samples-40x40.svg')]);
+    expect((await readdir(dir)).sort()).toEqual(['completion-samples-40x40.svg', 'completion-samples.csv']);
+    expect(events).toHaveLength(2 * METHODS.length);
+
+    const lines = (await readFile(out.csv[0]!, 'utf8')).trimEnd().split('\n');
+    expect(lines[0]).toBe('size,rank,observed,method,seed,rel_error,iterations,seconds,hit_cap,stop');
+    const rows = lines.slice(1).map((l) => l.split(','));
+    expect(rows).toHaveLength(2 * METHODS.length);
+    for (const r of rows) {
+      expect(r).toHaveLength(10);
+      expect(r[0]).toBe('40x40');
+      expect(r[1]).toBe('2');
+      expect(['500', '900']).toContain(r[2]);
+      expect(r[4]).toBe('3');
+      const err = Number(r[5]);
+      expect(err).toBeGreaterThan(0);
+      expect(err).toBeLessThan(10);
+      expect(Number.isInteger(Number(r[6])) && Number(r[6]) >= 1).toBe(true);
+      expect(Number(r[7])).toBeGreaterThanOrEqual(0);
+      expect(['0', '1']).toContain(r[8]);
+    }
+    for (const method of METHODS) {
+      expect(rows.filter((r) => r[3] === method).map((r) => r[2]).sort()).toEqual(['500', '900']);
+    }
+    // 900 of 1,600 entries is 5.8x the 156 degrees of freedom: lin-RFM recovers it, but a single seed
+    // is noisy at this size: the stop reads only ~45 held-out entries, and which ones they are moves
+    // the result by two orders of magnitude (one problem, ten split seeds: 5e-4 to 0.17). Measured,
+    // lin-RFM alpha = 1/2, seeds 0-19: 18 below 1e-2 (median 1.1e-3); seed 3 stops as converged at
+    // 1.03e-2 (the validation MSE reached the 1e-6 tolerance while the unobserved error still
+    // fell), seed 2 by patience at 0.17 (a momentum overshoot at sweep 6 it never recovered from
+    // within 20 sweeps). So this asserts the median of seeds 0-4, which takes in both: 4.0e-4,
+    // 4.4e-4, 1.15e-3, 1.03e-2, 0.17, median 1.15e-3.
+    const rfmDir = await mkdtemp(join(tmpdir(), 'completion-samples-'));
+    dirs.push(rfmDir);
+    const rfm = await runCompletionSamples(
+      { sizes: [{ ...grid.sizes[0]!, observed: [900], seeds: [0, 1, 2, 3, 4], methods: ['lin-RFM alpha=1/2'] }] },
+      rfmDir,
+      () => {},
+    );
+    const rfmMedians = rfm.summary['medians'] as Record<string, Record<string, Record<string, number>>>;
+    expect(rfmMedians['40x40']!['lin-RFM alpha=1/2']!['900']).toBeLessThan(1e-2);
+
+    const svg = await readFile(out.svg[0]!, 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    for (const method of METHODS) expect(svg).toContain(`>${method}</text>`);
+    const medians = out.summary['medians'] as Record<string, Record<string, Record<string, number>>>;
+    expect(Object.keys(medians['40x40']!).sort()).toEqual([...METHODS].sort());
+  });
+
+  it('is registered under its name, and its quick grid keeps every method at 100 x 100', () => {
+    expect(completionSamples.name).toBe('completion-samples');
+    const small = quickGrid.sizes.find((s) => s.rows === 100)!;
+    expect([...small.methods].sort()).toEqual([...METHODS].sort());
+  });
+});

@@ -3,7 +3,8 @@
 import { writeFileSync, mkdirSync, renameSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { complete, type EngineOptions, type LambdaSchedule } from '../pipeline/run.ts';
+import { complete } from '../pipeline/run.ts';
+import type { EngineOptions, LambdaSchedule } from '../engine/options.ts';
 import { generateLowRank, unobservedPairs } from '../engine/synthetic.ts';
 
 interface Flags {

@@ -1,11 +1,17 @@
-// The lin-rfm command line: flags and settings, the commands, exit codes (the commands' work is commands.ts).
+// The lin-rfm command line: the program, its flags (from the settings table), the commands, exit codes.
 
 import { Command, CommanderError, Option } from 'commander';
 import { Errors, LinRfmError } from '../config/errors.ts';
 import { keyDefs, keysOf, jobCommands, type JobCommand } from '../config/table.ts';
 import { check, fromText, resolveConfig, type Resolved } from '../config/load.ts';
-import { cmdDemo, cmdExperiment, cmdGenerate, cmdPredict, VERSION } from './commands.ts';
 import { cmdComplete } from './complete.ts';
+import { cmdConfig } from './config.ts';
+import { cmdDemo } from './demo.ts';
+import { cmdExperiment } from './experiment.ts';
+import { cmdGenerate } from './generate.ts';
+import { engineDefaults } from './options.ts';
+import { cmdPredict } from './predict.ts';
+import { VERSION } from './report.ts';
 
 function intArg(flag: string, min: number) {
   return (v: string): number => {
@@ -43,23 +49,11 @@ function jobFlags(cmd: Command, command: JobCommand | 'all'): Command {
 }
 
 /** A job command's action on its effective settings (flags > environment > config file > defaults). */
-function withConfig(command: JobCommand, action: (o: Record<string, unknown>, settings: Resolved) => Promise<void>): (flags: Record<string, unknown>) => Promise<void> {
+function withConfig(command: JobCommand, action: (settings: Resolved) => Promise<void>): (flags: Record<string, unknown>) => Promise<void> {
   return async (flags) => {
     const { config, ...given } = flags;
-    const settings = resolveConfig(command, given, process.env, config as string | undefined);
-    await action(settings.values, settings);
+    await action(resolveConfig(command, given, process.env, config as string | undefined, true, engineDefaults));
   };
-}
-
-async function cmdConfig(flags: Record<string, unknown>): Promise<void> {
-  const { config, print, for: command, ...given } = flags;
-  if (print !== true) throw Errors.Usage('config: nothing to do (use --print)');
-  const cmd = command as JobCommand;
-  const allowed = new Set(keysOf(cmd).map((k) => k.key));
-  for (const k of Object.keys(given)) if (!allowed.has(k)) throw Errors.Usage(`config --for ${cmd}: ${keyDefs.find((d) => d.key === k)!.flag.split(' ')[0]} does not apply to ${cmd}`);
-  // --print shows the job without requiring its inputs: required keys may be missing here
-  const r = resolveConfig(cmd, given, process.env, config as string | undefined, false);
-  process.stdout.write(JSON.stringify({ command: cmd, config: r.values, sources: r.sources }, null, 2) + '\n');
 }
 
 export function buildProgram(): Command {

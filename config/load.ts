@@ -8,7 +8,6 @@ import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { Errors, LinRfmError } from './errors.ts';
 import { envName, keyDefs, keysOf, otherEnv, type JobCommand, type KeyDef } from './table.ts';
-import { defaultEngineOptions } from '../pipeline/run.ts';
 
 export interface Resolved {
   values: Record<string, unknown>;
@@ -94,7 +93,8 @@ export function readConfigFile(path: string): Record<string, unknown> {
 
 /**
  * Resolves a job command's settings. `flags` holds the values given on the command line (already
- * checked by the flag parsers); `env` is process.env or a stand-in.
+ * checked by the flag parsers); `env` is process.env or a stand-in; `defaults` gives the defaults
+ * the table leaves to others (the engine's options, by setting key).
  */
 export function resolveConfig(
   command: JobCommand,
@@ -102,6 +102,7 @@ export function resolveConfig(
   env: Record<string, string | undefined>,
   configPath?: string,
   requireAll = true,
+  defaults: Readonly<Record<string, unknown>> = {},
 ): Resolved {
   const defs = keysOf(command);
   const values: Record<string, unknown> = {};
@@ -139,7 +140,7 @@ export function resolveConfig(
       values[d.key] = flags[d.key];
       sources[d.key] = 'flag';
     } else if (values[d.key] === undefined) {
-      const dflt = d.default ?? defaultFor(command, d.key);
+      const dflt = d.default ?? defaults[d.key] ?? defaultFor(command, d.key);
       if (dflt !== undefined) {
         values[d.key] = dflt;
         sources[d.key] = 'default';
@@ -155,11 +156,9 @@ export function resolveConfig(
   return { values: order(values), sources: order(sources) };
 }
 
-/** Defaults that live elsewhere: the engine's options, the core count, the demo's output directory. */
+/** Defaults that depend on the machine or the command: the core count, the demo's output directory. */
 function defaultFor(command: JobCommand, key: string): unknown {
   if (key === 'workers') return availableParallelism();
   if (key === 'output' && command === 'demo') return 'out/demo';
-  const engineKey = key === 'validation' ? 'validationFraction' : key;
-  if (command !== 'predict' && engineKey in defaultEngineOptions) return (defaultEngineOptions as unknown as Record<string, unknown>)[engineKey];
   return undefined;
 }

@@ -3,9 +3,12 @@
 // config file's keys and `lin-rfm config --print` are all generated from this table.
 
 import { z } from 'zod';
-import { parseBytes } from '../pipeline/memory.ts';
+import type { CompleteSettings, DemoSettings, PredictSettings } from './settings.ts';
+import { parseBytes } from './units.ts';
 
 export type JobCommand = 'demo' | 'complete' | 'predict';
+/** A key of some command's settings (config/settings.ts). */
+export type SettingKey = keyof DemoSettings | keyof CompleteSettings | keyof PredictSettings;
 export const jobCommands: readonly JobCommand[] = ['demo', 'complete', 'predict'];
 
 /** How a text value (a flag's argument, an environment variable) becomes the schema's input. */
@@ -20,7 +23,7 @@ export interface KeyDef {
   kind: Kind;
   schema: z.ZodType;
   choices?: readonly string[];
-  /** undefined: the setting is optional (or the engine's default applies, see engineDefault). */
+  /** undefined: the setting is optional, or its default is given to resolveConfig (the engine's options). */
   default?: unknown;
   commands: readonly JobCommand[];
   /** The commands that cannot run without it. */
@@ -44,15 +47,15 @@ const bytes = z.union([z.number(), z.string()]).transform((v, ctx) => {
   return b;
 });
 
-function def(key: string, flag: string, kind: Kind, schema: z.ZodType, help: string, commands: readonly JobCommand[], extra: Partial<KeyDef> = {}): KeyDef {
+function def(key: SettingKey, flag: string, kind: Kind, schema: z.ZodType, help: string, commands: readonly JobCommand[], extra: Partial<KeyDef> = {}): KeyDef {
   return { key, flag, kind, schema, help, commands, ...extra };
 }
 
-const cols = (which: string, dflt: string): KeyDef =>
+const cols = (which: 'row' | 'col' | 'value', dflt: string): KeyDef =>
   def(`${which}Key`, `--${which}-key <name>`, 'string', z.string().min(1, 'must not be empty'), `${which} key column`, IO, { default: dflt });
 
 export const keyDefs: readonly KeyDef[] = [
-  // the engine (demo, complete); no default here means the engine's own (pipeline/engine.ts)
+  // the engine (demo, complete); no default here means the engine's own (engine/options.ts, given by the command line)
   def('alpha', '--alpha <a>', 'number', positive, 'kernel power: K = G^(2 alpha); 0.5 is SVD-free (IRLS-p with p = 2 - 4 alpha)', ENGINE),
   def('lambda', '--lambda <l>', 'number', positive, 'initial ridge, relative to the mean square of the observed values', ENGINE),
   def('lambdaSchedule', '--lambda-schedule <s>', 'choice', choice(['adaptive', 'official', 'fixed']), 'adaptive | official | fixed', ENGINE, { choices: ['adaptive', 'official', 'fixed'] }),

@@ -1,7 +1,7 @@
 // Predictions from a kernel: for rows in training (the model, a sweep's probe) and rows folded in.
 
 import type { Csr } from './csr.ts';
-import type { LinRfmModel } from '../pipeline/run.ts';
+import type { LinRfmModel } from './options.ts';
 import type { PreparedData } from './split.ts';
 import { maxRowLength, rowScratch, solveRow } from './sweep.ts';
 

@@ -3,7 +3,7 @@
 // stopped. The kernel's coefficients are not state: each sweep recomputes them from the kernel.
 
 import type { PreparedData } from './split.ts';
-import type { EngineOptions, SweepInfo } from '../pipeline/run.ts';
+import type { EngineOptions, SweepInfo } from './options.ts';
 
 export interface EngineState {
   /** Sweeps finished; the next sweep to run has this number. */

@@ -150,3 +150,17 @@ export function sampleUnobserved(observed: Csr, count: number, seed: number): { 
   }
   return { rows, cols };
 }
+
+/** Relative Frobenius error over the unobserved entries of a synthetic problem. */
+export function unobservedError(p: SyntheticProblem, predict: (rows: Int32Array, cols: Int32Array) => Float64Array): { relError: number; mse: number; count: number } {
+  const { rows, cols } = unobservedPairs(p.train);
+  const pred = predict(rows, cols);
+  let num = 0;
+  let den = 0;
+  for (let e = 0; e < rows.length; e++) {
+    const y = p.truth(rows[e]!, cols[e]!);
+    num += (pred[e]! - y) ** 2;
+    den += y * y;
+  }
+  return { relError: Math.sqrt(num / den), mse: num / rows.length, count: rows.length };
+}

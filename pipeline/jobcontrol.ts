@@ -4,7 +4,6 @@
 import { existsSync, rmSync } from 'node:fs';
 import { readCheckpoint, writeCheckpoint } from '../io/checkpoint-file.ts';
 import type { RunControl } from '../engine/state.ts';
-import type { Progress } from '../cli/progress.ts';
 
 export interface JobControl {
   control: RunControl;
@@ -16,11 +15,17 @@ export interface JobControl {
   dispose(finished: boolean): void;
 }
 
+/** Where the job's messages go (the command line's progress output fits it). */
+export interface JobLog {
+  info(message: string): void;
+  event(name: string, fields: Record<string, unknown>): void;
+}
+
 export interface JobControlOptions {
   path: string;
   every: number;
   resume: boolean;
-  progress: Progress;
+  progress: JobLog;
 }
 
 export function jobControl(o: JobControlOptions): JobControl {

@@ -5,7 +5,7 @@ import { readChunk } from '../io/chunks.ts';
 import { runId } from '../engine/state.ts';
 import { type Csr } from '../engine/csr.ts';
 import type { SweepArrays } from './blocks.ts';
-import type { CsrSource, EngineOptions } from './run.ts';
+import type { CsrSource, EngineOptions } from '../engine/options.ts';
 import { planShape, planSweep, rowShape, type SweepPlan } from './plan.ts';
 import type { PreparedBuckets } from './streamload.ts';
 import { SpillStore, type PreparedBlock, type SpillOptions } from './spill.ts';

@@ -3,7 +3,7 @@
 
 import { ResumeMismatch, type EngineState, type RunControl } from '../engine/state.ts';
 import { nextOperandKey, type Block, type BlockResult } from './blocks.ts';
-import type { CompletionResult, EngineOptions, LambdaSchedule, LinRfmModel, StopReason, SweepCallback, SweepInfo, SweepProbe } from './run.ts';
+import type { CompletionResult, EngineOptions, LambdaSchedule, LinRfmModel, StopReason, SweepCallback, SweepInfo, SweepProbe } from '../engine/options.ts';
 import { predictInput } from '../engine/prediction.ts';
 import type { RunSetup } from './setup.ts';
 import type { SpillStore } from './spill.ts';

@@ -9,7 +9,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { LinRfmError } from '../../config/errors.ts';
 import { envName, keyDefs } from '../../config/table.ts';
 import { resolveConfig } from '../../config/load.ts';
-import { defaultEngineOptions } from '../../pipeline/run.ts';
+import { defaultEngineOptions } from '../../engine/options.ts';
+import { engineDefaults } from '../../cli/options.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lin-rfm-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -35,7 +36,7 @@ describe('resolveConfig', () => {
   const json = file('job.json', JSON.stringify({ input: 'a.csv', output: 'o', maxSweeps: 40, topK: 5 }));
 
   it('takes each value from the highest source that gives it', () => {
-    const r = resolveConfig('complete', { patience: 3 }, { LINRFM_MAX_SWEEPS: '70', LINRFM_KERNELS: 'js', LINRFM_FMA: '0' }, yaml);
+    const r = resolveConfig('complete', { patience: 3 }, { LINRFM_MAX_SWEEPS: '70', LINRFM_KERNELS: 'js', LINRFM_FMA: '0' }, yaml, true, engineDefaults);
     expect(r.values['patience']).toBe(3);
     expect(r.sources['patience']).toBe('flag');
     expect(r.values['maxSweeps']).toBe(70);

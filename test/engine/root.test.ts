@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { dgemm } from '../../kernels/index.ts';
 import { Rng } from '../../kernels/random.ts';
-import { complete, validateEngineOptions, defaultEngineOptions, type EngineOptions } from '../../pipeline/run.ts';
+import { complete } from '../../pipeline/run.ts';
+import { validateEngineOptions, defaultEngineOptions, type EngineOptions } from '../../engine/options.ts';
 import { nextKernelPower, powerScratch, ROOT_RESOLUTION } from '../../engine/sweep.ts';
 import { generateLowRank } from '../../engine/synthetic.ts';
 

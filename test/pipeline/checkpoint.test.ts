@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { decodeCheckpoint, encodeCheckpoint } from '../../io/checkpoint-file.ts';
 import type { EngineState } from '../../engine/state.ts';
-import { complete, completeAsync, type CompletionResult } from '../../pipeline/run.ts';
+import { complete, completeAsync } from '../../pipeline/run.ts';
+import type { CompletionResult } from '../../engine/options.ts';
 import { generateLowRank, unobservedPairs } from '../../engine/synthetic.ts';
 
 const SEED = 11;

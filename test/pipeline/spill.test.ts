@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readChunk } from '../../io/chunks.ts';
 import { transposeCsr } from '../../engine/csr.ts';
-import { complete, completeAsync, type CompletionResult } from '../../pipeline/run.ts';
+import { complete, completeAsync } from '../../pipeline/run.ts';
+import type { CompletionResult } from '../../engine/options.ts';
 import { generateLowRank, unobservedPairs } from '../../engine/synthetic.ts';
 import { tableFromIPC } from 'apache-arrow';
 

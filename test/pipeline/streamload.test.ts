@@ -10,8 +10,9 @@ import { writeTableParquetAtomic } from '../../io/parquet.ts';
 import { Rng } from '../../kernels/random.ts';
 import { centered, fitCenter, rowBiases, type CenterKind } from '../../engine/center.ts';
 import { csrFromTriplets } from '../../engine/csr.ts';
-import { readObserved } from '../../pipeline/dataio.ts';
-import { complete, type CompletionResult } from '../../pipeline/run.ts';
+import { readObserved } from '../../pipeline/inputs.ts';
+import { complete } from '../../pipeline/run.ts';
+import type { CompletionResult } from '../../engine/options.ts';
 import { streamLoad } from '../../pipeline/streamload.ts';
 import { generateLowRank } from '../../engine/synthetic.ts';
 

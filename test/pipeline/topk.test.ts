@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../kernels/random.ts';
 import { transposeCsr } from '../../engine/csr.ts';
-import { observedOf, topKPerRow, topKPerRowByColumns } from '../../pipeline/dataio.ts';
+import { observedOf } from '../../pipeline/inputs.ts';
+import { topKPerRow, topKPerRowByColumns } from '../../pipeline/outputs.ts';
 import { randomSparse } from '../engine/reference.ts';
 
 describe('topKPerRow (seed 71)', () => {

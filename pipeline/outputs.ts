@@ -1,42 +1,26 @@
-// The CLI's data in and out: observed entries and pairs from CSV or Parquet, predictions, top-k, the full matrix.
+// A job's outputs: predictions for pairs, every row's top-k unobserved columns and the whole completed
+// matrix, as CSV or Parquet tables written atomically.
 
-import { closeSync, mkdirSync, openSync, readSync, readdirSync, renameSync, rmSync, statSync, existsSync } from 'node:fs';
-import { createHash } from 'node:crypto';
-import { extname, join, resolve } from 'node:path';
-import { readPairsCsv, readTripletsCsv, writeCsvAtomic, type Pairs, type TripletColumns, type Triplets } from '../io/csv.ts';
-import { mergeDuplicatePairs } from '../io/duplicates.ts';
-import type { KeyDictionary } from '../io/key-dictionary.ts';
-import { readPairsParquet, readTripletsParquet, writeTableParquetAtomic } from '../io/parquet.ts';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ColdStartPolicy, TableFormat } from '../config/settings.ts';
+import { writeCsvAtomic, type Pairs, type Triplets } from '../io/csv.ts';
+import { writeTableParquetAtomic } from '../io/parquet.ts';
 import type { Center } from '../engine/center.ts';
-import type { Csr } from '../engine/csr.ts';
+import { isParquet, type ObservedRows } from './inputs.ts';
 
-/**
- * The observed columns of each row, a range of rows at a time: rows(r0, r1) gives rowPtr with
- * r1 - r0 + 1 positions into colIdx (row i's columns are colIdx[rowPtr[i - r0]..rowPtr[i - r0 + 1])).
- */
-export interface ObservedRows {
-  nRows: number;
-  nCols: number;
-  rows(r0: number, r1: number): { rowPtr: Int32Array; colIdx: Int32Array };
-}
-
-/** ObservedRows of a matrix in memory (views, no copies). */
-export function observedOf(m: Csr): ObservedRows {
-  return { nRows: m.nRows, nCols: m.nCols, rows: (r0, r1) => ({ rowPtr: m.rowPtr.subarray(r0, r1 + 1), colIdx: m.colIdx }) };
-}
-
-/** Writes predictions.csv or predictions.parquet (format of the pairs file unless --format); returns the path. */
+/** Writes predictions.csv or predictions.parquet (format of the pairs file unless `format`); returns the path. */
 export async function writePredictions(
   outDir: string,
-  o: Record<string, unknown>,
+  format: TableFormat | undefined,
   predictPath: string,
   columns: { rowKey: string; colKey: string },
   pairs: Pairs,
   pred: Float64Array,
   cold: ColdStart,
 ): Promise<string> {
-  const format = (o['format'] as string | undefined) ?? (isParquet(predictPath) ? 'parquet' : 'csv');
-  const path = join(outDir, `predictions.${format}`);
+  const fmt = format ?? (isParquet(predictPath) ? 'parquet' : 'csv');
+  const path = join(outDir, `predictions.${fmt}`);
   // Pairs with a key never seen in training: NaN, left out, or the centering's best guess.
   const keep: number[] = [];
   for (let e = 0; e < pairs.n; e++) {
@@ -54,7 +38,7 @@ export async function writePredictions(
       keep.push(e);
     }
   }
-  await writeKeyedTable(path, format, columns, [
+  await writeKeyedTable(path, fmt, columns, [
     keep.map((e) => pairs.rowText[e]!),
     keep.map((e) => pairs.colText[e]!),
   ], [{ name: 'prediction', values: Float64Array.from(keep, (e) => pred[e]!) }]);
@@ -85,7 +69,7 @@ export async function writeKeyedTable(
   })());
 }
 
-export type ColdStart = { policy: 'nan' | 'drop' | 'mean'; center: Center; rowBias: Float64Array };
+export type ColdStart = { policy: ColdStartPolicy; center: Center; rowBias: Float64Array };
 
 /**
  * The whole completed matrix in long format (row key, column key, value, observed), a chunk of rows
@@ -261,56 +245,4 @@ export function topKPerRowByColumns(
     }
   }
   return out;
-}
-
-/** Observed entries from CSV or Parquet; repeated pairs are an error, or merged (last value, or mean). */
-export async function readObserved(
-  input: string,
-  columns: { rowKey: string; colKey: string; valueKey: string },
-  duplicates: 'error' | 'last' | 'mean',
-  onProgress?: TripletColumns['onProgress'],
-): Promise<Triplets> {
-  const opts = { ...columns, duplicates, onProgress };
-  const tri = isParquet(input) ? await readTripletsParquet(input, opts) : await readTripletsCsv(input, opts);
-  if (duplicates === 'error') return tri;
-  const m = mergeDuplicatePairs(tri.nnz, tri.rows, tri.cols, tri.values, tri.rowKeys.size, tri.colKeys.size, duplicates);
-  return { ...tri, rows: m.rows, cols: m.cols, values: m.values, nnz: m.nnz };
-}
-
-/**
- * What identifies an input file or dataset for a report: size, modification time and a SHA-256 of
- * the first and last MiB of each file (hashing whole data-lake files would cost a full extra read).
- */
-export function fingerprint(path: string): { file: string; bytes: number; modified: string; sha256HeadTail: string }[] {
-  const files = statSync(path).isDirectory()
-    ? readdirSync(path).filter((f) => !f.startsWith('.') && !f.startsWith('_')).sort().map((f) => join(path, f))
-    : [path];
-  return files.map((f) => {
-    const st = statSync(f);
-    const h = createHash('sha256');
-    const fd = openSync(f, 'r');
-    try {
-      const chunk = Buffer.alloc(Math.min(st.size, 1 << 20));
-      readSync(fd, chunk, 0, chunk.length, 0);
-      h.update(chunk);
-      if (st.size > 1 << 20) {
-        const tail = Buffer.alloc(Math.min(st.size - (1 << 20), 1 << 20));
-        readSync(fd, tail, 0, tail.length, st.size - tail.length);
-        h.update(tail);
-      }
-    } finally {
-      closeSync(fd);
-    }
-    return { file: resolve(f), bytes: st.size, modified: st.mtime.toISOString(), sha256HeadTail: h.digest('hex') };
-  });
-}
-
-/** A .parquet file, or a directory (a Parquet dataset of part files). */
-export function isParquet(path: string): boolean {
-  if (extname(path).toLowerCase() === '.parquet') return true;
-  return existsSync(path) && statSync(path).isDirectory();
-}
-
-export async function readPairs(path: string, rowKeys: KeyDictionary, colKeys: KeyDictionary): Promise<Pairs> {
-  return isParquet(path) ? readPairsParquet(path, rowKeys, colKeys) : readPairsCsv(path, rowKeys, colKeys);
 }

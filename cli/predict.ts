@@ -1,0 +1,67 @@
+// `lin-rfm predict`: fold rows that were not in training in with a saved model, and predict their pairs.
+
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Errors } from '../config/errors.ts';
+import type { Resolved } from '../config/load.ts';
+import { settingsOf } from '../config/settings.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
+import { readModel } from '../io/model.ts';
+import { centered, rowBiases, uncenter, type Center } from '../engine/center.ts';
+import { csrFromTriplets } from '../engine/csr.ts';
+import { predictWithModel } from '../engine/prediction.ts';
+import { readObserved, readPairs } from '../pipeline/inputs.ts';
+import { writePredictions } from '../pipeline/outputs.ts';
+import { createProgress } from './progress.ts';
+import { peakRssBytes, VERSION } from './report.ts';
+
+export async function cmdPredict(settings: Resolved): Promise<void> {
+  const s = settingsOf('predict', settings);
+  const t0 = performance.now();
+  const progress = createProgress({ quiet: s.quiet });
+  const modelDir = s.model;
+  const model = readModel(modelDir);
+  if (model.transposed) {
+    throw Errors.Usage(`${modelDir}: this model's kernel is on the training input's rows (it had more columns than rows); fold-in of new rows needs a kernel on the columns`);
+  }
+  const outDir = resolve(s.output);
+  const input = s.input;
+  const columns = { rowKey: s.rowKey, colKey: s.colKey, valueKey: s.valueKey };
+  const tri = await readObserved(input, columns, s.duplicates, (rows, file, files) =>
+    progress.status(`reading ${input}: ${rows.toLocaleString('en-US')} rows${files > 1 ? ` (file ${file + 1} of ${files})` : ''}`));
+  const predictPath = s.predict;
+  const pairs = await readPairs(predictPath, tri.rowKeys, model.keys);
+  // Observed entries of columns the model has never seen cannot enter the solve: drop them, and say so.
+  const colMap = new Int32Array(tri.colKeys.size);
+  for (let c = 0; c < tri.colKeys.size; c++) colMap[c] = model.keys.get(tri.colKeys.key(c));
+  const keep: number[] = [];
+  for (let e = 0; e < tri.nnz; e++) if (colMap[tri.cols[e]!]! >= 0) keep.push(e);
+  const rows = Int32Array.from(keep, (e) => tri.rows[e]!);
+  const cols = Int32Array.from(keep, (e) => colMap[tri.cols[e]!]!);
+  const values = Float64Array.from(keep, (e) => tri.values[e]!);
+  const raw = csrFromTriplets(tri.rowKeys.size, model.d, keep.length, rows, cols, values);
+  const center: Center = { kind: model.center.kind, mean: model.center.mean, reg: model.center.reg, colBias: model.center.bias };
+  const rowBias = rowBiases(raw, center, new Float64Array(raw.nRows));
+  const observed = centered(raw, center, rowBias);
+  const pred = uncenter(center, rowBias, pairs.rows, pairs.cols, predictWithModel(
+    { d: model.d, K: model.K, lambda: model.lambda, scale: model.scale, transposed: false, alpha: model.alpha },
+    observed,
+    pairs.rows,
+    pairs.cols,
+  ));
+  mkdirSync(outDir, { recursive: true });
+  const path = await writePredictions(outDir, s.format, predictPath, columns, pairs, pred, { policy: s.coldStart, center, rowBias });
+  const report = {
+    command: 'predict',
+    version: VERSION,
+    settings,
+    model: resolve(modelDir),
+    input: { file: resolve(input), rows: tri.rowKeys.size, observed: tri.nnz, droppedUnknownColumns: tri.nnz - keep.length },
+    predict: { file: resolve(predictPath), pairs: pairs.n },
+    totalSeconds: (performance.now() - t0) / 1000,
+    peakRssBytes: peakRssBytes(),
+    outputs: { predictions: path },
+  };
+  await writeFileAtomic(join(outDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
+  progress.info(`wrote ${path}`);
+}

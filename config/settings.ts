@@ -1,0 +1,111 @@
+// The job commands' settings as typed objects: what the settings table (config/table.ts) resolves to
+// once flags, environment, config file and defaults are merged and each value has passed its schema.
+
+import type { JobCommand } from './table.ts';
+import type { Resolved } from './load.ts';
+
+export type Duplicates = 'error' | 'last' | 'mean';
+export type ColdStartPolicy = 'nan' | 'drop' | 'mean';
+export type CenterKind = 'none' | 'mean' | 'bias';
+export type TableFormat = 'csv' | 'parquet';
+export type SpillWhen = 'auto' | 'always' | 'never';
+
+/** The engine's settings (demo, complete); every one has a default. */
+export interface EngineSettings {
+  alpha: number;
+  lambda: number;
+  lambdaSchedule: 'adaptive' | 'official' | 'fixed';
+  lambdaFactor: number;
+  lambdaPlateau: number;
+  momentum: number;
+  maxSweeps: number;
+  patience: number;
+  tol: number;
+  validation: number;
+  agop: 'auto' | 'streamed' | 'factored';
+  root: 'auto' | 'eig' | 'newton-schulz';
+  seed: number;
+  workers: number;
+}
+
+export interface DemoSettings extends EngineSettings {
+  quiet: boolean;
+  output: string;
+  rows: number;
+  cols: number;
+  rank: number;
+  observed: number;
+  dataSeed: number;
+}
+
+/** Inputs and outputs (complete, predict). */
+export interface IoSettings {
+  quiet: boolean;
+  input: string;
+  output: string;
+  predict?: string;
+  rowKey: string;
+  colKey: string;
+  valueKey: string;
+  format?: TableFormat;
+  coldStart: ColdStartPolicy;
+  duplicates: Duplicates;
+}
+
+export interface CompleteSettings extends EngineSettings, IoSettings {
+  center: CenterKind;
+  topK?: number;
+  full: boolean;
+  /** Bytes; absent: 80% of RAM. */
+  memoryBudget?: number;
+  spill: SpillWhen;
+  workDir?: string;
+  spillChunk: number;
+  checkpointEvery: number;
+  checkpoint?: string;
+  resume: boolean;
+}
+
+export interface PredictSettings extends IoSettings {
+  model: string;
+  predict: string;
+}
+
+export interface SettingsOf {
+  demo: DemoSettings;
+  complete: CompleteSettings;
+  predict: PredictSettings;
+}
+
+const engineKeys: Record<keyof EngineSettings, true> = {
+  alpha: true, lambda: true, lambdaSchedule: true, lambdaFactor: true, lambdaPlateau: true, momentum: true, maxSweeps: true,
+  patience: true, tol: true, validation: true, agop: true, root: true, seed: true, workers: true,
+};
+const ioKeys: Record<keyof IoSettings, true> = {
+  quiet: true, input: true, output: true, predict: true, rowKey: true, colKey: true, valueKey: true, format: true, coldStart: true, duplicates: true,
+};
+
+/**
+ * Every key of each command's settings type, checked complete and exact by the compiler; a test holds
+ * the settings table to the same lists, so the table and these types cannot drift apart.
+ */
+export const settingKeys: { [C in JobCommand]: Record<keyof SettingsOf[C], true> } = {
+  demo: { ...engineKeys, quiet: true, output: true, rows: true, cols: true, rank: true, observed: true, dataSeed: true },
+  complete: {
+    ...engineKeys, ...ioKeys, center: true, topK: true, full: true, memoryBudget: true, spill: true, workDir: true, spillChunk: true,
+    checkpointEvery: true, checkpoint: true, resume: true,
+  },
+  predict: { ...ioKeys, model: true, predict: true },
+};
+
+/**
+ * The resolved values of a command as its typed settings. resolveConfig has checked every value
+ * against its schema and filled the defaults; this checks that nothing else is there.
+ */
+export function settingsOf<C extends JobCommand>(command: C, resolved: Resolved): SettingsOf[C] {
+  const known = settingKeys[command] as Record<string, true>;
+  for (const key of Object.keys(resolved.values)) {
+    if (known[key] !== true) throw new RangeError(`settings of ${command}: ${key} is not one of its settings`);
+  }
+  return resolved.values as unknown as SettingsOf[C];
+}

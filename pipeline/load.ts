@@ -1,0 +1,219 @@
+// Loading a job's input: in memory (one read), or spilled (two reads through the work directory,
+// pipeline/streamload.ts), chosen from the input's size against the memory budget; the run's memory
+// plan; a job over its budget is refused with the figures.
+
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Errors } from '../config/errors.ts';
+import type { CompleteSettings } from '../config/settings.ts';
+import type { Triplets } from '../io/csv.ts';
+import { countParquetRows } from '../io/parquet.ts';
+import { centered, fitCenter, rowBiases, type Center } from '../engine/center.ts';
+import { csrFromTriplets, type Csr } from '../engine/csr.ts';
+import type { CsrSource, EngineOptions } from '../engine/options.ts';
+import { isParquet, observedOf, readObserved, type ObservedRows } from './inputs.ts';
+import { estimateLoadMemory, estimateMemory, estimateSpilledMemory, estimateStreamedMemory, type MemoryEstimate } from './memory.ts';
+import type { SpillOptions } from './spill.ts';
+import { streamLoad, type PreparedBuckets, type StreamLoad } from './streamload.ts';
+import { jobWorkDir } from './workdir.ts';
+
+/** The settings a load reads. */
+export type LoadSettings = Pick<CompleteSettings, 'spill' | 'spillChunk' | 'duplicates' | 'center' | 'workDir' | 'topK' | 'full'>;
+
+/** Where a load's messages go (the command line's progress output fits it). */
+export interface LoadLog {
+  info(message: string): void;
+  status(message: string): void;
+  event(name: string, fields: Record<string, unknown>): void;
+}
+
+/** The observed entries, loaded and centred, ready for the engine; and what the outputs need of them. */
+export interface Loaded {
+  mode: 'memory' | 'spilled';
+  keys: Pick<Triplets, 'rowKeys' | 'colKeys'>;
+  nRows: number;
+  nCols: number;
+  nnz: number;
+  center: Center;
+  rowBias: Float64Array;
+  /** The observed entries by row, for top-k and the full matrix; or by column (byColumn: observed.rows gives columns). */
+  observed: ObservedRows;
+  byColumn: boolean;
+  estimate: MemoryEstimate;
+  spill?: SpillOptions;
+  /** The engine's input; the engine holds the only reference after (a spilled run frees the matrix). */
+  take(): CsrSource | PreparedBuckets;
+  dispose(): void;
+}
+
+/**
+ * How the input is loaded: in memory (one read), or spilled (two reads, grouped by row in the work
+ * directory, see pipeline/streamload.ts). --spill always spills; otherwise a Parquet input's
+ * footers (or a CSV file's size, at 6 bytes a line at least) bound its rows, and a load that could
+ * outgrow the budget is spilled, or refused with --spill never.
+ */
+export async function loadMode(s: LoadSettings, input: string, budget: number, workers: number): Promise<'memory' | 'spilled'> {
+  const when = s.spill;
+  const gb = (b: number): string => `${(b / 1e9).toFixed(2)} GB`;
+  // what a spilled load and run take whatever the data: the runtime, the load's buffers, the workers
+  const least = estimateStreamedMemory(0, 0, 0, workers, s.spillChunk).bytes;
+  if (when === 'always') {
+    if (least > budget) throw Errors.Config('memory-budget', budget, `a spilled load and run need at least ${gb(least)} (${workers} workers), more than the budget of ${gb(budget)}`);
+    return 'spilled';
+  }
+  const parquet = isParquet(input);
+  const rows = parquet ? await countParquetRows(input) : csvRowEstimate(input);
+  if (rows === null) return 'memory';
+  const tooMany = rows > 2 ** 31 - 1;
+  const need = estimateLoadMemory(rows);
+  if (!tooMany && need <= budget) return 'memory';
+  const what = parquet ? `${rows} rows` : `about ${rows} rows (from the file size)`;
+  if (when === 'never') {
+    // a CSV's count is an estimate: load it and let the run's own estimate decide
+    if (!parquet) return 'memory';
+    if (tooMany) throw Errors.BadData(input, 'footer', `${rows} rows: more observed entries than a load in memory takes (2^31 - 1); --spill auto loads it through the work directory`);
+    throw Errors.Config('memory-budget', budget, `loading ${what} in memory needs about ${gb(need)}, more than the budget of ${gb(budget)}; --spill auto would load it through the work directory`);
+  }
+  if (least > budget) {
+    throw Errors.Config('memory-budget', budget, `loading ${what} needs about ${gb(need)} in memory and at least ${gb(least)} spilled through the work directory (${workers} workers), more than the budget of ${gb(budget)}`);
+  }
+  return 'spilled';
+}
+
+/**
+ * About how many lines a CSV file has, from its size and the lines in its first MiB (with a margin
+ * of a quarter for longer lines further on); exact for a file of 1 MiB or less. Null when it
+ * cannot be read (the load then says what is wrong).
+ */
+function csvRowEstimate(path: string): number | null {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const head = Buffer.alloc(Math.min(size, 1 << 20));
+    const got = readSync(fd, head, 0, head.length, 0);
+    let lines = 0;
+    for (let at = head.indexOf(10, 0); at >= 0 && at < got; at = head.indexOf(10, at + 1)) lines++;
+    if (got >= size) return lines + 1;
+    return Math.ceil((1.25 * size * Math.max(1, lines)) / got);
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export async function loadInMemory(
+  s: LoadSettings, input: string, outDir: string, columns: { rowKey: string; colKey: string; valueKey: string },
+  workers: number, budget: number, progress: LoadLog,
+): Promise<Loaded> {
+  progress.info(`reading ${input}`);
+  const tri = await readObserved(input, columns, s.duplicates, (rows, file, files) =>
+    progress.status(`reading ${input}: ${rows.toLocaleString('en-US')} rows${files > 1 ? ` (file ${file + 1} of ${files})` : ''}`));
+  if (tri.nnz === 0) throw Errors.BadData(input, 'line 2', 'no observed entries');
+  const nnz = tri.nnz;
+  const raw = csrFromTriplets(tri.rowKeys.size, tri.colKeys.size, nnz, tri.rows, tri.cols, tri.values);
+  // the CSR holds the entries from here on; the keys stay for the outputs
+  tri.rows = new Int32Array(0);
+  tri.cols = new Int32Array(0);
+  tri.values = new Float64Array(0);
+  const center = fitCenter(raw, s.center);
+  const rowBias = rowBiases(raw, center, new Float64Array(raw.nRows));
+  let m: Csr | null = centered(raw, center, rowBias);
+  progress.event('loaded', { file: input, rows: raw.nRows, cols: raw.nCols, observed: nnz, load: 'memory' });
+  const plan = memoryPlan(s, outDir, raw.nRows, raw.nCols, nnz, workers, budget);
+  return {
+    mode: 'memory', keys: tri, nRows: raw.nRows, nCols: raw.nCols, nnz, center, rowBias,
+    observed: observedOf(raw), byColumn: false, estimate: plan.estimate, spill: plan.spill,
+    // a spilled run takes the only reference to the centred matrix and frees it once the chunks are written
+    take: () => ({ take: (): Csr => { const c = m!; m = null; return c; } }),
+    dispose: () => plan.close?.(),
+  };
+}
+
+/** The spilled load (pipeline/streamload.ts), refused when even that is over the budget. */
+export async function loadSpilled(
+  s: LoadSettings, input: string, outDir: string, columns: { rowKey: string; colKey: string; valueKey: string },
+  eo: Pick<EngineOptions, 'validationFraction' | 'seed'>, workers: number, budget: number, progress: LoadLog, checkInterrupt: () => void,
+): Promise<Loaded> {
+  const work = jobWorkDir(resolve(s.workDir ?? join(outDir, 'spill')));
+  const dir = work.dir;
+  const chunkEntries = s.spillChunk;
+  progress.info(`reading ${input} in two passes, grouping rows in ${dir}`);
+  const pass = ['counting', 'grouping'];
+  const refuse = (nRows: number, nCols: number, nnz: number): MemoryEstimate => {
+    const estimate = estimateStreamedMemory(nRows, nCols, nnz, workers, chunkEntries);
+    if (estimate.bytes > budget) {
+      throw Errors.Config('memory-budget', budget, `the job needs an estimated ${(estimate.bytes / 1e9).toFixed(2)} GB even spilled in chunks of ${chunkEntries} entries (${nRows} x ${nCols}, ${nnz} observed, ${workers} workers), more than the budget of ${(budget / 1e9).toFixed(2)} GB`);
+    }
+    return estimate;
+  };
+  let load: StreamLoad;
+  try {
+    load = await streamLoad({
+    input, columns, dir,
+    duplicates: s.duplicates,
+    center: s.center,
+    bucketEntries: chunkEntries,
+    validationFraction: eo.validationFraction,
+    seed: eo.seed,
+    onRows: (p, rows, file, files) => progress.status(`reading ${input} (${pass[p - 1]}): ${rows.toLocaleString('en-US')} rows${files > 1 ? ` (file ${file + 1} of ${files})` : ''}`),
+    onStep: (step) => progress.status(`spilled load: ${step}`),
+    onCounted: (nRows, nCols, entries) => void refuse(nRows, nCols, entries),
+    checkInterrupt,
+    keepRows: s.topK !== undefined || s.full,
+  });
+  } catch (err) {
+    work.close();
+    throw err;
+  }
+  try {
+    const { nRows, nCols, nnz } = load;
+    progress.event('loaded', { file: input, rows: nRows, cols: nCols, observed: nnz, load: 'spilled' });
+    // an input with more columns than rows is grouped by column (the engine's rows are the larger side)
+    const transposed = load.prepared.transposed;
+    const estimate = refuse(nRows, nCols, nnz);
+    return {
+      mode: 'spilled', keys: load, nRows, nCols, nnz, center: load.center, rowBias: load.rowBias,
+      observed: transposed ? { nRows: nCols, nCols: nRows, rows: load.observedRows } : { nRows, nCols, rows: load.observedRows },
+      byColumn: transposed,
+      estimate, spill: { dir, chunkEntries },
+      take: () => load.prepared,
+      dispose: () => {
+        load.dispose();
+        work.close();
+      },
+    };
+  } catch (err) {
+    load.dispose();
+    work.close();
+    throw err;
+  }
+}
+
+/** The memory estimate of the run and, when it spills, where and in what chunks; refuses a job over budget (exit 78). */
+function memoryPlan(
+  s: LoadSettings, outDir: string, nRows: number, nCols: number, nnz: number, workers: number, budget: number,
+): { estimate: MemoryEstimate; spill?: SpillOptions; close?: () => void } {
+  const inMemory = estimateMemory(nRows, nCols, nnz, workers);
+  const when = s.spill;
+  const gb = (b: number): string => `${(b / 1e9).toFixed(2)} GB`;
+  const shape = `${nRows} x ${nCols}, ${nnz} observed, ${workers} workers`;
+  if (when === 'never' || (when === 'auto' && inMemory.bytes <= budget)) {
+    if (inMemory.bytes > budget) {
+      throw Errors.Config('memory-budget', budget, `the job needs an estimated ${gb(inMemory.bytes)} (${shape}), more than the budget of ${gb(budget)}; --spill auto would stream it from disk`);
+    }
+    return { estimate: inMemory };
+  }
+  const chunkEntries = s.spillChunk;
+  const spilled = estimateSpilledMemory(nRows, nCols, nnz, workers, chunkEntries);
+  if (spilled.bytes > budget) {
+    throw Errors.Config('memory-budget', budget, `the job needs an estimated ${gb(inMemory.bytes)} in memory and ${gb(spilled.bytes)} spilled in chunks of ${chunkEntries} entries (${shape}), more than the budget of ${gb(budget)}`);
+  }
+  const work = jobWorkDir(resolve(s.workDir ?? join(outDir, 'spill')));
+  return { estimate: spilled, spill: { dir: work.dir, chunkEntries }, close: work.close };
+}

@@ -1,0 +1,26 @@
+// The typed settings and the settings table describe the same keys for every command.
+
+import { describe, expect, it } from 'vitest';
+import { settingKeys, settingsOf } from '../../config/settings.ts';
+import { jobCommands, keysOf } from '../../config/table.ts';
+import { resolveConfig } from '../../config/load.ts';
+import { engineDefaults } from '../../cli/options.ts';
+
+describe('typed settings', () => {
+  it.each(jobCommands)('the table lists exactly the keys of the %s settings type', (command) => {
+    expect(keysOf(command).map((k) => k.key).sort()).toEqual(Object.keys(settingKeys[command]).sort());
+  });
+
+  it('resolved settings come out typed, with every engine default filled', () => {
+    const s = settingsOf('complete', resolveConfig('complete', { input: 'a.csv', output: 'o', topK: 3 }, {}, undefined, true, engineDefaults));
+    expect(s.topK).toBe(3);
+    expect(s.momentum).toBe(engineDefaults['momentum']);
+    expect(s.validation).toBe(engineDefaults['validation']);
+    expect(s.duplicates).toBe('error');
+    expect(s.memoryBudget).toBeUndefined();
+  });
+
+  it('refuses a value that is not one of the command\'s settings', () => {
+    expect(() => settingsOf('predict', { values: { center: 'bias' }, sources: {} })).toThrow(/center is not one of its settings/);
+  });
+});

@@ -9,6 +9,7 @@ import type { RunSetup } from './setup.ts';
 import type { SpillStore } from './spill.ts';
 import type { PreparedData } from '../engine/split.ts';
 import { nextKernelPower, powerScratch } from '../engine/sweep.ts';
+import { initialSchedule, nextStep, recordFit, stopAfterFit, type ScheduleOptions } from '../engine/schedule.ts';
 
 // Indices of the d x d matrices in SweepArrays.mats; K, G and GEXT trade places as the sweeps go.
 const K0 = 0;
@@ -19,13 +20,9 @@ const TI = 4;
 
 /**
  * The sweeps, as a generator: it yields each phase's blocks, is resumed with their results (in
- * block order), and does the cheap serial steps (schedule, momentum, the power) in between.
+ * block order), and does the cheap serial steps (the schedule, engine/schedule.ts; the
+ * extrapolation; the power) in between.
  */
-// The adaptive schedule's plateau rule: a sweep counts as progress when it gains 1% on the
-// reference MSE; after lambdaPlateau sweeps without, the ridge is cut to a quarter.
-const PLATEAU_GAIN = 0.99;
-const PLATEAU_CUT = 0.25;
-
 export function* sweepLoop(
   run: RunSetup,
   opts: EngineOptions,
@@ -58,17 +55,9 @@ export function* sweepLoop(
   // 2 alpha > 1 it does worse (alpha = 1 at 1,500 observed: two of three seeds fail, against none;
   // alpha = 3/4 at 3,000: 62-69 sweeps against 29-47), so there G is extrapolated as before.
   const rootSpace = pow !== null && 2 * opts.alpha < 1;
-  let havePrev = false;
-  let prevMse = Number.POSITIVE_INFINITY;
-  let plateauMse = Number.POSITIVE_INFINITY;
-  let plateauSweeps = 0;
-  let restarts = 0;
-  let sinceRestart = 0;
-
-  let lambda = opts.lambda;
-  let bestMse = Number.POSITIVE_INFINITY;
-  let bestSweep = 0;
-  let bestLambda = lambda;
+  // the run's momentum: none without a validation split (no restart signal)
+  const scheduleOpts: ScheduleOptions = { ...opts, momentum };
+  let sched = initialSchedule(opts);
   let stopReason: StopReason = 'max-sweeps';
   const history: SweepInfo[] = [];
 
@@ -78,16 +67,7 @@ export function* sweepLoop(
     sweepsDone,
     d,
     runId: run.id,
-    lambda,
-    bestMse,
-    bestSweep,
-    bestLambda,
-    prevMse,
-    plateauMse,
-    plateauSweeps,
-    restarts,
-    sinceRestart,
-    havePrev,
+    ...sched,
     history,
     K: mats[kI]!,
     best,
@@ -99,7 +79,8 @@ export function* sweepLoop(
       throw new ResumeMismatch(r.runId, run.id);
     }
     sweep = r.sweepsDone;
-    ({ lambda, bestMse, bestSweep, bestLambda, prevMse, plateauMse, plateauSweeps, restarts, sinceRestart, havePrev } = r);
+    const { lambda, bestMse, bestSweep, bestLambda, prevMse, plateauMse, plateauSweeps, restarts, sinceRestart, havePrev } = r;
+    sched = { lambda, bestMse, bestSweep, bestLambda, prevMse, plateauMse, plateauSweeps, restarts, sinceRestart, havePrev };
     history.push(...r.history);
     mats[kI]!.set(r.K);
     best.set(r.best);
@@ -108,8 +89,8 @@ export function* sweepLoop(
 
   const probe: SweepProbe = {
     predict: (rows, cols, out) => store === null
-      ? predictInput(data, mats[kI]!, lambda, a, true, rows, cols, out ?? new Float64Array(rows.length))
-      : predictSpilled(store, data, mats[kI]!, lambda, true, rows, cols, out),
+      ? predictInput(data, mats[kI]!, sched.lambda, a, true, rows, cols, out ?? new Float64Array(rows.length))
+      : predictSpilled(store, data, mats[kI]!, sched.lambda, true, rows, cols, out),
   };
 
   for (; sweep < opts.maxSweeps; sweep++) {
@@ -117,6 +98,7 @@ export function* sweepLoop(
     // Yhat rows along with the solves, unless this is the last sweep (which forms no AGOP)
     const yhat = plan.fuseYhat && sweep + 1 < opts.maxSweeps;
     const kKey = nextOperandKey();
+    const lambda = sched.lambda;
     let solved: BlockResult[];
     if (store === null) {
       solved = yield plan.solve.map(([r0, r1, v0, v1]): Block => ({ kind: 'solve', K: kI, lambda, r0, r1, v0, v1, yhat, runKey, kKey }));
@@ -141,22 +123,18 @@ export function* sweepLoop(
     const mse = nVal > 0 ? se / nVal : Number.NaN;
     const solveSeconds = (performance.now() - ts) / 1000;
     let agopSeconds = 0;
-    const lambdaUsed = lambda;
-    if (nVal === 0 || mse < bestMse) {
-      bestMse = nVal === 0 ? Number.NaN : mse;
-      bestSweep = sweep;
-      bestLambda = lambda;
-      best.set(mats[kI]!);
-    }
+    const fit = recordFit(sched, sweep, mse, nVal > 0);
+    sched = fit.state;
+    if (fit.best) best.set(mats[kI]!);
     // The probe must see this sweep's kernel, so the callback runs before K is replaced.
     const info: SweepInfo = {
       sweep,
-      lambda: lambdaUsed * ms,
+      lambda: lambda * ms,
       validationRmse: Math.sqrt(mse) * data.scale,
       validationRelMse: mse,
       agop: path,
       cholFallbacks: fallbacks,
-      restarts,
+      restarts: sched.restarts,
       seconds: 0,
       solveSeconds,
       agopSeconds: 0,
@@ -166,11 +144,7 @@ export function* sweepLoop(
     // the caller's own work (progress, experiments' error reports) is not the sweep's time
     const callbackMs = performance.now() - tc;
 
-    let stop: StopReason | null = null;
-    if (nVal > 0 && !Number.isFinite(mse)) stop = 'diverged';
-    else if (verdict === 'stop') stop = 'callback';
-    else if (nVal > 0 && mse <= opts.tol) stop = 'converged';
-    else if (nVal > 0 && sweep - bestSweep >= opts.patience) stop = 'patience';
+    let stop = stopAfterFit(sched, sweep, mse, nVal > 0, verdict === 'stop', opts);
     if (stop === null && sweep + 1 < opts.maxSweeps) {
       const ta = performance.now();
       if (path === 'streamed') {
@@ -200,60 +174,33 @@ export function* sweepLoop(
       }
       agopSeconds = (performance.now() - ta) / 1000;
       let srcI = gI;
-      // with rootSpace, the beta by which the new kernel is extrapolated after the power (-1: not)
-      let extrapolate = -1;
-      if (momentum > 0) {
-        // Extrapolate the kernel sequence, K_{t+1} = G_t + beta (G_t - G_{t-1}) (with rootSpace,
-        // P_t + beta (P_t - P_{t-1}) for P_t = G_t^(2 alpha)); restart (plain G_t) whenever the
-        // validation error went up, so a bad step is never compounded.
-        const restart = mse > prevMse;
-        if (restart) {
-          restarts++;
-          sinceRestart = 0;
+      const step = nextStep(sched, mse, scheduleOpts, schedule);
+      sched = step.state;
+      const { keepPrevious, beta } = step.next;
+      // Extrapolate the kernel sequence, K_{t+1} = G_t + beta (G_t - G_{t-1}); with rootSpace,
+      // P_t + beta (P_t - P_{t-1}) for P_t = G_t^(2 alpha), after the power (below).
+      if (keepPrevious && !rootSpace) {
+        const G = mats[gI]!;
+        if (beta > 0) {
+          const Gext = mats[extI]!;
+          for (let q = 0; q < d * d; q++) Gext[q] = G[q]! + beta * (G[q]! - Gprev[q]!);
+          srcI = extI;
         }
-        // Nesterov's ramp (k - 1) / (k + 2), capped: a restart lets the momentum build up again.
-        const beta = Math.min(momentum, (sinceRestart - 1) / (sinceRestart + 2));
-        sinceRestart++;
-        if (!rootSpace) {
-          const G = mats[gI]!;
-          if (havePrev && !restart && beta > 0) {
-            const Gext = mats[extI]!;
-            for (let q = 0; q < d * d; q++) Gext[q] = G[q]! + beta * (G[q]! - Gprev[q]!);
-            srcI = extI;
-          }
-          Gprev.set(G);
-        } else {
-          extrapolate = havePrev && !restart && beta > 0 ? beta : 0;
-        }
-        havePrev = true;
+        Gprev.set(G);
       }
-      prevMse = mse;
-      // the next ridge first: a Newton-Schulz root need only resolve K to a fraction of it
-      if (schedule === 'adaptive') {
-        lambda = Math.max(opts.lambdaFloor, Math.min(lambda, opts.lambdaFactor * mse));
-        // a flat validation error under a ridge that no longer follows it: cut the ridge (see lambdaPlateau)
-        if (mse < PLATEAU_GAIN * plateauMse) {
-          plateauMse = mse;
-          plateauSweeps = 0;
-        } else if (opts.lambdaPlateau > 0 && ++plateauSweeps >= opts.lambdaPlateau) {
-          lambda = Math.max(opts.lambdaFloor, PLATEAU_CUT * lambda);
-          plateauMse = mse;
-          plateauSweeps = 0;
-        }
-      } else if (schedule === 'official' && mse < 0.1) lambda = Math.min(lambda, 1e-3);
       if (pow === null) {
         // K_{t+1} = src: trade buffers instead of copying
         const t = kI;
         kI = srcI;
         if (srcI === gI) gI = t;
         else extI = t;
-      } else if (nextKernelPower(d, mats[srcI]!, opts.alpha, mats[kI]!, pow, { root: opts.root, lambda }) !== 0) {
+      } else if (nextKernelPower(d, mats[srcI]!, opts.alpha, mats[kI]!, pow, { root: opts.root, lambda: sched.lambda }) !== 0) {
         stop = 'diverged';
-      } else if (extrapolate >= 0) {
+      } else if (keepPrevious && rootSpace) {
         const K = mats[kI]!;
         for (let q = 0; q < d * d; q++) {
           const p = K[q]!;
-          K[q] = p + extrapolate * (p - Gprev[q]!);
+          K[q] = p + beta * (p - Gprev[q]!);
           Gprev[q] = p;
         }
       }
@@ -272,13 +219,13 @@ export function* sweepLoop(
       break;
     }
   }
-  const model: LinRfmModel = { d, K: best, lambda: bestLambda, scale: data.scale, transposed: data.transposed, alpha: opts.alpha };
+  const model: LinRfmModel = { d, K: best, lambda: sched.bestLambda, scale: data.scale, transposed: data.transposed, alpha: opts.alpha };
   return {
     model,
     stopReason,
     sweeps: Math.min(sweep, opts.maxSweeps),
-    bestSweep,
-    bestValidationRmse: Math.sqrt(bestMse) * data.scale,
+    bestSweep: sched.bestSweep,
+    bestValidationRmse: Math.sqrt(sched.bestMse) * data.scale,
     history,
     seconds: (performance.now() - t0) / 1000,
     options: opts,

@@ -1,0 +1,111 @@
+// The schedule between sweeps as a pure state machine: the best sweep so far, when to stop, the
+// kernel extrapolation's coefficient and restarts, and the next ridge (docs/DESIGN.md, "The schedule").
+// Each step takes a state and returns a new one; the sweep loop owns the arrays.
+
+import type { EngineOptions, LambdaSchedule, StopReason } from './options.ts';
+
+/** Everything the schedule carries from one sweep to the next (all MSEs relative to the mean square). */
+export interface ScheduleState {
+  /** The ridge of the next sweep. */
+  lambda: number;
+  bestMse: number;
+  bestSweep: number;
+  bestLambda: number;
+  /** The validation MSE of the last sweep (a rise restarts the extrapolation). */
+  prevMse: number;
+  /** The adaptive schedule's plateau watch: the validation MSE at the last cut or 1% gain, and sweeps since. */
+  plateauMse: number;
+  plateauSweeps: number;
+  restarts: number;
+  /** Sweeps since the last restart of the extrapolation (k in Nesterov's (k - 1) / (k + 2)). */
+  sinceRestart: number;
+  /** Whether a previous AGOP (or kernel) is held to extrapolate from. */
+  havePrev: boolean;
+}
+
+export type ScheduleOptions = Pick<EngineOptions,
+  'lambda' | 'lambdaSchedule' | 'lambdaFloor' | 'lambdaFactor' | 'lambdaPlateau' | 'momentum' | 'patience' | 'tol'>;
+
+// The adaptive schedule's plateau rule: a sweep counts as progress when it gains 1% on the
+// reference MSE; after lambdaPlateau sweeps without, the ridge is cut to a quarter.
+const PLATEAU_GAIN = 0.99;
+const PLATEAU_CUT = 0.25;
+
+export function initialSchedule(opts: Pick<EngineOptions, 'lambda'>): ScheduleState {
+  return {
+    lambda: opts.lambda,
+    bestMse: Number.POSITIVE_INFINITY,
+    bestSweep: 0,
+    bestLambda: opts.lambda,
+    prevMse: Number.POSITIVE_INFINITY,
+    plateauMse: Number.POSITIVE_INFINITY,
+    plateauSweeps: 0,
+    restarts: 0,
+    sinceRestart: 0,
+    havePrev: false,
+  };
+}
+
+/**
+ * After sweep `sweep`'s fit, with validation MSE `mse` (NaN without a validation split): is this the
+ * best sweep so far (its kernel is the model's)? Without a split every sweep is the best.
+ */
+export function recordFit(s: ScheduleState, sweep: number, mse: number, validated: boolean): { state: ScheduleState; best: boolean } {
+  if (validated && !(mse < s.bestMse)) return { state: s, best: false };
+  return { state: { ...s, bestMse: validated ? mse : Number.NaN, bestSweep: sweep, bestLambda: s.lambda }, best: true };
+}
+
+/** Whether the run ends after this sweep's fit (before its AGOP), and why. */
+export function stopAfterFit(
+  s: ScheduleState, sweep: number, mse: number, validated: boolean, callbackStop: boolean, opts: Pick<ScheduleOptions, 'tol' | 'patience'>,
+): StopReason | null {
+  if (validated && !Number.isFinite(mse)) return 'diverged';
+  if (callbackStop) return 'callback';
+  if (validated && mse <= opts.tol) return 'converged';
+  if (validated && sweep - s.bestSweep >= opts.patience) return 'patience';
+  return null;
+}
+
+/** What the next kernel is made of: the AGOP as it is, or extrapolated by `beta`. */
+export interface NextKernel {
+  /** True when the extrapolation is on (momentum > 0): the previous AGOP (or kernel) must be kept. */
+  keepPrevious: boolean;
+  /** K_{t+1} = X_t + beta (X_t - X_{t-1}) with X the AGOP or its power; 0: X_t itself. */
+  beta: number;
+}
+
+/**
+ * The step between two sweeps once the AGOP is formed: the extrapolation (Nesterov's ramp
+ * (k - 1) / (k + 2), capped at `momentum`; a rise of the validation MSE restarts it, and that sweep
+ * takes the AGOP as it is) and the next ridge. `schedule` is the effective one ('fixed' without a
+ * validation split).
+ */
+export function nextStep(s: ScheduleState, mse: number, opts: ScheduleOptions, schedule: LambdaSchedule): { state: ScheduleState; next: NextKernel } {
+  let { restarts, sinceRestart, havePrev, lambda, plateauMse, plateauSweeps } = s;
+  let next: NextKernel = { keepPrevious: false, beta: 0 };
+  if (opts.momentum > 0) {
+    const restart = mse > s.prevMse;
+    if (restart) {
+      restarts++;
+      sinceRestart = 0;
+    }
+    const beta = Math.min(opts.momentum, (sinceRestart - 1) / (sinceRestart + 2));
+    sinceRestart++;
+    next = { keepPrevious: true, beta: havePrev && !restart && beta > 0 ? beta : 0 };
+    havePrev = true;
+  }
+  // the next ridge first: a Newton-Schulz root need only resolve K to a fraction of it
+  if (schedule === 'adaptive') {
+    lambda = Math.max(opts.lambdaFloor, Math.min(lambda, opts.lambdaFactor * mse));
+    // a flat validation error under a ridge that no longer follows it: cut the ridge (see lambdaPlateau)
+    if (mse < PLATEAU_GAIN * plateauMse) {
+      plateauMse = mse;
+      plateauSweeps = 0;
+    } else if (opts.lambdaPlateau > 0 && ++plateauSweeps >= opts.lambdaPlateau) {
+      lambda = Math.max(opts.lambdaFloor, PLATEAU_CUT * lambda);
+      plateauMse = mse;
+      plateauSweeps = 0;
+    }
+  } else if (schedule === 'official' && mse < 0.1) lambda = Math.min(lambda, 1e-3);
+  return { state: { ...s, restarts, sinceRestart, havePrev, lambda, plateauMse, plateauSweeps, prevMse: mse }, next };
+}

@@ -5,15 +5,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeFileAtomic } from '../io/atomic.ts';
-import { dgemm } from '../kernels/index.ts';
-import { Rng } from '../kernels/random.ts';
-import { completeAsync } from '../pipeline/run.ts';
-import { SweepPool } from '../pipeline/pool.ts';
-import { nextOperandKey, type Block } from '../pipeline/blocks.ts';
+import { completeAsync, nextOperandKey, SweepPool, writeFileAtomic, type Block } from '../pipeline/index.ts';
+import { dgemm, Rng } from '../kernels/index.ts';
 import { gemmArrays } from './gemm.ts';
-import { generateLowRank, unobservedPairs } from '../engine/synthetic.ts';
-import { lineChart } from '../paper/svg.ts';
+import { generateLowRank, unobservedPairs } from '../engine/index.ts';
+import { lineChart } from '../paper/index.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 

@@ -11,9 +11,8 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeFileAtomic } from '../io/atomic.ts';
-import { readTripletsParquet, writeTableParquetAtomic } from '../io/parquet.ts';
-import { generateLowRank, sampleUnobserved } from '../engine/synthetic.ts';
+import { readTripletsParquet, writeFileAtomic, writeTableParquetAtomic } from '../pipeline/index.ts';
+import { generateLowRank, sampleUnobserved } from '../engine/index.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const BIN = resolve(here, '../bin/lin-rfm.mjs');

@@ -16,11 +16,11 @@ import { writeFileSync, mkdirSync, renameSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as js from '../kernels/blas.ts';
-import * as wasm from '../kernels/wasm.ts';
-import { SweepPool } from '../pipeline/pool.ts';
-import { nextOperandKey, type Block, type SweepArrays } from '../pipeline/blocks.ts';
-import { gemmRowRanges } from '../pipeline/plan.ts';
+import { implementations, wasmAlloc, wasmAvailable, wasmFma, wasmFree, wasmRefresh } from '../kernels/index.ts';
+import { gemmRowRanges, nextOperandKey, SweepPool, type Block, type SweepArrays } from '../pipeline/index.ts';
+
+const js = implementations.js;
+const wasm = { ...implementations.wasm, wasmAlloc, wasmAvailable, wasmFma, wasmFree, wasmRefresh };
 
 type Impl = 'js' | 'wasm' | 'wasm-resident' | 'pooled' | 'numpy';
 const IMPLS: Impl[] = ['js', 'wasm', 'wasm-resident', 'pooled', 'numpy'];

@@ -3,9 +3,8 @@
 import { writeFileSync, mkdirSync, renameSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { complete } from '../pipeline/run.ts';
-import type { EngineOptions, LambdaSchedule } from '../engine/options.ts';
-import { generateLowRank, unobservedPairs } from '../engine/synthetic.ts';
+import { complete } from '../pipeline/index.ts';
+import { generateLowRank, unobservedPairs, type EngineOptions, type LambdaSchedule } from '../engine/index.ts';
 
 interface Flags {
   seeds: number[];

@@ -6,9 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Field, Float64, Int32, Int64, RecordBatch, Schema, Struct, Table, makeData, tableFromIPC, tableToIPC } from 'apache-arrow';
 import * as pw from 'parquet-wasm';
-import { writeFileAtomic } from '../io/atomic.ts';
-import { readTripletsCsv, writeCsvAtomic } from '../io/csv.ts';
-import { readTripletsParquet } from '../io/parquet.ts';
+import { readTripletsCsv, readTripletsParquet, writeCsvAtomic, writeFileAtomic } from '../pipeline/index.ts';
 
 interface Flags {
   rows: number;

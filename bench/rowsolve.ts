@@ -11,8 +11,7 @@ import { writeFileSync, mkdirSync, renameSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { dgemm, rowImplementations, type KernelImpl } from '../kernels/index.ts';
-import { wasmAvailable } from '../kernels/wasm.ts';
+import { dgemm, rowImplementations, wasmAvailable, type KernelImpl } from '../kernels/index.ts';
 
 interface Flags { rows: number; cols: number; nnz: number; reps: number; lambda: number }
 

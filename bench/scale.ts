@@ -3,10 +3,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeFileAtomic } from '../io/atomic.ts';
-import { completeAsync } from '../pipeline/run.ts';
-import { generateLowRank, sampleUnobserved, type SyntheticProblem } from '../engine/synthetic.ts';
-import { lineChart } from '../paper/svg.ts';
+import { completeAsync, writeFileAtomic } from '../pipeline/index.ts';
+import { generateLowRank, sampleUnobserved, type SyntheticProblem } from '../engine/index.ts';
+import { lineChart } from '../paper/index.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 

@@ -17,7 +17,7 @@ export interface ExperimentFlags {
 
 /** `lin-rfm experiment NAME`: one of the paper's comparisons, as a CSV table and SVG figures. */
 export async function cmdExperiment(name: string, f: ExperimentFlags): Promise<void> {
-  const { experiments, findExperiment } = await import('../paper/experiments/index.ts');
+  const { experiments, findExperiment } = await import('../paper/index.ts');
   const exp = findExperiment(name);
   if (exp === undefined) throw Errors.Usage(`experiment: unknown experiment "${name}" (one of ${experiments.map((e) => e.name).join(', ')})`);
   if (f.quick === true && f.full === true) throw Errors.Usage('experiment: --quick and --full exclude each other');

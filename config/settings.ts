@@ -1,12 +1,12 @@
 // The job commands' settings as typed objects: what the settings table (config/table.ts) resolves to
 // once flags, environment, config file and defaults are merged and each value has passed its schema.
 
+import type { CenterKind } from '../engine/center.ts';
 import type { JobCommand } from './table.ts';
 import type { Resolved } from './load.ts';
 
 export type Duplicates = 'error' | 'last' | 'mean';
 export type ColdStartPolicy = 'nan' | 'drop' | 'mean';
-export type CenterKind = 'none' | 'mean' | 'bias';
 export type TableFormat = 'csv' | 'parquet';
 export type SpillWhen = 'auto' | 'always' | 'never';
 

@@ -14,6 +14,12 @@ import type { PackedB, QAccumulator, RowSolver } from './wasm.ts';
 export type { PackedB, QAccumulator, RowSolver } from './wasm.ts';
 
 export { ddot, daxpy } from './blas.ts';
+// The rest of the package's kernels, so that callers outside kernels/ import from here alone.
+export { dpotrf, dpotrs } from './chol.ts';
+export { dsyev, dsympow } from './eig.ts';
+export { Rng, shuffleInt32 } from './random.ts';
+export { dgathersym, dgathersymlower, dscatterouter, dsymmetrize } from './sym.ts';
+export { wasmAvailable, wasmFma, wasmAlloc, wasmFree, wasmRefresh } from './wasm.ts';
 
 export type KernelImpl = 'js' | 'wasm';
 

@@ -1,7 +1,6 @@
 // What the dense completion baselines share: the oriented, scaled view of the data, dense iterates, predictions, results.
 
-import { type Csr } from '../../engine/csr.ts';
-import { prepareData } from '../../engine/split.ts';
+import { prepareData, type Csr } from '../../engine/index.ts';
 
 /** One iteration of a baseline, for progress and the experiments' tables. */
 export interface IterationInfo {

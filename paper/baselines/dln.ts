@@ -1,8 +1,7 @@
 // Deep linear network completion: W = W_L ... W_1 fitted on the observed entries from a small initialisation (Arora, Cohen, Hu, Luo 2019).
 
-import { dgemm } from '../../kernels/index.ts';
-import { Rng } from '../../kernels/random.ts';
-import { type Csr } from '../../engine/csr.ts';
+import { dgemm, Rng } from '../../kernels/index.ts';
+import { type Csr } from '../../engine/index.ts';
 import { checkOption, densePredictor, denseProblem, relativeChange, type BaselineResult, type BaselineStop, type IterationInfo } from './common.ts';
 
 export type DlnOptimizer = 'gd' | 'adam';

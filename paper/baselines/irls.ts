@@ -1,8 +1,7 @@
 // IRLS-p for matrix completion (Mohan and Fazel 2012), written as lin-RFM's row fit with the kernel K = W^-1.
 
-import { dsympow } from '../../kernels/eig.ts';
-import { createRowSolver, dsyrk } from '../../kernels/index.ts';
-import { type Csr } from '../../engine/csr.ts';
+import { createRowSolver, dsympow, dsyrk } from '../../kernels/index.ts';
+import { type Csr } from '../../engine/index.ts';
 import {
   checkOption,
   densePredictor,

@@ -1,7 +1,7 @@
 // lin-RFM's per-row fit with a given kernel, completing every row into a dense matrix (shared by IRLS-p).
 
 import { daxpy, type RowSolver } from '../../kernels/index.ts';
-import { type Csr } from '../../engine/csr.ts';
+import { type Csr } from '../../engine/index.ts';
 import { putBackObserved } from './common.ts';
 
 /**

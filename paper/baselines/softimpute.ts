@@ -1,9 +1,7 @@
 // Soft-impute (Mazumder, Hastie, Tibshirani 2010): X <- S_lambda(P_Omega(Y) + P_Omega^perp(X)) down a lambda path with warm starts.
 
-import { dsyev } from '../../kernels/eig.ts';
-import { dgemm, dsyrk } from '../../kernels/index.ts';
-import { Rng } from '../../kernels/random.ts';
-import { type Csr } from '../../engine/csr.ts';
+import { dgemm, dsyev, dsyrk, Rng } from '../../kernels/index.ts';
+import { type Csr } from '../../engine/index.ts';
 import {
   checkOption,
   densePredictor,

@@ -1,12 +1,10 @@
 // Experiment alpha: test error and sweeps of lin-RFM against the kernel power alpha, with and without momentum.
 
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../io/atomic.ts';
+import { complete, writeFileAtomic } from '../../pipeline/index.ts';
 import { lineChart, type Series } from '../svg.ts';
-import { Rng } from '../../kernels/random.ts';
-import { complete } from '../../pipeline/run.ts';
-import type { StopReason } from '../../engine/options.ts';
-import { generateLowRank, unobservedPairs } from '../../engine/synthetic.ts';
+import { Rng } from '../../kernels/index.ts';
+import { generateLowRank, unobservedPairs, type StopReason } from '../../engine/index.ts';
 import { median, sampleUnobserved } from './time-vs-size.ts';
 import type { Experiment, ExperimentOptions, ExperimentOutput, Grid } from './types.ts';
 

@@ -1,15 +1,13 @@
 // Experiment completion-samples: relative test error against the number of observed entries, lin-RFM against the baselines.
 
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../io/atomic.ts';
+import { complete, writeFileAtomic } from '../../pipeline/index.ts';
 import { lineChart, type Series } from '../svg.ts';
 import type { BaselineResult } from '../baselines/common.ts';
 import { completeDln } from '../baselines/dln.ts';
 import { completeIrls } from '../baselines/irls.ts';
 import { completeSoftImpute } from '../baselines/softimpute.ts';
-import type { Csr } from '../../engine/csr.ts';
-import { complete } from '../../pipeline/run.ts';
-import { generateLowRank, unobservedPairs } from '../../engine/synthetic.ts';
+import { generateLowRank, unobservedPairs, type Csr } from '../../engine/index.ts';
 import type { Experiment, ExperimentOptions, ExperimentOutput, Grid } from './types.ts';
 
 export const METHODS = [

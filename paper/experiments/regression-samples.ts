@@ -1,15 +1,14 @@
 // Experiment regression-samples: relative error of sparse linear regression against the number of samples, diagonal lin-RFM against the baselines.
 
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../io/atomic.ts';
+import { writeFileAtomic } from '../../pipeline/index.ts';
 import { lineChart, type Series } from '../svg.ts';
 import { diagRfm } from '../regression/diag-rfm.ts';
 import { dln } from '../regression/dln.ts';
 import { irls } from '../regression/irls.ts';
 import { lasso } from '../regression/lasso.ts';
-import { sparseRegression } from '../regression/synthetic.ts';
+import { sparseRegression, type SparseRegressionProblem } from '../regression/synthetic.ts';
 import { relativeError, type SolveResult } from '../regression/types.ts';
-import type { SparseRegressionProblem } from '../regression/synthetic.ts';
 import type { Experiment, ExperimentOptions, ExperimentOutput, Grid } from './types.ts';
 
 /**

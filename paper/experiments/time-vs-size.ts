@@ -1,14 +1,10 @@
 // Experiment time-vs-size: seconds per sweep and to a test error as d grows, SVD-free lin-RFM against eigendecomposition-based IRLS.
 
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../io/atomic.ts';
+import { complete, writeFileAtomic } from '../../pipeline/index.ts';
 import { lineChart, type Series } from '../svg.ts';
-import { Rng } from '../../kernels/random.ts';
-import { findEntry, type Csr } from '../../engine/csr.ts';
-import { complete } from '../../pipeline/run.ts';
-import type { EngineOptions, StopReason } from '../../engine/options.ts';
-import type { RootMethod } from '../../engine/sweep.ts';
-import { generateLowRank } from '../../engine/synthetic.ts';
+import { Rng } from '../../kernels/index.ts';
+import { findEntry, generateLowRank, type Csr, type EngineOptions, type RootMethod, type StopReason } from '../../engine/index.ts';
 import type { Experiment, ExperimentOptions, ExperimentOutput, Grid } from './types.ts';
 
 /**

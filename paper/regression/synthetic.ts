@@ -1,6 +1,6 @@
 // Seeded sparse linear regression problems y = X beta* + noise with a Gaussian design.
 
-import { Rng, shuffleInt32 } from '../../kernels/random.ts';
+import { Rng, shuffleInt32 } from '../../kernels/index.ts';
 import type { RegressionProblem } from './types.ts';
 
 export interface SparseRegressionOptions {

@@ -1,7 +1,6 @@
 // The linear solve shared by diagonal lin-RFM and IRLS: beta = diag(k) X^T (X diag(k) X^T + lambda I)^-1 y.
 
-import { dpotrf, dpotrs } from '../../kernels/chol.ts';
-import { dsyrk } from '../../kernels/index.ts';
+import { dpotrf, dpotrs, dsyrk } from '../../kernels/index.ts';
 
 /**
  * With lambda > 0 this is kernel ridge regression with the kernel diag(k) (equivalently the

@@ -1,10 +1,9 @@
 // readTripletsParquet refusals: each a one-line error with its exit code, naming file, row group, row and column.
 
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openAsBlob, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Bool, Dictionary, Float64, Int32, Utf8, vectorFromArray } from 'apache-arrow';
 import { Compression, ParquetFile } from 'parquet-wasm';
-import { openAsBlob } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { LinRfmError } from '../../config/errors.ts';
 import { readTripletsParquet } from '../../io/parquet.ts';

@@ -1,0 +1,14 @@
+// The engine's public entry point: the lin-RFM math over typed arrays (options, data preparation,
+// the schedule, prediction from a kernel, synthetic problems), synchronous and free of I/O.
+
+export * from './options.ts';
+export { csrFromTriplets, findEntry, nnzOf, transposeCsr, type Csr } from './csr.ts';
+export { centered, fitCenter, offset, rowBiases, uncenter, type Center, type CenterKind } from './center.ts';
+export { prepareData, rootMeanSquare, type PreparedData } from './split.ts';
+export { predictWithModel } from './prediction.ts';
+export { initialSchedule, nextStep, recordFit, stopAfterFit, type NextKernel, type ScheduleOptions, type ScheduleState } from './schedule.ts';
+export { ResumeMismatch, type EngineState, type RunControl } from './state.ts';
+export type { AgopPath, RootMethod } from './sweep.ts';
+export {
+  generateLowRank, sampleDistinct, sampleUnobserved, unobservedError, unobservedPairs, type SyntheticOptions, type SyntheticProblem,
+} from './synthetic.ts';

@@ -8,7 +8,7 @@ import { Errors } from '../config/errors.ts';
 import type { Resolved } from '../config/load.ts';
 import { settingsOf, type CompleteSettings } from '../config/settings.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
-import type { Pairs } from '../io/csv.ts';
+import type { Pairs } from '../io/entries.ts';
 import { writeModel } from '../io/model.ts';
 import { uncenter } from '../engine/center.ts';
 import type { CompletionResult, EngineOptions } from '../engine/options.ts';
@@ -23,7 +23,7 @@ import { createProgress, type Progress } from './progress.ts';
 import { peakRssBytes, runSummary, sweepReporter, VERSION } from './report.ts';
 
 export async function cmdComplete(settings: Resolved): Promise<void> {
-  const s = settingsOf('complete', settings);
+  const s = settingsOf('complete', settings.values);
   const t0 = performance.now();
   const progress = createProgress({ quiet: s.quiet });
   const input = s.input;

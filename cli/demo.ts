@@ -13,7 +13,7 @@ import { createProgress } from './progress.ts';
 import { peakRssBytes, runSummary, sweepReporter, VERSION } from './report.ts';
 
 export async function cmdDemo(settings: Resolved): Promise<void> {
-  const s = settingsOf('demo', settings);
+  const s = settingsOf('demo', settings.values);
   const progress = createProgress({ quiet: s.quiet });
   // the built-in default problem's size comes from the settings table (config/table.ts)
   const spec = { rows: s.rows, cols: s.cols, rank: s.rank, observed: s.observed, seed: s.dataSeed };

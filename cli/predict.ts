@@ -16,7 +16,7 @@ import { createProgress } from './progress.ts';
 import { peakRssBytes, VERSION } from './report.ts';
 
 export async function cmdPredict(settings: Resolved): Promise<void> {
-  const s = settingsOf('predict', settings);
+  const s = settingsOf('predict', settings.values);
   const t0 = performance.now();
   const progress = createProgress({ quiet: s.quiet });
   const modelDir = s.model;

@@ -2,8 +2,9 @@
 // once flags, environment, config file and defaults are merged and each value has passed its schema.
 
 import type { CenterKind } from '../engine/center.ts';
-import type { JobCommand } from './table.ts';
-import type { Resolved } from './load.ts';
+
+export type JobCommand = 'demo' | 'complete' | 'predict';
+export const jobCommands: readonly JobCommand[] = ['demo', 'complete', 'predict'];
 
 export type Duplicates = 'error' | 'last' | 'mean';
 export type ColdStartPolicy = 'nan' | 'drop' | 'mean';
@@ -99,13 +100,14 @@ export const settingKeys: { [C in JobCommand]: Record<keyof SettingsOf[C], true>
 };
 
 /**
- * The resolved values of a command as its typed settings. resolveConfig has checked every value
- * against its schema and filled the defaults; this checks that nothing else is there.
+ * The resolved values of a command (resolveConfig's `values`) as its typed settings. resolveConfig
+ * has checked every value against its schema and filled the defaults; this checks that nothing
+ * else is there.
  */
-export function settingsOf<C extends JobCommand>(command: C, resolved: Resolved): SettingsOf[C] {
+export function settingsOf<C extends JobCommand>(command: C, values: Readonly<Record<string, unknown>>): SettingsOf[C] {
   const known = settingKeys[command] as Record<string, true>;
-  for (const key of Object.keys(resolved.values)) {
+  for (const key of Object.keys(values)) {
     if (known[key] !== true) throw new RangeError(`settings of ${command}: ${key} is not one of its settings`);
   }
-  return resolved.values as unknown as SettingsOf[C];
+  return values as unknown as SettingsOf[C];
 }

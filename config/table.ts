@@ -3,13 +3,13 @@
 // config file's keys and `lin-rfm config --print` are all generated from this table.
 
 import { z } from 'zod';
-import type { CompleteSettings, DemoSettings, PredictSettings } from './settings.ts';
+import type { CompleteSettings, DemoSettings, JobCommand, PredictSettings } from './settings.ts';
+
+export { jobCommands, type JobCommand } from './settings.ts';
 import { parseBytes } from './units.ts';
 
-export type JobCommand = 'demo' | 'complete' | 'predict';
 /** A key of some command's settings (config/settings.ts). */
 export type SettingKey = keyof DemoSettings | keyof CompleteSettings | keyof PredictSettings;
-export const jobCommands: readonly JobCommand[] = ['demo', 'complete', 'predict'];
 
 /** How a text value (a flag's argument, an environment variable) becomes the schema's input. */
 export type Kind = 'number' | 'int' | 'string' | 'boolean' | 'choice' | 'bytes';

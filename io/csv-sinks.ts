@@ -4,7 +4,7 @@
 import type { Buffer } from 'node:buffer';
 import { Errors, quote, type LinRfmError } from '../config/errors.ts';
 import { ByteKeyMap } from './byte-key-map.ts';
-import { streamedTriplets, type EntriesCallback, type Pairs, type Triplets } from './csv.ts';
+import { streamedTriplets, type EntriesCallback, type Pairs, type Triplets } from './entries.ts';
 import type { RecordSink } from './csv-scanner.ts';
 import { parseDecimal } from './decimal.ts';
 import { findDuplicatePair } from './duplicates.ts';

@@ -2,7 +2,7 @@
 
 import { Schema, Field, type Data } from 'apache-arrow';
 import { Errors, quote } from '../config/errors.ts';
-import { streamedTriplets, type EntriesCallback, type Pairs, type Triplets } from './csv.ts';
+import { streamedTriplets, type EntriesCallback, type Pairs, type Triplets } from './entries.ts';
 import { findDuplicatePair } from './duplicates.ts';
 import { KeyDictionary } from './key-dictionary.ts';
 import { KEY_TYPES, KeyColumnMapper, VALUE_TYPES, firstNull, isValueType, keyKind, readValues, typeName } from './parquet-columns.ts';

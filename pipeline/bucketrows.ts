@@ -3,12 +3,18 @@
 
 import { Errors, quote } from '../config/errors.ts';
 import { readChunk } from '../io/chunks.ts';
-import type { EntryLocator } from '../io/csv.ts';
+import type { EntryLocator } from '../io/entries.ts';
 import type { KeyDictionary } from '../io/key-dictionary.ts';
 import { csrFromTripletsCarrying } from '../engine/csr.ts';
-import type { RowBucket, StreamLoadOptions } from './streamload.ts';
 
 /** Row ranges' observed columns gathered from the sorted buckets, the last bucket read kept for the next range. */
+export interface RowBucket {
+  r0: number;
+  r1: number;
+  path: string;
+  nnz: number;
+}
+
 export class ObservedBuckets {
   #cache: { index: number; col: Int32Array } | null = null;
 
@@ -76,7 +82,7 @@ export function sortBucket(
 }
 
 export function duplicateError(
-  o: StreamLoadOptions, locate: EntryLocator, t: { earlier: number; later: number; r: number; c: number },
+  o: { columns: { rowKey: string; colKey: string } }, locate: EntryLocator, t: { earlier: number; later: number; r: number; c: number },
   transposed: boolean, rowKeys: KeyDictionary, colKeys: KeyDictionary,
 ): Error {
   const later = locate(t.later);

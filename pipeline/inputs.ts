@@ -5,7 +5,8 @@ import { closeSync, openSync, readSync, readdirSync, statSync, existsSync } from
 import { createHash } from 'node:crypto';
 import { extname, join, resolve } from 'node:path';
 import type { Duplicates } from '../config/settings.ts';
-import { readPairsCsv, readTripletsCsv, type Pairs, type TripletColumns, type Triplets } from '../io/csv.ts';
+import { readPairsCsv, readTripletsCsv } from '../io/csv.ts';
+import type { Pairs, TripletColumns, Triplets } from '../io/entries.ts';
 import { mergeDuplicatePairs } from '../io/duplicates.ts';
 import type { KeyDictionary } from '../io/key-dictionary.ts';
 import { readPairsParquet, readTripletsParquet } from '../io/parquet.ts';

@@ -6,7 +6,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Errors } from '../config/errors.ts';
 import type { CompleteSettings } from '../config/settings.ts';
-import type { Triplets } from '../io/csv.ts';
+import type { Triplets } from '../io/entries.ts';
 import { countParquetRows } from '../io/parquet.ts';
 import { centered, fitCenter, rowBiases, type Center } from '../engine/center.ts';
 import { csrFromTriplets, type Csr } from '../engine/csr.ts';

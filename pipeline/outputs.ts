@@ -4,7 +4,8 @@
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ColdStartPolicy, TableFormat } from '../config/settings.ts';
-import { writeCsvAtomic, type Pairs, type Triplets } from '../io/csv.ts';
+import { writeCsvAtomic } from '../io/csv.ts';
+import type { Pairs, Triplets } from '../io/entries.ts';
 import { writeTableParquetAtomic } from '../io/parquet.ts';
 import type { Center } from '../engine/center.ts';
 import { isParquet, type ObservedRows } from './inputs.ts';

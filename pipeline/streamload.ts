@@ -13,7 +13,8 @@ import { basename, join } from 'node:path';
 import { Errors } from '../config/errors.ts';
 import { BucketWriter, readBucket } from '../io/buckets.ts';
 import { readChunk, writeChunk } from '../io/chunks.ts';
-import { readTripletsCsv, type EntriesCallback, type TripletColumns, type Triplets } from '../io/csv.ts';
+import { readTripletsCsv } from '../io/csv.ts';
+import type { EntriesCallback, TripletColumns, Triplets } from '../io/entries.ts';
 import type { KeyDictionary } from '../io/key-dictionary.ts';
 import { readTripletsParquet } from '../io/parquet.ts';
 import { fitCenterEntries, offset, rowBiasesEntries, type Center, type CenterKind, type EntryVisitor } from '../engine/center.ts';
@@ -22,17 +23,10 @@ import type { EngineOptions } from '../engine/options.ts';
 import type { RowShape } from './plan.ts';
 import { isParquet } from './inputs.ts';
 import { HoldOut, scaleOf } from '../engine/split.ts';
-import { duplicateError, ObservedBuckets, sortBucket } from './bucketrows.ts';
+import { duplicateError, ObservedBuckets, sortBucket, type RowBucket } from './bucketrows.ts';
 import { makeDir, onExit, removeMadeDirs } from './workdir.ts';
 
 /** A row range of the oriented matrix in one file (Arrow IPC, the spill chunk format). */
-export interface RowBucket {
-  r0: number;
-  r1: number;
-  path: string;
-  nnz: number;
-}
-
 /** What the engine takes from a spilled load: the prepared matrix in buckets of rows, and its shape. */
 export interface PreparedBuckets {
   transposed: boolean;

@@ -12,7 +12,7 @@ describe('typed settings', () => {
   });
 
   it('resolved settings come out typed, with every engine default filled', () => {
-    const s = settingsOf('complete', resolveConfig('complete', { input: 'a.csv', output: 'o', topK: 3 }, {}, undefined, true, engineDefaults));
+    const s = settingsOf('complete', resolveConfig('complete', { input: 'a.csv', output: 'o', topK: 3 }, {}, undefined, true, engineDefaults).values);
     expect(s.topK).toBe(3);
     expect(s.momentum).toBe(engineDefaults['momentum']);
     expect(s.validation).toBe(engineDefaults['validation']);
@@ -21,6 +21,6 @@ describe('typed settings', () => {
   });
 
   it('refuses a value that is not one of the command\'s settings', () => {
-    expect(() => settingsOf('predict', { values: { center: 'bias' }, sources: {} })).toThrow(/center is not one of its settings/);
+    expect(() => settingsOf('predict', { center: 'bias' })).toThrow(/center is not one of its settings/);
   });
 });

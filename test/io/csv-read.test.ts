@@ -4,7 +4,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LinRfmError } from '../../config/errors.ts';
-import { readPairsCsv, readTripletsCsv, type Triplets } from '../../io/csv.ts';
+import { readPairsCsv, readTripletsCsv } from '../../io/csv.ts';
+import type { Triplets } from '../../io/entries.ts';
 import { KeyDictionary } from '../../io/key-dictionary.ts';
 import { csvFile, tempDir } from './helpers.ts';
 

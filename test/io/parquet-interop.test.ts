@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { Decimal, Float16, Int16, LargeUtf8, Uint32, makeData, makeVector, vectorFromArray } from 'apache-arrow';
 import { Compression, Encoding } from 'parquet-wasm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { readTripletsCsv, type TripletColumns, type Triplets } from '../../io/csv.ts';
+import { readTripletsCsv } from '../../io/csv.ts';
+import type { TripletColumns, Triplets } from '../../io/entries.ts';
 import { readTripletsParquet } from '../../io/parquet.ts';
 import { ParquetRowGroupSource } from '../../io/parquet-source.ts';
 import {

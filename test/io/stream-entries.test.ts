@@ -4,7 +4,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readTripletsCsv, type TripletColumns, type Triplets } from '../../io/csv.ts';
+import { readTripletsCsv } from '../../io/csv.ts';
+import type { TripletColumns, Triplets } from '../../io/entries.ts';
 import { readTripletsParquet } from '../../io/parquet.ts';
 import { csvFile, tempDir } from './helpers.ts';
 import { fileFacts, vec, writeParquetWasm, type Key } from './parquet-fixtures.ts';

@@ -3,7 +3,8 @@
 import { Decimal, Dictionary, Float16, Int32, Int64, Uint64, Utf8, makeData, makeVector, vectorFromArray, type Data } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { KeyDictionary } from '../../io/key-dictionary.ts';
-import { Int64KeyMap, KeyColumnMapper, int64Text, readValues } from '../../io/parquet-columns.ts';
+import { Int64KeyMap, int64Text } from '../../io/int64-key-map.ts';
+import { KeyColumnMapper, readValues } from '../../io/parquet-columns.ts';
 import { randomInt, seededRandom } from './helpers.ts';
 
 function mapAll(data: Data, dict = new KeyDictionary()): { out: Int32Array; bad: number; keys: string[]; problem: string } {

@@ -4,14 +4,18 @@ import { Command, CommanderError, Option } from 'commander';
 import { Errors, LinRfmError } from '../config/errors.ts';
 import { keyDefs, keysOf, jobCommands, type JobCommand } from '../config/table.ts';
 import { check, fromText, resolveConfig, type Resolved } from '../config/load.ts';
-import { cmdComplete } from './complete.ts';
-import { cmdConfig } from './config.ts';
-import { cmdDemo } from './demo.ts';
-import { cmdExperiment } from './experiment.ts';
-import { cmdGenerate } from './generate.ts';
+import type { ExperimentFlags } from './experiment.ts';
+import type { GenerateFlags } from './generate.ts';
 import { engineDefaults } from './options.ts';
-import { cmdPredict } from './predict.ts';
 import { VERSION } from './report.ts';
+
+// Each command's module is loaded when it runs, so that `--version` and `--help` start at once.
+const cmdDemo = async (s: Resolved): Promise<void> => (await import('./demo.ts')).cmdDemo(s);
+const cmdComplete = async (s: Resolved): Promise<void> => (await import('./complete.ts')).cmdComplete(s);
+const cmdPredict = async (s: Resolved): Promise<void> => (await import('./predict.ts')).cmdPredict(s);
+const cmdGenerate = async (f: GenerateFlags): Promise<void> => (await import('./generate.ts')).cmdGenerate(f);
+const cmdExperiment = async (name: string, f: ExperimentFlags): Promise<void> => (await import('./experiment.ts')).cmdExperiment(name, f);
+const cmdConfig = async (f: Record<string, unknown>): Promise<void> => (await import('./config.ts')).cmdConfig(f);
 
 function intArg(flag: string, min: number) {
   return (v: string): number => {

@@ -18,12 +18,14 @@ export interface WorkerTask {
 
 export type WorkerResult = BlockResult;
 
-const WORKER_URL = new URL('./worker.ts', import.meta.url).href;
-// The worker is TypeScript, loaded through tsx. Resolved from here, not by the bare name, so that
-// the pool starts whatever the working directory (`--import tsx` resolves from the cwd).
-const TSX_URL = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+// Compiled (dist/, the executable) the worker is JavaScript; from the sources (tests, benches) it is
+// TypeScript, loaded through tsx, resolved from here so that the pool starts whatever the working
+// directory (`--import tsx` resolves from the cwd).
+const COMPILED = import.meta.url.endsWith('.js');
+const WORKER_URL = new URL(COMPILED ? './worker.js' : './worker.ts', import.meta.url).href;
+const WORKER_ARGV = COMPILED ? [] : ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href];
 
-/** A fixed set of worker threads (TypeScript, loaded under tsx) that run sweep blocks. */
+/** A fixed set of worker threads that run sweep blocks. */
 export class SweepPool {
   readonly threads: number;
   readonly #pool: Piscina<WorkerTask, WorkerResult>;
@@ -42,7 +44,7 @@ export class SweepPool {
       // A second task waits in the worker's port, so it starts without a round trip to this thread
       // (~0.2 ms here); measured ~8% faster on the paper case's short phases.
       concurrentTasksPerWorker: 2,
-      execArgv: ['--import', TSX_URL],
+      execArgv: WORKER_ARGV,
       // The workers run this thread's kernels (fused or not changes the bits), whatever the
       // environment says by the time they start.
       env: { ...process.env, LINRFM_KERNELS: kernelImpl, LINRFM_FMA: kernelFma ? '1' : '0' },

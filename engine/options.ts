@@ -32,9 +32,7 @@ export interface EngineOptions {
   /**
    * Adaptive schedule: after this many sweeps in which the validation MSE did not improve by 1% on
    * its value at the last cut, the ridge is cut to a quarter (0: never). Tracking the validation MSE
-   * alone can hold a ridge that is itself what keeps the error up: alpha = 1/4 on 100 x 100, rank 5,
-   * 3,000 observed sat at lambda 0.05 and relative error 0.18-0.20 (seeds 0-2); with cuts after 5
-   * flat sweeps it reaches 2.0e-3, 8.7e-4 and 1.3e-3. The paper's case never triggers it.
+   * alone can hold a ridge that is itself what keeps the error up (docs/DESIGN.md, "The schedule").
    */
   lambdaPlateau: number;
   maxSweeps: number;

@@ -280,10 +280,8 @@ const EIG_PRODUCTS = kernelImpl === 'wasm' ? 60 : 8;
 /**
  * Newton-Schulz resolves the root's eigenvalues to sqrt(shift) / 2 with shift = (ROOT_RESOLUTION
  * lambda)^2, i.e. to 5% of the ridge the solves add anyway: G's eigenvalues far below the shift
- * (the rank-r part's rounding-level tail) are where the unscaled iteration spends its steps.
- * Measured (alpha 1/4, no momentum, 100 x 100 rank 5, 4,000 observed, seeds 1-3): 383, 475, 269
- * sweeps against the eigendecomposition's 391, 484, 271, the same sweeps to test MSE 1e-3 and
- * final test MSEs equal to two digits.
+ * (the rank-r part's rounding-level tail) are where the unscaled iteration spends its steps. It
+ * costs no sweeps against the eigendecomposition (docs/DESIGN.md, "The schedule").
  */
 export const ROOT_RESOLUTION = 0.1;
 const EPS = 2.220446049250313e-16;

@@ -8,8 +8,30 @@ import { accumulateQ, predictEntry, rowScratch, solveRows, yhatRows, type Column
 // ---- A sweep as blocks: work units whose boundaries depend on the data, never on the worker count ----
 //
 // Every block owns a fixed set of output elements and sums each of them in a fixed order, so the
-// result is bit-identical however the blocks are spread over workers (DESIGN.md, section 4). The
+// result is bit-identical however the blocks are spread over workers (docs/DESIGN.md, "Determinism"). The
 // in-process engine runs the very same blocks inline.
+
+/**
+ * The d x d matrices' slots in SweepArrays.mats, as a run starts: the kernel K, the AGOP G and the
+ * extrapolated AGOP trade slots as the sweeps go (the sweep loop tracks where each is); Q = S^T S and
+ * the product T = Q (K + lambda I) of the factored AGOP stay put. Blocks name their matrices by slot.
+ */
+export const Slot = { kernel: 0, agop: 1, extrapolated: 2, q: 3, product: 4 } as const;
+
+/**
+ * The matrices of a run, by slot: the extrapolated AGOP only with momentum, Q and the product only
+ * on the factored path (empty arrays hold the other slots).
+ */
+export function sweepMats(d: number, o: { momentum: boolean; factored: boolean }, f64: (len: number) => Float64Array): Float64Array[] {
+  const dd = d * d;
+  const mats: Float64Array[] = [];
+  mats[Slot.kernel] = f64(dd);
+  mats[Slot.agop] = f64(dd);
+  mats[Slot.extrapolated] = f64(o.momentum ? dd : 0);
+  mats[Slot.q] = f64(o.factored ? dd : 0);
+  mats[Slot.product] = f64(o.factored ? dd : 0);
+  return mats;
+}
 
 /** Everything the blocks of one run read and write; over SharedArrayBuffers when workers share them. */
 export interface SweepArrays {
@@ -23,7 +45,7 @@ export interface SweepArrays {
   valValue: Float64Array;
   /** Column access to train (factored path only). */
   cols: ColumnIndex | null;
-  /** The d x d matrices (kernel, AGOP, extrapolation, Q, T); blocks name them by index. */
+  /** The d x d matrices, by Slot; blocks name them by slot. */
   mats: Float64Array[];
   /** Rows of Yhat, superRows x d (streamed path only). */
   ybuf: Float64Array;

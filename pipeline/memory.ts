@@ -6,8 +6,7 @@ export interface MemoryEstimate {
 }
 
 /**
- * Peak resident memory of a run, from its shape (measured: 100,000 x 2,000 with 5,000,000 entries and
- * 2 workers estimates 1.30 GB against a measured peak of 1.48 GB in a process that had run smaller problems first). d x d float64 matrices: kernel,
+ * Peak resident memory of a run, from its shape (docs/DESIGN.md, "Memory and spilling"). d x d float64 matrices: kernel,
  * AGOP, extrapolation, previous AGOP, best kernel, Q and T; per observed entry: the input triplets,
  * two CSR copies (all observed, training), the coefficients, the column index and shared copies;
  * per worker: its wasm copies of the kernel, of a product operand and of the CSR.

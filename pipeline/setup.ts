@@ -4,7 +4,7 @@
 import { readChunk } from '../io/chunks.ts';
 import { runId } from '../engine/state.ts';
 import { type Csr } from '../engine/csr.ts';
-import type { SweepArrays } from './blocks.ts';
+import { sweepMats, type SweepArrays } from './blocks.ts';
 import type { CsrSource, EngineOptions } from '../engine/options.ts';
 import { planShape, planSweep, rowShape, type SweepPlan } from './plan.ts';
 import type { PreparedBuckets } from './streamload.ts';
@@ -78,8 +78,7 @@ export function setupRun(source: Csr | CsrSource | PreparedBuckets, opts: Engine
   const plan = planSweep(train, data.valRow, path, chunkRows, opts.blockFlops, opts.superChunkRows);
   // Without a validation split there is no signal to restart on, so no extrapolation either.
   const momentum = data.valRow.length > 0 ? opts.momentum : 0;
-  const dd = d * d;
-  const mats = [f64(dd), f64(dd), f64(momentum > 0 ? dd : 0), f64(path === 'factored' ? dd : 0), f64(path === 'factored' ? dd : 0)];
+  const mats = sweepMats(d, { momentum: momentum > 0, factored: path === 'factored' }, f64);
   const arrays: SweepArrays = {
     d,
     train,
@@ -150,7 +149,6 @@ function spilledSetup(
   const f64 = (len: number): Float64Array =>
     shared ? new Float64Array(new SharedArrayBuffer(len * 8)) : new Float64Array(len);
   const momentum = nVal > 0 ? opts.momentum : 0;
-  const dd = d * d;
   const arrays: SweepArrays = {
     d,
     train: EMPTY_ROWS,
@@ -159,7 +157,7 @@ function spilledSetup(
     valCol: data.valCol,
     valValue: data.valValue,
     cols: null,
-    mats: [f64(dd), f64(dd), f64(momentum > 0 ? dd : 0), f64(dd), f64(dd)],
+    mats: sweepMats(d, { momentum: momentum > 0, factored: true }, f64),
     ybuf: f64(0),
     maxRow,
   };

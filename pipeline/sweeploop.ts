@@ -2,7 +2,7 @@
 // schedule, momentum, stopping and checkpoints between phases.
 
 import { ResumeMismatch, type EngineState, type RunControl } from '../engine/state.ts';
-import { nextOperandKey, type Block, type BlockResult } from './blocks.ts';
+import { nextOperandKey, Slot, type Block, type BlockResult } from './blocks.ts';
 import type { CompletionResult, EngineOptions, LambdaSchedule, LinRfmModel, StopReason, SweepCallback, SweepInfo, SweepProbe } from '../engine/options.ts';
 import { predictInput } from '../engine/prediction.ts';
 import type { RunSetup } from './setup.ts';
@@ -10,13 +10,6 @@ import type { SpillStore } from './spill.ts';
 import type { PreparedData } from '../engine/split.ts';
 import { nextKernelPower, powerScratch } from '../engine/sweep.ts';
 import { initialSchedule, nextStep, recordFit, stopAfterFit, type ScheduleOptions } from '../engine/schedule.ts';
-
-// Indices of the d x d matrices in SweepArrays.mats; K, G and GEXT trade places as the sweeps go.
-const K0 = 0;
-const G0 = 1;
-const GEXT0 = 2;
-const QI = 3;
-const TI = 4;
 
 /**
  * The sweeps, as a generator: it yields each phase's blocks, is resumed with their results (in
@@ -38,22 +31,16 @@ export function* sweepLoop(
   const mats = arrays.mats;
   const a = arrays.a;
 
-  let kI = K0;
-  let gI = G0;
-  let extI = GEXT0;
+  let kI: number = Slot.kernel;
+  let gI: number = Slot.agop;
+  let extI: number = Slot.extrapolated;
   for (let j = 0; j < d; j++) mats[kI]![j * d + j] = 1;
   const best = new Float64Array(d * d);
   const pow = opts.alpha === 0.5 && opts.root !== 'eig' ? null : powerScratch(d);
   // G_{t-1} for the extrapolation
   const Gprev = new Float64Array(momentum > 0 ? d * d : 0);
   // For 2 alpha < 1 the extrapolation is taken after the power, on the kernels themselves (Gprev
-  // then holds the last P_t = G_t^(2 alpha)): an extrapolated G is indefinite, which the product-only
-  // root cannot take (it fell back to the eigendecomposition on most sweeps), and the root of a
-  // clipped extrapolation converges worse. Measured (100 x 100, rank 5, seeds 0-2, alpha = 1/4):
-  // at 3,000 observed 1.4e-3, 7.4e-4, 1.2e-3 in 170, 118, 179 sweeps against 2.0e-3, 8.7e-4, 1.3e-3
-  // in 175, 205, 238; at 4,000, 1.7e-3, 7.2e-4, 1.2e-3 against 7.9e-3, 9.9e-4, 1.8e-3. For
-  // 2 alpha > 1 it does worse (alpha = 1 at 1,500 observed: two of three seeds fail, against none;
-  // alpha = 3/4 at 3,000: 62-69 sweeps against 29-47), so there G is extrapolated as before.
+  // then holds the last P_t = G_t^(2 alpha)): docs/DESIGN.md, "The schedule".
   const rootSpace = pow !== null && 2 * opts.alpha < 1;
   // the run's momentum: none without a validation split (no restart signal)
   const scheduleOpts: ScheduleOptions = { ...opts, momentum };
@@ -110,7 +97,7 @@ export function* sweepLoop(
         const chunkKey = nextOperandKey();
         const blocks = store.solveRanges(plan, c).map(([r0, r1, v0, v1]): Block => ({ kind: 'solve', K: kI, lambda, r0, r1, v0, v1, yhat: false, runKey: chunkKey, kKey }));
         solved.push(...(yield blocks));
-        if (sweep + 1 < opts.maxSweeps) yield plan.q.map(([r0, r1]): Block => ({ kind: 'q', Q: QI, r0, r1, zero: c.index === 0 }));
+        if (sweep + 1 < opts.maxSweeps) yield plan.q.map(([r0, r1]): Block => ({ kind: 'q', Q: Slot.q, r0, r1, zero: c.index === 0 }));
       }
     }
     let fallbacks = 0;
@@ -158,7 +145,7 @@ export function* sweepLoop(
         }
       } else {
         // G = (K + lambda I) Q (K + lambda I) / n, symmetrised (see agopFactored)
-        if (store === null) yield plan.q.map(([r0, r1]): Block => ({ kind: 'q', Q: QI, r0, r1, zero: true }));
+        if (store === null) yield plan.q.map(([r0, r1]): Block => ({ kind: 'q', Q: Slot.q, r0, r1, zero: true }));
         const K = mats[kI]!;
         const saved = new Float64Array(d);
         for (let j = 0; j < d; j++) {
@@ -166,9 +153,9 @@ export function* sweepLoop(
           K[j * d + j] += lambda;
         }
         const kKey = nextOperandKey();
-        yield plan.gemm.map(([r0, r1]): Block => ({ kind: 'gemm', A: QI, B: kI, C: TI, r0, r1, alpha: 1, bKey: kKey }));
+        yield plan.gemm.map(([r0, r1]): Block => ({ kind: 'gemm', A: Slot.q, B: kI, C: Slot.product, r0, r1, alpha: 1, bKey: kKey }));
         const tKey = nextOperandKey();
-        yield plan.gemm.map(([r0, r1]): Block => ({ kind: 'gemm', A: kI, B: TI, C: gI, r0, r1, alpha: 1 / n, bKey: tKey }));
+        yield plan.gemm.map(([r0, r1]): Block => ({ kind: 'gemm', A: kI, B: Slot.product, C: gI, r0, r1, alpha: 1 / n, bKey: tKey }));
         for (let j = 0; j < d; j++) K[j * d + j] = saved[j]!;
         yield plan.symm.map(([r0, r1]): Block => ({ kind: 'symm', G: gI, r0, r1 }));
       }

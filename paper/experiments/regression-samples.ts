@@ -12,7 +12,7 @@ import { relativeError, type SolveResult } from '../regression/types.ts';
 import type { Experiment, ExperimentOptions, ExperimentOutput, Grid } from './types.ts';
 
 /**
- * The methods, with the IRLS-p each lin-RFM alpha equals (p = 2 - 4 alpha, DESIGN.md section 2):
+ * The methods, with the IRLS-p each lin-RFM alpha equals (p = 2 - 4 alpha, docs/DESIGN.md, "Sparse regression"):
  * alpha = 1/4 is IRLS for l1 (p = 1), alpha = 1/2 is IRLS for p = 0 (log penalty), alpha = 1 is
  * p = -2, beyond the IRLS range. The IRLS baselines themselves use Daubechies et al.'s smoothing eps,
  * which lin-RFM does not have (its only smoothing is the ridge lambda).

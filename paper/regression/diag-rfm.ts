@@ -1,4 +1,4 @@
-// Diagonal lin-RFM for sparse regression (DESIGN.md section 2): kernel ridge fits alternating with k <- |beta|^(4 alpha).
+// Diagonal lin-RFM for sparse regression (docs/DESIGN.md, "Sparse regression"): kernel ridge fits alternating with k <- |beta|^(4 alpha).
 
 import { checkProblem, type RegressionProblem, type SolveResult } from './types.ts';
 import { WeightedSolver } from './weighted.ts';

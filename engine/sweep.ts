@@ -1,10 +1,10 @@
 // The phases of one lin-RFM sweep over typed arrays: row solves, AGOP (streamed or factored), next kernel.
 
-import { accumulateQJs, daxpy, dgemm, dsyrk, kernelImpl } from '../kernels/index.ts';
-import { dpotrf, dpotrs } from '../kernels/chol.ts';
+import { accumulateQJs, daxpy, dgemm, dsyrk, kernelImpl, solveRowRidge } from '../kernels/index.ts';
+import { dpotrf } from '../kernels/chol.ts';
 import { dsympow } from '../kernels/eig.ts';
 import { dsqrtmNewtonSchulz, newtonSchulzSteps, newtonSchulzWork } from '../kernels/sqrtm.ts';
-import { dgathersymlower, dsymmetrize } from '../kernels/sym.ts';
+import { dsymmetrize } from '../kernels/sym.ts';
 import { nnzOf, type Csr } from './csr.ts';
 
 export type AgopPath = 'streamed' | 'factored';
@@ -24,12 +24,7 @@ export function maxRowLength(m: Csr): number {
   return k;
 }
 
-/**
- * Solves (K[idx, idx] + lambda I) a = y for one row whose k observed columns are idx = colIdx[p0..p0+k)
- * and values y = values[p0..p0+k), writing a into out[outOffset..]. If the Cholesky factorisation
- * fails (K is only positive semidefinite and lambda can be tiny), the ridge is raised tenfold until
- * it succeeds; the return value is the ridge actually used, so callers can count fallbacks.
- */
+/** One row's solve with the row scratch: kernels/rows.ts solveRowRidge (returns the ridge used). */
 export function solveRow(
   d: number,
   K: Float64Array,
@@ -42,22 +37,7 @@ export function solveRow(
   out: Float64Array,
   outOffset: number,
 ): number {
-  const sub = scratch.sub;
-  let ridge = lambda;
-  for (let attempt = 0; ; attempt++) {
-    dgathersymlower(k, colIdx, p0, K, d, 0, sub, k, 0);
-    for (let q = 0; q < k; q++) sub[q * k + q] += ridge;
-    if (dpotrf(k, sub, k, 0) === 0) break;
-    if (attempt >= 40) {
-      // K is not even near-semidefinite (non-finite entries): leave a zero coefficient vector.
-      out.fill(0, outOffset, outOffset + k);
-      return Number.POSITIVE_INFINITY;
-    }
-    ridge = Math.max(ridge * 10, 1e-12);
-  }
-  for (let q = 0; q < k; q++) out[outOffset + q] = values[p0 + q]!;
-  dpotrs(k, sub, k, 0, out, 1, outOffset);
-  return ridge;
+  return solveRowRidge(d, K, lambda, k, colIdx, values, p0, scratch.sub, out, outOffset);
 }
 
 /** Phase 1: coefficients a_i for rows [r0, r1) of the training matrix, stored next to its values. */

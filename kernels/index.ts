@@ -6,14 +6,14 @@
 // kernelAlloc, which under the WASM kernels places them in wasm memory so no call copies them.
 
 import * as js from './blas.ts';
-import { dpotrf, dpotrs } from './chol.ts';
-import { dgathersymlower } from './sym.ts';
+import { createQAccumulatorJs, createRowSolverJs } from './rows.ts';
 import * as wasm from './wasm.ts';
-import type { PackedB, QAccumulator, RowSolver } from './wasm.ts';
+import type { PackedB } from './wasm.ts';
 
 export type { PackedB, QAccumulator, RowSolver } from './wasm.ts';
 
 export { ddot, daxpy } from './blas.ts';
+export { accumulateQJs, createQAccumulatorJs, createRowSolverJs, solveRowRidge } from './rows.ts';
 // The rest of the package's kernels, so that callers outside kernels/ import from here alone.
 export { dpotrf, dpotrs } from './chol.ts';
 export { dsyev, dsympow } from './eig.ts';
@@ -113,102 +113,6 @@ export function kernelRefresh(x: Float64Array): Float64Array {
 /** Returns a kernelAlloc array's wasm memory to the allocator (no-op for a plain array); it is dead after. */
 export function kernelFree(x: Float64Array): void {
   if (wasm.isWasmAllocation(x)) wasm.wasmFree(x);
-}
-
-// ---- batched row solves and the Q accumulation (see RowSolver and QAccumulator in kernels/wasm.ts) ----
-
-/**
- * The TypeScript RowSolver: per row, dgathersymlower + the ridge add + dpotrf + dpotrs, exactly
- * the calls (and so the bits) of pipeline/sweep.ts solveRow. It keeps references to the arrays
- * (nothing is copied): they must not change while it is in use.
- */
-export function createRowSolverJs(d: number, rowPtr: Int32Array, colIdx: Int32Array, values: Float64Array): RowSolver {
-  const nRows = rowPtr.length - 1;
-  let maxRow = 0;
-  for (let r = 0; r < nRows; r++) maxRow = Math.max(maxRow, rowPtr[r + 1]! - rowPtr[r]!);
-  const sub = new Float64Array(Math.max(1, maxRow * maxRow));
-  let kernel: Float64Array | null = null;
-  return {
-    setKernel(K: Float64Array): void {
-      if (K.length < d * d) throw new RangeError(`RowSolver.setKernel: K has ${K.length} elements, d * d = ${d * d} needed`);
-      kernel = K;
-    },
-    solve(lambda: number, r0: number, r1: number, out: Float64Array): number {
-      if (kernel === null) throw new Error('RowSolver.solve: setKernel was not called');
-      if (!Number.isInteger(r0) || !Number.isInteger(r1) || r0 < 0 || r1 < r0 || r1 > nRows) {
-        throw new RangeError(`RowSolver.solve: [${r0}, ${r1}) is not a range within [0, ${nRows})`);
-      }
-      return solveRowsJs(d, kernel, lambda, rowPtr, colIdx, values, r0, r1, out, sub);
-    },
-    dispose(): void {},
-  };
-}
-
-function solveRowsJs(
-  d: number, K: Float64Array, lambda: number,
-  rowPtr: Int32Array, colIdx: Int32Array, values: Float64Array,
-  r0: number, r1: number, out: Float64Array, sub: Float64Array,
-): number {
-  let fallbacks = 0;
-  for (let r = r0; r < r1; r++) {
-    const p0 = rowPtr[r]!;
-    const k = rowPtr[r + 1]! - p0;
-    if (k === 0) continue;
-    let ridge = lambda;
-    let ok = true;
-    for (let attempt = 0; ; attempt++) {
-      dgathersymlower(k, colIdx, p0, K, d, 0, sub, k, 0);
-      for (let q = 0; q < k; q++) sub[q * k + q] += ridge;
-      if (dpotrf(k, sub, k, 0) === 0) break;
-      if (attempt >= 40) {
-        ok = false;
-        break;
-      }
-      ridge = Math.max(ridge * 10, 1e-12);
-    }
-    if (!ok) {
-      // K is not even near-semidefinite (non-finite entries): a zero coefficient vector.
-      out.fill(0, p0, p0 + k);
-      fallbacks++;
-      continue;
-    }
-    for (let q = 0; q < k; q++) out[p0 + q] = values[p0 + q]!;
-    dpotrs(k, sub, k, 0, out, 1, p0);
-    if (ridge !== lambda) fallbacks++;
-  }
-  return fallbacks;
-}
-
-/** The TypeScript QAccumulator: pipeline/sweep.ts accumulateQ's loop; keeps references to the arrays. */
-export function createQAccumulatorJs(
-  d: number, rowPtr: Int32Array, colIdx: Int32Array, colPtr: Int32Array, rowOf: Int32Array, posOf: Int32Array,
-): QAccumulator {
-  return {
-    accumulate(a: Float64Array, j0: number, j1: number, Q: Float64Array): Float64Array {
-      if (!Number.isInteger(j0) || !Number.isInteger(j1) || j0 < 0 || j1 < j0 || j1 > d) {
-        throw new RangeError(`QAccumulator.accumulate: [${j0}, ${j1}) is not a range within [0, ${d})`);
-      }
-      return accumulateQJs(d, rowPtr, colIdx, colPtr, rowOf, posOf, a, j0, j1, Q);
-    },
-    dispose(): void {},
-  };
-}
-
-/** Rows [j0, j1) of Q = sum_i a_i a_i^T, a row of Q at a time (see pipeline/sweep.ts accumulateQ). */
-export function accumulateQJs(
-  d: number, rowPtr: Int32Array, colIdx: Int32Array, colPtr: Int32Array, rowOf: Int32Array, posOf: Int32Array,
-  a: Float64Array, j0: number, j1: number, Q: Float64Array, zero = true,
-): Float64Array {
-  if (zero) Q.fill(0, j0 * d, j1 * d);
-  for (let j = j0; j < j1; j++) {
-    const qrow = j * d;
-    for (let t = colPtr[j]!; t < colPtr[j + 1]!; t++) {
-      const i = rowOf[t]!;
-      const aij = a[posOf[t]!]!;
-      for (let p = rowPtr[i]!; p < rowPtr[i + 1]!; p++) Q[qrow + colIdx[p]!] += aij * a[p]!;
-    }
-  }
-  return Q;
 }
 
 export interface RowKernels {

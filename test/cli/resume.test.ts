@@ -38,9 +38,9 @@ describe(`complete: checkpoints, signals, --resume (data seed ${SEED})`, () => {
     expect(readdirSync(join(dir, 'whole')).sort()).toEqual(['model', 'predictions.csv', 'report.json']);
   }, 120_000);
 
-  it('kill -9 at a random sweep, then --resume: the same predictions and kernel, byte for byte', async () => {
+  it('kill -9 at a random sweep, then --resume: the same predictions and kernel, byte for byte', async ({ annotate }) => {
     const at = 4 * (1 + new Rng(SEED).int(12));
-    console.log(`kill -9 at the first checkpoint at or after sweep ${at} (seed ${SEED})`);
+    void annotate(`kill -9 at the first checkpoint at or after sweep ${at} (seed ${SEED})`);
     const killed = await runUntilCheckpoint('killed', at, 'SIGKILL');
     expect(killed.signal).toBe('SIGKILL');
     expect(killed.seen).toBeGreaterThanOrEqual(at);

@@ -76,8 +76,8 @@ describe('scanCsvFile', () => {
     }
   });
 
-  it('agrees with a reference serialisation on random files (property)', async () => {
-    const rand = seededRandom('csv-scanner', 1234567);
+  it('agrees with a reference serialisation on random files (property)', async ({ annotate }) => {
+    const rand = seededRandom('csv-scanner', 1234567, annotate);
     const alphabet = ['a', 'Z', '7', '0', ' ', 'é', '😀', ',', '"', '\n', '\r', '\r\n', '.', '-'];
     for (let trial = 0; trial < 150; trial++) {
       const width = 1 + randomInt(rand, 4);

@@ -67,13 +67,13 @@ describe('writeCsvAtomic', () => {
     expect(readdirSync(join(path, '..'))).toEqual(['out.csv']);
   });
 
-  it('round-trips integer keys (property)', async () => {
-    const rand = seededRandom('csv-write int keys', 31337);
+  it('round-trips integer keys (property)', async ({ annotate }) => {
+    const rand = seededRandom('csv-write int keys', 31337, annotate);
     await roundTrip(randomTriplets(rand, 800, (side, i) => (side === 'r' ? String(i * 37) : String(1000 + i))));
   });
 
-  it('round-trips string keys, including quoted ones with commas (property)', async () => {
-    const rand = seededRandom('csv-write string keys', 271828);
+  it('round-trips string keys, including quoted ones with commas (property)', async ({ annotate }) => {
+    const rand = seededRandom('csv-write string keys', 271828, annotate);
     const pieces = ['u', 'Item', ' ', ',', '"', '""', 'é', '😀', '0', '007', '\n', '\r\n', 'x y'];
     const names = new Map<string, string>();
     const key = (side: 'r' | 'c', i: number): string => {

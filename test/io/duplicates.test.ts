@@ -29,8 +29,8 @@ describe('findDuplicatePair', () => {
     expect(findDuplicatePair(2, 2, 2, rows, cols)).toBeNull(); // only the first n entries count
   });
 
-  it('agrees with a naive scan (property)', () => {
-    const rand = seededRandom('duplicates', 99);
+  it('agrees with a naive scan (property)', ({ annotate }) => {
+    const rand = seededRandom('duplicates', 99, annotate);
     for (let trial = 0; trial < 300; trial++) {
       const nrows = 1 + randomInt(rand, 30);
       const ncols = 1 + randomInt(rand, 30);

@@ -26,13 +26,14 @@ export function csvFile(text: string | Uint8Array, name = 'data.csv'): string {
 }
 
 /**
- * mulberry32, seeded from LIN_RFM_SEED or the given default and printed, so a failure found by a
- * random test can be replayed exactly with `LIN_RFM_SEED=<seed> npx vitest run ...`.
+ * mulberry32, seeded from LIN_RFM_SEED or the given default, the seed noted on the test (`annotate`
+ * of its context: reporters show it with a failure), so a failure found by a random test can be
+ * replayed exactly with `LIN_RFM_SEED=<seed> npx vitest run ...`.
  */
-export function seededRandom(label: string, fallback: number): () => number {
+export function seededRandom(label: string, fallback: number, note: (message: string) => Promise<unknown>): () => number {
   const fromEnv = process.env.LIN_RFM_SEED;
   const seed = fromEnv !== undefined && fromEnv !== '' ? Number(fromEnv) >>> 0 : fallback >>> 0;
-  console.log(`[${label}] seed=${seed} (replay with LIN_RFM_SEED=${seed})`);
+  void note(`[${label}] seed=${seed} (replay with LIN_RFM_SEED=${seed})`);
   let state = seed;
   return () => {
     state = (state + 0x6d2b79f5) | 0;

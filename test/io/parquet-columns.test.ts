@@ -58,8 +58,8 @@ describe('KeyColumnMapper', () => {
 });
 
 describe('Int64KeyMap', () => {
-  it('agrees with a Map on random keys, small and large, through rehashes', () => {
-    const rand = seededRandom('Int64KeyMap', 99);
+  it('agrees with a Map on random keys, small and large, through rehashes', ({ annotate }) => {
+    const rand = seededRandom('Int64KeyMap', 99, annotate);
     const map = new Int64KeyMap();
     const ref = new Map<string, number>();
     for (let i = 0; i < 20000; i++) {
@@ -88,8 +88,8 @@ describe('Int64KeyMap', () => {
 });
 
 describe('readValues', () => {
-  it('decimals are correctly rounded, like parsing their text', () => {
-    const rand = seededRandom('readValues decimal', 7);
+  it('decimals are correctly rounded, like parsing their text', ({ annotate }) => {
+    const rand = seededRandom('readValues decimal', 7, annotate);
     const n = 500;
     const ints: bigint[] = [];
     for (let i = 0; i < n; i++) {

@@ -41,8 +41,8 @@ describe('stripPageIndex', () => {
     expect(b).toEqual({ ...a, file: patched });
   });
 
-  it('returns null for footers without a page index and for garbage, never throws', () => {
-    const rand = seededRandom('stripPageIndex garbage', 4242);
+  it('returns null for footers without a page index and for garbage, never throws', ({ annotate }) => {
+    const rand = seededRandom('stripPageIndex garbage', 4242, annotate);
     const footer = footerOf(readFileSync(wasmFile(10, 10)));
     for (let trial = 0; trial < 300; trial++) {
       const junk = footer.slice();

@@ -56,8 +56,8 @@ const bigRowKey = (k: number): Key => (k % 3 === 0 ? BigInt(k) * 1000003n + 9007
 const stringKey = (k: number): string => ['Zoë', 'a,b', 'say "hi"', 'multi\nline', ' 7', '007', 'user-'][k % 7] + String(k);
 
 describe('parquet-wasm files', () => {
-  it('int64 keys (beyond 2^53, negative), int32 keys, ZSTD, dictionary pages, many row groups', async () => {
-    const rand = seededRandom('parquet-wasm int64', 101);
+  it('int64 keys (beyond 2^53, negative), int32 keys, ZSTD, dictionary pages, many row groups', async ({ annotate }) => {
+    const rand = seededRandom('parquet-wasm int64', 101, annotate);
     const data = randomRows(rand, 1000, bigRowKey, (k) => k * 7 - 300, 300, 90);
     const path = join(tempDir(), 'w1.parquet');
     writeParquetWasm(path, [
@@ -73,8 +73,8 @@ describe('parquet-wasm files', () => {
     await expectSameAsCsv(path, data);
   });
 
-  it('utf8 keys (unicode, commas, quotes, newlines), float32 values, snappy, data page v2, no dictionary', async () => {
-    const rand = seededRandom('parquet-wasm utf8 v2', 202);
+  it('utf8 keys (unicode, commas, quotes, newlines), float32 values, snappy, data page v2, no dictionary', async ({ annotate }) => {
+    const rand = seededRandom('parquet-wasm utf8 v2', 202, annotate);
     const data = randomRows(rand, 600, stringKey, (k) => `item:${k}`, 200, 50);
     data.value = data.value.map(Math.fround);
     const path = join(tempDir(), 'w2.parquet');
@@ -91,8 +91,8 @@ describe('parquet-wasm files', () => {
     await expectSameAsCsv(path, data);
   });
 
-  it('an Arrow dictionary-encoded string column, nullable columns without nulls, gzip, v2 pages', async () => {
-    const rand = seededRandom('parquet-wasm dictionary', 303);
+  it('an Arrow dictionary-encoded string column, nullable columns without nulls, gzip, v2 pages', async ({ annotate }) => {
+    const rand = seededRandom('parquet-wasm dictionary', 303, annotate);
     const data = randomRows(rand, 800, (k) => `u${k}`, (k) => k, 40, 400);
     const path = join(tempDir(), 'w3.parquet');
     writeParquetWasm(path, [
@@ -106,8 +106,8 @@ describe('parquet-wasm files', () => {
     await expectSameAsCsv(path, data);
   });
 
-  it('custom column names, among other columns', async () => {
-    const rand = seededRandom('parquet-wasm names', 404);
+  it('custom column names, among other columns', async ({ annotate }) => {
+    const rand = seededRandom('parquet-wasm names', 404, annotate);
     const data = randomRows(rand, 300, (k) => k, (k) => `i${k}`, 50, 50);
     const path = join(tempDir(), 'w4.parquet');
     writeParquetWasm(path, [
@@ -160,8 +160,8 @@ describe('parquet-wasm files', () => {
     expect(Array.from(t.values)).toEqual(halves);
   });
 
-  it('asks the decoder for one row group at a time, and only the three columns', async () => {
-    const data = randomRows(seededRandom('parquet-wasm per group', 505), 50, (k) => k, (k) => k, 10, 10);
+  it('asks the decoder for one row group at a time, and only the three columns', async ({ annotate }) => {
+    const data = randomRows(seededRandom('parquet-wasm per group', 505, annotate), 50, (k) => k, (k) => k, 10, 10);
     const path = join(tempDir(), 'w7.parquet');
     writeParquetWasm(path, [
       { name: 'extra', vector: vec.utf8(data.row.map(() => 'x')) },
@@ -180,8 +180,8 @@ describe('parquet-wasm files', () => {
 });
 
 describe('parquetjs-lite files', () => {
-  it('int64 and utf8 keys, gzip, data page v2, its (malformed) page index, optional columns, many row groups', async () => {
-    const rand = seededRandom('parquetjs-lite v2', 606);
+  it('int64 and utf8 keys, gzip, data page v2, its (malformed) page index, optional columns, many row groups', async ({ annotate }) => {
+    const rand = seededRandom('parquetjs-lite v2', 606, annotate);
     const data = randomRows(rand, 500, (k) => 1_000_000_000_000 + k * 13, (k) => `i-${k}`, 100, 60);
     const path = join(tempDir(), 'p1.parquet');
     await writeParquetjs(path, [
@@ -194,8 +194,8 @@ describe('parquetjs-lite files', () => {
     await expectSameAsCsv(path, data);
   });
 
-  it('int32 keys, float values, snappy, data page v1', async () => {
-    const rand = seededRandom('parquetjs-lite v1', 707);
+  it('int32 keys, float values, snappy, data page v1', async ({ annotate }) => {
+    const rand = seededRandom('parquetjs-lite v1', 707, annotate);
     const data = randomRows(rand, 300, (k) => k - 50, (k) => k, 100, 40);
     data.value = data.value.map(Math.fround);
     const path = join(tempDir(), 'p2.parquet');
@@ -213,8 +213,8 @@ describe('parquetjs-lite files', () => {
 });
 
 describe('hyparquet-writer files', () => {
-  it('repetitive string keys (dictionary pages), int32 keys, nullable columns, snappy, v2 pages', async () => {
-    const rand = seededRandom('hyparquet dictionary', 808);
+  it('repetitive string keys (dictionary pages), int32 keys, nullable columns, snappy, v2 pages', async ({ annotate }) => {
+    const rand = seededRandom('hyparquet dictionary', 808, annotate);
     const data = randomRows(rand, 900, (k) => `user-${k}`, (k) => k * 3, 30, 200);
     const path = join(tempDir(), 'h1.parquet');
     writeHyparquet(path, [
@@ -229,8 +229,8 @@ describe('hyparquet-writer files', () => {
     await expectSameAsCsv(path, data);
   });
 
-  it('int64 keys beyond 2^53, string keys, float values, uncompressed', async () => {
-    const rand = seededRandom('hyparquet int64', 909);
+  it('int64 keys beyond 2^53, string keys, float values, uncompressed', async ({ annotate }) => {
+    const rand = seededRandom('hyparquet int64', 909, annotate);
     const data = randomRows(rand, 400, bigRowKey, stringKey, 120, 40);
     data.value = data.value.map(Math.fround);
     const path = join(tempDir(), 'h2.parquet');
@@ -267,8 +267,8 @@ describe('datasets of several files', () => {
     ], { rowGroupSize: 60 });
   }
 
-  it('a directory of 3 files reads as one dataset, in name order, skipping non-data files', async () => {
-    const rand = seededRandom('parquet dataset', 1001);
+  it('a directory of 3 files reads as one dataset, in name order, skipping non-data files', async ({ annotate }) => {
+    const rand = seededRandom('parquet dataset', 1001, annotate);
     const data = randomRows(rand, 400, (k) => `u${k}`, (k) => k, 60, 80);
     const dir = join(tempDir(), 'ratings');
     mkdirSync(dir);
@@ -283,8 +283,8 @@ describe('datasets of several files', () => {
     expect(t.file).toBe(dir);
   });
 
-  it('a list of files reads in the order given', async () => {
-    const rand = seededRandom('parquet file list', 1002);
+  it('a list of files reads in the order given', async ({ annotate }) => {
+    const rand = seededRandom('parquet file list', 1002, annotate);
     const data = randomRows(rand, 400, (k) => `u${k}`, (k) => k, 60, 80);
     const dir = tempDir();
     await threeWriters(dir, data);
@@ -301,8 +301,8 @@ describe('datasets of several files', () => {
 });
 
 describe('random files from random writers', () => {
-  it('match the CSV reader on the same data', async () => {
-    const rand = seededRandom('parquet random writers', 2024);
+  it('match the CSV reader on the same data', async ({ annotate }) => {
+    const rand = seededRandom('parquet random writers', 2024, annotate);
     for (let trial = 0; trial < 12; trial++) {
       const n = 1 + randomInt(rand, 400);
       const rowKinds = ['int64', 'int32', 'utf8', 'dict'] as const;

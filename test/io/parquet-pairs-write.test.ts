@@ -55,8 +55,8 @@ describe('readPairsParquet', () => {
     expect([...p.rows, ...p.cols]).toEqual([1, -1, 1, 1, 1, -1]);
   });
 
-  it('gives what readPairsCsv gives on the same pairs', async () => {
-    const rand = seededRandom('parquet pairs vs csv', 31);
+  it('gives what readPairsCsv gives on the same pairs', async ({ annotate }) => {
+    const rand = seededRandom('parquet pairs vs csv', 31, annotate);
     const data = randomRows(rand, 300, (k) => (k % 2 === 0 ? `u${k}` : String(k)), (k) => k * 5, 80, 30);
     const train = KeyDictionary.from(new Set(data.row.slice(0, 100).map(String)));
     const items = KeyDictionary.from(new Set(data.col.slice(50, 200).map(String)));
@@ -110,8 +110,8 @@ describe('writeTableParquetAtomic', () => {
     expect(new BigUint64Array(t.values.buffer)).toEqual(new BigUint64Array(values.buffer));
   });
 
-  it('round-trips a seeded random table through readTripletsParquet', async () => {
-    const rand = seededRandom('parquet write round trip', 77);
+  it('round-trips a seeded random table through readTripletsParquet', async ({ annotate }) => {
+    const rand = seededRandom('parquet write round trip', 77, annotate);
     const data = randomRows(rand, 5000, (k) => `user-${k}`, (k) => `item-${k}`, 700, 300);
     const path = join(tempDir(), 'big.parquet');
     await writeTableParquetAtomic(path, [

@@ -16,7 +16,8 @@ import {
   maxRowLength,
   solveRows,
 } from '../../engine/sweep.ts';
-import { generateLowRank, unobservedPairs } from '../../engine/synthetic.ts';
+import { generateLowRank } from '../../engine/synthetic.ts';
+import { unobservedRelativeError } from '../relative-error.ts';
 import { denseIrlsStep, denseSweep, fromFlat, maxRelDiff, randomSparse, randomSpd, symPow, toFlat } from '../engine/reference.ts';
 
 const CASES = [
@@ -102,7 +103,7 @@ describe('lin-RFM(alpha) is IRLS-p with p = 2 - 4 alpha (tolerance 1e-8 relative
 });
 
 describe('recovery and invariances', () => {
-  it('recovers a 200 x 150 rank-3 matrix at 3x oversampling to relative error < 1e-3 (seed 7)', () => {
+  it('recovers a 200 x 150 rank-3 matrix at 3x oversampling to relative error < 1e-3 (seed 7)', ({ annotate }) => {
     const n = 200;
     const d = 150;
     const r = 3;
@@ -110,31 +111,22 @@ describe('recovery and invariances', () => {
     const p = generateLowRank({ rows: n, cols: d, rank: r, observed: m, seed: 7 });
     const res = complete(p.train, { seed: 7, tol: 1e-8 });
     // error on every unobserved entry against the truth
-    const { rows, cols } = unobservedPairs(p.train);
-    const pred = res.predict(rows, cols);
-    let num = 0;
-    let den = 0;
-    for (let e = 0; e < rows.length; e++) {
-      const y = p.truth(rows[e]!, cols[e]!);
-      num += (pred[e]! - y) ** 2;
-      den += y * y;
-    }
-    const rel = Math.sqrt(num / den);
-    console.log(`recovery 200x150 rank 3: ${res.sweeps} sweeps, stop ${res.stopReason}, relative error ${rel.toExponential(3)}, ${res.seconds.toFixed(2)} s`);
+    const rel = unobservedRelativeError(p.train, p.truth, (r, c) => res.predict(r, c));
+    void annotate(`recovery 200x150 rank 3: ${res.sweeps} sweeps, stop ${res.stopReason}, relative error ${rel.toExponential(3)}, ${res.seconds.toFixed(2)} s`);
     expect(rel).toBeLessThan(1e-3);
   });
 
-  it('kernel extrapolation (momentum) reaches the same accuracy in fewer sweeps than the plain iteration (seed 7)', () => {
+  it('kernel extrapolation (momentum) reaches the same accuracy in fewer sweeps than the plain iteration (seed 7)', ({ annotate }) => {
     const p = generateLowRank({ rows: 200, cols: 150, rank: 3, observed: 3123, seed: 7 });
     const plain = complete(p.train, { seed: 7, momentum: 0, tol: 1e-6, maxSweeps: 2000 });
     const fast = complete(p.train, { seed: 7, tol: 1e-6, maxSweeps: 2000 });
-    console.log(`sweeps to validation relative MSE 1e-6: plain ${plain.sweeps}, momentum ${fast.sweeps} (${fast.history.at(-1)!.restarts} restarts)`);
+    void annotate(`sweeps to validation relative MSE 1e-6: plain ${plain.sweeps}, momentum ${fast.sweeps} (${fast.history.at(-1)!.restarts} restarts)`);
     expect(plain.stopReason).toBe('converged');
     expect(fast.stopReason).toBe('converged');
     expect(fast.sweeps).toBeLessThan(plain.sweeps / 1.5);
   });
 
-  it('fold-in: rows never seen in training are completed from their observed entries by the saved kernel (seed 23)', () => {
+  it('fold-in: rows never seen in training are completed from their observed entries by the saved kernel (seed 23)', ({ annotate }) => {
     const p = generateLowRank({ rows: 300, cols: 120, rank: 3, observed: 12_000, seed: 23 });
     const t = p.train;
     const cut = 240;
@@ -143,17 +135,8 @@ describe('recovery and invariances', () => {
     const base = t.rowPtr[cut]!;
     const tail = { nRows: 60, nCols: 120, rowPtr: t.rowPtr.slice(cut).map((x) => x - base), colIdx: t.colIdx.subarray(base), values: t.values.subarray(base) };
     const res = complete(head, { seed: 1 });
-    const { rows, cols } = unobservedPairs(tail);
-    const pred = predictWithModel(res.model, tail, rows, cols);
-    let num = 0;
-    let den = 0;
-    for (let e = 0; e < rows.length; e++) {
-      const y = p.truth(cut + rows[e]!, cols[e]!);
-      num += (pred[e]! - y) ** 2;
-      den += y * y;
-    }
-    const rel = Math.sqrt(num / den);
-    console.log(`fold-in of 60 new rows: relative error ${rel.toExponential(3)} (${res.sweeps} sweeps on 240 rows)`);
+    const rel = unobservedRelativeError(tail, (i, j) => p.truth(cut + i, j), (r, c) => predictWithModel(res.model, tail, r, c));
+    void annotate(`fold-in of 60 new rows: relative error ${rel.toExponential(3)} (${res.sweeps} sweeps on 240 rows)`);
     expect(rel).toBeLessThan(1e-2);
   });
 
@@ -185,7 +168,7 @@ describe('recovery and invariances', () => {
     expect(A.history[0]!.validationRmse).not.toBe(C.history[0]!.validationRmse);
   });
 
-  it('streamed and factored AGOP give the same kernel over 300 sweeps (fixed lambda 1e-3, seed 17)', () => {
+  it('streamed and factored AGOP give the same kernel over 300 sweeps (fixed lambda 1e-3, seed 17)', ({ annotate }) => {
     const p = generateLowRank({ rows: 80, cols: 50, rank: 3, observed: 1300, seed: 17 });
     const opts = { maxSweeps: 300, validationFraction: 0, lambdaSchedule: 'fixed' as const, lambda: 1e-3, momentum: 0 };
     const S = complete(p.train, { ...opts, agop: 'streamed' });
@@ -195,7 +178,7 @@ describe('recovery and invariances', () => {
     for (let j = 0; j < 50; j++) trace += F.model.K[j * 50 + j]!;
     expect(trace).toBeGreaterThan(0);
     const diff = maxRelDiff(F.model.K, S.model.K);
-    console.log(`streamed vs factored after 300 sweeps: max relative difference ${diff.toExponential(2)}`);
+    void annotate(`streamed vs factored after 300 sweeps: max relative difference ${diff.toExponential(2)}`);
     expect(diff).toBeLessThan(1e-6);
   });
 });

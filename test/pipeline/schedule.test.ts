@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { complete } from '../../pipeline/run.ts';
 import { generateLowRank, unobservedPairs } from '../../engine/synthetic.ts';
+import { relativeError } from '../relative-error.ts';
 
 const SEED = 1;
 
@@ -11,15 +12,7 @@ describe(`lambdaPlateau (100 x 100, rank 5, 3,000 observed, alpha 1/4, seed ${SE
   const p = generateLowRank({ rows: 100, cols: 100, rank: 5, observed: 3000, seed: SEED });
   const pairs = unobservedPairs(p.train);
   const truth = Float64Array.from(pairs.rows, (i, e) => p.truth(i, pairs.cols[e]!));
-  const relError = (pred: Float64Array): number => {
-    let num = 0;
-    let den = 0;
-    for (let e = 0; e < pred.length; e++) {
-      num += (pred[e]! - truth[e]!) ** 2;
-      den += truth[e]! ** 2;
-    }
-    return Math.sqrt(num / den);
-  };
+  const relError = (pred: Float64Array): number => relativeError(pred, truth);
 
   it('without it the ridge stays at its start and the error near 0.2; with it (default 5) below 5e-3', () => {
     const off = complete(p.train, { alpha: 0.25, seed: SEED, maxSweeps: 400, lambdaPlateau: 0 });

@@ -89,11 +89,11 @@ describe('deep linear network objective', () => {
 
 describe('deep linear network recovers an easy low-rank matrix (gradient descent from initial scale 1e-3)', () => {
   for (const depth of [2, 3]) {
-    it(`depth ${depth}: 60 x 50 rank 2, 1,500 observed, relative test error < 1e-2 within 400 iterations (seeds: data 51, init 5)`, () => {
+    it(`depth ${depth}: 60 x 50 rank 2, 1,500 observed, relative test error < 1e-2 within 400 iterations (seeds: data 51, init 5)`, ({ annotate }) => {
       const prob = generateLowRank({ rows: 60, cols: 50, rank: 2, observed: 1500, seed: 51 });
       const res = completeDln(prob.train, { depth, seed: 5, maxIters: 400 });
       const err = relTestError(prob, res);
-      console.log(`dln depth ${depth} seed 51/5: ${res.iterations} iterations (${res.stopReason}), ${res.seconds.toFixed(2)} s, relative test error ${err.toExponential(3)}`);
+      void annotate(`dln depth ${depth} seed 51/5: ${res.iterations} iterations (${res.stopReason}), ${res.seconds.toFixed(2)} s, relative test error ${err.toExponential(3)}`);
       expect(err).toBeLessThan(1e-2);
     });
   }

@@ -3,7 +3,8 @@
 import { Matrix } from 'ml-matrix';
 import { Rng } from '../../../kernels/random.ts';
 import type { Csr } from '../../../engine/csr.ts';
-import { unobservedPairs, type SyntheticProblem } from '../../../engine/synthetic.ts';
+import type { SyntheticProblem } from '../../../engine/synthetic.ts';
+import { unobservedRelativeError } from '../../relative-error.ts';
 import type { BaselineResult } from '../../../paper/baselines/common.ts';
 
 /** Each entry observed with probability `density`, N(0, 1) values; every row and column keeps at least one entry. */
@@ -45,14 +46,5 @@ export function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 /** Relative Frobenius error over all unobserved entries against the noiseless truth. */
 export function relTestError(prob: SyntheticProblem, res: BaselineResult): number {
-  const { rows, cols } = unobservedPairs(prob.train);
-  const pred = res.predict(rows, cols);
-  let num = 0;
-  let den = 0;
-  for (let e = 0; e < rows.length; e++) {
-    const t = prob.truth(rows[e]!, cols[e]!);
-    num += (pred[e]! - t) ** 2;
-    den += t * t;
-  }
-  return Math.sqrt(num / den);
+  return unobservedRelativeError(prob.train, prob.truth, (r, c) => res.predict(r, c));
 }

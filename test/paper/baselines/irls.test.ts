@@ -104,11 +104,11 @@ describe('one IRLS-p step with smoothing eps and the exact constraint equals the
 describe('IRLS-p recovers an easy low-rank matrix', () => {
   // 60 x 50, rank 2, half the entries observed: 7.5x the 216 degrees of freedom.
   for (const p of [1, 0]) {
-    it(`p = ${p}: 60 x 50 rank 2, 1,500 observed, relative test error < 1e-4 (seed 31)`, () => {
+    it(`p = ${p}: 60 x 50 rank 2, 1,500 observed, relative test error < 1e-4 (seed 31)`, ({ annotate }) => {
       const prob = generateLowRank({ rows: 60, cols: 50, rank: 2, observed: 1500, seed: 31 });
       const res = completeIrls(prob.train, { p });
       const err = relTestError(prob, res);
-      console.log(`irls p=${p} seed 31: ${res.iterations} iterations (${res.stopReason}), relative test error ${err.toExponential(3)}`);
+      void annotate(`irls p=${p} seed 31: ${res.iterations} iterations (${res.stopReason}), relative test error ${err.toExponential(3)}`);
       expect(err).toBeLessThan(1e-4);
     });
   }

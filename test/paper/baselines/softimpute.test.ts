@@ -67,11 +67,11 @@ describe('one soft-impute step equals the dense reference (ml-matrix SVD, tolera
 
 describe('soft-impute recovers an easy low-rank matrix', () => {
   for (const svd of ['gram', 'subspace'] as const) {
-    it(`${svd}: 60 x 50 rank 2, 1,500 observed, relative test error < 1e-4 (seed 71)`, () => {
+    it(`${svd}: 60 x 50 rank 2, 1,500 observed, relative test error < 1e-4 (seed 71)`, ({ annotate }) => {
       const prob = generateLowRank({ rows: 60, cols: 50, rank: 2, observed: 1500, seed: 71 });
       const res = completeSoftImpute(prob.train, { svd });
       const err = relTestError(prob, res);
-      console.log(`softimpute ${svd} seed 71: ${res.iterations} iterations (${res.stopReason}), relative test error ${err.toExponential(3)}`);
+      void annotate(`softimpute ${svd} seed 71: ${res.iterations} iterations (${res.stopReason}), relative test error ${err.toExponential(3)}`);
       expect(err).toBeLessThan(1e-4);
     });
   }

@@ -48,7 +48,7 @@ describe('one lin-RFM step equals one IRLS step', () => {
       });
     }
 
-    it(`lin-RFM(alpha = 1/2, lambda) -> IRLS(p = 0, eps = 0) linearly as lambda -> 0 (seed ${seed})`, () => {
+    it(`lin-RFM(alpha = 1/2, lambda) -> IRLS(p = 0, eps = 0) linearly as lambda -> 0 (seed ${seed})`, ({ annotate }) => {
       const { n, d, X, y, beta } = instance(seed);
       const solver = new WeightedSolver(n, d);
       const work = new Float64Array(d);
@@ -67,7 +67,7 @@ describe('one lin-RFM step equals one IRLS step', () => {
         diagRfmStep(solver, X, y, 0.5, rho * meanDiag, beta, work, rfm);
         return relativeError(rfm, ir);
       });
-      console.log(`seed ${seed}: gaps at rho = 1e-5, 1e-7, 1e-9: ${gaps.map((g) => g.toExponential(2)).join(', ')}`);
+      void annotate(`seed ${seed}: gaps at rho = 1e-5, 1e-7, 1e-9: ${gaps.map((g) => g.toExponential(2)).join(', ')}`);
       expect(gaps[0]!).toBeGreaterThan(1e-8);
       for (let t = 1; t < gaps.length; t++) {
         const ratio = gaps[t]! / gaps[t - 1]!;

@@ -4,24 +4,15 @@
 
 import type { PreparedData } from './split.ts';
 import type { EngineOptions, SweepInfo } from './options.ts';
+import type { ScheduleState } from './schedule.ts';
 
-export interface EngineState {
+/** The schedule's state (engine/schedule.ts) and the arrays and history of the sweeps so far. */
+export interface EngineState extends ScheduleState {
   /** Sweeps finished; the next sweep to run has this number. */
   sweepsDone: number;
   d: number;
   /** Names the data and the options the state belongs to (see runId). */
   runId: string;
-  lambda: number;
-  bestMse: number;
-  bestSweep: number;
-  bestLambda: number;
-  prevMse: number;
-  /** The adaptive schedule's plateau watch: the validation MSE at the last cut or 1% gain, and sweeps since. */
-  plateauMse: number;
-  plateauSweeps: number;
-  restarts: number;
-  sinceRestart: number;
-  havePrev: boolean;
   history: SweepInfo[];
   /** The kernel the next sweep fits with, d x d. */
   K: Float64Array;

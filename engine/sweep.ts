@@ -1,6 +1,6 @@
 // The phases of one lin-RFM sweep over typed arrays: row solves, AGOP (streamed or factored), next kernel.
 
-import { accumulateQJs, daxpy, dgemm, dsyrk, kernelImpl, solveRowRidge } from '../kernels/index.ts';
+import { accumulateQJs, daxpy, dgemm, dsyrk, kernelImpl, solveRowRidge, solveRowsJs } from '../kernels/index.ts';
 import { dpotrf } from '../kernels/chol.ts';
 import { dsympow } from '../kernels/eig.ts';
 import { dsqrtmNewtonSchulz, newtonSchulzSteps, newtonSchulzWork } from '../kernels/sqrtm.ts';
@@ -51,15 +51,7 @@ export function solveRows(
   r1: number,
   scratch: RowScratch,
 ): number {
-  let fallbacks = 0;
-  const { rowPtr, colIdx, values } = train;
-  for (let i = r0; i < r1; i++) {
-    const p0 = rowPtr[i]!;
-    const k = rowPtr[i + 1]! - p0;
-    if (k === 0) continue;
-    if (solveRow(d, K, lambda, k, colIdx, values, p0, scratch, a, p0) !== lambda) fallbacks++;
-  }
-  return fallbacks;
+  return solveRowsJs(d, K, lambda, train.rowPtr, train.colIdx, train.values, r0, r1, a, scratch.sub);
 }
 
 /**

@@ -13,7 +13,7 @@ import type { PackedB } from './wasm.ts';
 export type { PackedB, QAccumulator, RowSolver } from './wasm.ts';
 
 export { ddot, daxpy } from './blas.ts';
-export { accumulateQJs, createQAccumulatorJs, createRowSolverJs, solveRowRidge } from './rows.ts';
+export { accumulateQJs, createQAccumulatorJs, createRowSolverJs, solveRowRidge, solveRowsJs } from './rows.ts';
 // The rest of the package's kernels, so that callers outside kernels/ import from here alone.
 export { dpotrf, dpotrs } from './chol.ts';
 export { dsyev, dsympow } from './eig.ts';

@@ -61,7 +61,8 @@ export function createRowSolverJs(d: number, rowPtr: Int32Array, colIdx: Int32Ar
   };
 }
 
-function solveRowsJs(
+/** solveRowRidge for rows [r0, r1) of a CSR, coefficients next to the values in `out`; returns the rows that needed a larger ridge. */
+export function solveRowsJs(
   d: number, K: Float64Array, lambda: number,
   rowPtr: Int32Array, colIdx: Int32Array, values: Float64Array,
   r0: number, r1: number, out: Float64Array, sub: Float64Array,

@@ -113,12 +113,3 @@ export function randomSparse(n: number, d: number, density: number, rng: Rng): C
   return { nRows: n, nCols: d, rowPtr, colIdx: Int32Array.from(cols), values: Float64Array.from(vals) };
 }
 
-export function maxRelDiff(a: Float64Array, b: Float64Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i]! - b[i]!));
-    den = Math.max(den, Math.abs(b[i]!));
-  }
-  return num / (den || 1);
-}

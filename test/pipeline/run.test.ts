@@ -17,8 +17,8 @@ import {
   solveRows,
 } from '../../engine/sweep.ts';
 import { generateLowRank } from '../../engine/synthetic.ts';
-import { unobservedRelativeError } from '../relative-error.ts';
-import { denseIrlsStep, denseSweep, fromFlat, maxRelDiff, randomSparse, randomSpd, symPow, toFlat } from '../engine/reference.ts';
+import { maxRelDiff, unobservedRelativeError } from '../relative-error.ts';
+import { denseIrlsStep, denseSweep, fromFlat, randomSparse, randomSpd, symPow, toFlat } from '../engine/reference.ts';
 
 const CASES = [
   { n: 13, d: 7, density: 0.4, seed: 101 },

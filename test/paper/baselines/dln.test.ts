@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../../../kernels/random.ts';
 import { completeDln, dlnInit, dlnObjective } from '../../../paper/baselines/dln.ts';
 import { generateLowRank } from '../../../engine/synthetic.ts';
-import { flatOf, maxRelDiff, randomObserved, relTestError } from './helpers.ts';
+import { flatOf, randomObserved, relTestError } from './helpers.ts';
+import { maxRelDiff } from '../../relative-error.ts';
 import { toDense } from '../../engine/reference.ts';
 
 /** The factors as ml-matrix matrices, read from the documented layout, and their product W_L ... W_1. */

@@ -33,16 +33,6 @@ export function flatOf(M: Matrix): Float64Array {
   return out;
 }
 
-/** max |a - b| / max |b|. */
-export function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i]! - b[i]!));
-    den = Math.max(den, Math.abs(b[i]!));
-  }
-  return num / (den || 1);
-}
 
 /** Relative Frobenius error over all unobserved entries against the noiseless truth. */
 export function relTestError(prob: SyntheticProblem, res: BaselineResult): number {

@@ -7,7 +7,8 @@ import { completeIrls } from '../../../paper/baselines/irls.ts';
 import type { Csr } from '../../../engine/csr.ts';
 import { complete } from '../../../pipeline/run.ts';
 import { generateLowRank } from '../../../engine/synthetic.ts';
-import { maxRelDiff, randomObserved, relTestError } from './helpers.ts';
+import { maxRelDiff } from '../../relative-error.ts';
+import { randomObserved, relTestError } from './helpers.ts';
 import { toDense } from '../../engine/reference.ts';
 
 function allPairs(n: number, d: number): { rows: Int32Array; cols: Int32Array } {

@@ -6,7 +6,8 @@ import { Rng } from '../../../kernels/random.ts';
 import { completeSoftImpute, softImputeState, softImputeStep } from '../../../paper/baselines/softimpute.ts';
 import type { Csr } from '../../../engine/csr.ts';
 import { generateLowRank } from '../../../engine/synthetic.ts';
-import { flatOf, maxRelDiff, randomObserved, relTestError } from './helpers.ts';
+import { flatOf, randomObserved, relTestError } from './helpers.ts';
+import { maxRelDiff } from '../../relative-error.ts';
 import { toDense } from '../../engine/reference.ts';
 
 /** S_lambda(P_Omega(Y) + P_Omega^perp(X)) by ml-matrix's SVD; also returns Z's singular values. */

@@ -10,6 +10,7 @@ import { peakRssBytes, VERSION } from './report.ts';
 export interface ExperimentFlags {
   quick?: boolean;
   full?: boolean;
+  smoke?: boolean;
   output?: string;
   seeds?: number[];
   quiet?: boolean;
@@ -20,8 +21,12 @@ export async function cmdExperiment(name: string, f: ExperimentFlags): Promise<v
   const { experiments, findExperiment } = await import('../paper/index.ts');
   const exp = findExperiment(name);
   if (exp === undefined) throw Errors.Usage(`experiment: unknown experiment "${name}" (one of ${experiments.map((e) => e.name).join(', ')})`);
-  if (f.quick === true && f.full === true) throw Errors.Usage('experiment: --quick and --full exclude each other');
-  const grid = f.full === true ? 'full' : 'quick';
+  const grids = (['quick', 'full', 'smoke'] as const).filter((g) => f[g] === true);
+  if (grids.length > 1) {
+    const named = grids.map((g) => `--${g}`);
+    throw Errors.Usage(`experiment: ${named.slice(0, -1).join(', ')} and ${named.at(-1)!} exclude each other`);
+  }
+  const grid = grids[0] ?? 'quick';
   const outDir = resolve(f.output ?? join('out', 'experiments', name));
   const progress = createProgress({ quiet: f.quiet === true });
   mkdirSync(outDir, { recursive: true });

@@ -106,6 +106,7 @@ export function buildProgram(): Command {
     .argument('<name>', 'completion-samples | regression-samples | time-vs-size | alpha')
     .option('--quick', 'the small grid, minutes on 2 cores (the default)')
     .option('--full', 'the grid at the published sizes (hours)')
+    .option('--smoke', 'the smallest grid, seconds: checks the command end to end, not the claims')
     .option('--output <dir>', 'where the CSV, SVG and report.json go (default out/experiments/NAME)')
     .option('--seeds <list>', 'comma-separated seeds instead of the grid\'s', (v: string) => {
       const seeds = v.split(',').map((x) => Number(x.trim()));

@@ -37,6 +37,16 @@ export const quickGrid: AlphaGrid = {
   sizes: [{ rows: 100, cols: 100, rank: 5, observed: 3000, seeds: [0, 1, 2], maxSweeps: 500, testSample: 0 }],
 };
 
+/**
+ * smoke: 20 x 20 rank 2, 200 observed, one seed, every alpha with and without momentum for at most
+ * 30 sweeps (seconds): checks that the command runs end to end and writes its CSV and both figures,
+ * not evidence for any claim.
+ */
+export const smokeGrid: AlphaGrid = {
+  alphas: ALPHAS, momenta: [0, 0.95], target: 1e-2,
+  sizes: [{ rows: 20, cols: 20, rank: 2, observed: 200, seeds: [0], maxSweeps: 30, testSample: 0 }],
+};
+
 /** full: also 2,000 observed, and the paper's case (500 x 500, rank 5, 10,000 observed); five seeds. */
 export const fullGrid: AlphaGrid = {
   alphas: ALPHAS, momenta: [0, 0.95], target: 1e-2,
@@ -160,7 +170,7 @@ export async function runAlpha(grid: AlphaGrid, outDir: string, log: ExperimentO
 }
 
 export function gridFor(g: Grid): AlphaGrid {
-  return g === 'quick' ? quickGrid : fullGrid;
+  return { smoke: smokeGrid, quick: quickGrid, full: fullGrid }[g];
 }
 
 export const alphaExperiment: Experiment = {

@@ -73,6 +73,15 @@ export const quickGrid: CompletionSamplesGrid = {
   ],
 };
 
+/**
+ * smoke: 20 x 20 rank 2 at two sample counts (so each curve draws a segment), one seed, every
+ * method at a few dozen iterations (seconds): checks that the command runs end to end and writes
+ * its CSV and figure, not evidence for any claim.
+ */
+export const smokeGrid: CompletionSamplesGrid = {
+  sizes: [{ rows: 20, cols: 20, rank: 2, observed: [160, 240], seeds: [0], methods: METHODS, caps: { linrfm: 30, irls: 20, dln: 100, softimpute: 100 } }],
+};
+
 /** full: the published sizes, more sample counts, five seeds, every method (about ten hours on two cores). */
 export const fullGrid: CompletionSamplesGrid = {
   sizes: [
@@ -231,7 +240,7 @@ export function withSeeds(grid: CompletionSamplesGrid, seeds: number[]): Complet
 }
 
 export function gridFor(g: Grid): CompletionSamplesGrid {
-  return g === 'quick' ? quickGrid : fullGrid;
+  return { smoke: smokeGrid, quick: quickGrid, full: fullGrid }[g];
 }
 
 export const completionSamples: Experiment = {

@@ -54,6 +54,15 @@ export const quickGrid: RegressionSamplesGrid = {
 };
 
 /**
+ * smoke: d = 50, s = 2 at two sample counts (so each curve draws a segment), one seed, every method
+ * at a few dozen iterations (seconds): checks that the command runs end to end and writes its CSV
+ * and figure, not evidence for any claim.
+ */
+export const smokeGrid: RegressionSamplesGrid = {
+  d: 50, s: 2, ns: [15, 30], seeds: [1], values: 'gaussian', methods: METHODS, caps: { reweight: 30, dln: 100 },
+};
+
+/**
  * full: n every 25 from 25 to 400 (past lin-RFM alpha = 1/2's transition, near 350 on seed 1),
  * ten seeds, 5x the DLN budget: about 2-3 hours on this machine, most of it DLN steps.
  */
@@ -190,7 +199,7 @@ export async function runRegressionSamples(
 }
 
 export function gridFor(g: Grid): RegressionSamplesGrid {
-  return g === 'quick' ? quickGrid : fullGrid;
+  return { smoke: smokeGrid, quick: quickGrid, full: fullGrid }[g];
 }
 
 export const regressionSamples: Experiment = {

@@ -58,6 +58,16 @@ export const quickGrid: TimeVsSizeGrid = {
   tolerance: 1e-2, maxSweeps: 1000, budgetSeconds: 30, testSample: 20000, momentum: 0,
 };
 
+/**
+ * smoke: d = 20 and 30 (so each curve draws a segment), one seed, every method for at most 30
+ * sweeps or a second (seconds): checks that the command runs end to end and writes its CSV and both
+ * figures, not evidence for any claim.
+ */
+export const smokeGrid: TimeVsSizeGrid = {
+  dims: [20, 30], rowsPerCol: 1, rank: 2, oversampling: 2, methods: METHODS, seeds: [0],
+  tolerance: 1e-2, maxSweeps: 30, budgetSeconds: 1, testSample: 200, momentum: 0,
+};
+
 /** full: up to d = 3000 with budgets that let the eigendecomposition methods reach the tolerance (hours). */
 export const fullGrid: TimeVsSizeGrid = {
   dims: [100, 200, 400, 800, 1200, 2000, 3000], rowsPerCol: 1, rank: 5, oversampling: 2, methods: METHODS, seeds: [0, 1],
@@ -211,7 +221,7 @@ export async function runTimeVsSize(grid: TimeVsSizeGrid, outDir: string, log: E
 }
 
 export function gridFor(g: Grid): TimeVsSizeGrid {
-  return g === 'quick' ? quickGrid : fullGrid;
+  return { smoke: smokeGrid, quick: quickGrid, full: fullGrid }[g];
 }
 
 export const timeVsSize: Experiment = {

@@ -1,7 +1,12 @@
-// What every `lin-rfm experiment NAME` module provides: a run over a quick or full grid that writes
-// a CSV table and SVG figures into an output directory.
+// What every `lin-rfm experiment NAME` module provides: a run over a smoke, quick or full grid that
+// writes a CSV table and SVG figures into an output directory.
 
-export type Grid = 'quick' | 'full';
+/**
+ * smoke: seconds, the smallest grid that still runs every method and writes every file, so that a
+ * test can run the command end to end; its numbers are evidence for no claim. quick: minutes, the
+ * claims at small sizes. full: hours, the published sizes.
+ */
+export type Grid = 'smoke' | 'quick' | 'full';
 
 export interface ExperimentOptions {
   grid: Grid;

@@ -1,10 +1,14 @@
-// The alpha experiment on a two-point grid: CSV rows and columns, progress events, the figures' labels.
+// The alpha experiment on a two-point grid: CSV rows and columns, progress events, the figures'
+// labels; by name through the executable on the smoke grid.
 
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { alphaExperiment, quickGrid, runAlpha, type AlphaGrid } from '../../../paper/experiments/alpha.ts';
+import { quickGrid, runAlpha, smokeGrid, type AlphaGrid } from '../../../paper/experiments/alpha.ts';
+import { BIN } from '../../cli/helpers.ts';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -59,8 +63,36 @@ describe('alpha', () => {
     expect(Object.keys(relError['36x36 m=500 mom 0']!)).toEqual(['0.25', '0.5']);
   }, 30_000);
 
-  it('is registered under its name, quick grid alpha 1/8 to 1', () => {
-    expect(alphaExperiment.name).toBe('alpha');
+  it('its quick grid is alpha 1/8 to 1; its smoke grid keeps every alpha and momentum', () => {
     expect(quickGrid.alphas).toEqual([0.125, 0.25, 0.375, 0.5, 0.75, 1]);
+    expect(smokeGrid.alphas).toEqual(quickGrid.alphas);
+    expect(smokeGrid.momenta).toEqual(quickGrid.momenta);
+  });
+});
+
+describe('lin-rfm experiment alpha', () => {
+  it('--smoke runs by name and writes the CSV with a row per (alpha, momentum), both figures and report.json', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'alpha-smoke-'));
+    try {
+      // LINRFM_* settings of the caller's environment left out
+      const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LINRFM_')));
+      const r = spawnSync(process.execPath, [BIN, 'experiment', 'alpha', '--smoke', '--output', dir, '--quiet'], { encoding: 'utf8', env, timeout: 60_000 });
+      expect(r.status, r.stderr).toBe(0);
+      const lines = readFileSync(join(dir, 'alpha.csv'), 'utf8').trimEnd().split('\n');
+      expect(lines[0]).toBe(`size,rank,observed,alpha,momentum,seed,rel_error,sweeps,best_sweep,sweeps_to_${smokeGrid.target},seconds,stop`);
+      const cells = new Set(lines.slice(1).map((l) => l.split(',').slice(3, 5).join('/')));
+      for (const a of smokeGrid.alphas) {
+        for (const m of smokeGrid.momenta) expect(cells, `${a}/${m}`).toContain(`${a}/${m}`);
+      }
+      const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as { outputs: { svg: string[] } };
+      expect(report).toMatchObject({ command: 'experiment', experiment: 'alpha', grid: 'smoke' });
+      expect(report.outputs.svg).toEqual([join(dir, 'alpha-error.svg'), join(dir, 'alpha-sweeps.svg')]);
+      for (const path of report.outputs.svg) {
+        expect(existsSync(path), path).toBe(true);
+        expect(readFileSync(path, 'utf8').startsWith('<svg'), path).toBe(true);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

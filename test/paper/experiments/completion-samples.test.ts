@@ -1,10 +1,15 @@
-// The completion-samples experiment on a reduced grid: CSV rows and columns, progress events, the figure's labels.
+// The completion-samples experiment on a reduced grid: CSV rows and columns, progress events, the
+// figure's labels; by name through the executable on the smoke grid, and its usage errors.
 
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { METHODS, completionSamples, quickGrid, runCompletionSamples, type CompletionSamplesGrid } from '../../../paper/experiments/completion-samples.ts';
+import { METHODS, quickGrid, runCompletionSamples, smokeGrid, type CompletionSamplesGrid } from '../../../paper/experiments/completion-samples.ts';
+import { experiments } from '../../../paper/experiments/index.ts';
+import { BIN } from '../../cli/helpers.ts';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -74,9 +79,59 @@ describe('completion-samples', () => {
     expect(Object.keys(medians['40x40']!).sort()).toEqual([...METHODS].sort());
   });
 
-  it('is registered under its name, and its quick grid keeps every method at 100 x 100', () => {
-    expect(completionSamples.name).toBe('completion-samples');
+  it('its quick grid keeps every method at 100 x 100, and so does its smoke grid', () => {
     const small = quickGrid.sizes.find((s) => s.rows === 100)!;
     expect([...small.methods].sort()).toEqual([...METHODS].sort());
+    for (const sz of smokeGrid.sizes) expect([...sz.methods].sort()).toEqual([...METHODS].sort());
+  });
+});
+
+/** `lin-rfm experiment ARGS` through the compiled executable; LINRFM_* settings of the caller's environment left out. */
+function experiment(...args: string[]): { code: number | null; stderr: string } {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LINRFM_')));
+  const r = spawnSync(process.execPath, [BIN, 'experiment', ...args], { encoding: 'utf8', env, timeout: 60_000 });
+  return { code: r.status, stderr: r.stderr };
+}
+
+describe('lin-rfm experiment completion-samples', () => {
+  it('--smoke runs by name and writes the CSV with a row per size and method, the figures and report.json', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'completion-samples-smoke-'));
+    try {
+      const r = experiment('completion-samples', '--smoke', '--output', dir, '--quiet');
+      expect(r.code, r.stderr).toBe(0);
+      const lines = readFileSync(join(dir, 'completion-samples.csv'), 'utf8').trimEnd().split('\n');
+      expect(lines[0]).toBe('size,rank,observed,method,seed,rel_error,iterations,seconds,hit_cap,stop');
+      const rows = lines.slice(1).map((l) => l.split(','));
+      for (const sz of smokeGrid.sizes) {
+        for (const m of sz.methods) expect(rows.some((x) => x[0] === `${sz.rows}x${sz.cols}` && x[3] === m), m).toBe(true);
+      }
+      const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as { outputs: { svg: string[] } };
+      expect(report).toMatchObject({ command: 'experiment', experiment: 'completion-samples', grid: 'smoke' });
+      expect(report.outputs.svg).toEqual(smokeGrid.sizes.map((sz) => join(dir, `completion-samples-${sz.rows}x${sz.cols}.svg`)));
+      for (const path of report.outputs.svg) {
+        expect(existsSync(path), path).toBe(true);
+        expect(readFileSync(path, 'utf8').startsWith('<svg'), path).toBe(true);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--smoke with --quick, and an unknown name, exit 64 with one line and write nothing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'completion-samples-usage-'));
+    try {
+      const out = join(dir, 'out');
+      const both = experiment('completion-samples', '--smoke', '--quick', '--output', out, '--quiet');
+      expect(both.code).toBe(64);
+      expect(both.stderr).toBe('lin-rfm: experiment: --quick and --smoke exclude each other\n');
+      const unknown = experiment('completion-sample', '--smoke', '--output', out, '--quiet');
+      expect(unknown.code).toBe(64);
+      const m = /^lin-rfm: experiment: unknown experiment "completion-sample" \(one of (.+)\)\n$/.exec(unknown.stderr);
+      expect(m, unknown.stderr).not.toBeNull();
+      expect(m![1]!.split(', ')).toEqual(experiments.map((e) => e.name));
+      expect(existsSync(out)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,11 +1,15 @@
-// The regression-samples experiment on a tiny grid: CSV shape and contents, the SVG's labels, one log event per cell.
+// The regression-samples experiment on a tiny grid: CSV shape and contents, the SVG's labels, one log
+// event per cell; by name through the executable on the smoke grid.
 
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { METHODS, regressionSamples, runRegressionSamples, type RegressionSamplesGrid } from '../../../paper/experiments/regression-samples.ts';
+import { METHODS, runRegressionSamples, smokeGrid, type RegressionSamplesGrid } from '../../../paper/experiments/regression-samples.ts';
 import type { ExperimentOutput } from '../../../paper/experiments/types.ts';
+import { BIN } from '../../cli/helpers.ts';
 
 // d = 100, s = 3: n = 60 is far above the l1 transition (about 2 s log(d / s) ~ 21).
 const GRID: RegressionSamplesGrid = {
@@ -58,9 +62,34 @@ describe('regression-samples experiment (tiny grid, seed 1)', () => {
     expect((await readdir(dir)).sort()).toEqual(['regression-samples.csv', 'regression-samples.svg']);
   });
 
-  it('is registered as the experiment named regression-samples', () => {
-    expect(regressionSamples.name).toBe('regression-samples');
+  it('summarises the medians of every method, as its smoke grid runs every method', () => {
     const summary = out.summary as { medians: Record<string, Record<string, number>> };
     expect(Object.keys(summary.medians)).toEqual([...METHODS]);
+    expect(smokeGrid.methods).toEqual(METHODS);
+  });
+});
+
+describe('lin-rfm experiment regression-samples', () => {
+  it('--smoke runs by name and writes the CSV with a row per method, the figure and report.json', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'regression-samples-smoke-'));
+    try {
+      // LINRFM_* settings of the caller's environment left out
+      const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LINRFM_')));
+      const r = spawnSync(process.execPath, [BIN, 'experiment', 'regression-samples', '--smoke', '--output', dir, '--quiet'], { encoding: 'utf8', env, timeout: 60_000 });
+      expect(r.status, r.stderr).toBe(0);
+      const lines = readFileSync(join(dir, 'regression-samples.csv'), 'utf8').trimEnd().split('\n');
+      expect(lines[0]).toBe('d,s,n,method,seed,rel_error,iterations,seconds');
+      const methods = lines.slice(1).map((l) => l.split(',')[3]);
+      for (const m of smokeGrid.methods) expect(methods, m).toContain(m);
+      const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as { outputs: { svg: string[] } };
+      expect(report).toMatchObject({ command: 'experiment', experiment: 'regression-samples', grid: 'smoke' });
+      expect(report.outputs.svg).toEqual([join(dir, 'regression-samples.svg')]);
+      for (const path of report.outputs.svg) {
+        expect(existsSync(path), path).toBe(true);
+        expect(readFileSync(path, 'utf8').startsWith('<svg'), path).toBe(true);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,12 +1,16 @@
-// The time-vs-size experiment on a two-point grid: CSV rows and columns, progress events, the figures' labels.
+// The time-vs-size experiment on a two-point grid: CSV rows and columns, progress events, the figures'
+// labels; by name through the executable on the smoke grid.
 
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../../kernels/random.ts';
-import { METHODS, quickGrid, runTimeVsSize, sampleUnobserved, timeVsSize, type TimeVsSizeGrid } from '../../../paper/experiments/time-vs-size.ts';
+import { METHODS, quickGrid, runTimeVsSize, sampleUnobserved, smokeGrid, type TimeVsSizeGrid } from '../../../paper/experiments/time-vs-size.ts';
 import { generateLowRank } from '../../../engine/synthetic.ts';
+import { BIN } from '../../cli/helpers.ts';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -93,8 +97,35 @@ describe('time-vs-size', () => {
     }
   });
 
-  it('is registered under its name', () => {
-    expect(timeVsSize.name).toBe('time-vs-size');
+  it('its quick grid is d = 100 to 800; its smoke grid runs every method at two sizes', () => {
     expect(quickGrid.dims).toEqual([100, 200, 400, 800]);
+    expect(smokeGrid.methods).toEqual(METHODS);
+    // a log-log curve needs two points
+    expect(smokeGrid.dims.length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('lin-rfm experiment time-vs-size', () => {
+  it('--smoke runs by name and writes the CSV with a row per method, both figures and report.json', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'time-vs-size-smoke-'));
+    try {
+      // LINRFM_* settings of the caller's environment left out
+      const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LINRFM_')));
+      const r = spawnSync(process.execPath, [BIN, 'experiment', 'time-vs-size', '--smoke', '--output', dir, '--quiet'], { encoding: 'utf8', env, timeout: 60_000 });
+      expect(r.status, r.stderr).toBe(0);
+      const lines = readFileSync(join(dir, 'time-vs-size.csv'), 'utf8').trimEnd().split('\n');
+      expect(lines[0]).toBe('d,n,observed,method,alpha,root,seed,sweeps,sec_per_iter,sweeps_to_tol,sec_to_tol,rel_error,hit_cap,stop');
+      const methods = lines.slice(1).map((l) => l.split(',')[3]);
+      for (const m of smokeGrid.methods) expect(methods, m.label).toContain(m.label);
+      const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as { outputs: { svg: string[] } };
+      expect(report).toMatchObject({ command: 'experiment', experiment: 'time-vs-size', grid: 'smoke' });
+      expect(report.outputs.svg).toEqual([join(dir, 'time-vs-size-per-iter.svg'), join(dir, 'time-vs-size-to-tol.svg')]);
+      for (const path of report.outputs.svg) {
+        expect(existsSync(path), path).toBe(true);
+        expect(readFileSync(path, 'utf8').startsWith('<svg'), path).toBe(true);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,9 +1,9 @@
 // `lin-rfm complete`: read the observed entries, plan the memory (in memory or spilled), complete on
 // the pool, and write predictions, top-k, the full matrix, the model and report.json.
 
-import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, rmSync } from 'node:fs';
 import { totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { Errors } from '../config/errors.ts';
 import type { Resolved } from '../config/load.ts';
 import { settingsOf, type CompleteSettings } from '../config/settings.ts';
@@ -12,11 +12,13 @@ import type { Pairs } from '../io/entries.ts';
 import { writeModel } from '../io/model.ts';
 import { uncenter } from '../engine/center.ts';
 import type { CompletionResult, EngineOptions } from '../engine/options.ts';
+import { NumericError } from '../engine/errors.ts';
 import { ResumeMismatch } from '../engine/state.ts';
 import { fingerprint, isParquet, readPairs } from '../pipeline/inputs.ts';
 import { jobControl, type JobControl } from '../pipeline/jobcontrol.ts';
 import { loadInMemory, loadMode, loadSpilled, type Loaded } from '../pipeline/load.ts';
 import { topKPerRow, topKPerRowByColumns, writeFull, writeKeyedTable, writePredictions } from '../pipeline/outputs.ts';
+import { openOutputFolder, type OutputFolder } from '../pipeline/outdir.ts';
 import { completeAsync } from '../pipeline/run.ts';
 import { engineOptionsFrom } from './options.ts';
 import { createProgress, type Progress } from './progress.ts';
@@ -28,7 +30,6 @@ export async function cmdComplete(settings: Resolved): Promise<void> {
   const progress = createProgress({ quiet: s.quiet });
   const input = s.input;
   const outDir = resolve(s.output);
-  if (existsSync(outDir) && !statSync(outDir).isDirectory()) throw Errors.Io(outDir, 'output exists and is not a directory');
   const budget = s.memoryBudget ?? Math.floor(0.8 * totalmem());
   const workers = s.workers;
   const columns = { rowKey: s.rowKey, colKey: s.colKey, valueKey: s.valueKey };
@@ -36,19 +37,37 @@ export async function cmdComplete(settings: Resolved): Promise<void> {
   const checkpointPath = resolve(s.checkpoint ?? join(outDir, 'checkpoint.lrfm'));
   // signals are caught from here to the end: the load stops at the next batch or bucket, the sweeps
   // after a checkpoint, and the outputs are finished
-  const job = jobControl({ path: checkpointPath, every: s.checkpointEvery, resume: s.resume, progress });
+  // one job per output folder; its outputs are staged there and published together at the end
+  const folder = openOutputFolder(outDir, 'lin-rfm complete', (m) => progress.info(m));
+  let job: JobControl | undefined;
   try {
-    await completeJob(s, settings, t0, { input, outDir, columns, eo, workers, budget, progress, job, checkpointPath });
+    checkWritable(dirname(checkpointPath), 'the checkpoint');
+    job = jobControl({ path: checkpointPath, every: s.checkpointEvery, resume: s.resume, progress });
+    await completeJob(s, settings, t0, { input, outDir, folder, columns, eo, workers, budget, progress, job, checkpointPath });
+  } catch (err) {
+    if (err instanceof NumericError) throw Errors.Numeric(input, err.message);
+    throw err;
   } finally {
-    job.dispose(false);
+    job?.dispose(false);
+    folder.close();
+  }
+}
+
+/** A directory that will be written into later: made if need be, and proved writable now, before any work. */
+function checkWritable(dir: string, what: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    throw Errors.Io(dir, `${what} cannot be written here: ${(err as Error).message}`, { cause: err });
   }
 }
 
 async function completeJob(
   s: CompleteSettings, settings: Resolved, t0: number,
-  j: { input: string; outDir: string; columns: { rowKey: string; colKey: string; valueKey: string }; eo: EngineOptions; workers: number; budget: number; progress: Progress; job: JobControl; checkpointPath: string },
+  j: { input: string; outDir: string; folder: OutputFolder; columns: { rowKey: string; colKey: string; valueKey: string }; eo: EngineOptions; workers: number; budget: number; progress: Progress; job: JobControl; checkpointPath: string },
 ): Promise<void> {
-  const { input, outDir, columns, eo, workers, budget, progress, job, checkpointPath } = j;
+  const { input, outDir, folder, columns, eo, workers, budget, progress, job, checkpointPath } = j;
   const checkInterrupt = (): void => {
     const signal = job.signal();
     if (signal !== null) throw Errors.Interrupted(signal, 'stopped while loading the input; nothing was written');
@@ -58,12 +77,18 @@ async function completeJob(
     : await loadInMemory(s, input, outDir, columns, workers, budget, progress);
   try {
     checkInterrupt();
+    const out = loaded.outliers;
+    if (out.count > 0) {
+      const e = out.examples[0]!;
+      progress.event('outliers', { count: out.count, policy: out.policy, lo: out.lo, hi: out.hi, median: out.median, scale: out.scale, examples: out.examples });
+      progress.info(`warning: ${out.count} value${out.count > 1 ? 's' : ''} beyond ${out.limit} robust standard deviations from the median ${out.median} `
+        + `(outside [${out.lo.toPrecision(4)}, ${out.hi.toPrecision(4)}]; e.g. ${e.row}, ${e.col}: ${e.value}): ${out.policy === 'clip' ? `clipped to the nearest other value (${out.inliers[0]} to ${out.inliers[1]})` : 'kept'} (--outliers)`);
+    }
     const predictPath = s.predict;
     const pairs = predictPath !== undefined ? await readPairs(predictPath, loaded.keys.rowKeys, loaded.keys.colKeys) : null;
     const { nRows, nCols, nnz, spill, estimate } = loaded;
     progress.event('memory', { estimateBytes: estimate.bytes, budgetBytes: budget, spill: spill !== undefined, chunkEntries: spill?.chunkEntries ?? null, load: loaded.mode });
     progress.info(`${nRows} rows x ${nCols} columns, ${nnz} observed${spill ? `; spilling to ${spill.dir} in chunks of up to ${spill.chunkEntries} entries` : ''}`);
-    mkdirSync(outDir, { recursive: true });
     let result: CompletionResult;
     try {
       result = await completeAsync(loaded.take(), { ...eo, workers: s.workers, spill }, sweepReporter(progress, eo.maxSweeps), job.control);
@@ -74,7 +99,7 @@ async function completeJob(
       throw err;
     }
     try {
-      await writeCompleteOutputs(s, settings, t0, { input, outDir, columns, loaded, pairs, result, job, checkpointPath, progress, workers, budget });
+      await writeCompleteOutputs(s, settings, t0, { input, outDir, folder, columns, loaded, pairs, result, job, checkpointPath, progress, workers, budget });
     } finally {
       result.release();
     }
@@ -86,6 +111,7 @@ async function completeJob(
 interface CompleteRun {
   input: string;
   outDir: string;
+  folder: OutputFolder;
   columns: { rowKey: string; colKey: string; valueKey: string };
   loaded: Loaded;
   pairs: Pairs | null;
@@ -99,12 +125,19 @@ interface CompleteRun {
 
 /** complete's outputs: predictions, top-k, the full matrix, the model and report.json (then the checkpoint goes). */
 async function writeCompleteOutputs(s: CompleteSettings, settings: Resolved, t0: number, r: CompleteRun): Promise<void> {
-  const { input, outDir, columns, loaded, pairs, result, job, checkpointPath, progress, workers, budget } = r;
+  const { input, outDir, folder, columns, loaded, pairs, result, job, checkpointPath, progress, workers, budget } = r;
+  // written into the staging directory, named in the report by where they will be
+  const stage = folder.staging;
+  const final = (p: string): string => join(outDir, relative(stage, p));
   const { keys: tri, center, rowBias, nnz, estimate } = loaded;
   progress.done();
   const signal = job.signal();
   if (result.stopReason === 'interrupted' && signal !== null) {
     throw Errors.Interrupted(signal, `stopped after sweep ${result.sweeps}, checkpoint written to ${checkpointPath}; run the same command with --resume to continue`);
+  }
+  if (result.stopReason === 'diverged') {
+    const at = result.history.at(-1)!;
+    throw Errors.Numeric(input, `the validation error became non-finite at sweep ${at.sweep + 1} (ridge ${at.lambda.toExponential(2)}, ${at.cholFallbacks} row solves that would not factor); nothing was written`);
   }
   progress.info(`${result.sweeps} sweeps, stop: ${result.stopReason}, validation RMSE ${result.bestValidationRmse.toExponential(3)}`);
 
@@ -112,25 +145,38 @@ async function writeCompleteOutputs(s: CompleteSettings, settings: Resolved, t0:
   let unseen = 0;
   if (pairs !== null) {
     const pred = uncenter(center, rowBias, pairs.rows, pairs.cols, result.predict(pairs.rows, pairs.cols));
-    for (let e = 0; e < pairs.n; e++) if (pairs.rows[e]! < 0 || pairs.cols[e]! < 0) unseen++;
-    const path = await writePredictions(outDir, s.format, s.predict!, columns, pairs, pred, { policy: s.coldStart, center, rowBias });
-    outputs['predictions'] = path;
+    for (let e = 0; e < pairs.n; e++) {
+      if (pairs.rows[e]! < 0 || pairs.cols[e]! < 0) unseen++;
+      else if (!Number.isFinite(pred[e]!)) {
+        throw Errors.Numeric(s.predict!, `the prediction for (${pairs.rowText[e]}, ${pairs.colText[e]}), a pair of known keys, is ${pred[e]}; nothing was written`);
+      }
+    }
+    const path = await writePredictions(stage, s.format, s.predict!, columns, pairs, pred, { policy: s.coldStart, center, rowBias });
+    outputs['predictions'] = final(path);
   }
   // predictions in the data's units, for the outputs that complete whole rows
-  const predictOut = (r: Int32Array, c: Int32Array): Float64Array => uncenter(center, rowBias, r, c, result.predict(r, c));
+  const predictOut = (r: Int32Array, c: Int32Array): Float64Array => {
+    const p = uncenter(center, rowBias, r, c, result.predict(r, c));
+    for (let e = 0; e < p.length; e++) {
+      if (!Number.isFinite(p[e]!)) {
+        throw Errors.Numeric(input, `the completed value of (${tri.rowKeys.key(r[e]!)}, ${tri.colKeys.key(c[e]!)}) is ${p[e]}; nothing was written`);
+      }
+    }
+    return p;
+  };
   const tableFormat = s.format ?? (isParquet(input) ? 'parquet' : 'csv');
   const topK = s.topK;
   if (topK !== undefined) {
-    const path = join(outDir, `topk.${tableFormat}`);
+    const path = join(stage, `topk.${tableFormat}`);
     const top = loaded.byColumn ? topKPerRowByColumns(loaded.observed, topK, predictOut) : topKPerRow(loaded.observed, topK, predictOut);
     await writeKeyedTable(path, tableFormat, columns, [
       Array.from(top.rows, (i) => tri.rowKeys.key(i)),
       Array.from(top.cols, (j) => tri.colKeys.key(j)),
     ], [{ name: 'score', values: top.scores }, { name: 'rank', values: top.ranks }]);
-    outputs['topk'] = path;
+    outputs['topk'] = final(path);
   }
-  if (s.full) outputs['full'] = await writeFull(outDir, tableFormat, loaded.observed, tri, columns, predictOut, loaded.byColumn);
-  const modelDir = join(outDir, 'model');
+  if (s.full) outputs['full'] = final(await writeFull(stage, tableFormat, loaded.observed, tri, columns, predictOut, loaded.byColumn));
+  const modelDir = join(stage, 'model');
   await writeModel(modelDir, {
     d: result.model.d,
     K: result.model.K,
@@ -141,7 +187,7 @@ async function writeCompleteOutputs(s: CompleteSettings, settings: Resolved, t0:
     keys: result.model.transposed ? tri.rowKeys : tri.colKeys,
     center: { kind: center.kind, mean: center.mean, reg: center.reg, bias: result.model.transposed ? new Float64Array(0) : center.colBias },
   });
-  outputs['model'] = modelDir;
+  outputs['model'] = final(modelDir);
   const report = {
     command: 'complete',
     version: VERSION,
@@ -151,13 +197,15 @@ async function writeCompleteOutputs(s: CompleteSettings, settings: Resolved, t0:
     ...runSummary(result),
     resumedAfterSweep: job.resumedAt,
     center: { kind: center.kind, mean: center.mean },
+    outliers: loaded.outliers,
     workers,
     memory: { estimateBytes: estimate.bytes, budgetBytes: budget, parts: estimate.parts, spilledChunks: result.spilledChunks },
     totalSeconds: (performance.now() - t0) / 1000,
     peakRssBytes: peakRssBytes(),
     outputs,
   };
-  await writeFileAtomic(join(outDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
+  await writeFileAtomic(join(stage, 'report.json'), JSON.stringify(report, null, 2) + '\n');
+  folder.publish();
   // the outputs supersede the checkpoint
   rmSync(checkpointPath, { force: true });
   if (!s.quiet) process.stdout.write(`wrote ${Object.values(outputs).concat(join(outDir, 'report.json')).join(', ')}\n`);

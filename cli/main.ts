@@ -1,7 +1,8 @@
 // The lin-rfm command line: the program, its flags (from the settings table), the commands, exit codes.
 
 import { Command, CommanderError, Option } from 'commander';
-import { Errors, LinRfmError } from '../config/errors.ts';
+import { Errors, exitCodes, LinRfmError } from '../config/errors.ts';
+import { NumericError } from '../engine/errors.ts';
 import { keyDefs, keysOf, jobCommands, type JobCommand } from '../config/table.ts';
 import { check, fromText, resolveConfig, type Resolved } from '../config/load.ts';
 import type { ExperimentFlags } from './experiment.ts';
@@ -140,6 +141,10 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof LinRfmError) {
       process.stderr.write(`lin-rfm: ${e.message}\n`);
       return e.exitCode;
+    }
+    if (e instanceof NumericError) {
+      process.stderr.write(`lin-rfm: numeric failure: ${e.message}\n`);
+      return exitCodes.E_NUMERIC;
     }
     const err = e as Error & { code?: string };
     if (err.code === 'EACCES' || err.code === 'ENOSPC' || err.code === 'EROFS') {

@@ -9,7 +9,10 @@ export const exitCodes = {
   E_BAD_DATA: 65, // EX_DATAERR
   E_MISSING_INPUT: 66, // EX_NOINPUT
   E_IO: 74, // EX_IOERR
+  E_LOCKED: 75, // EX_TEMPFAIL: another job holds the output folder; try again later
   E_CONFIG: 78, // EX_CONFIG
+  // not in sysexits(3): the numbers failed (a non-finite value in the run or in an output), never a success
+  E_NUMERIC: 79,
   // stopped by a signal after writing a checkpoint: the shell's 128 + signal number
   E_SIGINT: 130,
   E_SIGTERM: 143,
@@ -82,8 +85,18 @@ export const Errors = {
     return new LinRfmError('E_IO', `${file}: ${why}`, options);
   },
 
+  /** Another job holds `dir` (its output folder). */
+  Locked(dir: string, why: string): LinRfmError {
+    return new LinRfmError('E_LOCKED', `${dir}: ${why}`);
+  },
+
   Interrupted(signal: 'SIGINT' | 'SIGTERM', why: string): LinRfmError {
     return new LinRfmError(signal === 'SIGINT' ? 'E_SIGINT' : 'E_SIGTERM', `${signal}: ${why}`);
+  },
+
+  /** The numbers of a run went non-finite; `file` is the input (or output) concerned. */
+  Numeric(file: string, why: string): LinRfmError {
+    return new LinRfmError('E_NUMERIC', `${file}: numeric failure: ${why}`);
   },
 
   Config(key: string, value: unknown, why: string): LinRfmError {

@@ -10,6 +10,7 @@ export type Duplicates = 'error' | 'last' | 'mean';
 export type ColdStartPolicy = 'nan' | 'drop' | 'mean';
 export type TableFormat = 'csv' | 'parquet';
 export type SpillWhen = 'auto' | 'always' | 'never';
+export type OutlierPolicy = 'keep' | 'clip' | 'error';
 
 /** The engine's settings (demo, complete); every one has a default. */
 export interface EngineSettings {
@@ -55,6 +56,8 @@ export interface IoSettings {
 
 export interface CompleteSettings extends EngineSettings, IoSettings {
   center: CenterKind;
+  outliers: OutlierPolicy;
+  outlierLimit: number;
   topK?: number;
   full: boolean;
   /** Bytes; absent: 80% of RAM. */
@@ -93,7 +96,7 @@ const ioKeys: Record<keyof IoSettings, true> = {
 export const settingKeys: { [C in JobCommand]: Record<keyof SettingsOf[C], true> } = {
   demo: { ...engineKeys, quiet: true, output: true, rows: true, cols: true, rank: true, observed: true, dataSeed: true },
   complete: {
-    ...engineKeys, ...ioKeys, center: true, topK: true, full: true, memoryBudget: true, spill: true, workDir: true, spillChunk: true,
+    ...engineKeys, ...ioKeys, center: true, outliers: true, outlierLimit: true, topK: true, full: true, memoryBudget: true, spill: true, workDir: true, spillChunk: true,
     checkpointEvery: true, checkpoint: true, resume: true,
   },
   predict: { ...ioKeys, model: true, predict: true },

@@ -90,6 +90,8 @@ export const keyDefs: readonly KeyDef[] = [
   def('duplicates', '--duplicates <policy>', 'choice', choice(['error', 'last', 'mean']), 'a (row, col) pair given twice: error | last (keep the last value) | mean', IO, { choices: ['error', 'last', 'mean'], default: 'error' }),
   // complete
   def('center', '--center <how>', 'choice', choice(['none', 'mean', 'bias']), 'subtract before completing and add back: none | mean | bias (mean + row and column biases)', ['complete'], { choices: ['none', 'mean', 'bias'], default: 'mean' }),
+  def('outliers', '--outliers <policy>', 'choice', choice(['keep', 'clip', 'error']), 'values beyond --outlier-limit robust standard deviations from the median: clip (to the limit, counted in the log and report) | error | keep', ['complete'], { choices: ['keep', 'clip', 'error'], default: 'clip' }),
+  def('outlierLimit', '--outlier-limit <k>', 'number', positive, 'how many robust standard deviations (1.4826 x the median absolute deviation) from the median make a value an outlier', ['complete'], { default: 50 }),
   def('topK', '--top-k <k>', 'int', intMin(1), 'also write topk.(csv|parquet): the k best unobserved columns of every row (row, col, score, rank)', ['complete']),
   def('full', '--full', 'boolean', z.boolean(), 'also write the whole completed matrix, long format (row, col, value, observed): full.csv, or a Parquet dataset full/ of part files', ['complete'], { default: false }),
   def('memoryBudget', '--memory-budget <size>', 'bytes', bytes, 'refuse a job whose memory estimate exceeds this (bytes, or 1500M, 4G, 512MiB; default 80% of RAM)', ['complete']),

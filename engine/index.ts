@@ -4,7 +4,8 @@
 export * from './options.ts';
 export { csrFromTriplets, findEntry, nnzOf, transposeCsr, type Csr } from './csr.ts';
 export { centered, fitCenter, offset, rowBiases, uncenter, type Center, type CenterKind } from './center.ts';
-export { prepareData, rootMeanSquare, type PreparedData } from './split.ts';
+export { prepareData, rootMeanSquare, SquareSum, type PreparedData } from './split.ts';
+export { NumericError } from './errors.ts';
 export { predictWithModel } from './prediction.ts';
 export { initialSchedule, nextStep, recordFit, stopAfterFit, type NextKernel, type ScheduleOptions, type ScheduleState } from './schedule.ts';
 export { ResumeMismatch, type EngineState, type RunControl } from './state.ts';

@@ -1,6 +1,7 @@
 // Oriented, scaled training/validation split of the observed entries (the engine's view of the data).
 
 import { nnzOf, transposeCsr, type Csr } from './csr.ts';
+import { NumericError } from './errors.ts';
 
 export interface PreparedData {
   /** True when the input was transposed so that the kernel side d is the smaller one. */
@@ -67,15 +68,49 @@ export function prepareData(input: Csr, validationFraction: number, seed: number
 
 /** The root mean square of values[0, n) summed in order (1 when it is 0): the unit the engine works in. */
 export function rootMeanSquare(values: Float64Array, n: number): number {
-  let ss = 0;
-  for (let p = 0; p < n; p++) ss += values[p]! * values[p]!;
-  return scaleOf(ss, n);
+  const sum = new SquareSum();
+  for (let p = 0; p < n; p++) sum.add(values[p]!);
+  return sum.rms(n, 'the observed values after centering');
 }
 
-/** The scale from a sum of squares of n values. */
-export function scaleOf(ss: number, n: number): number {
-  const ms = ss / n;
-  return ms > 0 ? Math.sqrt(ms) : 1;
+/** Below this mean square the plain sum has lost precision to underflow (squares of values under ~1e-145). */
+const PLAIN_MS_MIN = 1e-290;
+
+/**
+ * A sum of squares that neither overflows nor underflows: kept plainly, which gives the bits every
+ * ordinary run is recorded with, and as LAPACK's dlassq keeps it (t^2 s with t the largest magnitude
+ * so far), which the root mean square falls back on when the plain sum overflowed or underflowed
+ * (a value of 1e300, or values all near 1e-200).
+ */
+export class SquareSum {
+  #plain = 0;
+  #t = 0;
+  #s = 1;
+  /** The first non-finite value added, if any. */
+  #bad: { value: number } | null = null;
+
+  add(v: number): void {
+    this.#plain += v * v;
+    if (!Number.isFinite(v)) {
+      this.#bad ??= { value: v };
+      return;
+    }
+    const a = Math.abs(v);
+    if (a === 0) return;
+    if (this.#t < a) {
+      this.#s = 1 + this.#s * (this.#t / a) ** 2;
+      this.#t = a;
+    } else this.#s += (a / this.#t) ** 2;
+  }
+
+  /** The root mean square of n values added (1 when all were 0); a NumericError names `what` when one was not finite. */
+  rms(n: number, what: string): number {
+    if (this.#bad !== null) throw new NumericError(`${what} hold a non-finite value (${this.#bad.value})`);
+    const ms = this.#plain / n;
+    if (Number.isFinite(ms) && ms >= PLAIN_MS_MIN) return Math.sqrt(ms);
+    if (this.#t === 0) return 1;
+    return this.#t * Math.sqrt(this.#s / n);
+  }
 }
 
 /**

@@ -8,17 +8,18 @@ import { Errors } from '../config/errors.ts';
 import type { CompleteSettings } from '../config/settings.ts';
 import type { Triplets } from '../io/entries.ts';
 import { countParquetRows } from '../io/parquet.ts';
-import { centered, fitCenter, rowBiases, type Center } from '../engine/center.ts';
+import { centered, csrEntries, fitCenter, rowBiases, type Center } from '../engine/center.ts';
 import { csrFromTriplets, type Csr } from '../engine/csr.ts';
 import type { CsrSource, EngineOptions } from '../engine/options.ts';
 import { isParquet, observedOf, readObserved, type ObservedRows } from './inputs.ts';
 import { estimateLoadMemory, estimateMemory, estimateSpilledMemory, estimateStreamedMemory, type MemoryEstimate } from './memory.ts';
+import { findOutliers, type OutlierReport } from './outliers.ts';
 import type { SpillOptions } from './spill.ts';
 import { streamLoad, type PreparedBuckets, type StreamLoad } from './streamload.ts';
 import { jobWorkDir } from './workdir.ts';
 
 /** The settings a load reads. */
-export type LoadSettings = Pick<CompleteSettings, 'spill' | 'spillChunk' | 'duplicates' | 'center' | 'workDir' | 'topK' | 'full'>;
+export type LoadSettings = Pick<CompleteSettings, 'spill' | 'spillChunk' | 'duplicates' | 'center' | 'outliers' | 'outlierLimit' | 'workDir' | 'topK' | 'full'>;
 
 /** Where a load's messages go (the command line's progress output fits it). */
 export interface LoadLog {
@@ -36,6 +37,7 @@ export interface Loaded {
   nnz: number;
   center: Center;
   rowBias: Float64Array;
+  outliers: OutlierReport;
   /** The observed entries by row, for top-k and the full matrix; or by column (byColumn: observed.rows gives columns). */
   observed: ObservedRows;
   byColumn: boolean;
@@ -121,13 +123,15 @@ export async function loadInMemory(
   tri.rows = new Int32Array(0);
   tri.cols = new Int32Array(0);
   tri.values = new Float64Array(0);
+  const { report: outliers, clip } = findOutliers(csrEntries(raw), nnz, s.outliers, s.outlierLimit, input, (i, j) => [tri.rowKeys.key(i), tri.colKeys.key(j)]);
+  if (clip !== null) for (let p = 0; p < nnz; p++) raw.values[p] = clip(raw.values[p]!);
   const center = fitCenter(raw, s.center);
   const rowBias = rowBiases(raw, center, new Float64Array(raw.nRows));
   let m: Csr | null = centered(raw, center, rowBias);
   progress.event('loaded', { file: input, rows: raw.nRows, cols: raw.nCols, observed: nnz, load: 'memory' });
   const plan = memoryPlan(s, outDir, raw.nRows, raw.nCols, nnz, workers, budget);
   return {
-    mode: 'memory', keys: tri, nRows: raw.nRows, nCols: raw.nCols, nnz, center, rowBias,
+    mode: 'memory', keys: tri, nRows: raw.nRows, nCols: raw.nCols, nnz, center, rowBias, outliers,
     observed: observedOf(raw), byColumn: false, estimate: plan.estimate, spill: plan.spill,
     // a spilled run takes the only reference to the centred matrix and frees it once the chunks are written
     take: () => ({ take: (): Csr => { const c = m!; m = null; return c; } }),
@@ -158,6 +162,8 @@ export async function loadSpilled(
     input, columns, dir,
     duplicates: s.duplicates,
     center: s.center,
+    outliers: s.outliers,
+    outlierLimit: s.outlierLimit,
     bucketEntries: chunkEntries,
     validationFraction: eo.validationFraction,
     seed: eo.seed,
@@ -178,7 +184,7 @@ export async function loadSpilled(
     const transposed = load.prepared.transposed;
     const estimate = refuse(nRows, nCols, nnz);
     return {
-      mode: 'spilled', keys: load, nRows, nCols, nnz, center: load.center, rowBias: load.rowBias,
+      mode: 'spilled', keys: load, nRows, nCols, nnz, center: load.center, rowBias: load.rowBias, outliers: load.outliers,
       observed: transposed ? { nRows: nCols, nCols: nRows, rows: load.observedRows } : { nRows, nCols, rows: load.observedRows },
       byColumn: transposed,
       estimate, spill: { dir, chunkEntries },

@@ -22,7 +22,9 @@ import { RunHasher } from '../engine/state.ts';
 import type { EngineOptions } from '../engine/options.ts';
 import type { RowShape } from './plan.ts';
 import { isParquet } from './inputs.ts';
-import { HoldOut, scaleOf } from '../engine/split.ts';
+import { HoldOut, SquareSum } from '../engine/split.ts';
+import type { OutlierPolicy } from '../config/settings.ts';
+import { findOutliers, type OutlierReport } from './outliers.ts';
 import { duplicateError, ObservedBuckets, sortBucket, type RowBucket } from './bucketrows.ts';
 import { makeDir, onExit, removeMadeDirs } from './workdir.ts';
 
@@ -55,6 +57,9 @@ export interface StreamLoadOptions {
   columns: { rowKey: string; colKey: string; valueKey: string };
   duplicates: 'error' | 'last' | 'mean';
   center: CenterKind;
+  /** Values far from the bulk (pipeline/outliers.ts): kept (the default), clipped or refused. */
+  outliers?: OutlierPolicy;
+  outlierLimit?: number;
   /** The work directory for the bucket files. */
   dir: string;
   /** Entries a bucket holds at most (a row longer than that gets a bucket alone). */
@@ -84,6 +89,7 @@ export interface StreamLoad {
   center: Center;
   /** Row biases of the input's rows (zeros unless bias centering). */
   rowBias: Float64Array;
+  outliers: OutlierReport;
   prepared: PreparedBuckets;
   /** The observed entries of oriented rows [r0, r1) (a CSR of those rows): input rows, or input columns when transposed. */
   observedRows(r0: number, r1: number): { rowPtr: Int32Array; colIdx: Int32Array };
@@ -226,7 +232,7 @@ async function load(o: StreamLoadOptions, files: string[], cleanup: () => void):
       visit(b, readChunk(b.path, b.nnz));
     }
   };
-  const entries: EntryVisitor = (visit) => eachBucket((b, e) => {
+  const rawEntries: EntryVisitor = (visit) => eachBucket((b, e) => {
     for (let p = 0; p < b.nnz; p++) {
       const i = b.r0 + e.row[p]!;
       const j = e.col[p]!;
@@ -234,22 +240,24 @@ async function load(o: StreamLoadOptions, files: string[], cleanup: () => void):
       else visit(i, j, e.value[p]!);
     }
   });
+  // outliers: found as the load in memory finds them, and clipped on every later read of a value
+  o.onStep?.('outliers');
+  const { report: outliers, clip } = findOutliers(rawEntries, nnz, o.outliers ?? 'keep', o.outlierLimit ?? 50, o.input, (i, j) => [first.rowKeys.key(i), first.colKeys.key(j)]);
+  const valueOf = clip ?? ((v: number): number => v);
+  const entries: EntryVisitor = clip === null ? rawEntries : (visit) => rawEntries((i, j, v) => visit(i, j, clip(v)));
 
   // (4) centering
   o.onStep?.('centering');
   const center = fitCenterEntries(entries, nRows, nCols, o.center);
   const rowBias = rowBiasesEntries(entries, nRows, center, new Float64Array(nRows));
-  const centred = (i: number, j: number, v: number): number => v - (transposed ? offset(center, rowBias, j, i) : offset(center, rowBias, i, j));
+  const centred = (i: number, j: number, v: number): number => valueOf(v) - (transposed ? offset(center, rowBias, j, i) : offset(center, rowBias, i, j));
 
   // (5) scale
-  let ss = 0;
+  const squares = new SquareSum();
   eachBucket((b, e) => {
-    for (let p = 0; p < b.nnz; p++) {
-      const v = centred(b.r0 + e.row[p]!, e.col[p]!, e.value[p]!);
-      ss += v * v;
-    }
+    for (let p = 0; p < b.nnz; p++) squares.add(centred(b.r0 + e.row[p]!, e.col[p]!, e.value[p]!));
   });
-  const scale = scaleOf(ss, nnz);
+  const scale = squares.rms(nnz, 'the observed values after centering');
 
   // (6) split, digest, shape; the prepared buckets replace the sorted ones
   o.onStep?.('splitting');
@@ -297,6 +305,7 @@ async function load(o: StreamLoadOptions, files: string[], cleanup: () => void):
     nnz,
     center,
     rowBias,
+    outliers,
     prepared: {
       transposed, scale, n, d, nTrain: nnz - nVal, nVal, maxRow,
       shape: { n, d, trainLen, valStart, colCost },

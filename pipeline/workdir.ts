@@ -68,7 +68,8 @@ export function jobWorkDir(base: string): WorkDir {
   return { dir, close };
 }
 
-function alive(pid: number): boolean {
+/** Whether a process of this host with this PID exists (this one included). */
+export function alive(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);

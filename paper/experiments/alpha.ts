@@ -1,12 +1,13 @@
 // Experiment alpha: test error and sweeps of lin-RFM against the kernel power alpha, with and without momentum.
 
 import { join } from 'node:path';
-import { complete, writeFileAtomic } from '../../pipeline/index.ts';
-import { lineChart, type Series } from '../svg.ts';
+import { complete } from '../../pipeline/index.ts';
+import type { Series } from '../svg.ts';
 import { Rng } from '../../kernels/index.ts';
 import { generateLowRank, unobservedPairs, type StopReason } from '../../engine/index.ts';
-import { median, sampleUnobserved } from './time-vs-size.ts';
-import type { Experiment, ExperimentOptions, ExperimentOutput, Grid } from './types.ts';
+import { defineExperiment, experimentOutput, medianCurve, recordCell, writeChart, writeCsv } from './common.ts';
+import { sampleUnobserved } from './time-vs-size.ts';
+import type { ExperimentOptions, ExperimentOutput } from './types.ts';
 
 export interface AlphaSize {
   rows: number;
@@ -113,9 +114,7 @@ export async function runAlpha(grid: AlphaGrid, outDir: string, log: ExperimentO
             size, rank: sz.rank, observed: sz.observed, alpha, momentum, seed, relError: relError(),
             sweeps: res.sweeps, bestSweep: res.bestSweep, sweepsToTarget, seconds: (performance.now() - ts) / 1000, stop: res.stopReason,
           };
-          records.push(rec);
-          log('cell', { ...rec });
-          await new Promise((resolve) => setImmediate(resolve));
+          await recordCell(records, rec, log, { ...rec });
         }
       }
     }
@@ -126,8 +125,7 @@ export async function runAlpha(grid: AlphaGrid, outDir: string, log: ExperimentO
     r.size, r.rank, r.observed, r.alpha, r.momentum, r.seed, r.relError.toPrecision(6), r.sweeps, r.bestSweep,
     Number.isFinite(r.sweepsToTarget) ? r.sweepsToTarget : '', r.seconds.toFixed(3), r.stop,
   ].join(','));
-  const csvPath = join(outDir, 'alpha.csv');
-  await writeFileAtomic(csvPath, [header, ...lines].join('\n') + '\n');
+  const csvPath = await writeCsv(join(outDir, 'alpha.csv'), header, lines);
 
   const curves = grid.sizes.flatMap((sz) => grid.momenta.map((momentum) => ({ sz, momentum })));
   const figures: Array<{ file: string; key: 'relError' | 'sweeps'; yLabel: string; title: string }> = [
@@ -141,45 +139,29 @@ export async function runAlpha(grid: AlphaGrid, outDir: string, log: ExperimentO
     const series: Series[] = curves.map(({ sz, momentum }, k) => {
       const size = `${sz.rows}x${sz.cols}`;
       const name = label(size, sz.observed, momentum);
-      const points: [number, number][] = [];
-      const band: [number, number, number][] = [];
-      summary[f.key]![name] = {};
-      for (const alpha of grid.alphas) {
-        const ys = records
-          .filter((r) => r.size === size && r.observed === sz.observed && r.momentum === momentum && r.alpha === alpha)
-          .map((r) => r[f.key])
-          .filter(Number.isFinite);
-        if (ys.length === 0) continue;
-        const med = median(ys);
-        summary[f.key]![name]![String(alpha)] = med;
-        points.push([alpha, med]);
-        band.push([alpha, Math.min(...ys), Math.max(...ys)]);
-      }
+      const { points, band, medians } = medianCurve(grid.alphas, (alpha) => records
+        .filter((r) => r.size === size && r.observed === sz.observed && r.momentum === momentum && r.alpha === alpha)
+        .map((r) => r[f.key]));
+      summary[f.key]![name] = medians;
       return { label: name, points, band, color: COLORS[k % COLORS.length]!, dashed: momentum > 0 };
     });
     const seeds = [...new Set(grid.sizes.flatMap((s) => s.seeds))].join(', ');
-    const chart = lineChart(series, {
+    svg.push(await writeChart(join(outDir, f.file), series, {
       title: `lin-RFM ${f.title}: median, min-max over seeds ${seeds}`,
       xLabel: 'alpha (K = G^(2 alpha))', yLabel: f.yLabel, logY: true, width: 960,
-    });
-    const path = join(outDir, f.file);
-    await writeFileAtomic(path, chart);
-    svg.push(path);
+    }));
   }
-  return { csv: [csvPath], svg, summary: { ...summary, cells: records.length, seconds: (performance.now() - t0) / 1000 } };
+  return experimentOutput(t0, csvPath, svg, summary, records.length);
 }
 
-export function gridFor(g: Grid): AlphaGrid {
-  return { smoke: smokeGrid, quick: quickGrid, full: fullGrid }[g];
-}
-
-export const alphaExperiment: Experiment = {
+export const alphaExperiment = defineExperiment({
   name: 'alpha',
   description:
     'lin-RFM test error and sweeps against alpha (1/8 to 1; 1/4 is IRLS p = 1, 1/2 is p = 0) with and without '
     + 'momentum: 100 x 100 rank 5 (and, full grid, the paper case 500 x 500 rank 5, 10,000 observed)',
-  run: (o) => {
-    const grid = gridFor(o.grid);
-    return runAlpha(o.seeds ? { ...grid, sizes: grid.sizes.map((s) => ({ ...s, seeds: [...o.seeds!] })) } : grid, o.outDir, o.log);
-  },
-};
+  grids: { smoke: smokeGrid, quick: quickGrid, full: fullGrid },
+  withSeeds: (grid: AlphaGrid, seeds) => ({ ...grid, sizes: grid.sizes.map((s) => ({ ...s, seeds: [...seeds] })) }),
+  run: runAlpha,
+});
+
+export const gridFor = alphaExperiment.gridFor;

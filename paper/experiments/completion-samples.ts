@@ -1,14 +1,15 @@
 // Experiment completion-samples: relative test error against the number of observed entries, lin-RFM against the baselines.
 
 import { join } from 'node:path';
-import { complete, writeFileAtomic } from '../../pipeline/index.ts';
-import { lineChart, type Series } from '../svg.ts';
+import { complete } from '../../pipeline/index.ts';
+import type { Series } from '../svg.ts';
 import type { BaselineResult } from '../baselines/common.ts';
 import { completeDln } from '../baselines/dln.ts';
 import { completeIrls } from '../baselines/irls.ts';
 import { completeSoftImpute } from '../baselines/softimpute.ts';
 import { generateLowRank, unobservedPairs, type Csr } from '../../engine/index.ts';
-import type { Experiment, ExperimentOptions, ExperimentOutput, Grid } from './types.ts';
+import { defineExperiment, experimentOutput, medianCurve, recordCell, writeChart, writeCsv } from './common.ts';
+import type { ExperimentOptions, ExperimentOutput } from './types.ts';
 
 export const METHODS = [
   'lin-RFM alpha=1/4',
@@ -140,12 +141,6 @@ const COLORS: Record<Method, string> = {
   'soft-impute': '#7f7f7f',
 };
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const h = s.length >> 1;
-  return s.length % 2 === 1 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
-}
-
 /** Runs every (size, observed, seed, method) cell of the grid, writes the CSV and one SVG per size. */
 export async function runCompletionSamples(
   grid: CompletionSamplesGrid,
@@ -175,10 +170,7 @@ export async function runCompletionSamples(
             size, rank: sz.rank, observed, method, seed, relError: Math.sqrt(num / den),
             iterations: result.iterations, seconds, hitCap: result.hitCap, stop,
           };
-          records.push(rec);
-          log('cell', { ...rec });
-          // let the caller's progress output through between cells
-          await new Promise((resolve) => setImmediate(resolve));
+          await recordCell(records, rec, log, { ...rec });
         }
       }
     }
@@ -187,8 +179,7 @@ export async function runCompletionSamples(
   const header = 'size,rank,observed,method,seed,rel_error,iterations,seconds,hit_cap,stop';
   const lines = records.map((r) =>
     [r.size, r.rank, r.observed, r.method, r.seed, r.relError.toPrecision(6), r.iterations, r.seconds.toFixed(3), r.hitCap ? 1 : 0, r.stop].join(','));
-  const csvPath = join(outDir, 'completion-samples.csv');
-  await writeFileAtomic(csvPath, [header, ...lines].join('\n') + '\n');
+  const csvPath = await writeCsv(join(outDir, 'completion-samples.csv'), header, lines);
 
   const svg: string[] = [];
   const medians: Record<string, Record<string, Record<string, number>>> = {};
@@ -198,40 +189,27 @@ export async function runCompletionSamples(
     const series: Series[] = [];
     medians[size] = {};
     for (const method of sz.methods) {
-      const points: [number, number][] = [];
-      const band: [number, number, number][] = [];
-      medians[size]![method] = {};
+      const cellsAt = (observed: number): CellRecord[] => records.filter((r) => r.size === size && r.method === method && r.observed === observed);
       for (const observed of sz.observed) {
-        const cells = records.filter((r) => r.size === size && r.method === method && r.observed === observed);
-        const errs = cells.map((r) => r.relError).filter(Number.isFinite);
-        const hits = cells.filter((r) => r.hitCap).length;
+        const hits = cellsAt(observed).filter((r) => r.hitCap).length;
         if (hits > 0) capHits[`${size} ${method} m=${observed}`] = hits;
-        if (errs.length === 0) continue;
-        const med = median(errs);
-        medians[size]![method]![String(observed)] = med;
-        // in thousands: the chart's tick labels print 10,000 and 12,500 alike (1e+4)
-        points.push([observed / 1000, med]);
-        band.push([observed / 1000, Math.min(...errs), Math.max(...errs)]);
       }
+      // in thousands: the chart's tick labels print 10,000 and 12,500 alike (1e+4)
+      const errorsAt = (observed: number): number[] => cellsAt(observed).map((r) => r.relError);
+      const { points, band, medians: m } = medianCurve(sz.observed, errorsAt, { plotX: (x) => x / 1000 });
+      medians[size]![method] = m;
       series.push({ label: method, points, band, color: COLORS[method], dashed: !method.startsWith('lin-RFM') });
     }
     const seeds = `seed${sz.seeds.length > 1 ? 's' : ''} ${sz.seeds.join(', ')}`;
-    const chart = lineChart(series, {
+    svg.push(await writeChart(join(outDir, `completion-samples-${size}.svg`), series, {
       title: `${sz.rows} x ${sz.cols}, rank ${sz.rank}: median and min-max over ${seeds}`,
       xLabel: 'observed entries (thousands)',
       yLabel: 'relative test error (unobserved entries)',
       logY: true,
       width: 820,
-    });
-    const path = join(outDir, `completion-samples-${size}.svg`);
-    await writeFileAtomic(path, chart);
-    svg.push(path);
+    }));
   }
-  return {
-    csv: [csvPath],
-    svg,
-    summary: { medians, capHits, cells: records.length, seconds: (performance.now() - t0) / 1000 },
-  };
+  return experimentOutput(t0, csvPath, svg, { medians, capHits }, records.length);
 }
 
 /** The grid with its seeds replaced (ExperimentOptions.seeds), for every size. */
@@ -239,17 +217,14 @@ export function withSeeds(grid: CompletionSamplesGrid, seeds: number[]): Complet
   return { sizes: grid.sizes.map((s) => ({ ...s, seeds: [...seeds] })) };
 }
 
-export function gridFor(g: Grid): CompletionSamplesGrid {
-  return { smoke: smokeGrid, quick: quickGrid, full: fullGrid }[g];
-}
-
-export const completionSamples: Experiment = {
+export const completionSamples = defineExperiment({
   name: 'completion-samples',
   description:
     'relative test error against the number of observed entries (100 x 100 and 500 x 500, rank 5): '
     + 'lin-RFM (alpha 1/4, 1/2, 1), IRLS-p (p 1, 0), deep linear networks (depth 2, 3, 4), soft-impute',
-  run: (o) => {
-    const grid = gridFor(o.grid);
-    return runCompletionSamples(o.seeds ? withSeeds(grid, o.seeds) : grid, o.outDir, o.log);
-  },
-};
+  grids: { smoke: smokeGrid, quick: quickGrid, full: fullGrid },
+  withSeeds,
+  run: runCompletionSamples,
+});
+
+export const gridFor = completionSamples.gridFor;

@@ -1,15 +1,15 @@
 // Experiment regression-samples: relative error of sparse linear regression against the number of samples, diagonal lin-RFM against the baselines.
 
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../pipeline/index.ts';
-import { lineChart, type Series } from '../svg.ts';
+import type { Series } from '../svg.ts';
 import { diagRfm } from '../regression/diag-rfm.ts';
 import { dln } from '../regression/dln.ts';
 import { irls } from '../regression/irls.ts';
 import { lasso } from '../regression/lasso.ts';
 import { sparseRegression, type SparseRegressionProblem } from '../regression/synthetic.ts';
 import { relativeError, type SolveResult } from '../regression/types.ts';
-import type { Experiment, ExperimentOptions, ExperimentOutput, Grid } from './types.ts';
+import { defineExperiment, experimentOutput, medianCurve, recordCell, writeChart, writeCsv } from './common.ts';
+import type { ExperimentOptions, ExperimentOutput } from './types.ts';
 
 /**
  * The methods, with the IRLS-p each lin-RFM alpha equals (p = 2 - 4 alpha, docs/DESIGN.md, "Sparse regression"):
@@ -127,12 +127,6 @@ const COLORS: Record<Method, string> = {
   Lasso: '#7f7f7f',
 };
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const h = s.length >> 1;
-  return s.length % 2 === 1 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
-}
-
 // Errors of exact recovery reach 1e-16 and below; the log axis stops at 1e-16 so the failures above
 // stay readable.
 const FLOOR = 1e-16;
@@ -153,62 +147,41 @@ export async function runRegressionSamples(
         const r = runMethod(method, P, g);
         const seconds = (performance.now() - ts) / 1000;
         const rec: CellRecord = { d: g.d, s: g.s, n, method, seed, relError: relativeError(r.beta, P.beta), iterations: r.iterations, seconds };
-        records.push(rec);
-        log('cell', { ...rec, converged: r.converged });
-        // Lets the caller's progress output through between cells.
-        await new Promise((resolve) => setImmediate(resolve));
+        await recordCell(records, rec, log, { ...rec, converged: r.converged });
       }
     }
   }
 
   const header = 'd,s,n,method,seed,rel_error,iterations,seconds';
   const lines = records.map((r) => [r.d, r.s, r.n, r.method, r.seed, r.relError.toPrecision(6), r.iterations, r.seconds.toFixed(3)].join(','));
-  const csvPath = join(outDir, 'regression-samples.csv');
-  await writeFileAtomic(csvPath, [header, ...lines].join('\n') + '\n');
+  const csvPath = await writeCsv(join(outDir, 'regression-samples.csv'), header, lines);
 
   const series: Series[] = [];
   const medians: Record<string, Record<string, number>> = {};
   for (const method of g.methods) {
-    const points: [number, number][] = [];
-    const band: [number, number, number][] = [];
-    medians[method] = {};
-    for (const n of g.ns) {
-      const errs = records.filter((r) => r.method === method && r.n === n).map((r) => r.relError).filter(Number.isFinite);
-      if (errs.length === 0) continue;
-      const med = median(errs);
-      medians[method]![String(n)] = med;
-      points.push([n, Math.max(FLOOR, med)]);
-      band.push([n, Math.max(FLOOR, Math.min(...errs)), Math.max(FLOOR, Math.max(...errs))]);
-    }
+    const errorsAt = (n: number): number[] => records.filter((r) => r.method === method && r.n === n).map((r) => r.relError);
+    const { points, band, medians: m } = medianCurve(g.ns, errorsAt, { floor: FLOOR });
+    medians[method] = m;
     series.push({ label: method, points, band, color: COLORS[method], dashed: !method.startsWith('lin-RFM') });
   }
-  const chart = lineChart(series, {
+  const svgPath = await writeChart(join(outDir, 'regression-samples.svg'), series, {
     title: `d = ${g.d}, s = ${g.s} (${g.values}): median, min-max over ${g.seeds.length} seed(s)`,
     xLabel: 'samples n',
     yLabel: '||beta - beta*|| / ||beta*||',
     logY: true,
     width: 860,
   });
-  const svgPath = join(outDir, 'regression-samples.svg');
-  await writeFileAtomic(svgPath, chart);
-  return {
-    csv: [csvPath],
-    svg: [svgPath],
-    summary: { d: g.d, s: g.s, values: g.values, seeds: g.seeds, medians, cells: records.length, seconds: (performance.now() - t0) / 1000 },
-  };
+  return experimentOutput(t0, csvPath, [svgPath], { d: g.d, s: g.s, values: g.values, seeds: g.seeds, medians }, records.length);
 }
 
-export function gridFor(g: Grid): RegressionSamplesGrid {
-  return { smoke: smokeGrid, quick: quickGrid, full: fullGrid }[g];
-}
-
-export const regressionSamples: Experiment = {
+export const regressionSamples = defineExperiment({
   name: 'regression-samples',
   description:
     'sparse linear regression (d = 2,000, 20 nonzeros, noiseless Gaussian design): relative error of beta against n for '
     + 'diagonal lin-RFM (alpha 1/4, 1/2, 1), IRLS-p (p 1, 0.5), diagonal deep linear networks (depth 2, 3, 4) and the Lasso',
-  run: (o) => {
-    const grid = gridFor(o.grid);
-    return runRegressionSamples(o.seeds ? { ...grid, seeds: [...o.seeds] } : grid, o.outDir, o.log);
-  },
-};
+  grids: { smoke: smokeGrid, quick: quickGrid, full: fullGrid },
+  withSeeds: (grid: RegressionSamplesGrid, seeds) => ({ ...grid, seeds: [...seeds] }),
+  run: runRegressionSamples,
+});
+
+export const gridFor = regressionSamples.gridFor;

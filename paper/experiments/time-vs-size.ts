@@ -1,11 +1,12 @@
 // Experiment time-vs-size: seconds per sweep and to a test error as d grows, SVD-free lin-RFM against eigendecomposition-based IRLS.
 
 import { join } from 'node:path';
-import { complete, writeFileAtomic } from '../../pipeline/index.ts';
-import { lineChart, type Series } from '../svg.ts';
+import { complete } from '../../pipeline/index.ts';
+import type { Series } from '../svg.ts';
 import { Rng } from '../../kernels/index.ts';
 import { findEntry, generateLowRank, type Csr, type EngineOptions, type RootMethod, type StopReason } from '../../engine/index.ts';
-import type { Experiment, ExperimentOptions, ExperimentOutput, Grid } from './types.ts';
+import { defineExperiment, experimentOutput, median, medianCurve, recordCell, writeChart, writeCsv } from './common.ts';
+import type { ExperimentOptions, ExperimentOutput } from './types.ts';
 
 /**
  * One curve: the same engine and schedule, differing only in how K_{t+1} = G^(2 alpha) is formed.
@@ -108,12 +109,6 @@ export function sampleUnobserved(m: Csr, count: number, rng: Rng): { rows: Int32
   return { rows, cols };
 }
 
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const h = s.length >> 1;
-  return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
-}
-
 function runCell(grid: TimeVsSizeGrid, d: number, method: TimeMethod, seed: number): TimeRecord {
   const n = grid.rowsPerCol * d;
   const observed = Math.min(Math.round(grid.oversampling * grid.rank * n * Math.log(d)), Math.floor((n * d) / 2));
@@ -168,9 +163,7 @@ export async function runTimeVsSize(grid: TimeVsSizeGrid, outDir: string, log: E
     for (const seed of grid.seeds) {
       for (const method of grid.methods) {
         const rec = runCell(grid, d, method, seed);
-        records.push(rec);
-        log('cell', { ...rec });
-        await new Promise((resolve) => setImmediate(resolve));
+        await recordCell(records, rec, log, { ...rec });
       }
     }
   }
@@ -180,8 +173,7 @@ export async function runTimeVsSize(grid: TimeVsSizeGrid, outDir: string, log: E
     r.d, r.n, r.observed, r.method, r.alpha, r.root, r.seed, r.sweeps, num(r.secPerIter, 4),
     Number.isFinite(r.sweepsToTol) ? r.sweepsToTol : '', num(r.secToTol, 4), num(r.relError, 4), r.hitCap ? 1 : 0, r.stop,
   ].join(','));
-  const csvPath = join(outDir, 'time-vs-size.csv');
-  await writeFileAtomic(csvPath, [header, ...lines].join('\n') + '\n');
+  const csvPath = await writeCsv(join(outDir, 'time-vs-size.csv'), header, lines);
 
   const figures: Array<{ file: string; key: 'secPerIter' | 'secToTol'; title: string; yLabel: string }> = [
     { file: 'time-vs-size-per-iter.svg', key: 'secPerIter', title: 'seconds per sweep against d', yLabel: 'seconds per sweep (median)' },
@@ -196,42 +188,27 @@ export async function runTimeVsSize(grid: TimeVsSizeGrid, outDir: string, log: E
   for (const f of figures) {
     summary[f.key] = {};
     const series: Series[] = grid.methods.map((m, k) => {
-      const points: [number, number][] = [];
-      const band: [number, number, number][] = [];
-      summary[f.key]![m.label] = {};
-      for (const d of grid.dims) {
-        const ys = records.filter((r) => r.d === d && r.method === m.label).map((r) => r[f.key]).filter(Number.isFinite);
-        if (ys.length === 0) continue;
-        const med = median(ys);
-        summary[f.key]![m.label]![String(d)] = med;
-        points.push([d, med]);
-        band.push([d, Math.min(...ys), Math.max(...ys)]);
-      }
+      const { points, band, medians } = medianCurve(grid.dims, (d) => records.filter((r) => r.d === d && r.method === m.label).map((r) => r[f.key]));
+      summary[f.key]![m.label] = medians;
       return { label: m.label, points, band, color: COLORS[k % COLORS.length]!, dashed: m.root === 'eig' };
     });
-    const chart = lineChart(series, {
+    svg.push(await writeChart(join(outDir, f.file), series, {
       title: `${f.title} (${shape}, rank ${grid.rank}, seed${grid.seeds.length > 1 ? 's' : ''} ${grid.seeds.join(', ')})`,
       xLabel: 'd (columns)', yLabel: f.yLabel, logX: true, logY: true, width: 900,
-    });
-    const path = join(outDir, f.file);
-    await writeFileAtomic(path, chart);
-    svg.push(path);
+    }));
   }
-  return { csv: [csvPath], svg, summary: { ...summary, cells: records.length, seconds: (performance.now() - t0) / 1000 } };
+  return experimentOutput(t0, csvPath, svg, summary, records.length);
 }
 
-export function gridFor(g: Grid): TimeVsSizeGrid {
-  return { smoke: smokeGrid, quick: quickGrid, full: fullGrid }[g];
-}
-
-export const timeVsSize: Experiment = {
+export const timeVsSize = defineExperiment({
   name: 'time-vs-size',
   description:
     'seconds per sweep and seconds to relative test error 1e-2 against d (square, rank 5, 2 r n ln d observed): '
     + 'SVD-free lin-RFM (alpha 1/2 by products, alpha 1/4 by Newton-Schulz) against the same iteration with '
     + 'eigendecomposition powers (IRLS p = 0 and p = 1)',
-  run: (o) => {
-    const grid = gridFor(o.grid);
-    return runTimeVsSize(o.seeds ? { ...grid, seeds: [...o.seeds] } : grid, o.outDir, o.log);
-  },
-};
+  grids: { smoke: smokeGrid, quick: quickGrid, full: fullGrid },
+  withSeeds: (grid: TimeVsSizeGrid, seeds) => ({ ...grid, seeds: [...seeds] }),
+  run: runTimeVsSize,
+});
+
+export const gridFor = timeVsSize.gridFor;

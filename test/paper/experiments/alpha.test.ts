@@ -1,36 +1,23 @@
 // The alpha experiment on a two-point grid: CSV rows and columns, progress events, the figures'
 // labels; by name through the executable on the smoke grid.
 
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
 import { quickGrid, runAlpha, smokeGrid, type AlphaGrid } from '../../../paper/experiments/alpha.ts';
-import { BIN } from '../../cli/helpers.ts';
+import { cellLog, expectWritten, runSmoke, tempDirs } from './helpers.ts';
 
-const dirs: string[] = [];
-afterAll(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs();
 
 describe('alpha', () => {
   it('alpha 1/4 and 1/2, with and without momentum, 36 x 36 rank 2, 500 observed, seed 4', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'alpha-'));
-    dirs.push(dir);
+    const dir = await tempDir('alpha-');
     const grid: AlphaGrid = {
       alphas: [0.25, 0.5], momenta: [0, 0.95], target: 1e-2,
       sizes: [{ rows: 36, cols: 36, rank: 2, observed: 500, seeds: [4], maxSweeps: 150, testSample: 0 }],
     };
-    const events: Record<string, unknown>[] = [];
-    const out = await runAlpha(grid, dir, (event, fields) => {
-      expect(event).toBe('cell');
-      events.push(fields);
-    });
-    expect(out.csv).toEqual([join(dir, 'alpha.csv')]);
-    expect(out.svg).toEqual([join(dir, 'alpha-error.svg'), join(dir, 'alpha-sweeps.svg')]);
-    expect((await readdir(dir)).sort()).toEqual(['alpha-error.svg', 'alpha-sweeps.svg', 'alpha.csv']);
+    const { events, log } = cellLog();
+    const out = await runAlpha(grid, dir, log);
+    await expectWritten(out, dir, 'alpha.csv', ['alpha-error.svg', 'alpha-sweeps.svg']);
     expect(events).toHaveLength(4);
 
     const lines = (await readFile(out.csv[0]!, 'utf8')).trimEnd().split('\n');
@@ -72,27 +59,11 @@ describe('alpha', () => {
 
 describe('lin-rfm experiment alpha', () => {
   it('--smoke runs by name and writes the CSV with a row per (alpha, momentum), both figures and report.json', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'alpha-smoke-'));
-    try {
-      // LINRFM_* settings of the caller's environment left out
-      const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LINRFM_')));
-      const r = spawnSync(process.execPath, [BIN, 'experiment', 'alpha', '--smoke', '--output', dir, '--quiet'], { encoding: 'utf8', env, timeout: 60_000 });
-      expect(r.status, r.stderr).toBe(0);
-      const lines = readFileSync(join(dir, 'alpha.csv'), 'utf8').trimEnd().split('\n');
-      expect(lines[0]).toBe(`size,rank,observed,alpha,momentum,seed,rel_error,sweeps,best_sweep,sweeps_to_${smokeGrid.target},seconds,stop`);
-      const cells = new Set(lines.slice(1).map((l) => l.split(',').slice(3, 5).join('/')));
-      for (const a of smokeGrid.alphas) {
-        for (const m of smokeGrid.momenta) expect(cells, `${a}/${m}`).toContain(`${a}/${m}`);
-      }
-      const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as { outputs: { svg: string[] } };
-      expect(report).toMatchObject({ command: 'experiment', experiment: 'alpha', grid: 'smoke' });
-      expect(report.outputs.svg).toEqual([join(dir, 'alpha-error.svg'), join(dir, 'alpha-sweeps.svg')]);
-      for (const path of report.outputs.svg) {
-        expect(existsSync(path), path).toBe(true);
-        expect(readFileSync(path, 'utf8').startsWith('<svg'), path).toBe(true);
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+    const { header, rows } = runSmoke('alpha', ['alpha-error.svg', 'alpha-sweeps.svg']);
+    expect(header).toBe(`size,rank,observed,alpha,momentum,seed,rel_error,sweeps,best_sweep,sweeps_to_${smokeGrid.target},seconds,stop`);
+    const cells = new Set(rows.map((r) => r.slice(3, 5).join('/')));
+    for (const a of smokeGrid.alphas) {
+      for (const m of smokeGrid.momenta) expect(cells, `${a}/${m}`).toContain(`${a}/${m}`);
     }
   });
 });

@@ -1,37 +1,25 @@
 // The completion-samples experiment on a reduced grid: CSV rows and columns, progress events, the
 // figure's labels; by name through the executable on the smoke grid, and its usage errors.
 
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { METHODS, quickGrid, runCompletionSamples, smokeGrid, type CompletionSamplesGrid } from '../../../paper/experiments/completion-samples.ts';
 import { experiments } from '../../../paper/experiments/index.ts';
-import { BIN } from '../../cli/helpers.ts';
+import { cellLog, expectWritten, experiment, runSmoke, tempDirs } from './helpers.ts';
 
-const dirs: string[] = [];
-afterAll(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs();
 
 describe('completion-samples', () => {
   it('a 40 x 40 rank-2 grid at 2 sample counts and seed 3 writes one row per cell and a figure naming every method', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'completion-samples-'));
-    dirs.push(dir);
+    const dir = await tempDir('completion-samples-');
     const grid: CompletionSamplesGrid = {
       sizes: [{ rows: 40, cols: 40, rank: 2, observed: [500, 900], seeds: [3], methods: METHODS, caps: { linrfm: 150, irls: 60, dln: 150, softimpute: 200 } }],
     };
-    const events: Record<string, unknown>[] = [];
-    const out = await runCompletionSamples(grid, dir, (event, fields) => {
-      expect(event).toBe('cell');
-      events.push(fields);
-    });
-
-    expect(out.csv).toEqual([join(dir, 'completion-samples.csv')]);
-    expect(out.svg).toEqual([join(dir, 'completion-samples-40x40.svg')]);
-    expect((await readdir(dir)).sort()).toEqual(['completion-samples-40x40.svg', 'completion-samples.csv']);
+    const { events, log } = cellLog();
+    const out = await runCompletionSamples(grid, dir, log);
+    await expectWritten(out, dir, 'completion-samples.csv', ['completion-samples-40x40.svg']);
     expect(events).toHaveLength(2 * METHODS.length);
 
     const lines = (await readFile(out.csv[0]!, 'utf8')).trimEnd().split('\n');
@@ -62,8 +50,7 @@ describe('completion-samples', () => {
     // fell), seed 2 by patience at 0.17 (a momentum overshoot at sweep 6 it never recovered from
     // within 20 sweeps). So this asserts the median of seeds 0-4, which takes in both: 4.0e-4,
     // 4.4e-4, 1.15e-3, 1.03e-2, 0.17, median 1.15e-3.
-    const rfmDir = await mkdtemp(join(tmpdir(), 'completion-samples-'));
-    dirs.push(rfmDir);
+    const rfmDir = await tempDir('completion-samples-');
     const rfm = await runCompletionSamples(
       { sizes: [{ ...grid.sizes[0]!, observed: [900], seeds: [0, 1, 2, 3, 4], methods: ['lin-RFM alpha=1/2'] }] },
       rfmDir,
@@ -86,52 +73,25 @@ describe('completion-samples', () => {
   });
 });
 
-/** `lin-rfm experiment ARGS` through the compiled executable; LINRFM_* settings of the caller's environment left out. */
-function experiment(...args: string[]): { code: number | null; stderr: string } {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LINRFM_')));
-  const r = spawnSync(process.execPath, [BIN, 'experiment', ...args], { encoding: 'utf8', env, timeout: 60_000 });
-  return { code: r.status, stderr: r.stderr };
-}
-
 describe('lin-rfm experiment completion-samples', () => {
   it('--smoke runs by name and writes the CSV with a row per size and method, the figures and report.json', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'completion-samples-smoke-'));
-    try {
-      const r = experiment('completion-samples', '--smoke', '--output', dir, '--quiet');
-      expect(r.code, r.stderr).toBe(0);
-      const lines = readFileSync(join(dir, 'completion-samples.csv'), 'utf8').trimEnd().split('\n');
-      expect(lines[0]).toBe('size,rank,observed,method,seed,rel_error,iterations,seconds,hit_cap,stop');
-      const rows = lines.slice(1).map((l) => l.split(','));
-      for (const sz of smokeGrid.sizes) {
-        for (const m of sz.methods) expect(rows.some((x) => x[0] === `${sz.rows}x${sz.cols}` && x[3] === m), m).toBe(true);
-      }
-      const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as { outputs: { svg: string[] } };
-      expect(report).toMatchObject({ command: 'experiment', experiment: 'completion-samples', grid: 'smoke' });
-      expect(report.outputs.svg).toEqual(smokeGrid.sizes.map((sz) => join(dir, `completion-samples-${sz.rows}x${sz.cols}.svg`)));
-      for (const path of report.outputs.svg) {
-        expect(existsSync(path), path).toBe(true);
-        expect(readFileSync(path, 'utf8').startsWith('<svg'), path).toBe(true);
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+    const { header, rows } = runSmoke('completion-samples', smokeGrid.sizes.map((sz) => `completion-samples-${sz.rows}x${sz.cols}.svg`));
+    expect(header).toBe('size,rank,observed,method,seed,rel_error,iterations,seconds,hit_cap,stop');
+    for (const sz of smokeGrid.sizes) {
+      for (const m of sz.methods) expect(rows.some((x) => x[0] === `${sz.rows}x${sz.cols}` && x[3] === m), m).toBe(true);
     }
   });
 
-  it('--smoke with --quick, and an unknown name, exit 64 with one line and write nothing', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'completion-samples-usage-'));
-    try {
-      const out = join(dir, 'out');
-      const both = experiment('completion-samples', '--smoke', '--quick', '--output', out, '--quiet');
-      expect(both.code).toBe(64);
-      expect(both.stderr).toBe('lin-rfm: experiment: --quick and --smoke exclude each other\n');
-      const unknown = experiment('completion-sample', '--smoke', '--output', out, '--quiet');
-      expect(unknown.code).toBe(64);
-      const m = /^lin-rfm: experiment: unknown experiment "completion-sample" \(one of (.+)\)\n$/.exec(unknown.stderr);
-      expect(m, unknown.stderr).not.toBeNull();
-      expect(m![1]!.split(', ')).toEqual(experiments.map((e) => e.name));
-      expect(existsSync(out)).toBe(false);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+  it('--smoke with --quick, and an unknown name, exit 64 with one line and write nothing', async () => {
+    const out = join(await tempDir('completion-samples-usage-'), 'out');
+    const both = experiment('completion-samples', '--smoke', '--quick', '--output', out, '--quiet');
+    expect(both.code).toBe(64);
+    expect(both.stderr).toBe('lin-rfm: experiment: --quick and --smoke exclude each other\n');
+    const unknown = experiment('completion-sample', '--smoke', '--output', out, '--quiet');
+    expect(unknown.code).toBe(64);
+    const m = /^lin-rfm: experiment: unknown experiment "completion-sample" \(one of (.+)\)\n$/.exec(unknown.stderr);
+    expect(m, unknown.stderr).not.toBeNull();
+    expect(m![1]!.split(', ')).toEqual(experiments.map((e) => e.name));
+    expect(existsSync(out)).toBe(false);
   });
 });

@@ -1,20 +1,19 @@
 // The regression-samples experiment on a tiny grid: CSV shape and contents, the SVG's labels, one log
 // event per cell; by name through the executable on the smoke grid.
 
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { METHODS, runRegressionSamples, smokeGrid, type RegressionSamplesGrid } from '../../../paper/experiments/regression-samples.ts';
 import type { ExperimentOutput } from '../../../paper/experiments/types.ts';
-import { BIN } from '../../cli/helpers.ts';
+import { expectWritten, runSmoke, tempDirs } from './helpers.ts';
 
 // d = 100, s = 3: n = 60 is far above the l1 transition (about 2 s log(d / s) ~ 21).
 const GRID: RegressionSamplesGrid = {
   d: 100, s: 3, ns: [30, 60], seeds: [1], values: 'gaussian', methods: METHODS, caps: { reweight: 60, dln: 300 },
 };
+
+const tempDir = tempDirs();
 
 describe('regression-samples experiment (tiny grid, seed 1)', () => {
   let dir = '';
@@ -22,11 +21,8 @@ describe('regression-samples experiment (tiny grid, seed 1)', () => {
   const events: [string, Record<string, unknown>][] = [];
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'regression-samples-'));
+    dir = await tempDir('regression-samples-');
     out = await runRegressionSamples(GRID, dir, (e, f) => events.push([e, f]));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('writes one CSV row per (n, method, seed) with the documented columns', async () => {
@@ -52,14 +48,12 @@ describe('regression-samples experiment (tiny grid, seed 1)', () => {
   });
 
   it('writes one SVG naming every method, and logs one cell event per cell', async () => {
-    expect(out.svg).toEqual([join(dir, 'regression-samples.svg')]);
+    await expectWritten(out, dir, 'regression-samples.csv', ['regression-samples.svg']);
     const svg = await readFile(out.svg[0]!, 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
     for (const m of METHODS) expect(svg, m).toContain(`>${m}</text>`);
     expect(events.length).toBe(GRID.ns.length * METHODS.length);
     expect(events.every(([e]) => e === 'cell')).toBe(true);
-    // Atomic writes leave no temp files behind.
-    expect((await readdir(dir)).sort()).toEqual(['regression-samples.csv', 'regression-samples.svg']);
   });
 
   it('summarises the medians of every method, as its smoke grid runs every method', () => {
@@ -71,25 +65,9 @@ describe('regression-samples experiment (tiny grid, seed 1)', () => {
 
 describe('lin-rfm experiment regression-samples', () => {
   it('--smoke runs by name and writes the CSV with a row per method, the figure and report.json', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'regression-samples-smoke-'));
-    try {
-      // LINRFM_* settings of the caller's environment left out
-      const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LINRFM_')));
-      const r = spawnSync(process.execPath, [BIN, 'experiment', 'regression-samples', '--smoke', '--output', dir, '--quiet'], { encoding: 'utf8', env, timeout: 60_000 });
-      expect(r.status, r.stderr).toBe(0);
-      const lines = readFileSync(join(dir, 'regression-samples.csv'), 'utf8').trimEnd().split('\n');
-      expect(lines[0]).toBe('d,s,n,method,seed,rel_error,iterations,seconds');
-      const methods = lines.slice(1).map((l) => l.split(',')[3]);
-      for (const m of smokeGrid.methods) expect(methods, m).toContain(m);
-      const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as { outputs: { svg: string[] } };
-      expect(report).toMatchObject({ command: 'experiment', experiment: 'regression-samples', grid: 'smoke' });
-      expect(report.outputs.svg).toEqual([join(dir, 'regression-samples.svg')]);
-      for (const path of report.outputs.svg) {
-        expect(existsSync(path), path).toBe(true);
-        expect(readFileSync(path, 'utf8').startsWith('<svg'), path).toBe(true);
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const { header, rows } = runSmoke('regression-samples', ['regression-samples.svg']);
+    expect(header).toBe('d,s,n,method,seed,rel_error,iterations,seconds');
+    const methods = rows.map((r) => r[3]);
+    for (const m of smokeGrid.methods) expect(methods, m).toContain(m);
   });
 });

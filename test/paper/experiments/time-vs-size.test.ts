@@ -1,35 +1,22 @@
 // The time-vs-size experiment on a two-point grid: CSV rows and columns, progress events, the figures'
 // labels; by name through the executable on the smoke grid.
 
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
 import { Rng } from '../../../kernels/random.ts';
 import { METHODS, quickGrid, runTimeVsSize, sampleUnobserved, smokeGrid, type TimeVsSizeGrid } from '../../../paper/experiments/time-vs-size.ts';
 import { generateLowRank } from '../../../engine/synthetic.ts';
-import { BIN } from '../../cli/helpers.ts';
+import { cellLog, expectWritten, runSmoke, tempDirs } from './helpers.ts';
 
-const dirs: string[] = [];
-afterAll(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs();
 
 describe('time-vs-size', () => {
   it('d = 40 and 45, rank 2, seeds 0 and 3: one row per (d, seed, method), two log-log figures naming every method', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'time-vs-size-'));
-    dirs.push(dir);
+    const dir = await tempDir('time-vs-size-');
     const grid: TimeVsSizeGrid = { ...quickGrid, dims: [40, 45], rank: 2, oversampling: 3, seeds: [0, 3], maxSweeps: 150, budgetSeconds: 5, testSample: 1500 };
-    const events: Record<string, unknown>[] = [];
-    const out = await runTimeVsSize(grid, dir, (event, fields) => {
-      expect(event).toBe('cell');
-      events.push(fields);
-    });
-    expect(out.csv).toEqual([join(dir, 'time-vs-size.csv')]);
-    expect(out.svg).toEqual([join(dir, 'time-vs-size-per-iter.svg'), join(dir, 'time-vs-size-to-tol.svg')]);
-    expect((await readdir(dir)).sort()).toEqual(['time-vs-size-per-iter.svg', 'time-vs-size-to-tol.svg', 'time-vs-size.csv']);
+    const { events, log } = cellLog();
+    const out = await runTimeVsSize(grid, dir, log);
+    await expectWritten(out, dir, 'time-vs-size.csv', ['time-vs-size-per-iter.svg', 'time-vs-size-to-tol.svg']);
     expect(events).toHaveLength(2 * 2 * METHODS.length);
 
     const lines = (await readFile(out.csv[0]!, 'utf8')).trimEnd().split('\n');
@@ -107,25 +94,9 @@ describe('time-vs-size', () => {
 
 describe('lin-rfm experiment time-vs-size', () => {
   it('--smoke runs by name and writes the CSV with a row per method, both figures and report.json', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'time-vs-size-smoke-'));
-    try {
-      // LINRFM_* settings of the caller's environment left out
-      const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LINRFM_')));
-      const r = spawnSync(process.execPath, [BIN, 'experiment', 'time-vs-size', '--smoke', '--output', dir, '--quiet'], { encoding: 'utf8', env, timeout: 60_000 });
-      expect(r.status, r.stderr).toBe(0);
-      const lines = readFileSync(join(dir, 'time-vs-size.csv'), 'utf8').trimEnd().split('\n');
-      expect(lines[0]).toBe('d,n,observed,method,alpha,root,seed,sweeps,sec_per_iter,sweeps_to_tol,sec_to_tol,rel_error,hit_cap,stop');
-      const methods = lines.slice(1).map((l) => l.split(',')[3]);
-      for (const m of smokeGrid.methods) expect(methods, m.label).toContain(m.label);
-      const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as { outputs: { svg: string[] } };
-      expect(report).toMatchObject({ command: 'experiment', experiment: 'time-vs-size', grid: 'smoke' });
-      expect(report.outputs.svg).toEqual([join(dir, 'time-vs-size-per-iter.svg'), join(dir, 'time-vs-size-to-tol.svg')]);
-      for (const path of report.outputs.svg) {
-        expect(existsSync(path), path).toBe(true);
-        expect(readFileSync(path, 'utf8').startsWith('<svg'), path).toBe(true);
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const { header, rows } = runSmoke('time-vs-size', ['time-vs-size-per-iter.svg', 'time-vs-size-to-tol.svg']);
+    expect(header).toBe('d,n,observed,method,alpha,root,seed,sweeps,sec_per_iter,sweeps_to_tol,sec_to_tol,rel_error,hit_cap,stop');
+    const methods = rows.map((r) => r[3]);
+    for (const m of smokeGrid.methods) expect(methods, m.label).toContain(m.label);
   });
 });

@@ -127,9 +127,11 @@ function publish(staging: string, dir: string): string[] {
   mkdirSync(old);
   try {
     for (const name of names) {
+      const from = join(staging, name);
       const to = join(dir, name);
-      if (existsSync(to) && statSync(to).isDirectory()) renameSync(to, join(old, name));
-      renameSync(join(staging, name), to);
+      // a directory, or anything where a directory goes, cannot be renamed over: it moves aside first
+      if (existsSync(to) && (statSync(to).isDirectory() || statSync(from).isDirectory())) renameSync(to, join(old, name));
+      renameSync(from, to);
     }
     for (const name of OUTPUT_NAMES) {
       if (!names.includes(name) && existsSync(join(dir, name))) renameSync(join(dir, name), join(old, name));

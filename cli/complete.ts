@@ -42,7 +42,7 @@ export async function cmdComplete(settings: Resolved): Promise<void> {
   let job: JobControl | undefined;
   try {
     checkWritable(dirname(checkpointPath), 'the checkpoint');
-    job = jobControl({ path: checkpointPath, every: s.checkpointEvery, resume: s.resume, progress });
+    job = jobControl({ path: checkpointPath, every: s.checkpointEvery, resume: s.resume, progress, watchParent: process.env['npm_command'] === 'exec' });
     await completeJob(s, settings, t0, { input, outDir, folder, columns, eo, workers, budget, progress, job, checkpointPath });
   } catch (err) {
     if (err instanceof NumericError) throw Errors.Numeric(input, err.message);
@@ -85,7 +85,7 @@ async function completeJob(
         + `(outside [${out.lo.toPrecision(4)}, ${out.hi.toPrecision(4)}]; e.g. ${e.row}, ${e.col}: ${e.value}): ${out.policy === 'clip' ? `clipped to the nearest other value (${out.inliers[0]} to ${out.inliers[1]})` : 'kept'} (--outliers)`);
     }
     const predictPath = s.predict;
-    const pairs = predictPath !== undefined ? await readPairs(predictPath, loaded.keys.rowKeys, loaded.keys.colKeys) : null;
+    const pairs = predictPath !== undefined ? await readPairs(predictPath, loaded.keys.rowKeys, loaded.keys.colKeys, columns) : null;
     const { nRows, nCols, nnz, spill, estimate } = loaded;
     progress.event('memory', { estimateBytes: estimate.bytes, budgetBytes: budget, spill: spill !== undefined, chunkEntries: spill?.chunkEntries ?? null, load: loaded.mode });
     progress.info(`${nRows} rows x ${nCols} columns, ${nnz} observed${spill ? `; spilling to ${spill.dir} in chunks of up to ${spill.chunkEntries} entries` : ''}`);

@@ -30,7 +30,7 @@ export async function cmdPredict(settings: Resolved): Promise<void> {
   const tri = await readObserved(input, columns, s.duplicates, (rows, file, files) =>
     progress.status(`reading ${input}: ${rows.toLocaleString('en-US')} rows${files > 1 ? ` (file ${file + 1} of ${files})` : ''}`));
   const predictPath = s.predict;
-  const pairs = await readPairs(predictPath, tri.rowKeys, model.keys);
+  const pairs = await readPairs(predictPath, tri.rowKeys, model.keys, columns);
   // Observed entries of columns the model has never seen cannot enter the solve: drop them, and say so.
   const colMap = new Int32Array(tri.colKeys.size);
   for (let c = 0; c < tri.colKeys.size; c++) colMap[c] = model.keys.get(tri.colKeys.key(c));

@@ -187,6 +187,7 @@ export class PairSink implements RecordSink {
     private readonly rowKeys: KeyDictionary,
     private readonly colKeys: KeyDictionary,
     capacity: number,
+    private readonly keyNames?: { rowKey: string; colKey: string },
   ) {
     this.rows = new Int32Array(capacity);
     this.cols = new Int32Array(capacity);
@@ -200,11 +201,29 @@ export class PairSink implements RecordSink {
         `header has ${fields.length} column (found ${headerNames(fields)}); expected the row and col key columns first`,
       );
     }
-    this.names = [fields[0].trim() || 'column 1', fields[1].trim() || 'column 2'];
+    const [r, c] = this.keyColumns(fields.map((f) => f.trim()));
+    this.names = [fields[r]!.trim() || `column ${r + 1}`, fields[c]!.trim() || `column ${c + 1}`];
     const slotOf = new Int32Array(fields.length).fill(-1);
-    slotOf[0] = 0;
-    slotOf[1] = 1;
+    slotOf[r] = 0;
+    slotOf[c] = 1;
     return slotOf;
+  }
+
+  /**
+   * The row and column key columns: found by the key names when the header has both, the first two
+   * when it has neither; a header with one of them only, or one twice, could mean either and is refused.
+   */
+  private keyColumns(names: string[]): [number, number] {
+    if (this.keyNames === undefined) return [0, 1];
+    const { rowKey, colKey } = this.keyNames;
+    const count = (n: string): number => names.filter((h) => h === n).length;
+    const [nr, nc] = [count(rowKey), count(colKey)];
+    if (nr === 1 && nc === 1) return [names.indexOf(rowKey), names.indexOf(colKey)];
+    if (nr === 0 && nc === 0) return [0, 1];
+    const why = nr > 1 || nc > 1
+      ? `${quote(nr > 1 ? rowKey : colKey)} names more than one column`
+      : `it names ${quote(nr === 1 ? rowKey : colKey)} but not ${quote(nr === 1 ? colKey : rowKey)}`;
+    throw Errors.BadData(this.file, 'line 1', `ambiguous header (found ${headerNames(names)}): ${why}; name both key columns (--row-key, --col-key) or neither (then the first two are the row and the column)`);
   }
 
   record(src: Buffer, start: Int32Array, end: Int32Array, line: number): void {

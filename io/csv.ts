@@ -43,8 +43,8 @@ export async function readTripletsCsv(path: string, opts: TripletColumns = {}): 
  * Reads a header-first CSV whose first two columns are row and col keys (names are free, later
  * columns are ignored) and maps them through the training dictionaries, without adding to them.
  */
-export async function readPairsCsv(path: string, rowKeys: KeyDictionary, colKeys: KeyDictionary): Promise<Pairs> {
-  const sink = await scanCsvFile(path, (bytes) => new PairSink(path, rowKeys, colKeys, estimateLines(bytes)));
+export async function readPairsCsv(path: string, rowKeys: KeyDictionary, colKeys: KeyDictionary, keyNames?: { rowKey: string; colKey: string }): Promise<Pairs> {
+  const sink = await scanCsvFile(path, (bytes) => new PairSink(path, rowKeys, colKeys, estimateLines(bytes), keyNames));
   return sink.result();
 }
 

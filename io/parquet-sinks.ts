@@ -280,16 +280,27 @@ export class PairSink implements BatchSink {
     private readonly dataset: Dataset,
     rowKeys: KeyDictionary,
     colKeys: KeyDictionary,
+    private readonly keyNames: { rowKey: string; colKey: string } = { rowKey: 'row', colKey: 'col' },
   ) {
     this.rowLookup = new KeyLookup(rowKeys);
     this.colLookup = new KeyLookup(colKeys);
   }
 
+  /**
+   * The key columns: by the key names when the schema has both, else "row" and "col" when it has
+   * both, else the first two; a schema with one key name only could mean either and is refused.
+   */
   columns(file: string, schema: Schema): string[] {
     const has = (name: string): boolean => schema.fields.some((f) => f.name === name);
-    if (has('row') && has('col')) {
-      this.names = [findField(file, schema, 'row', 'key').name, findField(file, schema, 'col', 'key').name];
-      return this.names;
+    for (const [r, c] of [[this.keyNames.rowKey, this.keyNames.colKey], ['row', 'col']] as const) {
+      if (has(r) && has(c)) {
+        this.names = [findField(file, schema, r, 'key').name, findField(file, schema, c, 'key').name];
+        return this.names;
+      }
+    }
+    const { rowKey, colKey } = this.keyNames;
+    if (has(rowKey) !== has(colKey)) {
+      throw Errors.BadData(file, 'schema', `ambiguous key columns (found ${fieldNames(schema)}): it names ${quote(has(rowKey) ? rowKey : colKey)} but not ${quote(has(rowKey) ? colKey : rowKey)}; name both key columns (--row-key, --col-key) or neither (then the first two are the row and the column)`);
     }
     if (schema.fields.length < 2) {
       throw Errors.BadData(

@@ -42,9 +42,9 @@ export async function readTripletsParquet(paths: string | string[], opts: Triple
  * and maps them through the training dictionaries without adding to them. The key columns are
  * `row` and `col` if the file has both, else its first two columns.
  */
-export async function readPairsParquet(paths: string | string[], rowKeys: KeyDictionary, colKeys: KeyDictionary): Promise<Pairs> {
+export async function readPairsParquet(paths: string | string[], rowKeys: KeyDictionary, colKeys: KeyDictionary, keyNames?: { rowKey: string; colKey: string }): Promise<Pairs> {
   const dataset = await resolveDataset(paths);
-  const sink = new PairSink(dataset, rowKeys, colKeys);
+  const sink = new PairSink(dataset, rowKeys, colKeys, keyNames);
   await scanDataset(dataset.files, sink);
   return sink.result();
 }

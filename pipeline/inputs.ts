@@ -75,6 +75,10 @@ export function isParquet(path: string): boolean {
   return existsSync(path) && statSync(path).isDirectory();
 }
 
-export async function readPairs(path: string, rowKeys: KeyDictionary, colKeys: KeyDictionary): Promise<Pairs> {
-  return isParquet(path) ? readPairsParquet(path, rowKeys, colKeys) : readPairsCsv(path, rowKeys, colKeys);
+/**
+ * Pairs to predict. A CSV's key columns are found by the key names when its header has both (the
+ * first two when it has neither); a Parquet file's by name as its reader does.
+ */
+export async function readPairs(path: string, rowKeys: KeyDictionary, colKeys: KeyDictionary, keyNames?: { rowKey: string; colKey: string }): Promise<Pairs> {
+  return isParquet(path) ? readPairsParquet(path, rowKeys, colKeys, keyNames) : readPairsCsv(path, rowKeys, colKeys, keyNames);
 }

@@ -26,7 +26,16 @@ export interface JobControlOptions {
   every: number;
   resume: boolean;
   progress: JobLog;
+  /**
+   * Treat the loss of the parent process as SIGTERM. Under `npx` the job runs below `npm exec` and a
+   * `sh -c`; a SIGTERM to npx kills those two and never reaches the job, which would run on, orphaned,
+   * and write its outputs after the scheduler believed it stopped.
+   */
+  watchParent?: boolean;
 }
+
+/** How often the parent is looked at (watchParent). */
+const PARENT_POLL_MS = 250;
 
 export function jobControl(o: JobControlOptions): JobControl {
   const { path, progress } = o;
@@ -43,6 +52,15 @@ export function jobControl(o: JobControlOptions): JobControl {
   const onTerm = (): void => onSignal('SIGTERM');
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
+  const parent = process.ppid;
+  const watch = o.watchParent === true
+    ? setInterval(() => {
+      if (process.ppid === parent || caught !== null) return;
+      progress.info(`the process that started this job (${parent}, npx) is gone: stopping as on SIGTERM`);
+      caught = 'SIGTERM';
+    }, PARENT_POLL_MS)
+    : null;
+  watch?.unref();
 
   const control: RunControl = {
     checkpointEvery: o.every,
@@ -68,6 +86,7 @@ export function jobControl(o: JobControlOptions): JobControl {
     signal: () => caught,
     resumedAt,
     dispose(finished) {
+      if (watch !== null) clearInterval(watch);
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
       if (finished && existsSync(path)) rmSync(path);

@@ -48,11 +48,28 @@ describe('readPairsParquet', () => {
     writeHyparquet(path, [
       { name: 'user', type: 'STRING', values: ['u2', 'zz', 'u2'] },
       { name: 'item', type: 'INT32', values: [5, 5, 6] },
-      { name: 'row', type: 'STRING', values: ['ignored', 'too', 'x'] },
+      { name: 'extra', type: 'STRING', values: ['ignored', 'too', 'x'] },
     ]);
     const p = await readPairsParquet(path, rowKeys, colKeys);
     expect([p.rowText, p.colText]).toEqual([['u2', 'zz', 'u2'], ['5', '5', '6']]);
     expect([...p.rows, ...p.cols]).toEqual([1, -1, 1, 1, 1, -1]);
+  });
+
+  it('finds the key columns by the key names in any order, and refuses a schema with one of them only', async () => {
+    const path = join(tempDir(), 'swapped.parquet');
+    writeHyparquet(path, [
+      { name: 'item', type: 'INT32', values: [5, 5, 6] },
+      { name: 'user', type: 'STRING', values: ['u2', 'zz', 'u2'] },
+    ]);
+    const p = await readPairsParquet(path, rowKeys, colKeys, { rowKey: 'user', colKey: 'item' });
+    expect([p.rowText, p.colText]).toEqual([['u2', 'zz', 'u2'], ['5', '5', '6']]);
+    const one = join(tempDir(), 'one.parquet');
+    writeHyparquet(one, [
+      { name: 'user', type: 'STRING', values: ['u2'] },
+      { name: 'thing', type: 'INT32', values: [5] },
+    ]);
+    await expect(readPairsParquet(one, rowKeys, colKeys, { rowKey: 'user', colKey: 'item' }))
+      .rejects.toThrow(/one\.parquet: schema: ambiguous key columns \(found "user", "thing"\): it names "user" but not "item"/);
   });
 
   it('gives what readPairsCsv gives on the same pairs', async ({ annotate }) => {

@@ -21,6 +21,7 @@ import { topKPerRow, topKPerRowByColumns, writeFull, writeKeyedTable, writePredi
 import { openOutputFolder, type OutputFolder } from '../pipeline/outdir.ts';
 import { completeAsync } from '../pipeline/run.ts';
 import { engineOptionsFrom } from './options.ts';
+import { workerCount } from './workers.ts';
 import { createProgress, type Progress } from './progress.ts';
 import { peakRssBytes, runSummary, sweepReporter, VERSION } from './report.ts';
 
@@ -31,14 +32,14 @@ export async function cmdComplete(settings: Resolved): Promise<void> {
   const input = s.input;
   const outDir = resolve(s.output);
   const budget = s.memoryBudget ?? Math.floor(0.8 * totalmem());
-  const workers = s.workers;
+  const workers = workerCount(s.workers, (m) => progress.warn(m));
   const columns = { rowKey: s.rowKey, colKey: s.colKey, valueKey: s.valueKey };
   const eo = engineOptionsFrom(s);
   const checkpointPath = resolve(s.checkpoint ?? join(outDir, 'checkpoint.lrfm'));
   // signals are caught from here to the end: the load stops at the next batch or bucket, the sweeps
   // after a checkpoint, and the outputs are finished
   // one job per output folder; its outputs are staged there and published together at the end
-  const folder = openOutputFolder(outDir, 'lin-rfm complete', (m) => progress.info(m));
+  const folder = openOutputFolder(outDir, 'lin-rfm complete', (m) => progress.warn(m));
   let job: JobControl | undefined;
   try {
     checkWritable(dirname(checkpointPath), 'the checkpoint');
@@ -81,7 +82,7 @@ async function completeJob(
     if (out.count > 0) {
       const e = out.examples[0]!;
       progress.event('outliers', { count: out.count, policy: out.policy, lo: out.lo, hi: out.hi, median: out.median, scale: out.scale, examples: out.examples });
-      progress.info(`warning: ${out.count} value${out.count > 1 ? 's' : ''} beyond ${out.limit} robust standard deviations from the median ${out.median} `
+      progress.warn(`${out.count} value${out.count > 1 ? 's' : ''} beyond ${out.limit} robust standard deviations from the median ${out.median} `
         + `(outside [${out.lo.toPrecision(4)}, ${out.hi.toPrecision(4)}]; e.g. ${e.row}, ${e.col}: ${e.value}): ${out.policy === 'clip' ? `clipped to the nearest other value (${out.inliers[0]} to ${out.inliers[1]})` : 'kept'} (--outliers)`);
     }
     const predictPath = s.predict;
@@ -192,7 +193,7 @@ async function writeCompleteOutputs(s: CompleteSettings, settings: Resolved, t0:
     command: 'complete',
     version: VERSION,
     settings,
-    input: { file: resolve(input), rows: loaded.nRows, cols: loaded.nCols, observed: nnz, load: loaded.mode, fingerprint: fingerprint(input) },
+    input: { file: resolve(input), rows: loaded.nRows, cols: loaded.nCols, observed: nnz, mergedDuplicates: loaded.mergedDuplicates, load: loaded.mode, fingerprint: fingerprint(input) },
     predict: pairs ? { file: resolve(s.predict!), pairs: pairs.n, unseenKeys: unseen } : null,
     ...runSummary(result),
     resumedAfterSweep: job.resumedAt,

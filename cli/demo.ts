@@ -9,6 +9,7 @@ import { generateLowRank, unobservedError } from '../engine/synthetic.ts';
 import { completeAsync } from '../pipeline/run.ts';
 import { checkObserved } from './generate.ts';
 import { engineOptionsFrom } from './options.ts';
+import { workerCount } from './workers.ts';
 import { createProgress } from './progress.ts';
 import { peakRssBytes, runSummary, sweepReporter, VERSION } from './report.ts';
 
@@ -22,7 +23,8 @@ export async function cmdDemo(settings: Resolved): Promise<void> {
   progress.info(`lin-rfm demo: ${spec.rows} x ${spec.cols}, rank ${spec.rank}, ${spec.observed} observed (seed ${spec.seed})`);
   const problem = generateLowRank(spec);
   const eo = engineOptionsFrom(s);
-  const result = await completeAsync(problem.train, { ...eo, workers: s.workers }, sweepReporter(progress, eo.maxSweeps));
+  const workers = workerCount(s.workers, (m) => progress.warn(m));
+  const result = await completeAsync(problem.train, { ...eo, workers }, sweepReporter(progress, eo.maxSweeps));
   progress.done();
   const err = unobservedError(problem, (r, c) => result.predict(r, c));
   const summary = {
@@ -31,7 +33,7 @@ export async function cmdDemo(settings: Resolved): Promise<void> {
     settings,
     problem: spec,
     ...runSummary(result),
-    workers: s.workers,
+    workers,
     test: { relativeError: err.relError, mse: err.mse, entries: err.count },
     peakRssBytes: peakRssBytes(),
   };

@@ -57,7 +57,9 @@ function jobFlags(cmd: Command, command: JobCommand | 'all'): Command {
 function withConfig(command: JobCommand, action: (settings: Resolved) => Promise<void>): (flags: Record<string, unknown>) => Promise<void> {
   return async (flags) => {
     const { config, ...given } = flags;
-    await action(resolveConfig(command, given, process.env, config as string | undefined, true, engineDefaults));
+    const resolved = resolveConfig(command, given, process.env, config as string | undefined, true, engineDefaults);
+    for (const w of resolved.warnings) process.stderr.write(`lin-rfm: warning: ${w}\n`);
+    await action(resolved);
   };
 }
 

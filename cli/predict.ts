@@ -22,7 +22,7 @@ export async function cmdPredict(settings: Resolved): Promise<void> {
   const modelDir = s.model;
   const model = readModel(modelDir);
   if (model.transposed) {
-    throw Errors.Usage(`${modelDir}: this model's kernel is on the training input's rows (it had more columns than rows); fold-in of new rows needs a kernel on the columns`);
+    throw Errors.BadData(join(modelDir, 'model.json'), 'transposed', `this model's kernel is on the training input's rows (it had more columns than rows); fold-in of new rows needs a kernel on the columns`);
   }
   const outDir = resolve(s.output);
   const input = s.input;

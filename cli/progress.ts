@@ -10,6 +10,8 @@ export interface Progress {
   status(text: string): void;
   /** A human line kept on screen (terminal) or an info event (otherwise). */
   info(text: string): void;
+  /** Something the run changed or ignored: shown even with --quiet (a warn log line when not on a terminal). */
+  warn(text: string): void;
   done(): void;
 }
 
@@ -24,18 +26,19 @@ export function jsonLogger(fd = 2): Logger {
 export function createProgress(opts: { quiet?: boolean; stream?: NodeJS.WriteStream; forceJson?: boolean } = {}): Progress {
   const stream = opts.stream ?? process.stderr;
   const tty = !opts.forceJson && stream.isTTY === true;
-  if (opts.quiet) {
-    return { event: () => {}, status: () => {}, info: () => {}, done: () => {} };
-  }
   if (!tty) {
     const log = jsonLogger((stream as { fd?: number }).fd ?? 2);
+    const warn = (text: string): void => log.warn({ event: 'warning' }, text);
+    if (opts.quiet) return { event: () => {}, status: () => {}, info: () => {}, warn, done: () => {} };
     return {
       event: (name, fields) => log.info({ event: name, ...fields }),
       status: () => {},
       info: (text) => log.info({ event: 'info' }, text),
+      warn,
       done: () => {},
     };
   }
+  if (opts.quiet) return { event: () => {}, status: () => {}, info: () => {}, warn: (text) => void stream.write(`lin-rfm: warning: ${text}\n`), done: () => {} };
   let live = false;
   const clear = (): void => {
     if (live) {
@@ -53,6 +56,10 @@ export function createProgress(opts: { quiet?: boolean; stream?: NodeJS.WriteStr
     info(text) {
       clear();
       stream.write(text + '\n');
+    },
+    warn(text) {
+      clear();
+      stream.write(`lin-rfm: warning: ${text}\n`);
     },
     done() {
       clear();

@@ -6,11 +6,20 @@ import type { Progress } from './progress.ts';
 
 export const VERSION = '0.1.0';
 
+/**
+ * Progress per sweep. The callback runs after a sweep's fit and before its AGOP (so that it sees the
+ * sweep's kernel), when the sweep's own seconds are not known yet: the line shows the wall time since
+ * the previous sweep's report, a whole sweep.
+ */
 export function sweepReporter(progress: Progress, maxSweeps: number): SweepCallback {
+  let last = performance.now();
   return (info) => {
+    const now = performance.now();
+    const ms = now - last;
+    last = now;
     const rmse = Number.isFinite(info.validationRmse) ? info.validationRmse.toExponential(3) : 'n/a';
     progress.status(
-      `sweep ${info.sweep + 1}/${maxSweeps}  validation RMSE ${rmse}  lambda ${info.lambda.toExponential(2)}  ${(info.seconds * 1000).toFixed(0)} ms`,
+      `sweep ${info.sweep + 1}/${maxSweeps}  validation RMSE ${rmse}  lambda ${info.lambda.toExponential(2)}  ${ms.toFixed(0)} ms`,
     );
     progress.event('sweep', {
       sweep: info.sweep,

@@ -3,8 +3,8 @@
 // is an error that names where it came from, the key and the value.
 
 import { existsSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { extname } from 'node:path';
+import { availableParallelism, totalmem } from 'node:os';
+import { extname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { Errors, LinRfmError } from './errors.ts';
 import { envName, keyDefs, keysOf, otherEnv, type JobCommand, type KeyDef } from './table.ts';
@@ -13,6 +13,8 @@ export interface Resolved {
   values: Record<string, unknown>;
   /** Where each value came from: 'flag', 'env LINRFM_X', 'file PATH', 'default'. */
   sources: Record<string, string>;
+  /** What was ignored (unknown LINRFM_* variables), one line each, for the command to print. */
+  warnings: string[];
 }
 
 /** The text of a flag or an environment variable as the schema's input (undefined: not readable as the kind). */
@@ -106,6 +108,7 @@ export function resolveConfig(
 ): Resolved {
   const defs = keysOf(command);
   const values: Record<string, unknown> = {};
+  const warnings: string[] = [];
   const sources: Record<string, string> = {};
   const allKeys = keyDefs.map((k) => k.key);
 
@@ -127,7 +130,12 @@ export function resolveConfig(
   for (const [name, text] of Object.entries(env)) {
     if (!name.startsWith('LINRFM_') || otherEnv.has(name) || text === undefined) continue;
     const d = envNames.get(name);
-    if (d === undefined) throw unknownKey('environment', name, text, [...envNames.keys()]);
+    if (d === undefined) {
+      // the environment is shared with everything else a machine runs: a stray variable must not stop every job
+      const near = nearest(name, [...envNames.keys()]);
+      warnings.push(`ignoring the environment variable ${name}: not a setting${near ? ` (did you mean ${near}?)` : ''}`);
+      continue;
+    }
     if (!d.commands.includes(command)) continue;
     const r = check(d, fromText(d, text));
     if (!r.ok) throw Errors.Config(`${name} (environment)`, text, r.why);
@@ -140,7 +148,7 @@ export function resolveConfig(
       values[d.key] = flags[d.key];
       sources[d.key] = 'flag';
     } else if (values[d.key] === undefined) {
-      const dflt = d.default ?? defaults[d.key] ?? defaultFor(command, d.key);
+      const dflt = d.default ?? defaults[d.key] ?? defaultFor(command, d.key, values);
       if (dflt !== undefined) {
         values[d.key] = dflt;
         sources[d.key] = 'default';
@@ -153,12 +161,27 @@ export function resolveConfig(
   // in the table's order, so that --print reads like the help
   const order = (o: Record<string, unknown>): Record<string, never> =>
     Object.fromEntries(keyDefs.filter((d) => d.key in o).map((d) => [d.key, o[d.key]])) as Record<string, never>;
-  return { values: order(values), sources: order(sources) };
+  return { values: order(values), sources: order(sources), warnings };
 }
 
-/** Defaults that depend on the machine or the command: the core count, the demo's output directory. */
-function defaultFor(command: JobCommand, key: string): unknown {
-  if (key === 'workers') return availableParallelism();
-  if (key === 'output' && command === 'demo') return 'out/demo';
-  return undefined;
+/**
+ * Defaults that depend on the machine, the command or the output folder (settled earlier in the
+ * table): the core count, 80% of the memory, the demo's output, the work directory and checkpoint.
+ */
+function defaultFor(command: JobCommand, key: string, values: Record<string, unknown>): unknown {
+  const output = values['output'];
+  switch (key) {
+    case 'workers':
+      return availableParallelism();
+    case 'memoryBudget':
+      return Math.floor(0.8 * totalmem());
+    case 'output':
+      return command === 'demo' ? 'out/demo' : undefined;
+    case 'workDir':
+      return typeof output === 'string' ? join(output, 'spill') : undefined;
+    case 'checkpoint':
+      return typeof output === 'string' ? join(output, 'checkpoint.lrfm') : undefined;
+    default:
+      return undefined;
+  }
 }

@@ -51,6 +51,19 @@ export function inputError(file: string, err: unknown): LinRfmError {
  * gets the file size so the sink can pre-size its arrays. `readBytes` is the initial buffer size;
  * tests make it tiny so records straddle reads at every possible offset.
  */
+/** What a file that is not CSV text is, from its first bytes (null: it may be text). */
+export function notText(head: Buffer): string | null {
+  const starts = (...bytes: number[]): boolean => bytes.every((b, k) => head[k] === b);
+  if (starts(0x1f, 0x8b)) return 'a gzip-compressed file, not CSV text: decompress it first (gunzip -k)';
+  if (starts(0x50, 0x4b, 0x03, 0x04)) return 'a zip archive, not CSV text: extract the CSV file from it first';
+  if (starts(0x28, 0xb5, 0x2f, 0xfd)) return 'a zstd-compressed file, not CSV text: decompress it first (zstd -d)';
+  if (starts(0x42, 0x5a, 0x68)) return 'a bzip2-compressed file, not CSV text: decompress it first (bunzip2 -k)';
+  if (starts(0x50, 0x41, 0x52, 0x31)) return 'a Parquet file, not CSV text: name it .parquet (or pass its directory) to read it as Parquet';
+  const nul = head.indexOf(0);
+  if (nul >= 0) return `binary data, not CSV text (a NUL byte at byte ${nul + 1})`;
+  return null;
+}
+
 export async function scanCsvFile<S extends RecordSink>(
   file: string,
   makeSink: (bytes: number) => S,
@@ -66,6 +79,10 @@ export async function scanCsvFile<S extends RecordSink>(
   try {
     const st = await fh.stat();
     if (st.isDirectory()) throw Errors.MissingInput(file, 'is a directory, expected a CSV file');
+    const head = Buffer.alloc(Math.min(st.size, 4096));
+    await fh.read(head, 0, head.length, 0);
+    const what = notText(head);
+    if (what !== null) throw Errors.BadData(file, '', what);
     const sink = makeSink(st.size);
     const scanner = new CsvScanner(file, sink);
     let buf = Buffer.allocUnsafe(Math.max(1, readBytes));

@@ -33,12 +33,13 @@ export async function readObserved(
   columns: { rowKey: string; colKey: string; valueKey: string },
   duplicates: Duplicates,
   onProgress?: TripletColumns['onProgress'],
-): Promise<Triplets> {
+): Promise<Triplets & { merged: number }> {
   const opts = { ...columns, duplicates, onProgress };
   const tri = isParquet(input) ? await readTripletsParquet(input, opts) : await readTripletsCsv(input, opts);
-  if (duplicates === 'error') return tri;
+  if (duplicates === 'error') return { ...tri, merged: 0 };
   const m = mergeDuplicatePairs(tri.nnz, tri.rows, tri.cols, tri.values, tri.rowKeys.size, tri.colKeys.size, duplicates);
-  return { ...tri, rows: m.rows, cols: m.cols, values: m.values, nnz: m.nnz };
+  // entries that repeated a pair and were merged into it
+  return { ...tri, rows: m.rows, cols: m.cols, values: m.values, nnz: m.nnz, merged: tri.nnz - m.nnz };
 }
 
 /**

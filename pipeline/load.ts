@@ -38,6 +38,8 @@ export interface Loaded {
   center: Center;
   rowBias: Float64Array;
   outliers: OutlierReport;
+  /** Entries that repeated a (row, col) pair and were merged (--duplicates last or mean). */
+  mergedDuplicates: number;
   /** The observed entries by row, for top-k and the full matrix; or by column (byColumn: observed.rows gives columns). */
   observed: ObservedRows;
   byColumn: boolean;
@@ -131,7 +133,7 @@ export async function loadInMemory(
   progress.event('loaded', { file: input, rows: raw.nRows, cols: raw.nCols, observed: nnz, load: 'memory' });
   const plan = memoryPlan(s, outDir, raw.nRows, raw.nCols, nnz, workers, budget);
   return {
-    mode: 'memory', keys: tri, nRows: raw.nRows, nCols: raw.nCols, nnz, center, rowBias, outliers,
+    mode: 'memory', keys: tri, nRows: raw.nRows, nCols: raw.nCols, nnz, center, rowBias, outliers, mergedDuplicates: tri.merged,
     observed: observedOf(raw), byColumn: false, estimate: plan.estimate, spill: plan.spill,
     // a spilled run takes the only reference to the centred matrix and frees it once the chunks are written
     take: () => ({ take: (): Csr => { const c = m!; m = null; return c; } }),
@@ -184,7 +186,7 @@ export async function loadSpilled(
     const transposed = load.prepared.transposed;
     const estimate = refuse(nRows, nCols, nnz);
     return {
-      mode: 'spilled', keys: load, nRows, nCols, nnz, center: load.center, rowBias: load.rowBias, outliers: load.outliers,
+      mode: 'spilled', keys: load, nRows, nCols, nnz, center: load.center, rowBias: load.rowBias, outliers: load.outliers, mergedDuplicates: load.merged,
       observed: transposed ? { nRows: nCols, nCols: nRows, rows: load.observedRows } : { nRows, nCols, rows: load.observedRows },
       byColumn: transposed,
       estimate, spill: { dir, chunkEntries },

@@ -86,6 +86,8 @@ export interface StreamLoad {
   nCols: number;
   /** Distinct observed pairs (after merging repeats). */
   nnz: number;
+  /** Entries that repeated a pair and were merged into it. */
+  merged: number;
   center: Center;
   /** Row biases of the input's rows (zeros unless bias centering). */
   rowBias: Float64Array;
@@ -303,6 +305,7 @@ async function load(o: StreamLoadOptions, files: string[], cleanup: () => void):
     nRows,
     nCols,
     nnz,
+    merged: first.nnz - nnz,
     center,
     rowBias,
     outliers,

@@ -90,8 +90,13 @@ describe('resolveConfig', () => {
     expect(e4.message).toMatch(/^config lambda \(file .*range\.json\) = -1: must be > 0$/);
     const e5 = failure(() => resolveConfig('complete', {}, {}, file('choice.yaml', 'center: median\n')));
     expect(e5.message).toMatch(/= "median": must be one of none, mean, bias$/);
-    const e6 = failure(() => resolveConfig('complete', {}, { LINRFM_BOGUS: '1' }));
-    expect(e6.message).toMatch(/^config LINRFM_BOGUS \(environment\) = "1": unknown setting/);
+    // an unknown environment variable is ignored with a warning (the environment is shared); an unknown file key is not
+    const w = resolveConfig('complete', { input: 'a.csv', output: 'o' }, { LINRFM_BOGUS: '1', LINRFM_MAX_SWEPS: '3' });
+    expect(w.warnings).toEqual([
+      'ignoring the environment variable LINRFM_BOGUS: not a setting',
+      'ignoring the environment variable LINRFM_MAX_SWEPS: not a setting (did you mean LINRFM_MAX_SWEEPS?)',
+    ]);
+    expect(w.values['maxSweeps']).toBeUndefined();
     const e7 = failure(() => resolveConfig('complete', {}, {}, file('broken.json', '{"maxSweeps": 3,')));
     expect(e7.exitCode).toBe(78);
     expect(e7.message).toMatch(/broken\.json = "JSON": cannot be parsed/);

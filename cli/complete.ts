@@ -1,7 +1,7 @@
 // `lin-rfm complete`: read the observed entries, plan the memory (in memory or spilled), complete on
 // the pool, and write predictions, top-k, the full matrix, the model and report.json.
 
-import { accessSync, constants, mkdirSync, rmSync } from 'node:fs';
+import { accessSync, constants, rmSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { Errors } from '../config/errors.ts';
@@ -24,6 +24,7 @@ import { engineOptionsFrom } from './options.ts';
 import { workerCount } from './workers.ts';
 import { createProgress, type Progress } from './progress.ts';
 import { peakRssBytes, runSummary, sweepReporter, VERSION } from './report.ts';
+import { makeDirs } from '../io/dirs.ts';
 
 export async function cmdComplete(settings: Resolved): Promise<void> {
   const s = settingsOf('complete', settings.values);
@@ -57,7 +58,7 @@ export async function cmdComplete(settings: Resolved): Promise<void> {
 /** A directory that will be written into later: made if need be, and proved writable now, before any work. */
 function checkWritable(dir: string, what: string): void {
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
     accessSync(dir, constants.W_OK);
   } catch (err) {
     throw Errors.Io(dir, `${what} cannot be written here: ${(err as Error).message}`, { cause: err });

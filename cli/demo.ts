@@ -1,6 +1,5 @@
 // `lin-rfm demo`: generate the built-in default problem, complete it and report the error against the truth.
 
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Resolved } from '../config/load.ts';
 import { settingsOf } from '../config/settings.ts';
@@ -12,6 +11,7 @@ import { engineOptionsFrom } from './options.ts';
 import { workerCount } from './workers.ts';
 import { createProgress } from './progress.ts';
 import { peakRssBytes, runSummary, sweepReporter, VERSION } from './report.ts';
+import { makeDirs } from '../io/dirs.ts';
 
 export async function cmdDemo(settings: Resolved): Promise<void> {
   const s = settingsOf('demo', settings.values);
@@ -37,7 +37,7 @@ export async function cmdDemo(settings: Resolved): Promise<void> {
     test: { relativeError: err.relError, mse: err.mse, entries: err.count },
     peakRssBytes: peakRssBytes(),
   };
-  mkdirSync(outDir, { recursive: true });
+  makeDirs(outDir);
   await writeFileAtomic(join(outDir, 'report.json'), JSON.stringify(summary, null, 2) + '\n');
   const lines = [
     `sweeps          ${result.sweeps} (best ${result.bestSweep + 1}), stop: ${result.stopReason}`,

@@ -1,11 +1,11 @@
 // `lin-rfm experiment NAME`: one of the paper's comparisons, as a CSV table, SVG figures and a report.
 
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Errors } from '../config/errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { createProgress } from './progress.ts';
 import { peakRssBytes, VERSION } from './report.ts';
+import { makeDirs } from '../io/dirs.ts';
 
 export interface ExperimentFlags {
   quick?: boolean;
@@ -29,7 +29,7 @@ export async function cmdExperiment(name: string, f: ExperimentFlags): Promise<v
   const grid = grids[0] ?? 'quick';
   const outDir = resolve(f.output ?? join('out', 'experiments', name));
   const progress = createProgress({ quiet: f.quiet === true });
-  mkdirSync(outDir, { recursive: true });
+  makeDirs(outDir);
   const t0 = performance.now();
   let cells = 0;
   progress.info(`lin-rfm experiment ${name} (${grid} grid) -> ${outDir}`);

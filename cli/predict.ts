@@ -1,6 +1,5 @@
 // `lin-rfm predict`: fold rows that were not in training in with a saved model, and predict their pairs.
 
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Errors } from '../config/errors.ts';
 import type { Resolved } from '../config/load.ts';
@@ -14,6 +13,7 @@ import { readObserved, readPairs } from '../pipeline/inputs.ts';
 import { writePredictions } from '../pipeline/outputs.ts';
 import { createProgress } from './progress.ts';
 import { peakRssBytes, VERSION } from './report.ts';
+import { makeDirs } from '../io/dirs.ts';
 
 export async function cmdPredict(settings: Resolved): Promise<void> {
   const s = settingsOf('predict', settings.values);
@@ -49,7 +49,7 @@ export async function cmdPredict(settings: Resolved): Promise<void> {
     pairs.rows,
     pairs.cols,
   ));
-  mkdirSync(outDir, { recursive: true });
+  makeDirs(outDir);
   const path = await writePredictions(outDir, s.format, predictPath, columns, pairs, pred, { policy: s.coldStart, center, rowBias });
   const report = {
     command: 'predict',

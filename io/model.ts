@@ -1,11 +1,12 @@
 // The completion model on disk: kernel and column keys as Arrow IPC files, scalars as JSON, written atomically.
 
-import { mkdirSync, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tableFromArrays, tableFromIPC, tableToIPC, type Table } from 'apache-arrow';
 import { Errors } from '../config/errors.ts';
 import { writeFileAtomic } from './atomic.ts';
 import { KeyDictionary } from './key-dictionary.ts';
+import { makeDirs } from './dirs.ts';
 
 export const MODEL_FORMAT = 'lin-rfm-model/1';
 
@@ -35,7 +36,7 @@ interface ModelMeta {
 
 /** Writes DIR/kernel.arrow (column k: the d*d kernel), DIR/keys.arrow (column key) and DIR/model.json. */
 export async function writeModel(dir: string, m: StoredModel): Promise<void> {
-  mkdirSync(dir, { recursive: true });
+  makeDirs(dir);
   const kernel = tableToIPC(tableFromArrays({ k: m.K }), 'file');
   const bias = m.center.bias.length === m.d ? m.center.bias : new Float64Array(m.d);
   const keys = tableToIPC(tableFromArrays({ key: m.keys.keys(), bias }), 'file');

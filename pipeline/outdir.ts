@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Errors } from '../config/errors.ts';
 import { alive, onExit } from './workdir.ts';
+import { makeDirs } from '../io/dirs.ts';
 
 export const LOCK_FILE = '.lin-rfm.lock';
 const STAGING = /^\.staging-(\d+)-/;
@@ -45,7 +46,7 @@ export function openOutputFolder(dir: string, command: string, info: (message: s
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw Errors.Io(dir, 'output exists and is not a directory');
   let created: string | undefined;
   try {
-    created = mkdirSync(dir, { recursive: true });
+    created = makeDirs(dir);
   } catch (err) {
     throw Errors.Io(dir, `cannot create the output folder: ${(err as Error).message}`, { cause: err });
   }

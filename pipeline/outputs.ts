@@ -1,7 +1,7 @@
 // A job's outputs: predictions for pairs, every row's top-k unobserved columns and the whole completed
 // matrix, as CSV or Parquet tables written atomically.
 
-import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ColdStartPolicy, TableFormat } from '../config/settings.ts';
 import { writeCsvAtomic } from '../io/csv.ts';
@@ -9,6 +9,7 @@ import type { Pairs, Triplets } from '../io/entries.ts';
 import { writeTableParquetAtomic } from '../io/parquet.ts';
 import type { Center } from '../engine/center.ts';
 import { isParquet, type ObservedRows } from './inputs.ts';
+import { makeDirs } from '../io/dirs.ts';
 
 /** Writes predictions.csv or predictions.parquet (format of the pairs file unless `format`); returns the path. */
 export async function writePredictions(
@@ -114,7 +115,7 @@ export async function writeFull(
   }
   const final = join(outDir, 'full');
   const tmp = join(outDir, `.full.tmp-${process.pid}`);
-  mkdirSync(tmp, { recursive: true });
+  makeDirs(tmp);
   for (let c0 = 0, part = 0; c0 < n; c0 += chunk, part++) {
     const b = block(c0, Math.min(n, c0 + chunk));
     await writeTableParquetAtomic(join(tmp, `part-${String(part).padStart(5, '0')}.parquet`), [

@@ -2,9 +2,10 @@
 // config file or LINRFM_WORK_DIR) never touch each other's files; a killed job's is removed by the
 // next job that finds its process gone.
 
-import { mkdirSync, mkdtempSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Errors } from '../config/errors.ts';
+import { makeDirs } from '../io/dirs.ts';
 
 const JOB_DIR = /^job-(\d+)-/;
 
@@ -29,7 +30,7 @@ export function onExit(cleanup: () => void): () => void {
 /** mkdir -p, as an I/O error naming the directory; returns the first directory it created (undefined: it existed). */
 export function makeDir(dir: string): string | undefined {
   try {
-    return mkdirSync(dir, { recursive: true });
+    return makeDirs(dir);
   } catch (err) {
     throw Errors.Io(dir, `cannot create the work directory: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }

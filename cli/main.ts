@@ -68,7 +68,8 @@ export function buildProgram(): Command {
     .description('Sparse matrix completion with the linear Recursive Feature Machine (SVD-free lin-RFM)')
     .version(VERSION)
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    // a usage error in one line, like every other error: "lin-rfm: error: unknown option '--x' (Did you mean --y?)"
+    .configureOutput({ writeErr: (s) => process.stderr.write(`lin-rfm: ${s.trim().replace(/\s*\n\s*/g, ' ')}\n`) });
 
   jobFlags(
     program

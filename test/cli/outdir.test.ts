@@ -3,12 +3,12 @@
 // previous complete set of outputs, never a part of the new one.
 
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, cleanEnv, runCli } from './helpers.ts';
+import { snapshot } from './snapshot.ts';
 
 let dir: string;
 beforeAll(() => {
@@ -18,21 +18,6 @@ beforeAll(() => {
   expect(r.status, r.stderr).toBe(0);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Every file under `out` (relative path -> SHA-256), dot-files (lock, staging) left out. */
-function snapshot(out: string): Map<string, string> {
-  const files = new Map<string, string>();
-  const walk = (d: string, rel: string): void => {
-    for (const f of readdirSync(d)) {
-      if (f.startsWith('.')) continue;
-      const p = join(d, f);
-      if (statSync(p).isDirectory()) walk(p, `${rel}${f}/`);
-      else files.set(`${rel}${f}`, createHash('sha256').update(readFileSync(p)).digest('hex'));
-    }
-  };
-  walk(out, '');
-  return files;
-}
 
 describe('the output folder', () => {
   it('a second job on the same folder is refused (75) while the first runs; the first ends normally', async () => {

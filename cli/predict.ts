@@ -1,19 +1,19 @@
 // `lin-rfm predict`: fold rows that were not in training in with a saved model, and predict their pairs.
 
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { Errors } from '../config/errors.ts';
 import type { Resolved } from '../config/load.ts';
-import { settingsOf } from '../config/settings.ts';
+import { settingsOf, type PredictSettings } from '../config/settings.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
-import { readModel } from '../io/model.ts';
+import { readModel, type StoredModel } from '../io/model.ts';
 import { centered, rowBiases, uncenter, type Center } from '../engine/center.ts';
 import { csrFromTriplets } from '../engine/csr.ts';
 import { predictWithModel } from '../engine/prediction.ts';
 import { readObserved, readPairs } from '../pipeline/inputs.ts';
 import { writePredictions } from '../pipeline/outputs.ts';
-import { createProgress } from './progress.ts';
+import { openOutputFolder, type OutputFolder } from '../pipeline/outdir.ts';
+import { createProgress, type Progress } from './progress.ts';
 import { peakRssBytes, VERSION } from './report.ts';
-import { makeDirs } from '../io/dirs.ts';
 
 export async function cmdPredict(settings: Resolved): Promise<void> {
   const s = settingsOf('predict', settings.values);
@@ -25,6 +25,20 @@ export async function cmdPredict(settings: Resolved): Promise<void> {
     throw Errors.BadData(join(modelDir, 'model.json'), 'transposed', `this model's kernel is on the training input's rows (it had more columns than rows); fold-in of new rows needs a kernel on the columns`);
   }
   const outDir = resolve(s.output);
+  // the same folder rules as complete; a predict run's set is its predictions and report (a model
+  // beside them, say the one it reads, stays)
+  const folder = openOutputFolder(outDir, 'lin-rfm predict', (m) => progress.warn(m), ['predictions.csv', 'predictions.parquet', 'report.json']);
+  try {
+    await predictInto(s, settings, t0, folder, model, progress);
+  } finally {
+    folder.close();
+  }
+}
+
+async function predictInto(
+  s: PredictSettings, settings: Resolved, t0: number, folder: OutputFolder, model: StoredModel, progress: Progress,
+): Promise<void> {
+  const modelDir = s.model;
   const input = s.input;
   const columns = { rowKey: s.rowKey, colKey: s.colKey, valueKey: s.valueKey };
   const tri = await readObserved(input, columns, s.duplicates, (rows, file, files) =>
@@ -49,8 +63,8 @@ export async function cmdPredict(settings: Resolved): Promise<void> {
     pairs.rows,
     pairs.cols,
   ));
-  makeDirs(outDir);
-  const path = await writePredictions(outDir, s.format, predictPath, columns, pairs, pred, { policy: s.coldStart, center, rowBias });
+  const staged = await writePredictions(folder.staging, s.format, predictPath, columns, pairs, pred, { policy: s.coldStart, center, rowBias });
+  const path = join(folder.dir, basename(staged));
   const report = {
     command: 'predict',
     version: VERSION,
@@ -62,6 +76,7 @@ export async function cmdPredict(settings: Resolved): Promise<void> {
     peakRssBytes: peakRssBytes(),
     outputs: { predictions: path },
   };
-  await writeFileAtomic(join(outDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
+  await writeFileAtomic(join(folder.staging, 'report.json'), JSON.stringify(report, null, 2) + '\n');
+  folder.publish();
   progress.info(`wrote ${path}`);
 }

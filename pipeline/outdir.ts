@@ -14,7 +14,7 @@ const STAGING = /^\.staging-(\d+)-/;
 // the temporary files of atomic writes (io/atomic.ts) and of a spilled run's parts
 const TEMP = /^\.?(?:[^/]*\.)?tmp-(\d+)(?:-|$)/;
 
-/** Every name a run may publish: what a new set does not have of these goes with the old set. */
+/** Every name `complete` may publish: what a new set does not have of these goes with the old set. */
 export const OUTPUT_NAMES: readonly string[] = [
   'predictions.csv', 'predictions.parquet', 'topk.csv', 'topk.parquet', 'full.csv', 'full', 'model', 'report.json',
 ];
@@ -42,7 +42,9 @@ export interface OutputFolder {
  * what dead jobs left (staging directories, temporary files), and makes this run's staging directory,
  * which also proves the folder writable before any work starts.
  */
-export function openOutputFolder(dir: string, command: string, info: (message: string) => void): OutputFolder {
+export function openOutputFolder(
+  dir: string, command: string, info: (message: string) => void, outputNames: readonly string[] = OUTPUT_NAMES,
+): OutputFolder {
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw Errors.Io(dir, 'output exists and is not a directory');
   let created: string | undefined;
   try {
@@ -79,7 +81,7 @@ export function openOutputFolder(dir: string, command: string, info: (message: s
   return {
     dir,
     staging,
-    publish: () => publish(staging, dir),
+    publish: () => publish(staging, dir, outputNames),
     close,
   };
 }
@@ -122,7 +124,7 @@ function readLock(path: string): LockInfo | null {
 }
 
 /** Renames the staged outputs into place (directories through a swap), report.json last; returns the names published. */
-function publish(staging: string, dir: string): string[] {
+function publish(staging: string, dir: string, outputNames: readonly string[]): string[] {
   const names = readdirSync(staging).filter((f) => !f.startsWith('.')).sort((a, b) => Number(a === 'report.json') - Number(b === 'report.json'));
   const old = join(staging, '.old');
   mkdirSync(old);
@@ -134,7 +136,7 @@ function publish(staging: string, dir: string): string[] {
       if (existsSync(to) && (statSync(to).isDirectory() || statSync(from).isDirectory())) renameSync(to, join(old, name));
       renameSync(from, to);
     }
-    for (const name of OUTPUT_NAMES) {
+    for (const name of outputNames) {
       if (!names.includes(name) && existsSync(join(dir, name))) renameSync(join(dir, name), join(old, name));
     }
   } catch (err) {

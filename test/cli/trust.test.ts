@@ -2,7 +2,7 @@
 // the worker count capped, unknown environment variables, a transposed model in predict, merged
 // duplicates counted, and the progress line's time.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,6 +54,16 @@ describe('trust', () => {
     const r = runCli(dir, ['predict', '--model', 'wm/model', '--input', 'wide.csv', '--predict', 't.csv', '--output', 'wp', '--quiet']);
     expect(r.status).toBe(65);
     expect(r.stderr).toMatch(/^lin-rfm: wm\/model\/model\.json: transposed: this model's kernel is on the training input's rows/);
+  });
+
+  it('predict publishes its set (predictions, report) in a locked folder and leaves a model beside it', () => {
+    expect(runCli(dir, ['complete', '--input', 'g.csv', '--output', 'pm', '--top-k', '2', ...quick]).status).toBe(0);
+    const r = runCli(dir, ['predict', '--model', 'pm/model', '--input', 'g.csv', '--predict', 't.csv', '--output', 'pm', '--quiet']);
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(join(dir, 'pm', 'report.json'), 'utf8'));
+    expect(report.command).toBe('predict');
+    expect(report.outputs.predictions).toBe(join(dir, 'pm', 'predictions.csv'));
+    expect(readdirSync(join(dir, 'pm')).sort()).toEqual(['model', 'predictions.csv', 'report.json', 'topk.csv']);
   });
 
   it('report.json counts the merged duplicates, in memory and spilled alike', () => {

@@ -7,6 +7,11 @@ export { centered, fitCenter, offset, rowBiases, uncenter, type Center, type Cen
 export { prepareData, rootMeanSquare, SquareSum, type PreparedData } from './split.ts';
 export { NumericError } from './errors.ts';
 export { predictWithModel } from './prediction.ts';
+export {
+  agopTimes, denseKernel, identityKernel, kernelFromEigen, predictUnobserved, solveRowsLowRank, topEigen, woodburyScratch,
+  type LowRankFit, type LowRankKernel, type TopEigen,
+} from './lowrank.ts';
+export { completeLowRank, defaultLowRankOptions, type LowRankOptions, type LowRankResult } from './lowrank-run.ts';
 export { initialSchedule, nextStep, recordFit, stopAfterFit, type NextKernel, type ScheduleOptions, type ScheduleState } from './schedule.ts';
 export { ResumeMismatch, type EngineState, type RunControl } from './state.ts';
 export type { AgopPath, RootMethod } from './sweep.ts';

@@ -8,6 +8,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   scale: () => import('./scale.ts'),
   rowsolve: () => import('./rowsolve.ts'),
   e2e: () => import('./e2e.ts'),
+  'compare-kernels': () => import('./compare-kernels.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

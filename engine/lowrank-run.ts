@@ -37,6 +37,34 @@ export interface LowRankResult {
   /** The top Ritz values and the tail level of the last AGOP (data units squared), for the report. */
   spectrum: { s: number[]; tau: number };
   data: PreparedData;
+  /**
+   * Predictions at (row, col) pairs in input coordinates, from all observed entries of each row (one
+   * Woodbury solve a row with the best kernel, done once); observed entries are returned as observed.
+   */
+  predict(rows: Int32Array, cols: Int32Array): Float64Array;
+}
+
+/** The predict of a result: each row fitted once on all its entries with the best kernel. */
+function predictor(K: LowRankKernel, lambda: number, data: PreparedData): LowRankResult['predict'] {
+  let fit: LowRankFit | null = null;
+  const { all } = data;
+  return (rows, cols) => {
+    if (fit === null) {
+      fit = newFit(all.values.length, all.nRows, K.k);
+      solveRowsLowRank(K, lambda, all, fit, 0, all.nRows, woodburyScratch(maxRowLength(all), K.k));
+    }
+    const out = new Float64Array(rows.length);
+    for (let e = 0; e < rows.length; e++) {
+      const [i, j] = data.transposed ? [cols[e]!, rows[e]!] : [rows[e]!, cols[e]!];
+      let v = Number.NaN;
+      if (i >= 0 && i < all.nRows && j >= 0 && j < all.nCols && all.rowPtr[i + 1]! > all.rowPtr[i]!) {
+        v = predictUnobserved(K, fit, i, j);
+        for (let q = all.rowPtr[i]!; q < all.rowPtr[i + 1]!; q++) if (all.colIdx[q] === j) v = all.values[q]!;
+      }
+      out[e] = v * data.scale;
+    }
+    return out;
+  };
 }
 
 /** Copies a kernel (the best one is kept apart from the iterate). */
@@ -136,5 +164,6 @@ export function completeLowRank(input: Csr, options: Partial<EngineOptions> = {}
   return {
     kernel: best, lambda: sched.bestLambda, scale: data.scale, transposed: data.transposed, stopReason,
     sweeps: Math.min(sweep, opts.maxSweeps), bestSweep: sched.bestSweep, history, spectrum, data,
+    predict: predictor(best, sched.bestLambda, data),
   };
 }

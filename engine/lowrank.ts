@@ -4,6 +4,7 @@
 // block subspace iteration with a Rayleigh-Ritz step.
 
 import { dpotrf, dpotrs } from '../kernels/chol.ts';
+import { dgemm, dsyrk } from '../kernels/index.ts';
 import { dsyev } from '../kernels/eig.ts';
 import type { Rng } from '../kernels/random.ts';
 import type { Csr } from './csr.ts';
@@ -31,6 +32,9 @@ export interface LowRankFit {
   c: number;
 }
 
+/** Rows at least this long form W^T W with the SIMD dsyrk (shorter ones cost less than the call). */
+const SYRK_ROWS = 64;
+
 /** Scratch of one row solve, for rows of up to `maxRow` entries and rank k. */
 export interface WoodburyScratch {
   W: Float64Array;
@@ -53,6 +57,7 @@ export function solveRowsLowRank(
   const { k, U, w } = K;
   const c = K.tauK + lambda;
   const { W, M, t } = s;
+  const sw = Float64Array.from(w, Math.sqrt);
   let failed = 0;
   for (let i = r0; i < r1; i++) {
     const p0 = m.rowPtr[i]!;
@@ -61,17 +66,22 @@ export function solveRowsLowRank(
     // W = U_O diag(sqrt w)
     for (let q = 0; q < len; q++) {
       const uj = m.colIdx[p0 + q]! * k;
-      for (let r = 0; r < k; r++) W[q * k + r] = U[uj + r]! * Math.sqrt(w[r]!);
+      for (let r = 0; r < k; r++) W[q * k + r] = U[uj + r]! * sw[r]!;
     }
-    // M = c I + W^T W (lower triangle), t = W^T y
-    M.fill(0, 0, k * k);
+    // M = c I + W^T W (lower triangle), t = W^T y; a long row's W^T W through the SIMD kernel
     t.fill(0, 0, k);
     for (let q = 0; q < len; q++) {
       const y = m.values[p0 + q]!;
-      for (let r = 0; r < k; r++) {
-        const wr = W[q * k + r]!;
-        t[r] += wr * y;
-        for (let u = 0; u <= r; u++) M[r * k + u] += wr * W[q * k + u]!;
+      for (let r = 0; r < k; r++) t[r] += W[q * k + r]! * y;
+    }
+    if (len >= SYRK_ROWS) dsyrk(true, k, len, 1, W, k, 0, 0, M, k, 0);
+    else {
+      M.fill(0, 0, k * k);
+      for (let q = 0; q < len; q++) {
+        for (let r = 0; r < k; r++) {
+          const wr = W[q * k + r]!;
+          for (let u = 0; u <= r; u++) M[r * k + u] += wr * W[q * k + u]!;
+        }
       }
     }
     for (let r = 0; r < k; r++) M[r * k + r] += c;
@@ -88,12 +98,15 @@ export function solveRowsLowRank(
       for (let r = 0; r < k; r++) wz += W[q * k + r]! * t[r]!;
       fit.a[p0 + q] = (m.values[p0 + q]! - wz) / c;
     }
-    for (let r = 0; r < k; r++) {
-      let br = 0;
-      for (let q = 0; q < len; q++) br += U[m.colIdx[p0 + q]! * k + r]! * fit.a[p0 + q]!;
-      fit.b[i * k + r] = br;
-      fit.bs[i * k + r] = w[r]! * br;
+    // b = U_O^T a, a row of U at a time
+    const bi = i * k;
+    fit.b.fill(0, bi, bi + k);
+    for (let q = 0; q < len; q++) {
+      const aq = fit.a[p0 + q]!;
+      const uj = m.colIdx[p0 + q]! * k;
+      for (let r = 0; r < k; r++) fit.b[bi + r] += U[uj + r]! * aq;
     }
+    for (let r = 0; r < k; r++) fit.bs[bi + r] = w[r]! * fit.b[bi + r]!;
   }
   fit.c = c;
   return failed;
@@ -118,23 +131,10 @@ export function agopTimes(
   const { d, k, U } = K;
   const n = m.nRows;
   const { bs, a, c } = fit;
-  // T = U^T X (k x p)
-  T.fill(0, 0, k * p);
-  for (let j = 0; j < d; j++) {
-    for (let r = 0; r < k; r++) {
-      const u = U[j * k + r]!;
-      if (u === 0) continue;
-      for (let e = 0; e < p; e++) T[r * p + e] += u * X[j * p + e]!;
-    }
-  }
-  // Z = BS T + c A X
-  Z.fill(0, 0, n * p);
+  // T = U^T X (k x p); Z = BS T + c A X (the dense products through the SIMD kernels)
+  dgemm(true, false, k, p, d, 1, U, k, 0, X, p, 0, 0, T, p, 0);
+  dgemm(false, false, n, p, k, 1, bs, k, 0, T, p, 0, 0, Z, p, 0);
   for (let i = 0; i < n; i++) {
-    for (let r = 0; r < k; r++) {
-      const v = bs[i * k + r]!;
-      if (v === 0) continue;
-      for (let e = 0; e < p; e++) Z[i * p + e] += v * T[r * p + e]!;
-    }
     for (let q = m.rowPtr[i]!; q < m.rowPtr[i + 1]!; q++) {
       const v = c * a[q]!;
       const j = m.colIdx[q]!;
@@ -142,22 +142,8 @@ export function agopTimes(
     }
   }
   // T = BS^T Z (k x p); Y = (U T + c A^T Z) / n
-  T.fill(0, 0, k * p);
-  for (let i = 0; i < n; i++) {
-    for (let r = 0; r < k; r++) {
-      const v = bs[i * k + r]!;
-      if (v === 0) continue;
-      for (let e = 0; e < p; e++) T[r * p + e] += v * Z[i * p + e]!;
-    }
-  }
-  Y.fill(0, 0, d * p);
-  for (let j = 0; j < d; j++) {
-    for (let r = 0; r < k; r++) {
-      const u = U[j * k + r]!;
-      if (u === 0) continue;
-      for (let e = 0; e < p; e++) Y[j * p + e] += u * T[r * p + e]!;
-    }
-  }
+  dgemm(true, false, k, p, n, 1, bs, k, 0, Z, p, 0, 0, T, p, 0);
+  dgemm(false, false, d, p, k, 1, U, k, 0, T, p, 0, 0, Y, p, 0);
   for (let i = 0; i < n; i++) {
     for (let q = m.rowPtr[i]!; q < m.rowPtr[i + 1]!; q++) {
       const v = c * a[q]!;

@@ -135,11 +135,7 @@ describe('a low-rank run with k < d recovers a low-rank matrix', () => {
   it('200 x 120, rank 4, 10,000 observed, k = 8, the default schedule: relative error < 1e-2 (seed 9)', ({ annotate }) => {
     const p = generateLowRank({ rows: 200, cols: 120, rank: 4, observed: 10_000, seed: 9 });
     const low = completeLowRank(p.train, { seed: 9 }, { rank: 8 });
-    // predictions of unobserved entries with the best kernel: one Woodbury solve a row on all its entries
-    const { data, kernel } = low;
-    const fit = { a: new Float64Array(data.all.values.length), b: new Float64Array(data.all.nRows * 8), bs: new Float64Array(data.all.nRows * 8), c: 0 };
-    solveRowsLowRank(kernel, low.lambda, data.all, fit, 0, data.all.nRows, woodburyScratch(120, 8));
-    const rel = unobservedRelativeError(p.train, p.truth, (rows, cols) => Float64Array.from(rows, (i, e) => predictUnobserved(kernel, fit, i, cols[e]!) * data.scale));
+    const rel = unobservedRelativeError(p.train, p.truth, (rows, cols) => low.predict(rows, cols));
     void annotate(`${low.sweeps} sweeps (${low.stopReason}), relative error ${rel.toExponential(2)}, spectrum ${low.spectrum.s.slice(0, 6).map((x) => x.toPrecision(3)).join(' ')} tau ${low.spectrum.tau.toPrecision(3)}`);
     expect(rel).toBeLessThan(1e-2);
   });

@@ -6,21 +6,13 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { completeAsync, writeFileAtomic } from '../pipeline/index.ts';
-import { completeLowRank, generateLowRank, sampleUnobserved, type SyntheticProblem } from '../engine/index.ts';
+import { completeLowRank, generateLowRank, sampleUnobserved, truthError, type SyntheticProblem } from '../engine/index.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
 function testError(p: SyntheticProblem, predict: (r: Int32Array, c: Int32Array) => Float64Array): number {
   const { rows, cols } = sampleUnobserved(p.train, 100_000, 7);
-  const pred = predict(rows, cols);
-  let num = 0;
-  let den = 0;
-  for (let e = 0; e < rows.length; e++) {
-    const y = p.truth(rows[e]!, cols[e]!);
-    num += (pred[e]! - y) ** 2;
-    den += y * y;
-  }
-  return Math.sqrt(num / den);
+  return truthError(p, predict, rows, cols).relError;
 }
 
 interface Row {

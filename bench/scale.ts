@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { completeAsync, writeFileAtomic } from '../pipeline/index.ts';
-import { generateLowRank, sampleUnobserved, type SyntheticProblem } from '../engine/index.ts';
+import { generateLowRank, sampleUnobserved, truthError, type SyntheticProblem } from '../engine/index.ts';
 import { lineChart } from '../paper/index.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -12,15 +12,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** Relative error on `count` uniformly drawn unobserved entries. */
 function sampledError(p: SyntheticProblem, predict: (r: Int32Array, c: Int32Array) => Float64Array, count: number, seed: number): number {
   const { rows, cols } = sampleUnobserved(p.train, count, seed);
-  const pred = predict(rows, cols);
-  let num = 0;
-  let den = 0;
-  for (let e = 0; e < count; e++) {
-    const y = p.truth(rows[e]!, cols[e]!);
-    num += (pred[e]! - y) ** 2;
-    den += y * y;
-  }
-  return Math.sqrt(num / den);
+  return truthError(p, predict, rows, cols).relError;
 }
 
 export async function run(args: string[]): Promise<void> {

@@ -16,5 +16,5 @@ export { initialSchedule, nextStep, recordFit, stopAfterFit, type NextKernel, ty
 export { ResumeMismatch, type EngineState, type RunControl } from './state.ts';
 export type { AgopPath, RootMethod } from './sweep.ts';
 export {
-  generateLowRank, sampleDistinct, sampleUnobserved, unobservedError, unobservedPairs, type SyntheticOptions, type SyntheticProblem,
+  generateLowRank, sampleDistinct, sampleUnobserved, truthError, unobservedError, unobservedPairs, type SyntheticOptions, type SyntheticProblem,
 } from './synthetic.ts';

@@ -154,6 +154,13 @@ export function sampleUnobserved(observed: Csr, count: number, seed: number): { 
 /** Relative Frobenius error over the unobserved entries of a synthetic problem. */
 export function unobservedError(p: SyntheticProblem, predict: (rows: Int32Array, cols: Int32Array) => Float64Array): { relError: number; mse: number; count: number } {
   const { rows, cols } = unobservedPairs(p.train);
+  return truthError(p, predict, rows, cols);
+}
+
+/** Relative Frobenius error (and MSE) of the predictions at the pairs (rows, cols) against the problem's truth. */
+export function truthError(
+  p: SyntheticProblem, predict: (rows: Int32Array, cols: Int32Array) => Float64Array, rows: Int32Array, cols: Int32Array,
+): { relError: number; mse: number; count: number } {
   const pred = predict(rows, cols);
   let num = 0;
   let den = 0;

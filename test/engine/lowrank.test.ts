@@ -140,3 +140,15 @@ describe('a low-rank run with k < d recovers a low-rank matrix', () => {
     expect(rel).toBeLessThan(1e-2);
   });
 });
+
+describe('a low-rank run on a wide input (more columns than rows: the kernel lies on the rows)', () => {
+  it('predicts in input coordinates: 60 x 150, rank 3, 4,000 observed, relative error < 1e-2 (seed 13)', () => {
+    const p = generateLowRank({ rows: 60, cols: 150, rank: 3, observed: 4000, seed: 13 });
+    const low = completeLowRank(p.train, { seed: 13 }, { rank: 6 });
+    expect(low.transposed).toBe(true);
+    expect(unobservedRelativeError(p.train, p.truth, (rows, cols) => low.predict(rows, cols))).toBeLessThan(1e-2);
+    // an observed entry comes back as observed
+    const j = p.train.colIdx[0]!;
+    expect(low.predict(Int32Array.of(0), Int32Array.of(j))[0]).toBeCloseTo(p.train.values[0]!, 12);
+  });
+});

@@ -138,25 +138,34 @@ export function agopTimes(
   // T = U^T X (k x p); Z = BS T + c A X (the dense products through the SIMD kernels)
   dgemm(true, false, k, p, d, 1, U, k, 0, X, p, 0, 0, T, p, 0);
   dgemm(false, false, n, p, k, 1, bs, k, 0, T, p, 0, 0, Z, p, 0);
-  for (let i = 0; i < n; i++) {
-    for (let q = m.rowPtr[i]!; q < m.rowPtr[i + 1]!; q++) {
-      const v = c * a[q]!;
-      const j = m.colIdx[q]!;
-      for (let e = 0; e < p; e++) Z[i * p + e] += v * X[j * p + e]!;
-    }
-  }
+  sparseTimes(n, m.rowPtr, m.colIdx, a, c, X, p, Z, false);
   // T = BS^T Z (k x p); Y = (U T + c A^T Z) / n
   dgemm(true, false, k, p, n, 1, bs, k, 0, Z, p, 0, 0, T, p, 0);
   dgemm(false, false, d, p, k, 1, U, k, 0, T, p, 0, 0, Y, p, 0);
-  for (let i = 0; i < n; i++) {
-    for (let q = m.rowPtr[i]!; q < m.rowPtr[i + 1]!; q++) {
-      const v = c * a[q]!;
-      const j = m.colIdx[q]!;
-      for (let e = 0; e < p; e++) Y[j * p + e] += v * Z[i * p + e]!;
-    }
-  }
+  sparseTimes(n, m.rowPtr, m.colIdx, a, c, Z, p, Y, true);
   for (let q = 0; q < d * p; q++) Y[q] /= n;
   return Y;
+}
+
+/**
+ * With S the sparse n x d matrix holding c a on the CSR pattern: OUT += S IN (IN d x p, OUT n x p),
+ * or with `transpose` OUT += S^T IN (IN n x p, OUT d x p). The arrays come as arguments so the hot
+ * loop runs on locals.
+ */
+function sparseTimes(
+  n: number, rowPtr: Int32Array, colIdx: Int32Array, a: Float64Array, c: number,
+  IN: Float64Array, p: number, OUT: Float64Array, transpose: boolean,
+): void {
+  for (let i = 0; i < n; i++) {
+    const ip = i * p;
+    const q1 = rowPtr[i + 1]!;
+    for (let q = rowPtr[i]!; q < q1; q++) {
+      const v = c * a[q]!;
+      const jp = colIdx[q]! * p;
+      if (transpose) for (let e = 0; e < p; e++) OUT[jp + e] += v * IN[ip + e]!;
+      else for (let e = 0; e < p; e++) OUT[ip + e] += v * IN[jp + e]!;
+    }
+  }
 }
 
 /** Orthonormalises the p columns of the d x p row-major V in place (Gram-Schmidt, twice); returns false when a column vanishes. */

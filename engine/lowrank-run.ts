@@ -23,7 +23,13 @@ export interface LowRankOptions {
   firstPowerSteps: number;
 }
 
-export const defaultLowRankOptions: LowRankOptions = { rank: 20, oversample: 10, powerSteps: 2, firstPowerSteps: 6 };
+/**
+ * One power step a sweep is enough from the previous sweep's subspace: measured (n = 10 d, 50 entries
+ * a row, rank 10, k = 20) at d = 1,000 and 2,000, exact and noisy, the same sweeps and test errors as
+ * with two (66 sweeps, 9.9e-4 at d = 2,000 exact), in 60-75% of the time a sweep; none (Rayleigh-Ritz
+ * on [U_prev, random columns] alone) stalls at 0.23.
+ */
+export const defaultLowRankOptions: LowRankOptions = { rank: 20, oversample: 10, powerSteps: 1, firstPowerSteps: 6 };
 
 export interface LowRankResult {
   kernel: LowRankKernel;

@@ -152,8 +152,9 @@ export function completeLowRank(input: Csr, options: Partial<EngineOptions> = {}
       const eig = topEigen(d, k, times, first ? null : K.U, lo.oversample, first ? lo.firstPowerSteps : lo.powerSteps, rng);
       spectrum = { s: Array.from(eig.s, (x) => x * ms), tau: eig.tau * ms };
       if (step.next.keepPrevious) {
+        // the fit before the previous one is no longer needed: the next sweep writes into it
+        fit = prev?.fit ?? newFit(train.values.length, n, k);
         prev = cur;
-        fit = newFit(train.values.length, n, k);
       }
       K = kernelFromEigen(eig, opts.alpha);
       if (!eig.s.every(Number.isFinite)) stop = 'diverged';

@@ -3,7 +3,7 @@
 
 import { accessSync, constants, rmSync } from 'node:fs';
 import { totalmem } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Errors } from '../config/errors.ts';
 import type { Resolved } from '../config/load.ts';
 import { settingsOf, type CompleteSettings } from '../config/settings.ts';
@@ -37,13 +37,13 @@ export async function cmdComplete(settings: Resolved): Promise<void> {
   const columns = { rowKey: s.rowKey, colKey: s.colKey, valueKey: s.valueKey };
   const eo = engineOptionsFrom(s);
   const checkpointPath = resolve(s.checkpoint ?? join(outDir, 'checkpoint.lrfm'));
-  // signals are caught from here to the end: the load stops at the next batch or bucket, the sweeps
-  // after a checkpoint, and the outputs are finished
   // one job per output folder; its outputs are staged there and published together at the end
   const folder = openOutputFolder(outDir, 'lin-rfm complete', (m) => progress.warn(m));
   let job: JobControl | undefined;
   try {
     checkWritable(dirname(checkpointPath), 'the checkpoint');
+    // signals are caught from here to the end: the load stops at the next batch or bucket, the sweeps
+    // after a checkpoint, and the outputs are finished
     job = jobControl({ path: checkpointPath, every: s.checkpointEvery, resume: s.resume, progress, watchParent: process.env['npm_command'] === 'exec' });
     await completeJob(s, settings, t0, { input, outDir, folder, columns, eo, workers, budget, progress, job, checkpointPath });
   } catch (err) {
@@ -93,7 +93,7 @@ async function completeJob(
     progress.info(`${nRows} rows x ${nCols} columns, ${nnz} observed${spill ? `; spilling to ${spill.dir} in chunks of up to ${spill.chunkEntries} entries` : ''}`);
     let result: CompletionResult;
     try {
-      result = await completeAsync(loaded.take(), { ...eo, workers: s.workers, spill }, sweepReporter(progress, eo.maxSweeps), job.control);
+      result = await completeAsync(loaded.take(), { ...eo, workers, spill }, sweepReporter(progress, eo.maxSweeps), job.control);
     } catch (err) {
       if (err instanceof ResumeMismatch) {
         throw Errors.Config('resume', checkpointPath, `the checkpoint belongs to other input data or engine options (checkpoint run ${err.savedRun}, this run ${err.thisRun}); remove it or rerun with the original input and options`);
@@ -130,7 +130,7 @@ async function writeCompleteOutputs(s: CompleteSettings, settings: Resolved, t0:
   const { input, outDir, folder, columns, loaded, pairs, result, job, checkpointPath, progress, workers, budget } = r;
   // written into the staging directory, named in the report by where they will be
   const stage = folder.staging;
-  const final = (p: string): string => join(outDir, relative(stage, p));
+  const final = folder.final;
   const { keys: tri, center, rowBias, nnz, estimate } = loaded;
   progress.done();
   const signal = job.signal();

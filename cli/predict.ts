@@ -1,6 +1,6 @@
 // `lin-rfm predict`: fold rows that were not in training in with a saved model, and predict their pairs.
 
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Errors } from '../config/errors.ts';
 import type { Resolved } from '../config/load.ts';
 import { settingsOf, type PredictSettings } from '../config/settings.ts';
@@ -64,7 +64,7 @@ async function predictInto(
     pairs.cols,
   ));
   const staged = await writePredictions(folder.staging, s.format, predictPath, columns, pairs, pred, { policy: s.coldStart, center, rowBias });
-  const path = join(folder.dir, basename(staged));
+  const path = folder.final(staged);
   const report = {
     command: 'predict',
     version: VERSION,

@@ -4,7 +4,7 @@
 
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { Errors } from '../config/errors.ts';
 import { alive, onExit } from './workdir.ts';
 import { makeDirs } from '../io/dirs.ts';
@@ -30,8 +30,10 @@ export interface OutputFolder {
   dir: string;
   /** Where this run writes its outputs; `publish` moves them into `dir`. */
   staging: string;
+  /** Where a path inside `staging` will be once published. */
+  final(staged: string): string;
   /** Moves the staged outputs into the folder (report.json last) and removes the old set's others. */
-  publish(): string[];
+  publish(): void;
   /** Removes the staging directory and the lock (and the folder, when this job made it and left it empty). */
   close(): void;
 }
@@ -81,6 +83,7 @@ export function openOutputFolder(
   return {
     dir,
     staging,
+    final: (staged) => join(dir, relative(staging, staged)),
     publish: () => publish(staging, dir, outputNames),
     close,
   };
@@ -123,8 +126,8 @@ function readLock(path: string): LockInfo | null {
   }
 }
 
-/** Renames the staged outputs into place (directories through a swap), report.json last; returns the names published. */
-function publish(staging: string, dir: string, outputNames: readonly string[]): string[] {
+/** Renames the staged outputs into place (directories through a swap), report.json last. */
+function publish(staging: string, dir: string, outputNames: readonly string[]): void {
   const names = readdirSync(staging).filter((f) => !f.startsWith('.')).sort((a, b) => Number(a === 'report.json') - Number(b === 'report.json'));
   const old = join(staging, '.old');
   mkdirSync(old);
@@ -142,5 +145,4 @@ function publish(staging: string, dir: string, outputNames: readonly string[]): 
   } catch (err) {
     throw Errors.Io(dir, `cannot publish the outputs: ${(err as Error).message}`, { cause: err });
   }
-  return names;
 }

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { cleanEnv } from './cli/helpers.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -24,8 +25,7 @@ describe('README', () => {
     try {
       const file = join(dir, 'example.mjs');
       writeFileSync(file, libraryExample(readFileSync(join(ROOT, 'README.md'), 'utf8')));
-      const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LINRFM_')));
-      const r = spawnSync(process.execPath, [file], { cwd: dir, env, encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [file], { cwd: dir, env: cleanEnv(), encoding: 'utf8' });
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
       void annotate(r.stdout.trim());

@@ -3,10 +3,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { BIN } from './helpers.ts';
 
-const BIN = resolve(import.meta.dirname, '../../bin/lin-rfm.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'lin-rfm-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -2,20 +2,18 @@
 // as SHA-256 digests, so that moving code cannot change a result unnoticed. LINRFM_FMA=0 makes the
 // bits independent of the CPU (the plain WASM build gives the TypeScript kernels' bits).
 
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTableParquetAtomic } from '../../io/parquet-write.ts';
-import { BIN } from './helpers.ts';
+import { cleanEnv, runCli } from './helpers.ts';
 
-const env: Record<string, string | undefined> = { ...process.env, LINRFM_FMA: '0' };
-for (const k of Object.keys(env)) if (k.startsWith('LINRFM_') && k !== 'LINRFM_FMA') delete env[k];
+const env = cleanEnv({ LINRFM_FMA: '0' });
 
 function run(cwd: string, args: string[]): void {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, env, encoding: 'utf8' });
+  const r = runCli(cwd, args, env);
   if (r.status !== 0) throw new Error(`lin-rfm ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
 }
 

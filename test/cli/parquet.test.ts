@@ -3,13 +3,13 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readPairsParquet, readTripletsParquet, writeTableParquetAtomic } from '../../io/parquet.ts';
 import { KeyDictionary } from '../../io/key-dictionary.ts';
 import { generateLowRank } from '../../engine/synthetic.ts';
+import { BIN } from './helpers.ts';
 
-const BIN = resolve(import.meta.dirname, '../../bin/lin-rfm.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'lin-rfm-pq-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

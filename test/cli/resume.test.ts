@@ -5,12 +5,12 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../kernels/random.ts';
 import { completeUntilCheckpoint, type StoppedRun } from './run-helpers.ts';
+import { BIN } from './helpers.ts';
 
-const BIN = resolve(import.meta.dirname, '../../bin/lin-rfm.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'lin-rfm-resume-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -1,9 +1,10 @@
 // Helpers of the command-line tests: running `lin-rfm complete` until a checkpoint, then signalling it.
 
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
 
-export const BIN = resolve(import.meta.dirname, '../../bin/lin-rfm.mjs');
+import { BIN } from './helpers.ts';
+
+export { BIN };
 
 export interface StoppedRun {
   code: number | null;

@@ -6,14 +6,14 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { estimateMemory, estimateSpilledMemory, estimateStreamedMemory } from '../../pipeline/memory.ts';
 import { completeUntilCheckpoint } from './run-helpers.ts';
 import { hugeFooterFile } from '../io/helpers.ts';
 import { writeTableParquetAtomic } from '../../io/parquet.ts';
+import { BIN } from './helpers.ts';
 
-const BIN = resolve(import.meta.dirname, '../../bin/lin-rfm.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'lin-rfm-spill-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

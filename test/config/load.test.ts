@@ -11,6 +11,7 @@ import { envName, keyDefs } from '../../config/table.ts';
 import { resolveConfig } from '../../config/load.ts';
 import { defaultEngineOptions } from '../../engine/options.ts';
 import { engineDefaults } from '../../cli/options.ts';
+import { BIN } from '../cli/helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lin-rfm-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -19,7 +20,6 @@ const file = (name: string, text: string): string => {
   writeFileSync(p, text);
   return p;
 };
-const BIN = resolve(import.meta.dirname, '../../bin/lin-rfm.mjs');
 
 function failure(f: () => unknown): LinRfmError {
   try {

@@ -1,14 +1,13 @@
 // Helpers of the experiment tests: output directories, the checks of a direct run's progress and
 // files, `lin-rfm experiment` through the compiled executable, and the checks every `--smoke` run shares.
 
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect } from 'vitest';
 import type { ExperimentOptions, ExperimentOutput } from '../../../paper/experiments/types.ts';
-import { BIN } from '../../cli/helpers.ts';
+import { runCli } from '../../cli/helpers.ts';
 
 /**
  * Call at the top of a test file: returns a maker of fresh output directories, all removed after the
@@ -50,8 +49,7 @@ export async function expectWritten(out: ExperimentOutput, dir: string, csv: str
 
 /** `lin-rfm experiment ARGS`; LINRFM_* settings of the caller's environment left out, so that they cannot change the run. */
 export function experiment(...args: string[]): { code: number | null; stderr: string } {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LINRFM_')));
-  const r = spawnSync(process.execPath, [BIN, 'experiment', ...args], { encoding: 'utf8', env, timeout: 60_000 });
+  const r = runCli(process.cwd(), ['experiment', ...args]);
   return { code: r.status, stderr: r.stderr };
 }
 

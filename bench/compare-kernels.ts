@@ -1,6 +1,6 @@
 // The dense kernel against the low-rank one on the same problems: sweeps, seconds a sweep, the test
 // error on unobserved entries, and the resident memory after each run; exact low-rank and noisy data.
-// `npm run bench -- compare-kernels [--sizes 1000,2000] [--rank-k 20] [--noise 0.1] [--max-sweeps 300] [--low-rank-only]`
+// `npm run bench -- compare-kernels [--sizes 1000,2000] [--rank-k 20] [--noise 0.1] [--max-sweeps 300] [--workers 2] [--low-rank-only]`
 // (--low-rank-only: the low-rank form alone, exact data, for sizes the dense one cannot take; with
 // --max-sweeps 3 it measures seconds a sweep against d).
 
@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { completeAsync, writeFileAtomic } from '../pipeline/index.ts';
-import { completeLowRank, generateLowRank, sampleUnobserved, truthError, type SyntheticProblem } from '../engine/index.ts';
+import { generateLowRank, sampleUnobserved, truthError, type SyntheticProblem } from '../engine/index.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -32,12 +32,14 @@ export async function run(args: string[]): Promise<void> {
   let noise = 0.1;
   let maxSweeps = 300;
   let lowRankOnly = false;
+  let workers = 2;
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--sizes') sizes = args[++i]!.split(',').map(Number);
     else if (args[i] === '--rank-k') k = Number(args[++i]);
     else if (args[i] === '--noise') noise = Number(args[++i]);
     else if (args[i] === '--max-sweeps') maxSweeps = Number(args[++i]);
     else if (args[i] === '--low-rank-only') lowRankOnly = true;
+    else if (args[i] === '--workers') workers = Number(args[++i]);
     else throw new Error(`compare-kernels: unknown flag ${args[i]}`);
   }
   const rows: Row[] = [];
@@ -49,15 +51,15 @@ export async function run(args: string[]): Promise<void> {
       const base = { d, n, observed: 50 * n, noise: sigma };
       if (!lowRankOnly) {
         const t0 = performance.now();
-        const dense = await completeAsync(p.train, { seed: 1, maxSweeps, workers: 2 });
+        const dense = await completeAsync(p.train, { seed: 1, maxSweeps, workers });
         const ds = (performance.now() - t0) / 1000;
         rows.push({ ...base, kernel: 'dense', sweeps: dense.sweeps, stop: dense.stopReason, secondsPerSweep: ds / dense.sweeps, seconds: ds,
           testRelError: testError(p, (r, c) => dense.predict(r, c)), rssBytes: process.memoryUsage().rss, medianSweepSeconds: median(dense.history.map((h) => h.seconds)) });
       }
       const t1 = performance.now();
-      const low = completeLowRank(p.train, { seed: 1, maxSweeps }, { rank: k });
+      const low = await completeAsync(p.train, { seed: 1, maxSweeps, workers, kernel: 'low-rank', kernelRank: k });
       const ls = (performance.now() - t1) / 1000;
-      rows.push({ ...base, kernel: `low-rank k=${k} (one thread)`, sweeps: low.sweeps, stop: low.stopReason, secondsPerSweep: ls / low.sweeps, seconds: ls,
+      rows.push({ ...base, kernel: `low-rank k=${k} (${workers} workers)`, sweeps: low.sweeps, stop: low.stopReason, secondsPerSweep: ls / low.sweeps, seconds: ls,
         testRelError: testError(p, (r, c) => low.predict(r, c)), rssBytes: process.memoryUsage().rss, medianSweepSeconds: median(low.history.map((h) => h.seconds)) });
       for (const r of rows.slice(lowRankOnly ? -1 : -2)) {
         process.stdout.write(`d=${r.d} n=${r.n} noise=${r.noise} ${r.kernel}: ${r.sweeps} sweeps (${r.stop}), ${r.secondsPerSweep.toFixed(2)} s a sweep (median ${r.medianSweepSeconds.toFixed(2)}), `

@@ -311,5 +311,6 @@ export function gemmArrays(d: number, mats: Float64Array[]): SweepArrays {
     mats,
     ybuf: new Float64Array(0),
     maxRow: 0,
+    lr: null,
   };
 }

@@ -6,12 +6,11 @@ export { csrFromTriplets, findEntry, nnzOf, transposeCsr, type Csr } from './csr
 export { centered, fitCenter, offset, rowBiases, uncenter, type Center, type CenterKind } from './center.ts';
 export { prepareData, rootMeanSquare, SquareSum, type PreparedData } from './split.ts';
 export { NumericError } from './errors.ts';
-export { predictWithModel } from './prediction.ts';
+export { predictLowRank, predictWithModel } from './prediction.ts';
 export {
-  agopTimes, denseKernel, identityKernel, kernelFromEigen, predictUnobserved, solveRowsLowRank, topEigen, woodburyScratch,
+  agopTimes, denseKernel, identityKernel, kernelFromEigen, packKernel, predictUnobserved, solveRowsLowRank, subspaceIteration, topEigen, unpackKernel, woodburyScratch,
   type LowRankFit, type LowRankKernel, type TopEigen,
 } from './lowrank.ts';
-export { completeLowRank, defaultLowRankOptions, type LowRankOptions, type LowRankResult } from './lowrank-run.ts';
 export { initialSchedule, nextStep, recordFit, stopAfterFit, type NextKernel, type ScheduleOptions, type ScheduleState } from './schedule.ts';
 export { ResumeMismatch, type EngineState, type RunControl } from './state.ts';
 export type { AgopPath, RootMethod } from './sweep.ts';

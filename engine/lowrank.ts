@@ -8,6 +8,7 @@ import { dgemm, dsyrk } from '../kernels/index.ts';
 import { dsyev } from '../kernels/eig.ts';
 import type { Rng } from '../kernels/random.ts';
 import type { Csr } from './csr.ts';
+import type { ColumnIndex } from './sweep.ts';
 
 /** K = U diag(w) U^T + tauK I, U d x k row-major with orthonormal columns. */
 export interface LowRankKernel {
@@ -51,69 +52,78 @@ export function woodburyScratch(maxRow: number, k: number): WoodburyScratch {
 }
 
 /**
- * Row solves of rows [r0, r1): a = (K_OO + lambda I)^-1 y by Woodbury, with c = tauK + lambda and
- * W = U_O diag(sqrt(w)): a = (y - W (c I + W^T W)^-1 W^T y) / c (|O| k^2 + k^3 / 3 flops); then
- * b = U_O^T a and bs = w * b. Returns the rows whose k x k system would not factor (a set to 0).
+ * Row solves of rows [r0, r1): a = (K_OO + lambda I)^-1 y by Woodbury (woodburyRow); then b = U_O^T a
+ * and bs = w * b. Returns the rows whose k x k system would not factor (a, b and bs set to 0).
  */
 export function solveRowsLowRank(
   K: LowRankKernel, lambda: number, m: Csr, fit: LowRankFit, r0: number, r1: number, s: WoodburyScratch,
 ): number {
-  const { k, U, w } = K;
   const c = K.tauK + lambda;
-  const { W, M, t } = s;
-  const sw = Float64Array.from(w, Math.sqrt);
+  const sw = Float64Array.from(K.w, Math.sqrt);
   let failed = 0;
   for (let i = r0; i < r1; i++) {
     const p0 = m.rowPtr[i]!;
     const len = m.rowPtr[i + 1]! - p0;
-    if (len === 0) continue;
-    // W = U_O diag(sqrt w)
-    for (let q = 0; q < len; q++) {
-      const uj = m.colIdx[p0 + q]! * k;
-      for (let r = 0; r < k; r++) W[q * k + r] = U[uj + r]! * sw[r]!;
-    }
-    // M = c I + W^T W (lower triangle), t = W^T y; a long row's W^T W through the SIMD kernel
-    t.fill(0, 0, k);
-    for (let q = 0; q < len; q++) {
-      const y = m.values[p0 + q]!;
-      for (let r = 0; r < k; r++) t[r] += W[q * k + r]! * y;
-    }
-    if (len >= SYRK_ROWS) dsyrk(true, k, len, 1, W, k, 0, 0, M, k, 0);
-    else {
-      M.fill(0, 0, k * k);
-      for (let q = 0; q < len; q++) {
-        for (let r = 0; r < k; r++) {
-          const wr = W[q * k + r]!;
-          for (let u = 0; u <= r; u++) M[r * k + u] += wr * W[q * k + u]!;
-        }
-      }
-    }
-    for (let r = 0; r < k; r++) M[r * k + r] += c;
-    if (k > 0 && dpotrf(k, M, k, 0) !== 0) {
-      fit.a.fill(0, p0, p0 + len);
-      fit.b.fill(0, i * k, i * k + k);
-      fit.bs.fill(0, i * k, i * k + k);
-      failed++;
-      continue;
-    }
-    if (k > 0) dpotrs(k, M, k, 0, t, 1, 0);
-    for (let q = 0; q < len; q++) {
-      let wz = 0;
-      for (let r = 0; r < k; r++) wz += W[q * k + r]! * t[r]!;
-      fit.a[p0 + q] = (m.values[p0 + q]! - wz) / c;
-    }
-    // b = U_O^T a, a row of U at a time
-    const bi = i * k;
-    fit.b.fill(0, bi, bi + k);
-    for (let q = 0; q < len; q++) {
-      const aq = fit.a[p0 + q]!;
-      const uj = m.colIdx[p0 + q]! * k;
-      for (let r = 0; r < k; r++) fit.b[bi + r] += U[uj + r]! * aq;
-    }
-    for (let r = 0; r < k; r++) fit.bs[bi + r] = w[r]! * fit.b[bi + r]!;
+    if (len > 0 && !woodburyRow(K, sw, c, m.colIdx, m.values, p0, len, s, fit.a, p0, fit.b, fit.bs, i * K.k)) failed++;
   }
   fit.c = c;
   return failed;
+}
+
+/**
+ * One row's solve, entries [p0, p0 + len) of cols/vals: with W = U_O diag(sw), sw = sqrt(w),
+ * a = (y - W (c I + W^T W)^-1 W^T y) / c (|O| k^2 + k^3 / 3 flops) into a[aOff..], b = U_O^T a and
+ * bs = w * b into b and bs at bOff. Returns false (and zeros) when c I + W^T W does not factor.
+ */
+export function woodburyRow(
+  K: LowRankKernel, sw: Float64Array, c: number, cols: Int32Array, vals: Float64Array, p0: number, len: number,
+  s: WoodburyScratch, a: Float64Array, aOff: number, b: Float64Array, bs: Float64Array, bOff: number,
+): boolean {
+  const { k, U, w } = K;
+  const { W, M, t } = s;
+  // W = U_O diag(sqrt w)
+  for (let q = 0; q < len; q++) {
+    const uj = cols[p0 + q]! * k;
+    for (let r = 0; r < k; r++) W[q * k + r] = U[uj + r]! * sw[r]!;
+  }
+  // M = c I + W^T W (lower triangle), t = W^T y; a long row's W^T W through the SIMD kernel
+  t.fill(0, 0, k);
+  for (let q = 0; q < len; q++) {
+    const y = vals[p0 + q]!;
+    for (let r = 0; r < k; r++) t[r] += W[q * k + r]! * y;
+  }
+  if (len >= SYRK_ROWS) dsyrk(true, k, len, 1, W, k, 0, 0, M, k, 0);
+  else {
+    M.fill(0, 0, k * k);
+    for (let q = 0; q < len; q++) {
+      for (let r = 0; r < k; r++) {
+        const wr = W[q * k + r]!;
+        for (let u = 0; u <= r; u++) M[r * k + u] += wr * W[q * k + u]!;
+      }
+    }
+  }
+  for (let r = 0; r < k; r++) M[r * k + r] += c;
+  if (dpotrf(k, M, k, 0) !== 0) {
+    a.fill(0, aOff, aOff + len);
+    b.fill(0, bOff, bOff + k);
+    bs.fill(0, bOff, bOff + k);
+    return false;
+  }
+  dpotrs(k, M, k, 0, t, 1, 0);
+  for (let q = 0; q < len; q++) {
+    let wz = 0;
+    for (let r = 0; r < k; r++) wz += W[q * k + r]! * t[r]!;
+    a[aOff + q] = (vals[p0 + q]! - wz) / c;
+  }
+  // b = U_O^T a, a row of U at a time
+  b.fill(0, bOff, bOff + k);
+  for (let q = 0; q < len; q++) {
+    const aq = a[aOff + q]!;
+    const uj = cols[p0 + q]! * k;
+    for (let r = 0; r < k; r++) b[bOff + r] += U[uj + r]! * aq;
+  }
+  for (let r = 0; r < k; r++) bs[bOff + r] = w[r]! * b[bOff + r]!;
+  return true;
 }
 
 /** The completed entry (i, j) for an unobserved j: bs_i . U_j. */
@@ -124,48 +134,76 @@ export function predictUnobserved(K: LowRankKernel, fit: LowRankFit, i: number, 
   return v;
 }
 
-/**
- * Y = G X for the AGOP G = Yhat^T Yhat / n of a fit, X d x p row-major, never forming G: with
- * Yhat = BS U^T + c A, Z = Yhat X = BS (U^T X) + c A X (n x p) and G X = (U (BS^T Z) + c A^T Z) / n.
- * `Z` holds n x p, `T` k x p scratch; returns Y.
- */
-export function agopTimes(
-  K: LowRankKernel, fit: LowRankFit, m: Csr, X: Float64Array, p: number, Y: Float64Array, Z: Float64Array, T: Float64Array,
-): Float64Array {
-  const { d, k, U } = K;
-  const n = m.nRows;
-  const { bs, a, c } = fit;
-  // T = U^T X (k x p); Z = BS T + c A X (the dense products through the SIMD kernels)
-  dgemm(true, false, k, p, d, 1, U, k, 0, X, p, 0, 0, T, p, 0);
-  dgemm(false, false, n, p, k, 1, bs, k, 0, T, p, 0, 0, Z, p, 0);
-  sparseTimes(n, m.rowPtr, m.colIdx, a, c, X, p, Z, false);
-  // T = BS^T Z (k x p); Y = (U T + c A^T Z) / n
-  dgemm(true, false, k, p, n, 1, bs, k, 0, Z, p, 0, 0, T, p, 0);
-  dgemm(false, false, d, p, k, 1, U, k, 0, T, p, 0, 0, Y, p, 0);
-  sparseTimes(n, m.rowPtr, m.colIdx, a, c, Z, p, Y, true);
-  for (let q = 0; q < d * p; q++) Y[q] /= n;
-  return Y;
-}
+// ---- The AGOP G = Yhat^T Yhat / n as an operator, Yhat = BS U^T + c A: G X in two phases ----
+//
+// With T = U^T X (k x p): by rows, Z = Yhat X = BS T + c A X and the rows' share of PS = BS^T Z;
+// then by columns, G X = (U PS + c A^T Z) / n, each output row summing its column's entries in
+// ascending rows. A block of either phase owns its outputs, so fixed blocks give fixed bits.
 
 /**
- * With S the sparse n x d matrix holding c a on the CSR pattern: OUT += S IN (IN d x p, OUT n x p),
- * or with `transpose` OUT += S^T IN (IN n x p, OUT d x p). The arrays come as arguments so the hot
- * loop runs on locals.
+ * Rows [r0, r1) of Z = BS T + c A X (X d x p, T = U^T X k x p, Z n x p), and those rows' share
+ * BS_rows^T Z_rows of PS into P (k x p) at pOff.
  */
-function sparseTimes(
-  n: number, rowPtr: Int32Array, colIdx: Int32Array, a: Float64Array, c: number,
-  IN: Float64Array, p: number, OUT: Float64Array, transpose: boolean,
+export function operatorRows(
+  k: number, fit: LowRankFit, m: Csr, X: Float64Array, T: Float64Array, p: number, Z: Float64Array,
+  r0: number, r1: number, P: Float64Array, pOff: number,
 ): void {
-  for (let i = 0; i < n; i++) {
+  const rows = r1 - r0;
+  if (rows <= 0) {
+    P.fill(0, pOff, pOff + k * p);
+    return;
+  }
+  dgemm(false, false, rows, p, k, 1, fit.bs, k, r0 * k, T, p, 0, 0, Z, p, r0 * p);
+  const { rowPtr, colIdx } = m;
+  const { a, c } = fit;
+  for (let i = r0; i < r1; i++) {
     const ip = i * p;
     const q1 = rowPtr[i + 1]!;
     for (let q = rowPtr[i]!; q < q1; q++) {
       const v = c * a[q]!;
       const jp = colIdx[q]! * p;
-      if (transpose) for (let e = 0; e < p; e++) OUT[jp + e] += v * IN[ip + e]!;
-      else for (let e = 0; e < p; e++) OUT[ip + e] += v * IN[jp + e]!;
+      for (let e = 0; e < p; e++) Z[ip + e] += v * X[jp + e]!;
     }
   }
+  dgemm(true, false, k, p, rows, 1, fit.bs, k, r0 * k, Z, p, r0 * p, 0, P, p, pOff);
+}
+
+/** Rows [j0, j1) of Y = G X = (U PS + c A^T Z) / n, from Z and PS (k x p) of operatorRows over all n rows. */
+export function operatorCols(
+  U: Float64Array, k: number, PS: Float64Array, fit: LowRankFit, cols: ColumnIndex, Z: Float64Array, p: number,
+  j0: number, j1: number, Y: Float64Array, n: number,
+): void {
+  if (j1 <= j0) return;
+  dgemm(false, false, j1 - j0, p, k, 1, U, k, j0 * k, PS, p, 0, 0, Y, p, j0 * p);
+  const { colPtr, rowOf, posOf } = cols;
+  const { a, c } = fit;
+  for (let j = j0; j < j1; j++) {
+    const jp = j * p;
+    const t1 = colPtr[j + 1]!;
+    for (let t = colPtr[j]!; t < t1; t++) {
+      const v = c * a[posOf[t]!]!;
+      const ip = rowOf[t]! * p;
+      for (let e = 0; e < p; e++) Y[jp + e] += v * Z[ip + e]!;
+    }
+    for (let e = 0; e < p; e++) Y[jp + e] /= n;
+  }
+}
+
+/** T = U^T X (k x p), the first step of G X. */
+export function projectBlock(U: Float64Array, d: number, k: number, X: Float64Array, p: number, T: Float64Array): Float64Array {
+  dgemm(true, false, k, p, d, 1, U, k, 0, X, p, 0, 0, T, p, 0);
+  return T;
+}
+
+/** Y = G X in this thread, both phases over everything (tests, references). */
+export function agopTimes(K: LowRankKernel, fit: LowRankFit, m: Csr, cols: ColumnIndex, X: Float64Array, p: number, Y: Float64Array): Float64Array {
+  const { d, k, U } = K;
+  const T = projectBlock(U, d, k, X, p, new Float64Array(k * p));
+  const Z = new Float64Array(m.nRows * p);
+  const PS = new Float64Array(k * p);
+  operatorRows(k, fit, m, X, T, p, Z, 0, m.nRows, PS, 0);
+  operatorCols(U, k, PS, fit, cols, Z, p, 0, d, Y, m.nRows);
+  return Y;
 }
 
 /** Orthonormalises the p columns of the d x p row-major V in place (Gram-Schmidt, twice); returns false when a column vanishes. */
@@ -198,30 +236,35 @@ export interface TopEigen {
 }
 
 /**
- * The top k eigenpairs of the symmetric positive semidefinite operator `times` (Y = G X on d x p
- * blocks): block subspace iteration from [start, `extra` seeded Gaussian columns], `steps` power
- * steps with re-orthonormalisation, then Rayleigh-Ritz (an eigendecomposition of V^T G V).
+ * The top k eigenpairs of a symmetric positive semidefinite operator G on d x p blocks: block
+ * subspace iteration from [start, `extra` seeded Gaussian columns], `steps` power steps with
+ * re-orthonormalisation, then Rayleigh-Ritz (an eigendecomposition of V^T G V). A generator: it
+ * yields each block V (d x p, its own) whose product G V it needs, and is resumed with G V (which it
+ * only reads), so the products may run anywhere (topEigen runs them in this thread).
  */
-export function topEigen(
-  d: number, k: number, times: (X: Float64Array, p: number, Y: Float64Array) => Float64Array,
-  start: Float64Array | null, extra: number, steps: number, rng: Rng,
-): TopEigen {
+export function* subspaceIteration(
+  d: number, k: number, start: Float64Array | null, extra: number, steps: number, rng: Rng,
+): Generator<Float64Array, TopEigen, Float64Array> {
   const p = Math.min(d, k + extra);
-  let V = new Float64Array(d * p);
+  const V = new Float64Array(d * p);
   const given = start === null ? 0 : Math.min(k, p);
   for (let j = 0; j < d; j++) {
     for (let e = 0; e < p; e++) V[j * p + e] = e < given ? start![j * k + e]! : rng.normal();
   }
   if (!orthonormalize(d, p, V)) for (let q = 0; q < d * p; q++) V[q] = rng.normal();
   orthonormalize(d, p, V);
-  let Y = new Float64Array(d * p);
   for (let step = 0; step < steps; step++) {
-    times(V, p, Y);
-    [V, Y] = [Y, V];
-    if (!orthonormalize(d, p, V)) break;
+    const GV = yield V;
+    const keep = V.slice();
+    V.set(GV);
+    if (!orthonormalize(d, p, V)) {
+      // G vanishes on part of the block: keep the block it came from
+      V.set(keep);
+      break;
+    }
   }
   // Rayleigh-Ritz: H = V^T G V, H = Q diag(theta) Q^T, U = V Q (largest first)
-  times(V, p, Y);
+  const Y = yield V;
   const H = new Float64Array(p * p);
   for (let e = 0; e < p; e++) {
     for (let f = 0; f <= e; f++) {
@@ -249,6 +292,19 @@ export function topEigen(
   return { U, s, tau };
 }
 
+/** subspaceIteration with the products G X = times(X, p, Y) in this thread. */
+export function topEigen(
+  d: number, k: number, times: (X: Float64Array, p: number, Y: Float64Array) => Float64Array,
+  start: Float64Array | null, extra: number, steps: number, rng: Rng,
+): TopEigen {
+  const p = Math.min(d, k + extra);
+  const Y = new Float64Array(d * p);
+  const it = subspaceIteration(d, k, start, extra, steps, rng);
+  let r = it.next();
+  while (!r.done) r = it.next(times(r.value, p, Y));
+  return r.value;
+}
+
 /**
  * The next kernel from the AGOP's top eigenpairs: eigenvalues s^(2 alpha) on span U and tau^(2 alpha)
  * elsewhere, so w = max(s^(2 alpha) - tau^(2 alpha), 0) and tauK = tau^(2 alpha).
@@ -273,4 +329,19 @@ export function denseKernel(K: LowRankKernel): Float64Array {
     }
   }
   return out;
+}
+
+/** A kernel as one flat array (checkpoints): [tauK, w (k), U (d x k)]. */
+export function packKernel(K: LowRankKernel): Float64Array {
+  const out = new Float64Array(1 + K.k + K.d * K.k);
+  out[0] = K.tauK;
+  out.set(K.w, 1);
+  out.set(K.U, 1 + K.k);
+  return out;
+}
+
+/** The kernel of packKernel, or null when the array has not that kernel's length. */
+export function unpackKernel(x: Float64Array, d: number, k: number): LowRankKernel | null {
+  if (x.length !== 1 + k + d * k) return null;
+  return { d, k, tauK: x[0]!, w: x.slice(1, 1 + k), U: x.slice(1 + k) };
 }

@@ -2,9 +2,12 @@
 // above the engine shares, with the defaults and their validation.
 
 import type { Csr } from './csr.ts';
+import type { LowRankKernel } from './lowrank.ts';
 import type { AgopPath, RootMethod } from './sweep.ts';
 
 export type AgopMode = 'auto' | AgopPath;
+/** How the kernel is kept: a d x d matrix, or K = U diag(w) U^T + tauK I of rank kernelRank (engine/lowrank.ts). */
+export type KernelForm = 'dense' | 'low-rank';
 export type LambdaSchedule = 'adaptive' | 'official' | 'fixed';
 export type StopReason = 'converged' | 'patience' | 'max-sweeps' | 'callback' | 'diverged' | 'interrupted';
 
@@ -63,6 +66,18 @@ export interface EngineOptions {
    * (so neither do the results), but changing this moves their boundaries and so the last bits.
    */
   blockFlops: number;
+  kernel: KernelForm;
+  /** Low-rank form: the rank k of the kernel (at most the kernel side d). */
+  kernelRank: number;
+  /** Low-rank form: random columns added to the subspace block (oversampling). */
+  kernelOversample: number;
+  /**
+   * Low-rank form: power steps a sweep from the previous sweep's subspace (the first sweep takes
+   * FIRST_POWER_STEPS, pipeline/lowrank-loop.ts). Measured (n = 10 d, 50 entries a row, rank 10,
+   * k = 20) at d = 1,000 and 2,000, exact and noisy: 1 gives the sweeps and test errors of 2 in 60-75%
+   * of the time a sweep; 0 (Rayleigh-Ritz on [U_prev, random columns] alone) stalls at 0.23.
+   */
+  kernelPowerSteps: number;
 }
 
 export const defaultEngineOptions: EngineOptions = {
@@ -83,6 +98,10 @@ export const defaultEngineOptions: EngineOptions = {
   chunkRows: 256,
   blockFlops: 1e6,
   superChunkRows: 0,
+  kernel: 'dense',
+  kernelRank: 20,
+  kernelOversample: 10,
+  kernelPowerSteps: 1,
 };
 
 export interface SweepInfo {
@@ -94,7 +113,8 @@ export interface SweepInfo {
   validationRmse: number;
   /** Validation MSE divided by the mean square of the observed values. */
   validationRelMse: number;
-  agop: AgopPath;
+  /** How the AGOP was formed, or 'low-rank' (an operator, never formed). */
+  agop: AgopPath | 'low-rank';
   /** Rows whose solve needed a larger ridge than lambda to factor. */
   cholFallbacks: number;
   /** Momentum restarts so far. */
@@ -126,6 +146,8 @@ export interface LinRfmModel {
   /** True when the kernel lives on the input's rows (the input had more columns than rows). */
   transposed: boolean;
   alpha: number;
+  /** The low-rank form's kernel (then K is empty). */
+  lowRank?: LowRankKernel;
 }
 
 export interface CompletionResult {
@@ -143,6 +165,8 @@ export interface CompletionResult {
   nValidation: number;
   /** Predictions at (row, col) pairs in input coordinates, from all observed entries of each row. */
   predict(rows: Int32Array, cols: Int32Array, out?: Float64Array): Float64Array;
+  /** Low-rank form: the top Ritz values of the last AGOP and its tail level, in the data's units squared. */
+  spectrum: { s: number[]; tau: number } | null;
   /** Chunks of the matrix a spilled run streamed (0: it ran in memory). */
   spilledChunks: number;
   /** Removes what the run keeps on disk for predict (a spilled run's chunk files); predict is unusable after. */
@@ -174,5 +198,9 @@ export function validateEngineOptions(o: EngineOptions): void {
   if (!['adaptive', 'official', 'fixed'].includes(o.lambdaSchedule)) bad('lambdaSchedule', 'must be adaptive, official or fixed');
   if (!(Number.isInteger(o.chunkRows) && o.chunkRows >= 1)) bad('chunkRows', 'must be an integer >= 1');
   if (!(Number.isInteger(o.superChunkRows) && o.superChunkRows >= 0)) bad('superChunkRows', 'must be an integer >= 0');
+  if (!['dense', 'low-rank'].includes(o.kernel)) bad('kernel', 'must be dense or low-rank');
+  if (!(Number.isInteger(o.kernelRank) && o.kernelRank >= 1)) bad('kernelRank', 'must be an integer >= 1');
+  if (!(Number.isInteger(o.kernelOversample) && o.kernelOversample >= 0)) bad('kernelOversample', 'must be an integer >= 0');
+  if (!(Number.isInteger(o.kernelPowerSteps) && o.kernelPowerSteps >= 0)) bad('kernelPowerSteps', 'must be an integer >= 0');
   if (!(o.blockFlops >= 1 && Number.isFinite(o.blockFlops))) bad('blockFlops', 'must be a finite number >= 1');
 }

@@ -1,6 +1,7 @@
 // Predictions from a kernel: for rows in training (the model, a sweep's probe) and rows folded in.
 
 import type { Csr } from './csr.ts';
+import { woodburyRow, woodburyScratch, type LowRankFit, type LowRankKernel } from './lowrank.ts';
 import type { LinRfmModel } from './options.ts';
 import type { PreparedData } from './split.ts';
 import { maxRowLength, rowScratch, solveRow } from './sweep.ts';
@@ -24,7 +25,39 @@ export function predictWithModel(model: LinRfmModel, observed: Csr, rows: Int32A
     valCol: new Int32Array(0),
     valValue: new Float64Array(0),
   };
-  return predictInput(data, model.K, model.lambda, null, false, rows, cols, out ?? new Float64Array(rows.length));
+  const o = out ?? new Float64Array(rows.length);
+  return model.lowRank === undefined
+    ? predictInput(data, model.K, model.lambda, null, false, rows, cols, o)
+    : predictLowRank(data, model.lowRank, model.lambda, null, false, rows, cols, o);
+}
+
+/** Pairs in input coordinates grouped by oriented row (a counting sort), so each row is solved once; out-of-range pairs get NaN. */
+interface GroupedPairs {
+  ocol: Int32Array;
+  /** The pairs of row i are order[start[i] .. start[i + 1]). */
+  start: Int32Array;
+  order: Int32Array;
+}
+
+function groupPairs(data: PreparedData, n: number, d: number, rows: Int32Array, cols: Int32Array, out: Float64Array): GroupedPairs {
+  const count = rows.length;
+  const orow = new Int32Array(count);
+  const ocol = new Int32Array(count);
+  const start = new Int32Array(n + 1);
+  for (let e = 0; e < count; e++) {
+    const i = data.transposed ? cols[e]! : rows[e]!;
+    const j = data.transposed ? rows[e]! : cols[e]!;
+    const ok = i >= 0 && i < n && j >= 0 && j < d;
+    orow[e] = ok ? i : -1;
+    ocol[e] = j;
+    if (ok) start[i + 1]!++;
+    else out[e] = Number.NaN;
+  }
+  for (let i = 0; i < n; i++) start[i + 1]! += start[i]!;
+  const order = new Int32Array(start[n]!);
+  const next = start.slice(0, n);
+  for (let e = 0; e < count; e++) if (orow[e]! >= 0) order[next[orow[e]!]!++] = e;
+  return { ocol, start, order };
 }
 
 /**
@@ -46,25 +79,7 @@ export function predictInput(
   const m = trainOnly ? data.train : data.all;
   const n = m.nRows;
   const d = m.nCols;
-  const count = rows.length;
-  // Group the pairs by oriented row (counting sort) so each row is solved once.
-  const orow = new Int32Array(count);
-  const ocol = new Int32Array(count);
-  const start = new Int32Array(n + 1);
-  for (let e = 0; e < count; e++) {
-    const i = data.transposed ? cols[e]! : rows[e]!;
-    const j = data.transposed ? rows[e]! : cols[e]!;
-    const ok = i >= 0 && i < n && j >= 0 && j < d;
-    orow[e] = ok ? i : -1;
-    ocol[e] = j;
-    if (ok) start[i + 1]!++;
-    else out[e] = Number.NaN;
-  }
-  for (let i = 0; i < n; i++) start[i + 1]! += start[i]!;
-  const order = new Int32Array(start[n]!);
-  const next = start.slice(0, n);
-  for (let e = 0; e < count; e++) if (orow[e]! >= 0) order[next[orow[e]!]!++] = e;
-
+  const { ocol, start, order } = groupPairs(data, n, d, rows, cols, out);
   const scratch = rowScratch(maxRowLength(m));
   const rowCoef = new Float64Array(maxRowLength(m));
   for (let i = 0; i < n; i++) {
@@ -97,6 +112,51 @@ export function predictInput(
         s += a[aOff + p]! * K[jd + l]!;
       }
       out[e] = (observed >= 0 ? m.values[observed]! : s) * data.scale;
+    }
+  }
+  return out;
+}
+
+/**
+ * predictInput with a low-rank kernel: with `fit` (a sweep's, on the training rows) each row's bs_i
+ * is the sweep's own; without, each row is solved afresh (Woodbury) from all its observed entries.
+ * An unobserved entry is bs_i . U_j; observed entries are returned as observed.
+ */
+export function predictLowRank(
+  data: PreparedData, K: LowRankKernel, lambda: number, fit: LowRankFit | null, trainOnly: boolean,
+  rows: Int32Array, cols: Int32Array, out: Float64Array,
+): Float64Array {
+  const m = trainOnly ? data.train : data.all;
+  const n = m.nRows;
+  const { k, U } = K;
+  const { ocol, start, order } = groupPairs(data, n, m.nCols, rows, cols, out);
+  const maxRow = maxRowLength(m);
+  const scratch = woodburyScratch(maxRow, k);
+  const sw = Float64Array.from(K.w, Math.sqrt);
+  const c = K.tauK + lambda;
+  const a = new Float64Array(maxRow);
+  const b = new Float64Array(k);
+  const bsRow = new Float64Array(k);
+  for (let i = 0; i < n; i++) {
+    if (start[i] === start[i + 1]) continue;
+    const p0 = m.rowPtr[i]!;
+    const len = m.rowPtr[i + 1]! - p0;
+    let bs: Float64Array = bsRow;
+    let bOff = 0;
+    if (fit !== null) {
+      bs = fit.bs;
+      bOff = i * k;
+    } else if (len > 0) woodburyRow(K, sw, c, m.colIdx, m.values, p0, len, scratch, a, 0, b, bsRow, 0);
+    for (let q = start[i]!; q < start[i + 1]!; q++) {
+      const e = order[q]!;
+      const j = ocol[e]!;
+      let v = Number.NaN;
+      if (len > 0) {
+        v = 0;
+        for (let r = 0; r < k; r++) v += bs[bOff + r]! * U[j * k + r]!;
+        for (let p = p0; p < p0 + len; p++) if (m.colIdx[p] === j) v = m.values[p]!;
+      }
+      out[e] = v * data.scale;
     }
   }
   return out;

@@ -3,6 +3,8 @@
 
 import { dgemm, dgemmPackB, dgemmPacked, dgemmPackedFree, createRowSolver, kernelImpl, type PackedB, type RowSolver } from '../kernels/index.ts';
 import type { Csr } from '../engine/csr.ts';
+import { runLowRankBlock, type LowRankArrays, type LowRankBlock } from './lowrank-blocks.ts';
+import type { WoodburyScratch } from '../engine/lowrank.ts';
 import { accumulateQ, predictEntry, rowScratch, solveRows, yhatRows, type ColumnIndex, type RowScratch } from '../engine/sweep.ts';
 
 // ---- A sweep as blocks: work units whose boundaries depend on the data, never on the worker count ----
@@ -50,6 +52,8 @@ export interface SweepArrays {
   /** Rows of Yhat, superRows x d (streamed path only). */
   ybuf: Float64Array;
   maxRow: number;
+  /** The low-rank form's arrays (null for the dense form, whose matrices are in mats). */
+  lr: LowRankArrays | null;
 }
 
 export type Block =
@@ -77,7 +81,8 @@ export type Block =
    */
   | { kind: 'gemm'; A: number; B: number; C: number; r0: number; r1: number; alpha: number; bKey: number }
   /** G <- (G + G^T) / 2 on the pairs (i, j), j < i, i in [r0, r1). */
-  | { kind: 'symm'; G: number; r0: number; r1: number };
+  | { kind: 'symm'; G: number; r0: number; r1: number }
+  | LowRankBlock;
 
 export interface BlockResult {
   /** Row solves that needed a larger ridge (solve blocks). */
@@ -96,10 +101,13 @@ export interface BlockContext {
   packed: { key: number; B: PackedB } | null;
   /** The batched row solver over this run's training rows (its own copies of the CSR and of K). */
   solver: { runKey: number; kKey: number; rs: RowSolver } | null;
+  /** The low-rank row solves' scratch. */
+  woodbury: WoodburyScratch | null;
 }
 
 export function blockContext(arrays: SweepArrays): BlockContext {
-  return { arrays, scratch: rowScratch(arrays.maxRow), packed: null, solver: null };
+  // a low-rank run's rows need no maxRow^2 scratch (power-law rows would make it large)
+  return { arrays, scratch: rowScratch(arrays.lr === null ? arrays.maxRow : 0), packed: null, solver: null, woodbury: null };
 }
 
 /**
@@ -121,7 +129,7 @@ function rowSolverFor(ctx: BlockContext, s: SweepArrays, K: Float64Array, runKey
 /** Points the context at another run's arrays (a worker serves runs one after another), keeping what it can. */
 export function retargetBlockContext(ctx: BlockContext, arrays: SweepArrays): BlockContext {
   ctx.arrays = arrays;
-  if (ctx.scratch.sub.length < arrays.maxRow * arrays.maxRow) ctx.scratch = rowScratch(arrays.maxRow);
+  if (arrays.lr === null && ctx.scratch.sub.length < arrays.maxRow * arrays.maxRow) ctx.scratch = rowScratch(arrays.maxRow);
   return ctx;
 }
 
@@ -169,6 +177,8 @@ export function runBlock(ctx: BlockContext, b: Block): BlockResult {
     case 'symm':
       symmetrizeRows(d, s.mats[b.G]!, b.r0, b.r1);
       return NO_RESULT;
+    default:
+      return runLowRankBlock(ctx, s, s.lr!, b);
   }
 }
 

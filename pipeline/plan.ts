@@ -158,3 +158,32 @@ export function planShape(shape: RowShape, path: AgopPath, chunkRows: number, bl
   }
   return plan;
 }
+
+/** The low-rank form's blocks: row solves with their held-out ranges, and the operator's row and column phases. */
+export interface LowRankPlan {
+  solve: Array<[number, number, number, number]>;
+  rows: Array<[number, number]>;
+  cols: Array<[number, number]>;
+}
+
+/**
+ * The low-rank form's blocks, from the data's shape, the rank k and the operator's block width p
+ * alone: a row solve costs |O| k^2 + k^3 / 3 and a little per entry; the operator, 2 p flops per
+ * entry and 4 p k per row (rows) or 2 p k per column (columns).
+ */
+export function planLowRank(m: Csr, valRow: Int32Array, colPtr: Int32Array, k: number, p: number, blockFlops: number): LowRankPlan {
+  const { valStart, trainLen, n, d } = rowShape(m, valRow, false);
+  let entries = 0;
+  for (let i = 0; i < n; i++) entries += trainLen[i]!;
+  const maxBlocks = Math.max(MAX_BLOCKS, Math.ceil(entries / MAX_BLOCK_ENTRIES));
+  const solveCost = (i: number): number => {
+    const len = trainLen[i]!;
+    return len * k * k + (k * k * k) / 3 + 4 * len * k + 16;
+  };
+  const solve = splitByCost(n, solveCost, blockFlops, maxBlocks).map(
+    ([r0, r1]): [number, number, number, number] => [r0, r1, valStart[r0]!, valStart[r1]!],
+  );
+  const rows = splitByCost(n, (i) => 2 * p * (2 * k + trainLen[i]!) + 16, blockFlops, maxBlocks);
+  const cols = splitByCost(d, (j) => 2 * p * (k + colPtr[j + 1]! - colPtr[j]!) + 16, blockFlops, maxBlocks);
+  return { solve, rows, cols };
+}

@@ -1,14 +1,15 @@
 // Running a completion: the entry points complete() (in this thread) and completeAsync() (on a worker pool).
 
 import { availableParallelism } from 'node:os';
-import { blockContext, disposeBlockContext, runBlock, type Block, type BlockResult } from './blocks.ts';
+import { blockContext, disposeBlockContext, runBlock, type Block, type BlockResult, type SweepArrays } from './blocks.ts';
+import { lowRankLoop, setupLowRank } from './lowrank-loop.ts';
 import type { RunControl } from '../engine/state.ts';
 import type { Csr } from '../engine/csr.ts';
 import { defaultEngineOptions, validateEngineOptions, type CompletionResult, type CsrSource, type EngineOptions, type SweepCallback } from '../engine/options.ts';
 import { SweepPool } from './pool.ts';
 import type { SpillOptions } from './spill.ts';
 import type { PreparedBuckets } from './streamload.ts';
-import { setupRun, type RunSetup } from './setup.ts';
+import { setupRun } from './setup.ts';
 import { sweepLoop } from './sweeploop.ts';
 
 /** Where a run keeps the matrix. */
@@ -20,6 +21,26 @@ export interface StorageOptions {
   spill?: SpillOptions;
 }
 
+/** A run set up: its arrays (a spilled run points them at the chunk in hand), its sweep loop, and what to free if it fails. */
+interface StartedRun {
+  run: { arrays: SweepArrays };
+  loop: Generator<Block[], CompletionResult, BlockResult[]>;
+  dispose(): void;
+}
+
+function startRun(
+  input: Csr | CsrSource | PreparedBuckets, opts: EngineOptions, shared: boolean, spill: SpillOptions | undefined,
+  onSweep: SweepCallback | undefined, control: RunControl, t0: number,
+): StartedRun {
+  if (opts.kernel === 'low-rank') {
+    if (spill !== undefined || 'buckets' in input) throw new RangeError('kernel low-rank: spilled runs take the dense kernel only (for now)');
+    const run = setupLowRank(input, opts, shared);
+    return { run, loop: lowRankLoop(run, opts, onSweep, control, t0), dispose: () => undefined };
+  }
+  const run = setupRun(input, opts, shared, spill);
+  return { run, loop: sweepLoop(run, opts, onSweep, control, t0), dispose: () => run.store?.dispose() };
+}
+
 /**
  * Completes a sparse matrix given as CSR (any shape) with lin-RFM, in this thread. Runs the same
  * blocks as completeAsync, so it gives the same bits as completeAsync with any number of workers.
@@ -28,16 +49,15 @@ export function complete(input: Csr | CsrSource | PreparedBuckets, options: Part
   const { spill, ...engine } = options;
   const opts: EngineOptions = { ...defaultEngineOptions, ...engine };
   validateEngineOptions(opts);
-  const t0 = performance.now();
-  const run = setupRun(input, opts, false, spill);
-  const ctx = blockContext(run.arrays);
+  const started = startRun(input, opts, false, spill, onSweep, control, performance.now());
+  const ctx = blockContext(started.run.arrays);
   try {
-    const loop = sweepLoop(run, opts, onSweep, control, t0);
+    const { loop } = started;
     let step = loop.next();
     while (!step.done) step = loop.next(step.value.map((b) => runBlock(ctx, b)));
     return step.value;
   } catch (err) {
-    run.store?.dispose();
+    started.dispose();
     throw err;
   } finally {
     disposeBlockContext(ctx);
@@ -48,11 +68,10 @@ export function complete(input: Csr | CsrSource | PreparedBuckets, options: Part
 async function completeInline(
   input: Csr | CsrSource | PreparedBuckets, opts: EngineOptions, spill: SpillOptions | undefined, onSweep: SweepCallback | undefined, control: RunControl,
 ): Promise<CompletionResult> {
-  const t0 = performance.now();
-  const run = setupRun(input, opts, false, spill);
-  const ctx = blockContext(run.arrays);
+  const started = startRun(input, opts, false, spill, onSweep, control, performance.now());
+  const ctx = blockContext(started.run.arrays);
   try {
-    return await drive(run, opts, onSweep, control, t0, async (blocks) => {
+    return await drive(started, async (blocks) => {
       const results = blocks.map((b) => runBlock(ctx, b));
       await new Promise<void>((r) => setImmediate(r));
       return results;
@@ -63,17 +82,14 @@ async function completeInline(
 }
 
 /** Runs a run's sweep loop, each phase's blocks through `exec`; a run that fails takes its spill files with it. */
-async function drive(
-  run: RunSetup, opts: EngineOptions, onSweep: SweepCallback | undefined, control: RunControl, t0: number,
-  exec: (blocks: Block[]) => Promise<BlockResult[]>,
-): Promise<CompletionResult> {
+async function drive(started: StartedRun, exec: (blocks: Block[]) => Promise<BlockResult[]>): Promise<CompletionResult> {
   try {
-    const loop = sweepLoop(run, opts, onSweep, control, t0);
+    const { loop } = started;
     let step = loop.next();
     while (!step.done) step = loop.next(await exec(step.value));
     return step.value;
   } catch (err) {
-    run.store?.dispose();
+    started.dispose();
     throw err;
   }
 }
@@ -108,18 +124,18 @@ export async function completeAsync(
     throw new RangeError(`option workers = ${String(workers)}: must be an integer >= 1`);
   }
   if (workers === 1 && given === undefined) return completeInline(input, opts, spill, onSweep, control);
-  const t0 = performance.now();
-  const run = setupRun(input, opts, true, spill);
+  const started = startRun(input, opts, true, spill, onSweep, control, performance.now());
   let pool: SweepPool;
   try {
     pool = given ?? new SweepPool(workers);
   } catch (err) {
-    run.store?.dispose();
+    started.dispose();
     throw err;
   }
   try {
     // run.arrays is read at each phase: a spilled run points it at the chunk in hand
-    return await drive(run, opts, onSweep, control, t0, (blocks) => pool.runBlocks(run.arrays, blocks, workers));
+    const { run } = started;
+    return await drive(started, (blocks) => pool.runBlocks(run.arrays, blocks, workers));
   } finally {
     if (given === undefined) await pool.close();
   }

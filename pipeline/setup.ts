@@ -30,14 +30,28 @@ export interface RunSetup {
   store: SpillStore | null;
 }
 
-function sharedCopy(x: Int32Array): Int32Array;
-function sharedCopy(x: Float64Array): Float64Array;
-function sharedCopy(x: Int32Array | Float64Array): Int32Array | Float64Array {
+export function sharedCopy(x: Int32Array): Int32Array;
+export function sharedCopy(x: Float64Array): Float64Array;
+export function sharedCopy(x: Int32Array | Float64Array): Int32Array | Float64Array {
   const out = x instanceof Int32Array
     ? new Int32Array(new SharedArrayBuffer(x.length * 4))
     : new Float64Array(new SharedArrayBuffer(x.length * 8));
   out.set(x);
   return out;
+}
+
+/** Moves the training matrix and the held-out entries of `data` into shared memory (for a pool's threads). */
+export function shareData(data: PreparedData): void {
+  const t = data.train;
+  data.train = { nRows: t.nRows, nCols: t.nCols, rowPtr: sharedCopy(t.rowPtr), colIdx: sharedCopy(t.colIdx), values: sharedCopy(t.values) };
+  data.valRow = sharedCopy(data.valRow);
+  data.valCol = sharedCopy(data.valCol);
+  data.valValue = sharedCopy(data.valValue);
+}
+
+/** Allocates float64 arrays, in shared memory when `shared`. */
+export function float64s(shared: boolean): (len: number) => Float64Array {
+  return (len) => (shared ? new Float64Array(new SharedArrayBuffer(len * 8)) : new Float64Array(len));
 }
 
 const EMPTY_ROWS: Csr = { nRows: 0, nCols: 0, rowPtr: new Int32Array(1), colIdx: new Int32Array(0), values: new Float64Array(0) };
@@ -58,15 +72,8 @@ export function setupRun(source: Csr | CsrSource | PreparedBuckets, opts: Engine
   const nTrain = data.train.values.length;
   const nVal = data.valRow.length;
   if (spill !== undefined) return setupSpilled(id, data, opts, shared, spill);
-  const f64 = (len: number): Float64Array =>
-    shared ? new Float64Array(new SharedArrayBuffer(len * 8)) : new Float64Array(len);
-  if (shared) {
-    const t = data.train;
-    data.train = { nRows: n, nCols: d, rowPtr: sharedCopy(t.rowPtr), colIdx: sharedCopy(t.colIdx), values: sharedCopy(t.values) };
-    data.valRow = sharedCopy(data.valRow);
-    data.valCol = sharedCopy(data.valCol);
-    data.valValue = sharedCopy(data.valValue);
-  }
+  const f64 = float64s(shared);
+  if (shared) shareData(data);
   const train = data.train;
   const path: AgopPath = opts.agop === 'auto' ? chooseAgopPath(train) : opts.agop;
   const chunkRows = Math.min(opts.chunkRows, n);
@@ -90,6 +97,7 @@ export function setupRun(source: Csr | CsrSource | PreparedBuckets, opts: Engine
     mats,
     ybuf: f64(plan.superRows * d),
     maxRow: maxRowLength(data.all),
+    lr: null,
   };
   return { id, data, arrays, plan, path, chunkRows, momentum, n, d, nTrain, nVal, store: null };
 }
@@ -146,8 +154,7 @@ function spilledSetup(
   sizes: { n: number; d: number; nTrain: number; nVal: number; maxRow: number },
 ): RunSetup {
   const { n, d, nTrain, nVal, maxRow } = sizes;
-  const f64 = (len: number): Float64Array =>
-    shared ? new Float64Array(new SharedArrayBuffer(len * 8)) : new Float64Array(len);
+  const f64 = float64s(shared);
   const momentum = nVal > 0 ? opts.momentum : 0;
   const arrays: SweepArrays = {
     d,
@@ -160,6 +167,7 @@ function spilledSetup(
     mats: sweepMats(d, { momentum: momentum > 0, factored: true }, f64),
     ybuf: f64(0),
     maxRow,
+    lr: null,
   };
   return { id, data, arrays, plan, path: 'factored', chunkRows, momentum, n, d, nTrain, nVal, store };
 }

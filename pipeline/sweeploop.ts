@@ -221,6 +221,7 @@ export function* sweepLoop(
     predict: (rows, cols, out) => store === null
       ? predictInput(data, model.K, model.lambda, null, false, rows, cols, out ?? new Float64Array(rows.length))
       : predictSpilled(store, data, model.K, model.lambda, false, rows, cols, out),
+    spectrum: null,
     spilledChunks: store === null ? 0 : store.chunks.length,
     release: () => store?.dispose(),
   };

@@ -28,4 +28,5 @@ const EMPTY = {
   mats: [],
   ybuf: new Float64Array(0),
   maxRow: 0,
+  lr: null,
 };

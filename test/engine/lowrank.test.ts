@@ -9,7 +9,7 @@ import type { Csr } from '../../engine/csr.ts';
 import {
   agopTimes, denseKernel, orthonormalize, predictUnobserved, solveRowsLowRank, topEigen, woodburyScratch, type LowRankKernel,
 } from '../../engine/lowrank.ts';
-import { completeLowRank } from '../../engine/lowrank-run.ts';
+import { columnIndex } from '../../engine/sweep.ts';
 import { generateLowRank } from '../../engine/synthetic.ts';
 import { complete } from '../../pipeline/run.ts';
 import { randomSparse } from './reference.ts';
@@ -86,7 +86,7 @@ describe(`low-rank kernel (seed ${SEED})`, () => {
         ref[j * p + e] = v / n;
       }
     }
-    const got = agopTimes(K, fit, m, X, p, new Float64Array(d * p), new Float64Array(n * p), new Float64Array(k * p));
+    const got = agopTimes(K, fit, m, columnIndex(m), X, p, new Float64Array(d * p));
     expect(maxRelDiff(got, ref)).toBeLessThan(1e-12);
     // an unobserved entry of row 2
     const seen = new Set(Array.from(m.colIdx.subarray(m.rowPtr[2]!, m.rowPtr[3]!)));
@@ -123,10 +123,10 @@ describe('a low-rank run with k = d agrees with the dense engine (1e-8)', () => 
     it(`alpha ${alpha}, fixed ridge, plain iteration, 12 sweeps`, () => {
       const opts = { alpha, lambdaSchedule: 'fixed' as const, lambda: 0.05, momentum: 0, maxSweeps: 12, tol: 0, patience: 100, root: 'eig' as const, seed: 3 };
       const dense = complete(p.train, opts);
-      const low = completeLowRank(p.train, opts, { rank: 24, oversample: 0 });
+      const low = complete(p.train, { ...opts, kernel: 'low-rank', kernelRank: 24, kernelOversample: 0 });
       expect(low.sweeps).toBe(dense.sweeps);
       expect(maxRelDiff(low.history.map((h) => h.validationRmse), dense.history.map((h) => h.validationRmse))).toBeLessThan(1e-8);
-      expect(maxRelDiff(denseKernel(low.kernel), dense.model.K)).toBeLessThan(1e-8);
+      expect(maxRelDiff(denseKernel(low.model.lowRank!), dense.model.K)).toBeLessThan(1e-8);
     });
   }
 });
@@ -134,9 +134,9 @@ describe('a low-rank run with k = d agrees with the dense engine (1e-8)', () => 
 describe('a low-rank run with k < d recovers a low-rank matrix', () => {
   it('200 x 120, rank 4, 10,000 observed, k = 8, the default schedule: relative error < 1e-2 (seed 9)', ({ annotate }) => {
     const p = generateLowRank({ rows: 200, cols: 120, rank: 4, observed: 10_000, seed: 9 });
-    const low = completeLowRank(p.train, { seed: 9 }, { rank: 8 });
+    const low = complete(p.train, { seed: 9, kernel: 'low-rank', kernelRank: 8 });
     const rel = unobservedRelativeError(p.train, p.truth, (rows, cols) => low.predict(rows, cols));
-    void annotate(`${low.sweeps} sweeps (${low.stopReason}), relative error ${rel.toExponential(2)}, spectrum ${low.spectrum.s.slice(0, 6).map((x) => x.toPrecision(3)).join(' ')} tau ${low.spectrum.tau.toPrecision(3)}`);
+    void annotate(`${low.sweeps} sweeps (${low.stopReason}), relative error ${rel.toExponential(2)}, spectrum ${low.spectrum!.s.slice(0, 6).map((x) => x.toPrecision(3)).join(' ')} tau ${low.spectrum!.tau.toPrecision(3)}`);
     expect(rel).toBeLessThan(1e-2);
   });
 });
@@ -144,8 +144,8 @@ describe('a low-rank run with k < d recovers a low-rank matrix', () => {
 describe('a low-rank run on a wide input (more columns than rows: the kernel lies on the rows)', () => {
   it('predicts in input coordinates: 60 x 150, rank 3, 4,000 observed, relative error < 1e-2 (seed 13)', () => {
     const p = generateLowRank({ rows: 60, cols: 150, rank: 3, observed: 4000, seed: 13 });
-    const low = completeLowRank(p.train, { seed: 13 }, { rank: 6 });
-    expect(low.transposed).toBe(true);
+    const low = complete(p.train, { seed: 13, kernel: 'low-rank', kernelRank: 6 });
+    expect(low.model.transposed).toBe(true);
     expect(unobservedRelativeError(p.train, p.truth, (rows, cols) => low.predict(rows, cols))).toBeLessThan(1e-2);
     // an observed entry comes back as observed
     const j = p.train.colIdx[0]!;

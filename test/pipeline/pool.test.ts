@@ -98,7 +98,7 @@ describe('the sweep blocks give the bits of the whole-matrix AGOP', () => {
     const arrays: SweepArrays = {
       d, train: m, a, valRow: new Int32Array(0), valCol: new Int32Array(0), valValue: new Float64Array(0), cols,
       mats: [Kl, new Float64Array(d * d), new Float64Array(0), new Float64Array(d * d), new Float64Array(d * d)],
-      ybuf: new Float64Array(0), maxRow: maxRowLength(m),
+      ybuf: new Float64Array(0), maxRow: maxRowLength(m), lr: null,
     };
     const ctx = blockContext(arrays);
     const cuts = [0, 5, 6, 19, 33, 37];

@@ -1,0 +1,91 @@
+// The low-rank form's blocks (engine/lowrank.ts): the row solves, and the two phases of the AGOP
+// operator G X, over arrays a run's threads share. Like the dense blocks, each block owns its
+// outputs and sums them in a fixed order, so fixed block boundaries give fixed bits.
+
+import type { Csr } from '../engine/csr.ts';
+import {
+  operatorCols, operatorRows, predictUnobserved, solveRowsLowRank, woodburyScratch, type LowRankFit, type LowRankKernel, type WoodburyScratch,
+} from '../engine/lowrank.ts';
+import type { ColumnIndex } from '../engine/sweep.ts';
+
+/** A kernel and the fit made with it: the current sweep's, or the previous one kept for the extrapolation. */
+export interface LowRankSlot {
+  /** d x k, orthonormal columns. */
+  U: Float64Array;
+  w: Float64Array;
+  /** The fit: a next to the training values, b and bs n x k. */
+  a: Float64Array;
+  b: Float64Array;
+  bs: Float64Array;
+}
+
+/** The low-rank form's arrays of a run (over SharedArrayBuffers on a pool). */
+export interface LowRankArrays {
+  k: number;
+  /** Columns of the blocks the operator is applied to (k + oversampling, at most d). */
+  p: number;
+  slots: LowRankSlot[];
+  /** The block X (d x p), T = U^T X (k x p), Z = Yhat X (n x p), the row blocks' shares of PS (one k x p each), PS, and G X (d x p). */
+  X: Float64Array;
+  T: Float64Array;
+  Z: Float64Array;
+  P: Float64Array;
+  PS: Float64Array;
+  Y: Float64Array;
+}
+
+export type LowRankBlock =
+  /** Row solves of rows [r0, r1) with slot's kernel (tauK, lambda), and the squared error of held-out entries [v0, v1). */
+  | { kind: 'lr-solve'; slot: number; tauK: number; lambda: number; r0: number; r1: number; v0: number; v1: number }
+  /** Rows [r0, r1) of Z = BS T + c A X with slot's fit, and their share of PS into P's part `part`. */
+  | { kind: 'lr-rows'; slot: number; c: number; r0: number; r1: number; part: number }
+  /** Rows [j0, j1) of Y = G X = (U PS + c A^T Z) / n. */
+  | { kind: 'lr-cols'; slot: number; c: number; j0: number; j1: number };
+
+/** What a low-rank block reads besides its own arrays: the training matrix, its column index and the held-out entries. */
+export interface LowRankInputs {
+  d: number;
+  train: Csr;
+  cols: ColumnIndex | null;
+  valRow: Int32Array;
+  valCol: Int32Array;
+  valValue: Float64Array;
+  maxRow: number;
+}
+
+/** Per-thread scratch of the row solves, grown as runs need. */
+export interface LowRankScratch {
+  woodbury: WoodburyScratch | null;
+}
+
+function fitOf(s: LowRankSlot, c: number): LowRankFit {
+  return { a: s.a, b: s.b, bs: s.bs, c };
+}
+
+export function runLowRankBlock(
+  ctx: LowRankScratch, inp: LowRankInputs, lr: LowRankArrays, b: LowRankBlock,
+): { fallbacks: number; se: number } {
+  const { k, p } = lr;
+  const slot = lr.slots[b.slot]!;
+  switch (b.kind) {
+    case 'lr-solve': {
+      const need = Math.max(1, inp.maxRow * k);
+      if (ctx.woodbury === null || ctx.woodbury.W.length < need || ctx.woodbury.M.length < k * k) ctx.woodbury = woodburyScratch(inp.maxRow, k);
+      const K: LowRankKernel = { d: inp.d, k, U: slot.U, w: slot.w, tauK: b.tauK };
+      const fit = fitOf(slot, b.tauK + b.lambda);
+      const fallbacks = solveRowsLowRank(K, b.lambda, inp.train, fit, b.r0, b.r1, ctx.woodbury);
+      let se = 0;
+      for (let e = b.v0; e < b.v1; e++) {
+        const r = predictUnobserved(K, fit, inp.valRow[e]!, inp.valCol[e]!) - inp.valValue[e]!;
+        se += r * r;
+      }
+      return { fallbacks, se };
+    }
+    case 'lr-rows':
+      operatorRows(k, fitOf(slot, b.c), inp.train, lr.X, lr.T, p, lr.Z, b.r0, b.r1, lr.P, b.part * k * p);
+      return { fallbacks: 0, se: 0 };
+    case 'lr-cols':
+      operatorCols(slot.U, k, lr.PS, fitOf(slot, b.c), inp.cols!, lr.Z, p, b.j0, b.j1, lr.Y, inp.train.nRows);
+      return { fallbacks: 0, se: 0 };
+  }
+}

@@ -1,0 +1,249 @@
+// The sweeps of a run with the low-rank kernel (engine/lowrank.ts): set-up, and the sweep loop as a
+// generator of blocks (pipeline/lowrank-blocks.ts), with the dense run's schedule, extrapolation,
+// stopping and checkpoints between phases.
+
+import { Rng } from '../kernels/random.ts';
+import type { Csr } from '../engine/csr.ts';
+import {
+  identityKernel, kernelFromEigen, packKernel, projectBlock, subspaceIteration, unpackKernel, type LowRankFit, type LowRankKernel,
+} from '../engine/lowrank.ts';
+import type { CompletionResult, CsrSource, EngineOptions, LambdaSchedule, LinRfmModel, StopReason, SweepCallback, SweepInfo, SweepProbe } from '../engine/options.ts';
+import { predictLowRank } from '../engine/prediction.ts';
+import { initialSchedule, nextStep, recordFit, stopAfterFit, type ScheduleOptions } from '../engine/schedule.ts';
+import { prepareData, type PreparedData } from '../engine/split.ts';
+import { ResumeMismatch, runId, type EngineState, type RunControl } from '../engine/state.ts';
+import { columnIndex, maxRowLength } from '../engine/sweep.ts';
+import type { Block, BlockResult, SweepArrays } from './blocks.ts';
+import type { LowRankArrays, LowRankSlot } from './lowrank-blocks.ts';
+import { planLowRank, type LowRankPlan } from './plan.ts';
+import { float64s, shareData, sharedCopy } from './setup.ts';
+
+/** Power steps of the first sweep, which has no previous subspace to start from. */
+export const FIRST_POWER_STEPS = 6;
+
+export interface LowRankSetup {
+  id: string;
+  data: PreparedData;
+  arrays: SweepArrays;
+  plan: LowRankPlan;
+  n: number;
+  d: number;
+  k: number;
+  nTrain: number;
+  nVal: number;
+  momentum: number;
+}
+
+/** Prepares the data and the low-rank form's arrays (in shared memory when `shared`). */
+export function setupLowRank(source: Csr | CsrSource, opts: EngineOptions, shared: boolean): LowRankSetup {
+  let input: Csr | null = 'take' in source ? source.take() : source;
+  const data = prepareData(input, opts.validationFraction, opts.seed);
+  input = null;
+  const id = runId(data, opts);
+  if (shared) shareData(data);
+  const { train } = data;
+  const n = train.nRows;
+  const d = train.nCols;
+  const nnz = train.values.length;
+  const k = Math.min(opts.kernelRank, d);
+  const p = Math.min(d, k + opts.kernelOversample);
+  const momentum = data.valRow.length > 0 ? opts.momentum : 0;
+  const f64 = float64s(shared);
+  let cols = columnIndex(train);
+  if (shared) cols = { colPtr: sharedCopy(cols.colPtr), rowOf: sharedCopy(cols.rowOf), posOf: sharedCopy(cols.posOf) };
+  const plan = planLowRank(train, data.valRow, cols.colPtr, k, p, opts.blockFlops);
+  // the second slot holds the previous sweep's kernel and fit, for the extrapolation only
+  const slot = (used: boolean): LowRankSlot => {
+    const m = used ? 1 : 0;
+    return { U: f64(m * d * k), w: f64(m * k), a: f64(m * nnz), b: f64(m * n * k), bs: f64(m * n * k) };
+  };
+  const lr: LowRankArrays = {
+    k, p, slots: [slot(true), slot(momentum > 0)],
+    X: f64(d * p), T: f64(k * p), Z: f64(n * p), P: f64(plan.rows.length * k * p), PS: f64(k * p), Y: f64(d * p),
+  };
+  const arrays: SweepArrays = {
+    d, train, a: f64(0), valRow: data.valRow, valCol: data.valCol, valValue: data.valValue, cols, mats: [], ybuf: f64(0),
+    maxRow: maxRowLength(data.all), lr,
+  };
+  return { id, data, arrays, plan, n, d, k, nTrain: nnz, nVal: data.valRow.length, momentum };
+}
+
+/** The sketch's seed for a sweep: a function of the run's seed and the sweep alone, so a resumed run draws what it would have. */
+function sweepRng(seed: number, sweep: number): Rng {
+  return new Rng(Math.imul(seed, 0x9e3779b1) ^ Math.imul(sweep + 1, 0x85ebca6b) ^ 0x10a7);
+}
+
+/**
+ * The sweeps of a low-rank run, as sweepLoop (pipeline/sweeploop.ts) runs the dense ones: it yields
+ * each phase's blocks and is resumed with their results in block order. The extrapolation is taken
+ * on the AGOP as an operator, G + beta (G - G_prev), whose negative Ritz values are clipped.
+ */
+export function* lowRankLoop(
+  run: LowRankSetup, opts: EngineOptions, onSweep: SweepCallback | undefined, control: RunControl, t0: number,
+): Generator<Block[], CompletionResult, BlockResult[]> {
+  const { data, arrays, plan, d, k, nVal, momentum } = run;
+  const lr = arrays.lr!;
+  const { p } = lr;
+  const ms = data.scale * data.scale;
+  const schedule: LambdaSchedule = nVal === 0 ? 'fixed' : opts.lambdaSchedule;
+  const scheduleOpts: ScheduleOptions = { ...opts, momentum };
+  // each slot's tauK and the ridge of its fit (the kernels' U and w are in the shared slots)
+  const tauK = [1, 1];
+  const ridge = [opts.lambda, opts.lambda];
+  let cur = 0;
+  let prev = -1;
+  const kernelOf = (s: number): LowRankKernel => ({ d, k, U: lr.slots[s]!.U, w: lr.slots[s]!.w, tauK: tauK[s]! });
+  const fitOf = (s: number): LowRankFit => ({ ...lr.slots[s]!, c: tauK[s]! + ridge[s]! });
+  const setKernel = (s: number, K: LowRankKernel): void => {
+    lr.slots[s]!.U.set(K.U);
+    lr.slots[s]!.w.set(K.w);
+    tauK[s] = K.tauK;
+  };
+  setKernel(0, identityKernel(d, k));
+  let best = packKernel(kernelOf(0));
+  let sched = initialSchedule(opts);
+  let stopReason: StopReason = 'max-sweeps';
+  let spectrum = { s: [] as number[], tau: 0 };
+  const history: SweepInfo[] = [];
+  const Ycur = new Float64Array(d * p);
+
+  const solveBlocks = (s: number, lambda: number, withValidation: boolean): Block[] =>
+    plan.solve.map(([r0, r1, v0, v1]): Block => ({ kind: 'lr-solve', slot: s, tauK: tauK[s]!, lambda, r0, r1, v0: withValidation ? v0 : 0, v1: withValidation ? v1 : 0 }));
+
+  // G X for slot s's kernel and fit into lr.Y: the rows' phase, their shares of PS summed in block order, the columns' phase
+  function* applyOperator(s: number, X: Float64Array): Generator<Block[], void, BlockResult[]> {
+    lr.X.set(X);
+    projectBlock(lr.slots[s]!.U, d, k, lr.X, p, lr.T);
+    const c = tauK[s]! + ridge[s]!;
+    yield plan.rows.map(([r0, r1], part): Block => ({ kind: 'lr-rows', slot: s, c, r0, r1, part }));
+    lr.PS.fill(0);
+    for (let part = 0; part < plan.rows.length; part++) {
+      for (let e = 0; e < k * p; e++) lr.PS[e] += lr.P[part * k * p + e]!;
+    }
+    yield plan.cols.map(([j0, j1]): Block => ({ kind: 'lr-cols', slot: s, c, j0, j1 }));
+  }
+
+  let sweep = 0;
+  const every = control.checkpointEvery ?? 0;
+  const state = (sweepsDone: number): EngineState => {
+    // the previous kernel for the extrapolation, after the ridge of its fit
+    const Gprev = new Float64Array(prev < 0 ? 0 : 1 + best.length);
+    if (prev >= 0) {
+      Gprev[0] = ridge[prev]!;
+      Gprev.set(packKernel(kernelOf(prev)), 1);
+    }
+    return { sweepsDone, d, runId: run.id, ...sched, history, K: packKernel(kernelOf(cur)), best, Gprev };
+  };
+  const r = control.resume;
+  if (r !== undefined) {
+    const Kr = unpackKernel(r.K, d, k);
+    const prevLen = r.Gprev.length;
+    if (r.runId !== run.id || r.d !== d || Kr === null || r.best.length !== best.length || (prevLen !== 0 && (momentum === 0 || prevLen !== 1 + best.length))) {
+      throw new ResumeMismatch(r.runId, run.id);
+    }
+    sweep = r.sweepsDone;
+    const { lambda, bestMse, bestSweep, bestLambda, prevMse, plateauMse, plateauSweeps, restarts, sinceRestart, havePrev } = r;
+    sched = { lambda, bestMse, bestSweep, bestLambda, prevMse, plateauMse, plateauSweeps, restarts, sinceRestart, havePrev };
+    history.push(...r.history);
+    setKernel(0, Kr);
+    best = r.best.slice();
+    if (prevLen > 0) {
+      // the previous sweep's fit is not state: it is that sweep's solves again, the same bits
+      prev = 1;
+      setKernel(1, unpackKernel(r.Gprev.subarray(1), d, k)!);
+      ridge[1] = r.Gprev[0]!;
+      yield solveBlocks(1, ridge[1], false);
+    }
+  }
+
+  const probe: SweepProbe = {
+    predict: (rows, cols, out) => predictLowRank(data, kernelOf(cur), ridge[cur]!, fitOf(cur), true, rows, cols, out ?? new Float64Array(rows.length)),
+  };
+
+  for (; sweep < opts.maxSweeps; sweep++) {
+    const ts = performance.now();
+    const lambda = sched.lambda;
+    ridge[cur] = lambda;
+    const solved = yield solveBlocks(cur, lambda, true);
+    let fallbacks = 0;
+    let se = 0;
+    for (const b of solved) {
+      fallbacks += b.fallbacks;
+      se += b.se;
+    }
+    const mse = nVal > 0 ? se / nVal : Number.NaN;
+    const fit = recordFit(sched, sweep, mse, nVal > 0);
+    sched = fit.state;
+    if (fit.best) best = packKernel(kernelOf(cur));
+    const info: SweepInfo = {
+      sweep, lambda: lambda * ms, validationRmse: Math.sqrt(mse) * data.scale, validationRelMse: mse, agop: 'low-rank',
+      cholFallbacks: fallbacks, restarts: sched.restarts, seconds: 0, solveSeconds: (performance.now() - ts) / 1000, agopSeconds: 0,
+    };
+    const tc = performance.now();
+    const verdict = onSweep ? onSweep(info, probe) : undefined;
+    const callbackMs = performance.now() - tc;
+    let stop = stopAfterFit(sched, sweep, mse, nVal > 0, verdict === 'stop', opts);
+    if (stop === null && sweep + 1 < opts.maxSweeps) {
+      const ta = performance.now();
+      const step = nextStep(sched, mse, scheduleOpts, schedule);
+      sched = step.state;
+      const { keepPrevious, beta } = step.next;
+      const last = beta > 0 && prev >= 0 ? prev : -1;
+      const first = sweep === 0;
+      const it = subspaceIteration(d, k, first ? null : lr.slots[cur]!.U, opts.kernelOversample, first ? FIRST_POWER_STEPS : opts.kernelPowerSteps, sweepRng(opts.seed, sweep));
+      let s = it.next();
+      while (!s.done) {
+        yield* applyOperator(cur, s.value);
+        let GV = lr.Y;
+        if (last >= 0) {
+          // the extrapolated operator: (1 + beta) G V - beta G_prev V
+          Ycur.set(lr.Y);
+          yield* applyOperator(last, s.value);
+          for (let e = 0; e < d * p; e++) Ycur[e] = Ycur[e]! + beta * (Ycur[e]! - lr.Y[e]!);
+          GV = Ycur;
+        }
+        s = it.next(GV);
+      }
+      const eig = s.value;
+      spectrum = { s: Array.from(eig.s, (x) => x * ms), tau: eig.tau * ms };
+      if (keepPrevious) {
+        // this sweep's kernel and fit become the previous ones; the next kernel takes the other slot
+        prev = cur;
+        cur = 1 - cur;
+      }
+      setKernel(cur, kernelFromEigen(eig, opts.alpha));
+      if (!eig.s.every(Number.isFinite) || !Number.isFinite(eig.tau)) stop = 'diverged';
+      info.agopSeconds = (performance.now() - ta) / 1000;
+    }
+    info.seconds = (performance.now() - ts - callbackMs) / 1000;
+    history.push(info);
+    if (stop === null && sweep + 1 < opts.maxSweeps) {
+      const interrupted = control.interrupted?.() === true;
+      if (control.onCheckpoint && (interrupted || (every > 0 && (sweep + 1) % every === 0))) control.onCheckpoint(state(sweep + 1));
+      if (interrupted) stop = 'interrupted';
+    }
+    if (stop !== null) {
+      stopReason = stop;
+      sweep++;
+      break;
+    }
+  }
+  const bestK = unpackKernel(best, d, k)!;
+  const model: LinRfmModel = { d, K: new Float64Array(0), lambda: sched.bestLambda, scale: data.scale, transposed: data.transposed, alpha: opts.alpha, lowRank: bestK };
+  return {
+    model,
+    stopReason,
+    sweeps: Math.min(sweep, opts.maxSweeps),
+    bestSweep: sched.bestSweep,
+    bestValidationRmse: Math.sqrt(sched.bestMse) * data.scale,
+    history,
+    seconds: (performance.now() - t0) / 1000,
+    options: opts,
+    nTrain: run.nTrain,
+    nValidation: nVal,
+    predict: (rows, cols, out) => predictLowRank(data, bestK, model.lambda, null, false, rows, cols, out ?? new Float64Array(rows.length)),
+    spectrum,
+    spilledChunks: 0,
+    release: () => undefined,
+  };
+}

@@ -23,7 +23,7 @@ import { completeAsync } from '../pipeline/run.ts';
 import { engineOptionsFrom } from './options.ts';
 import { workerCount } from './workers.ts';
 import { createProgress, type Progress } from './progress.ts';
-import { peakRssBytes, runSummary, sweepReporter, VERSION } from './report.ts';
+import { kernelSummary, peakRssBytes, runSummary, sweepReporter, VERSION } from './report.ts';
 import { makeDirs } from '../io/dirs.ts';
 
 export async function cmdComplete(settings: Resolved): Promise<void> {
@@ -93,7 +93,8 @@ async function completeJob(
     progress.info(`${nRows} rows x ${nCols} columns, ${nnz} observed${spill ? `; spilling to ${spill.dir} in chunks of up to ${spill.chunkEntries} entries` : ''}`);
     let result: CompletionResult;
     try {
-      result = await completeAsync(loaded.take(), { ...eo, workers, spill }, sweepReporter(progress, eo.maxSweeps), job.control);
+      const kernel = { kernel: loaded.kernel.form, kernelRank: loaded.kernel.form === 'low-rank' ? loaded.kernel.rank : eo.kernelRank };
+      result = await completeAsync(loaded.take(), { ...eo, ...kernel, workers, spill }, sweepReporter(progress, eo.maxSweeps), job.control);
     } catch (err) {
       if (err instanceof ResumeMismatch) {
         throw Errors.Config('resume', checkpointPath, `the checkpoint belongs to other input data or engine options (checkpoint run ${err.savedRun}, this run ${err.thisRun}); remove it or rerun with the original input and options`);
@@ -178,10 +179,13 @@ async function writeCompleteOutputs(s: CompleteSettings, settings: Resolved, t0:
     outputs['topk'] = final(path);
   }
   if (s.full) outputs['full'] = final(await writeFull(stage, tableFormat, loaded.observed, tri, columns, predictOut, loaded.byColumn));
+  const kernel = kernelSummary(result, loaded.kernel);
+  if (kernel.warning !== null) progress.warn(kernel.warning);
   const modelDir = join(stage, 'model');
   await writeModel(modelDir, {
     d: result.model.d,
     K: result.model.K,
+    lowRank: result.model.lowRank,
     lambda: result.model.lambda,
     scale: result.model.scale,
     alpha: result.model.alpha,
@@ -197,6 +201,7 @@ async function writeCompleteOutputs(s: CompleteSettings, settings: Resolved, t0:
     input: { file: resolve(input), rows: loaded.nRows, cols: loaded.nCols, observed: nnz, mergedDuplicates: loaded.mergedDuplicates, load: loaded.mode, fingerprint: fingerprint(input) },
     predict: pairs ? { file: resolve(s.predict!), pairs: pairs.n, unseenKeys: unseen } : null,
     ...runSummary(result),
+    kernel: kernel.summary,
     resumedAfterSweep: job.resumedAt,
     center: { kind: center.kind, mean: center.mean },
     outliers: loaded.outliers,

@@ -6,11 +6,13 @@ import { settingsOf } from '../config/settings.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { generateLowRank, unobservedError } from '../engine/synthetic.ts';
 import { completeAsync } from '../pipeline/run.ts';
+import { chooseKernel } from '../pipeline/memory.ts';
+import type { Csr } from '../engine/csr.ts';
 import { checkObserved } from './generate.ts';
 import { engineOptionsFrom } from './options.ts';
 import { workerCount } from './workers.ts';
 import { createProgress } from './progress.ts';
-import { peakRssBytes, runSummary, sweepReporter, VERSION } from './report.ts';
+import { kernelSummary, peakRssBytes, runSummary, sweepReporter, VERSION } from './report.ts';
 import { makeDirs } from '../io/dirs.ts';
 
 export async function cmdDemo(settings: Resolved): Promise<void> {
@@ -24,7 +26,11 @@ export async function cmdDemo(settings: Resolved): Promise<void> {
   const problem = generateLowRank(spec);
   const eo = engineOptionsFrom(s);
   const workers = workerCount(s.workers, (m) => progress.warn(m));
-  const result = await completeAsync(problem.train, { ...eo, workers }, sweepReporter(progress, eo.maxSweeps));
+  const choice = chooseKernel(s.kernel, s.kernelRank, eo.kernelOversample, eo.kernelPowerSteps, demoShape(problem.train), true);
+  progress.info(`kernel: ${choice.form}${choice.form === 'low-rank' ? ` of rank ${choice.rank}` : ''} (${choice.why})`);
+  const result = await completeAsync(problem.train, { ...eo, kernel: choice.form, kernelRank: choice.rank, workers }, sweepReporter(progress, eo.maxSweeps));
+  const kernel = kernelSummary(result, choice);
+  if (kernel.warning !== null) progress.warn(kernel.warning);
   progress.done();
   const err = unobservedError(problem, (r, c) => result.predict(r, c));
   const summary = {
@@ -33,6 +39,7 @@ export async function cmdDemo(settings: Resolved): Promise<void> {
     settings,
     problem: spec,
     ...runSummary(result),
+    kernel: kernel.summary,
     workers,
     test: { relativeError: err.relError, mse: err.mse, entries: err.count },
     peakRssBytes: peakRssBytes(),
@@ -47,4 +54,15 @@ export async function cmdDemo(settings: Resolved): Promise<void> {
     `report          ${join(outDir, 'report.json')}`,
   ];
   if (!s.quiet) process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** The shape chooseKernel needs, of the generated matrix (the kernel lies on its smaller side). */
+function demoShape(m: Csr): { n: number; d: number; observed: number; sumCubes: number } {
+  const transposed = m.nCols > m.nRows;
+  const counts = new Float64Array(transposed ? m.nCols : m.nRows);
+  if (transposed) for (let p = 0; p < m.colIdx.length; p++) counts[m.colIdx[p]!]!++;
+  else for (let i = 0; i < m.nRows; i++) counts[i] = m.rowPtr[i + 1]! - m.rowPtr[i]!;
+  let sumCubes = 0;
+  for (const c of counts) sumCubes += c * c * c;
+  return { n: counts.length, d: Math.min(m.nRows, m.nCols), observed: m.values.length, sumCubes };
 }

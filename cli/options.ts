@@ -18,6 +18,7 @@ export const engineDefaults: Readonly<Record<string, unknown>> = {
   validation: defaultEngineOptions.validationFraction,
   agop: defaultEngineOptions.agop,
   root: defaultEngineOptions.root,
+  kernelRank: defaultEngineOptions.kernelRank,
   seed: defaultEngineOptions.seed,
 };
 
@@ -37,6 +38,9 @@ export function engineOptionsFrom(s: EngineSettings): EngineOptions {
     validationFraction: s.validation,
     agop: s.agop,
     root: s.root,
+    // auto is decided from the data's shape and the memory budget (pipeline/memory.ts, chooseKernel)
+    kernel: s.kernel === 'low-rank' ? 'low-rank' : 'dense',
+    kernelRank: s.kernelRank,
     seed: s.seed,
   };
   if (eo.lambda < defaultEngineOptions.lambdaFloor) eo.lambdaFloor = eo.lambda;

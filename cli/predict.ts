@@ -58,7 +58,7 @@ async function predictInto(
   const rowBias = rowBiases(raw, center, new Float64Array(raw.nRows));
   const observed = centered(raw, center, rowBias);
   const pred = uncenter(center, rowBias, pairs.rows, pairs.cols, predictWithModel(
-    { d: model.d, K: model.K, lambda: model.lambda, scale: model.scale, transposed: false, alpha: model.alpha },
+    { d: model.d, K: model.K, lowRank: model.lowRank, lambda: model.lambda, scale: model.scale, transposed: false, alpha: model.alpha },
     observed,
     pairs.rows,
     pairs.cols,

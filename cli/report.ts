@@ -1,6 +1,7 @@
 // What every command reports: the version, the run's summary for report.json, progress per sweep,
 // the peak memory.
 
+import type { KernelChoice } from '../pipeline/memory.ts';
 import type { CompletionResult, SweepCallback } from '../engine/options.ts';
 import type { Progress } from './progress.ts';
 
@@ -33,6 +34,25 @@ export function sweepReporter(progress: Progress, maxSweeps: number): SweepCallb
 
 export function peakRssBytes(): number {
   return process.resourceUsage().maxRSS * 1024;
+}
+
+/** A low-rank kernel's tail level at or above this share of its top eigenvalue suggests the data has more directions than the rank. */
+const TAIL_SHARE_WARN = 0.1;
+
+/**
+ * The kernel's form, why it was chosen and, for the low-rank form, the top eigenvalues and the tail
+ * level of the last AGOP; with a warning when the tail is not small against the top (rank too small).
+ */
+export function kernelSummary(r: CompletionResult, choice: KernelChoice): { summary: Record<string, unknown>; warning: string | null } {
+  const sp = r.spectrum;
+  if (r.model.lowRank === undefined || sp === null) return { summary: { form: 'dense', why: choice.why }, warning: null };
+  const top = sp.s[0] ?? 0;
+  const tailShare = top > 0 ? sp.tau / top : 0;
+  const k = r.model.lowRank.k;
+  const warning = tailShare >= TAIL_SHARE_WARN
+    ? `the low-rank kernel's tail level is ${(100 * tailShare).toFixed(1)}% of its top eigenvalue: rank ${k} may be too small for these data (try a larger --kernel-rank)`
+    : null;
+  return { summary: { form: 'low-rank', rank: k, why: choice.why, spectrum: { top: sp.s, tail: sp.tau, tailShare } }, warning };
 }
 
 export function runSummary(r: CompletionResult): Record<string, unknown> {

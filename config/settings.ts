@@ -26,6 +26,8 @@ export interface EngineSettings {
   validation: number;
   agop: 'auto' | 'streamed' | 'factored';
   root: 'auto' | 'eig' | 'newton-schulz';
+  kernel: 'auto' | 'dense' | 'low-rank';
+  kernelRank: number;
   seed: number;
   workers: number;
 }
@@ -83,7 +85,7 @@ export interface SettingsOf {
 
 const engineKeys: Record<keyof EngineSettings, true> = {
   alpha: true, lambda: true, lambdaSchedule: true, lambdaFactor: true, lambdaPlateau: true, momentum: true, maxSweeps: true,
-  patience: true, tol: true, validation: true, agop: true, root: true, seed: true, workers: true,
+  patience: true, tol: true, validation: true, agop: true, root: true, kernel: true, kernelRank: true, seed: true, workers: true,
 };
 const ioKeys: Record<keyof IoSettings, true> = {
   quiet: true, input: true, output: true, predict: true, rowKey: true, colKey: true, valueKey: true, format: true, coldStart: true, duplicates: true,

@@ -68,6 +68,8 @@ export const keyDefs: readonly KeyDef[] = [
   def('validation', '--validation <f>', 'number', z.number().min(0, 'must be in [0, 1)').lt(1, 'must be in [0, 1)'), 'share of observed entries held out for early stopping', ENGINE),
   def('agop', '--agop <path>', 'choice', choice(['auto', 'streamed', 'factored']), 'how the AGOP is formed: auto | streamed | factored', ENGINE, { choices: ['auto', 'streamed', 'factored'] }),
   def('root', '--root <method>', 'choice', choice(['auto', 'eig', 'newton-schulz']), 'square root for alpha = 1/4, 3/4, ...: auto | eig | newton-schulz (products only)', ENGINE, { choices: ['auto', 'eig', 'newton-schulz'] }),
+  def('kernel', '--kernel <form>', 'choice', choice(['auto', 'dense', 'low-rank']), 'how the kernel is kept: auto (the cheaper form that fits the memory budget) | dense (d x d) | low-rank (rank --kernel-rank, for large d)', ENGINE, { choices: ['auto', 'dense', 'low-rank'], default: 'auto' }),
+  def('kernelRank', '--kernel-rank <k>', 'int', intMin(1), 'rank of the low-rank kernel (a small multiple of the data\'s rank)', ENGINE),
   def('seed', '--seed <s>', 'int', intMin(0), 'seed of the validation split', ENGINE),
   def('workers', '--workers <n>', 'int', intMin(1), 'worker threads for the sweeps (default: the core count); results are identical for any n', ENGINE),
   def('quiet', '--quiet', 'boolean', z.boolean(), 'no progress output', ALL, { default: false }),

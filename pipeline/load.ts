@@ -10,16 +10,18 @@ import type { Triplets } from '../io/entries.ts';
 import { countParquetRows } from '../io/parquet.ts';
 import { centered, csrEntries, fitCenter, rowBiases, type Center } from '../engine/center.ts';
 import { csrFromTriplets, type Csr } from '../engine/csr.ts';
-import type { CsrSource, EngineOptions } from '../engine/options.ts';
+import { defaultEngineOptions, type CsrSource, type EngineOptions } from '../engine/options.ts';
 import { isParquet, observedOf, readObserved, type ObservedRows } from './inputs.ts';
-import { estimateLoadMemory, estimateMemory, estimateSpilledMemory, estimateStreamedMemory, type MemoryEstimate } from './memory.ts';
+import {
+  chooseKernel, estimateLoadMemory, estimateLowRankMemory, estimateMemory, estimateSpilledMemory, estimateStreamedMemory, type KernelChoice, type MemoryEstimate,
+} from './memory.ts';
 import { findOutliers, type OutlierReport } from './outliers.ts';
 import type { SpillOptions } from './spill.ts';
 import { streamLoad, type PreparedBuckets, type StreamLoad } from './streamload.ts';
 import { jobWorkDir } from './workdir.ts';
 
 /** The settings a load reads. */
-export type LoadSettings = Pick<CompleteSettings, 'spill' | 'spillChunk' | 'duplicates' | 'center' | 'outliers' | 'outlierLimit' | 'workDir' | 'topK' | 'full'>;
+export type LoadSettings = Pick<CompleteSettings, 'spill' | 'spillChunk' | 'duplicates' | 'center' | 'outliers' | 'outlierLimit' | 'workDir' | 'topK' | 'full' | 'kernel' | 'kernelRank'>;
 
 /** Where a load's messages go (the command line's progress output fits it). */
 export interface LoadLog {
@@ -44,6 +46,8 @@ export interface Loaded {
   observed: ObservedRows;
   byColumn: boolean;
   estimate: MemoryEstimate;
+  /** The kernel's form and rank the run takes (--kernel auto decides here, from the shape and the budget). */
+  kernel: KernelChoice;
   spill?: SpillOptions;
   /** The engine's input; the engine holds the only reference after (a spilled run frees the matrix). */
   take(): CsrSource | PreparedBuckets;
@@ -59,6 +63,10 @@ export interface Loaded {
 export async function loadMode(s: LoadSettings, input: string, budget: number, workers: number): Promise<'memory' | 'spilled'> {
   const when = s.spill;
   const gb = (b: number): string => `${(b / 1e9).toFixed(2)} GB`;
+  if (s.kernel === 'low-rank') {
+    if (when === 'always') throw Errors.Config('spill', when, 'a spilled run takes the dense kernel only (for now); use --kernel dense or --spill auto');
+    return 'memory';
+  }
   // what a spilled load and run take whatever the data: the runtime, the load's buffers, the workers
   const least = estimateStreamedMemory(0, 0, 0, workers, s.spillChunk).bytes;
   if (when === 'always') {
@@ -131,10 +139,11 @@ export async function loadInMemory(
   const rowBias = rowBiases(raw, center, new Float64Array(raw.nRows));
   let m: Csr | null = centered(raw, center, rowBias);
   progress.event('loaded', { file: input, rows: raw.nRows, cols: raw.nCols, observed: nnz, load: 'memory' });
-  const plan = memoryPlan(s, outDir, raw.nRows, raw.nCols, nnz, workers, budget);
+  const plan = memoryPlan(s, outDir, raw, workers, budget);
+  progress.info(`kernel: ${plan.kernel.form}${plan.kernel.form === 'low-rank' ? ` of rank ${plan.kernel.rank}` : ''} (${plan.kernel.why})`);
   return {
     mode: 'memory', keys: tri, nRows: raw.nRows, nCols: raw.nCols, nnz, center, rowBias, outliers, mergedDuplicates: tri.merged,
-    observed: observedOf(raw), byColumn: false, estimate: plan.estimate, spill: plan.spill,
+    observed: observedOf(raw), byColumn: false, estimate: plan.estimate, kernel: plan.kernel, spill: plan.spill,
     // a spilled run takes the only reference to the centred matrix and frees it once the chunks are written
     take: () => ({ take: (): Csr => { const c = m!; m = null; return c; } }),
     dispose: () => plan.close?.(),
@@ -189,7 +198,7 @@ export async function loadSpilled(
       mode: 'spilled', keys: load, nRows, nCols, nnz, center: load.center, rowBias: load.rowBias, outliers: load.outliers, mergedDuplicates: load.merged,
       observed: transposed ? { nRows: nCols, nCols: nRows, rows: load.observedRows } : { nRows, nCols, rows: load.observedRows },
       byColumn: transposed,
-      estimate, spill: { dir, chunkEntries },
+      estimate, spill: { dir, chunkEntries }, kernel: { form: 'dense', rank: 0, why: 'a spilled load runs the dense kernel' },
       take: () => load.prepared,
       dispose: () => {
         load.dispose();
@@ -203,25 +212,54 @@ export async function loadSpilled(
   }
 }
 
-/** The memory estimate of the run and, when it spills, where and in what chunks; refuses a job over budget (exit 78). */
+/** Sum over the rows of the oriented matrix (the larger side's) of their entries cubed: the dense row solves' work. */
+function sumRowCubes(raw: Csr): number {
+  const counts = new Float64Array(raw.nRows >= raw.nCols ? raw.nRows : raw.nCols);
+  if (raw.nRows >= raw.nCols) for (let i = 0; i < raw.nRows; i++) counts[i] = raw.rowPtr[i + 1]! - raw.rowPtr[i]!;
+  else for (let p = 0; p < raw.colIdx.length; p++) counts[raw.colIdx[p]!]!++;
+  let s = 0;
+  for (const c of counts) s += c * c * c;
+  return s;
+}
+
+/**
+ * The kernel's form, the memory estimate of the run and, when it spills, where and in what chunks;
+ * refuses a job over budget (exit 78). A low-rank run stays in memory.
+ */
 function memoryPlan(
-  s: LoadSettings, outDir: string, nRows: number, nCols: number, nnz: number, workers: number, budget: number,
-): { estimate: MemoryEstimate; spill?: SpillOptions; close?: () => void } {
+  s: LoadSettings, outDir: string, raw: Csr, workers: number, budget: number,
+): { estimate: MemoryEstimate; kernel: KernelChoice; spill?: SpillOptions; close?: () => void } {
+  const { nRows, nCols } = raw;
+  const nnz = raw.values.length;
   const inMemory = estimateMemory(nRows, nCols, nnz, workers);
   const when = s.spill;
+  const chunkEntries = s.spillChunk;
+  const spilled = estimateSpilledMemory(nRows, nCols, nnz, workers, chunkEntries);
   const gb = (b: number): string => `${(b / 1e9).toFixed(2)} GB`;
   const shape = `${nRows} x ${nCols}, ${nnz} observed, ${workers} workers`;
+  const denseFits = inMemory.bytes <= budget || (when !== 'never' && spilled.bytes <= budget);
+  const { kernelOversample, kernelPowerSteps } = defaultEngineOptions;
+  const kernel = s.kernel === 'auto' && when === 'always'
+    ? { form: 'dense' as const, rank: 0, why: '--spill always runs the dense kernel' }
+    : chooseKernel(s.kernel, s.kernelRank, kernelOversample, kernelPowerSteps,
+      { n: Math.max(nRows, nCols), d: Math.min(nRows, nCols), observed: nnz, sumCubes: sumRowCubes(raw) }, denseFits);
+  if (kernel.form === 'low-rank') {
+    const k = kernel.rank;
+    const estimate = estimateLowRankMemory(nRows, nCols, nnz, workers, k, Math.min(Math.min(nRows, nCols), k + kernelOversample));
+    if (estimate.bytes > budget) {
+      throw Errors.Config('memory-budget', budget, `the job needs an estimated ${gb(estimate.bytes)} with a low-rank kernel of rank ${k} (${shape}), more than the budget of ${gb(budget)}`);
+    }
+    return { estimate, kernel };
+  }
   if (when === 'never' || (when === 'auto' && inMemory.bytes <= budget)) {
     if (inMemory.bytes > budget) {
       throw Errors.Config('memory-budget', budget, `the job needs an estimated ${gb(inMemory.bytes)} (${shape}), more than the budget of ${gb(budget)}; --spill auto would stream it from disk`);
     }
-    return { estimate: inMemory };
+    return { estimate: inMemory, kernel };
   }
-  const chunkEntries = s.spillChunk;
-  const spilled = estimateSpilledMemory(nRows, nCols, nnz, workers, chunkEntries);
   if (spilled.bytes > budget) {
     throw Errors.Config('memory-budget', budget, `the job needs an estimated ${gb(inMemory.bytes)} in memory and ${gb(spilled.bytes)} spilled in chunks of ${chunkEntries} entries (${shape}), more than the budget of ${gb(budget)}`);
   }
   const work = jobWorkDir(resolve(s.workDir ?? join(outDir, 'spill')));
-  return { estimate: spilled, spill: { dir: work.dir, chunkEntries }, close: work.close };
+  return { estimate: spilled, kernel, spill: { dir: work.dir, chunkEntries }, close: work.close };
 }

@@ -87,3 +87,63 @@ function spilledSweeps(rows: number, cols: number, observed: number, workers: nu
 
 /** A key in a dictionary: its string, the map entry and the text array slot (short keys). */
 const KEY_BYTES = 120;
+
+/**
+ * Peak resident memory of a low-rank run (in memory): per observed entry, the input triplets, the two
+ * CSR copies, the shared copy, the column index and the coefficients of two fits; per row, the fits'
+ * b and bs (two of each, k wide) and the operator's Z (p wide); per column, U twice and the blocks.
+ */
+export function estimateLowRankMemory(rows: number, cols: number, observed: number, workers: number, k: number, p: number): MemoryEstimate {
+  const n = Math.max(rows, cols);
+  const d = Math.min(rows, cols);
+  const parts: Record<string, number> = {
+    runtime: 120e6,
+    entries: observed * 120 + n * 16,
+    rowFactors: 8 * n * (4 * k + p),
+    columnFactors: 8 * d * (3 * k + 4 * p),
+    workers: workers * 60e6,
+  };
+  const bytes = Object.values(parts).reduce((a, b) => a + b, 0);
+  return { bytes, parts };
+}
+
+/** The kernel a job runs with, and why (for the log and report.json). */
+export interface KernelChoice {
+  form: 'dense' | 'low-rank';
+  rank: number;
+  why: string;
+}
+
+/**
+ * The work of a sweep in each form, in the dense form's units: the dense form 4 d^3 flops of the
+ * SIMD products and sum k_i^3 / 3 of the row solves; the low-rank form (per row k^2 |O_i| + k^3 / 3,
+ * then (steps + 1) operator products, each twice with the extrapolation, of 2 p flops an entry and
+ * 4 p k a row) at LOW_RANK_FLOP_COST dense flops each, the ratio of their rates measured here (n =
+ * 10 d, 50 entries a row, k = 20: at d = 1,000 the dense form on 2 workers did 15 GFLOP/s, the
+ * low-rank one in one thread 1.4; the two took about the same seconds a sweep).
+ */
+export function sweepWork(n: number, d: number, observed: number, sumCubes: number, k: number, p: number, powerSteps: number): { dense: number; lowRank: number } {
+  const dense = 4 * d * d * d + sumCubes / 3;
+  const operator = 2 * (powerSteps + 1) * (4 * observed * p + 4 * n * k * p + 2 * d * k * p);
+  const lowRank = LOW_RANK_FLOP_COST * (observed * k * k + (n * k * k * k) / 3 + operator);
+  return { dense, lowRank };
+}
+
+const LOW_RANK_FLOP_COST = 10;
+
+/**
+ * --kernel auto: the dense form when it is the cheaper and fits the budget (in memory or spilled),
+ * else the low-rank one; an explicit form is taken as asked.
+ */
+export function chooseKernel(
+  asked: 'auto' | 'dense' | 'low-rank', rank: number, oversample: number, powerSteps: number,
+  shape: { n: number; d: number; observed: number; sumCubes: number }, denseFits: boolean,
+): KernelChoice {
+  const k = Math.min(rank, shape.d);
+  if (asked !== 'auto') return { form: asked, rank: k, why: `--kernel ${asked}` };
+  const w = sweepWork(shape.n, shape.d, shape.observed, shape.sumCubes, k, Math.min(shape.d, k + oversample), powerSteps);
+  const ratio = `estimated work a sweep: dense ${w.dense.toExponential(2)}, low-rank ${w.lowRank.toExponential(2)} (dense-flop units)`;
+  if (!denseFits) return { form: 'low-rank', rank: k, why: `the dense kernel (${shape.d} x ${shape.d}) does not fit the memory budget; ${ratio}` };
+  if (w.lowRank < w.dense) return { form: 'low-rank', rank: k, why: `the low-rank kernel is cheaper: ${ratio}` };
+  return { form: 'dense', rank: k, why: `the dense kernel is cheaper: ${ratio}` };
+}

@@ -23,7 +23,12 @@ export type WorkerResult = BlockResult;
 // directory (`--import tsx` resolves from the cwd).
 const COMPILED = import.meta.url.endsWith('.js');
 const WORKER_URL = new URL(COMPILED ? './worker.js' : './worker.ts', import.meta.url).href;
-const WORKER_ARGV = COMPILED ? [] : ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href];
+// piscina loads a worker's file with require() first, which Node 20.19+ lets load ES modules
+// (require(esm)); that path once aborted a run here (v8 "IsGraphAsync must be used on an instantiated
+// module", a known race of that Node feature). Without it require() throws at once and piscina
+// imports the file instead.
+const NO_REQUIRE_ESM = '--no-experimental-require-module';
+const WORKER_ARGV = COMPILED ? [NO_REQUIRE_ESM] : [NO_REQUIRE_ESM, '--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href];
 
 /** A fixed set of worker threads that run sweep blocks. */
 export class SweepPool {

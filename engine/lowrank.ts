@@ -8,7 +8,6 @@ import { dgemm, dsyrk } from '../kernels/index.ts';
 import { dsyev } from '../kernels/eig.ts';
 import type { Rng } from '../kernels/random.ts';
 import type { Csr } from './csr.ts';
-import type { ColumnIndex } from './sweep.ts';
 
 /** K = U diag(w) U^T + tauK I, U d x k row-major with orthonormal columns. */
 export interface LowRankKernel {
@@ -136,57 +135,69 @@ export function predictUnobserved(K: LowRankKernel, fit: LowRankFit, i: number, 
 
 // ---- The AGOP G = Yhat^T Yhat / n as an operator, Yhat = BS U^T + c A: G X in two phases ----
 //
-// With T = U^T X (k x p): by rows, Z = Yhat X = BS T + c A X and the rows' share of PS = BS^T Z;
-// then by columns, G X = (U PS + c A^T Z) / n, each output row summing its column's entries in
-// ascending rows. A block of either phase owns its outputs, so fixed blocks give fixed bits.
+// With T = U^T X (k x p): by row groups, Z = Yhat X = BS T + c A X, and each group's shares of
+// PS = BS^T Z and of c A^T Z (d x p, scattered from its rows in ascending order); then by columns,
+// G X = (U PS + the groups' c A^T Z, added in group order) / n. A block of either phase owns its
+// outputs, so fixed groups and blocks give fixed bits.
 
 /**
- * Rows [r0, r1) of Z = BS T + c A X (X d x p, T = U^T X k x p, Z n x p), and those rows' share
- * BS_rows^T Z_rows of PS into P (k x p) at pOff.
+ * Rows [r0, r1) of Z = BS T + c A X (X d x p, T = U^T X k x p, Z n x p); those rows' share
+ * BS_rows^T Z_rows of PS into P (k x p) at pOff, and their share c A_rows^T Z_rows into YP (d x p)
+ * at yOff (which the call zeroes first).
  */
 export function operatorRows(
   k: number, fit: LowRankFit, m: Csr, X: Float64Array, T: Float64Array, p: number, Z: Float64Array,
-  r0: number, r1: number, P: Float64Array, pOff: number,
+  r0: number, r1: number, P: Float64Array, pOff: number, YP: Float64Array, yOff: number,
 ): void {
   const rows = r1 - r0;
+  YP.fill(0, yOff, yOff + m.nCols * p);
   if (rows <= 0) {
     P.fill(0, pOff, pOff + k * p);
     return;
   }
   dgemm(false, false, rows, p, k, 1, fit.bs, k, r0 * k, T, p, 0, 0, Z, p, r0 * p);
-  const { rowPtr, colIdx } = m;
-  const { a, c } = fit;
+  sparseRows(m.rowPtr, m.colIdx, fit.a, fit.c, X, Z, YP, yOff, p, r0, r1);
+  dgemm(true, false, k, p, rows, 1, fit.bs, k, r0 * k, Z, p, r0 * p, 0, P, p, pOff);
+}
+
+/** The sparse parts of operatorRows: Z_i += c A_i X, then YP[j] += c a_ij Z_i. Arrays as arguments so the loops run on locals. */
+function sparseRows(
+  rowPtr: Int32Array, colIdx: Int32Array, a: Float64Array, c: number, X: Float64Array, Z: Float64Array,
+  YP: Float64Array, yOff: number, p: number, r0: number, r1: number,
+): void {
   for (let i = r0; i < r1; i++) {
     const ip = i * p;
+    const q0 = rowPtr[i]!;
     const q1 = rowPtr[i + 1]!;
-    for (let q = rowPtr[i]!; q < q1; q++) {
+    for (let q = q0; q < q1; q++) {
       const v = c * a[q]!;
       const jp = colIdx[q]! * p;
       for (let e = 0; e < p; e++) Z[ip + e] += v * X[jp + e]!;
     }
+    for (let q = q0; q < q1; q++) {
+      const v = c * a[q]!;
+      const jp = yOff + colIdx[q]! * p;
+      for (let e = 0; e < p; e++) YP[jp + e] += v * Z[ip + e]!;
+    }
   }
-  dgemm(true, false, k, p, rows, 1, fit.bs, k, r0 * k, Z, p, r0 * p, 0, P, p, pOff);
 }
 
-/** Rows [j0, j1) of Y = G X = (U PS + c A^T Z) / n, from Z and PS (k x p) of operatorRows over all n rows. */
+/**
+ * Rows [j0, j1) of Y = G X = (U PS + sum_g YP_g) / n, from PS (k x p) and the `groups` d x p shares
+ * YP_g of operatorRows over all n rows, added in group order.
+ */
 export function operatorCols(
-  U: Float64Array, k: number, PS: Float64Array, fit: LowRankFit, cols: ColumnIndex, Z: Float64Array, p: number,
+  U: Float64Array, k: number, PS: Float64Array, YP: Float64Array, groups: number, p: number,
   j0: number, j1: number, Y: Float64Array, n: number,
 ): void {
   if (j1 <= j0) return;
+  const d = U.length / k;
   dgemm(false, false, j1 - j0, p, k, 1, U, k, j0 * k, PS, p, 0, 0, Y, p, j0 * p);
-  const { colPtr, rowOf, posOf } = cols;
-  const { a, c } = fit;
-  for (let j = j0; j < j1; j++) {
-    const jp = j * p;
-    const t1 = colPtr[j + 1]!;
-    for (let t = colPtr[j]!; t < t1; t++) {
-      const v = c * a[posOf[t]!]!;
-      const ip = rowOf[t]! * p;
-      for (let e = 0; e < p; e++) Y[jp + e] += v * Z[ip + e]!;
-    }
-    for (let e = 0; e < p; e++) Y[jp + e] /= n;
+  for (let g = 0; g < groups; g++) {
+    const off = g * d * p;
+    for (let q = j0 * p; q < j1 * p; q++) Y[q] += YP[off + q]!;
   }
+  for (let q = j0 * p; q < j1 * p; q++) Y[q] /= n;
 }
 
 /** T = U^T X (k x p), the first step of G X. */
@@ -195,14 +206,15 @@ export function projectBlock(U: Float64Array, d: number, k: number, X: Float64Ar
   return T;
 }
 
-/** Y = G X in this thread, both phases over everything (tests, references). */
-export function agopTimes(K: LowRankKernel, fit: LowRankFit, m: Csr, cols: ColumnIndex, X: Float64Array, p: number, Y: Float64Array): Float64Array {
+/** Y = G X in this thread, both phases over everything in one group (tests, references). */
+export function agopTimes(K: LowRankKernel, fit: LowRankFit, m: Csr, X: Float64Array, p: number, Y: Float64Array): Float64Array {
   const { d, k, U } = K;
   const T = projectBlock(U, d, k, X, p, new Float64Array(k * p));
   const Z = new Float64Array(m.nRows * p);
   const PS = new Float64Array(k * p);
-  operatorRows(k, fit, m, X, T, p, Z, 0, m.nRows, PS, 0);
-  operatorCols(U, k, PS, fit, cols, Z, p, 0, d, Y, m.nRows);
+  const YP = new Float64Array(d * p);
+  operatorRows(k, fit, m, X, T, p, Z, 0, m.nRows, PS, 0, YP, 0);
+  operatorCols(U, k, PS, YP, 1, p, 0, d, Y, m.nRows);
   return Y;
 }
 

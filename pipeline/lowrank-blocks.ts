@@ -6,7 +6,6 @@ import type { Csr } from '../engine/csr.ts';
 import {
   operatorCols, operatorRows, predictUnobserved, solveRowsLowRank, woodburyScratch, type LowRankFit, type LowRankKernel, type WoodburyScratch,
 } from '../engine/lowrank.ts';
-import type { ColumnIndex } from '../engine/sweep.ts';
 
 /** A kernel and the fit made with it: the current sweep's, or the previous one kept for the extrapolation. */
 export interface LowRankSlot {
@@ -25,11 +24,15 @@ export interface LowRankArrays {
   /** Columns of the blocks the operator is applied to (k + oversampling, at most d). */
   p: number;
   slots: LowRankSlot[];
-  /** The block X (d x p), T = U^T X (k x p), Z = Yhat X (n x p), the row blocks' shares of PS (one k x p each), PS, and G X (d x p). */
+  /**
+   * The block X (d x p), T = U^T X (k x p), Z = Yhat X (n x p), the row groups' shares of PS (one
+   * k x p each) and of c A^T Z (one d x p each), PS, and G X (d x p).
+   */
   X: Float64Array;
   T: Float64Array;
   Z: Float64Array;
   P: Float64Array;
+  YP: Float64Array;
   PS: Float64Array;
   Y: Float64Array;
 }
@@ -37,16 +40,15 @@ export interface LowRankArrays {
 export type LowRankBlock =
   /** Row solves of rows [r0, r1) with slot's kernel (tauK, lambda), and the squared error of held-out entries [v0, v1). */
   | { kind: 'lr-solve'; slot: number; tauK: number; lambda: number; r0: number; r1: number; v0: number; v1: number }
-  /** Rows [r0, r1) of Z = BS T + c A X with slot's fit, and their share of PS into P's part `part`. */
+  /** Row group `part`, rows [r0, r1): Z = BS T + c A X with slot's fit, and the group's shares of PS and c A^T Z. */
   | { kind: 'lr-rows'; slot: number; c: number; r0: number; r1: number; part: number }
-  /** Rows [j0, j1) of Y = G X = (U PS + c A^T Z) / n. */
-  | { kind: 'lr-cols'; slot: number; c: number; j0: number; j1: number };
+  /** Rows [j0, j1) of Y = G X = (U PS + the `groups` shares of c A^T Z) / n. */
+  | { kind: 'lr-cols'; slot: number; j0: number; j1: number; groups: number };
 
-/** What a low-rank block reads besides its own arrays: the training matrix, its column index and the held-out entries. */
+/** What a low-rank block reads besides its own arrays: the training matrix and the held-out entries. */
 export interface LowRankInputs {
   d: number;
   train: Csr;
-  cols: ColumnIndex | null;
   valRow: Int32Array;
   valCol: Int32Array;
   valValue: Float64Array;
@@ -82,10 +84,10 @@ export function runLowRankBlock(
       return { fallbacks, se };
     }
     case 'lr-rows':
-      operatorRows(k, fitOf(slot, b.c), inp.train, lr.X, lr.T, p, lr.Z, b.r0, b.r1, lr.P, b.part * k * p);
+      operatorRows(k, fitOf(slot, b.c), inp.train, lr.X, lr.T, p, lr.Z, b.r0, b.r1, lr.P, b.part * k * p, lr.YP, b.part * inp.d * p);
       return { fallbacks: 0, se: 0 };
     case 'lr-cols':
-      operatorCols(slot.U, k, lr.PS, fitOf(slot, b.c), inp.cols!, lr.Z, p, b.j0, b.j1, lr.Y, inp.train.nRows);
+      operatorCols(slot.U, k, lr.PS, lr.YP, b.groups, p, b.j0, b.j1, lr.Y, inp.train.nRows);
       return { fallbacks: 0, se: 0 };
   }
 }

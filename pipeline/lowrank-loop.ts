@@ -12,11 +12,11 @@ import { predictLowRank } from '../engine/prediction.ts';
 import { initialSchedule, nextStep, recordFit, stopAfterFit, type ScheduleOptions } from '../engine/schedule.ts';
 import { prepareData, type PreparedData } from '../engine/split.ts';
 import { ResumeMismatch, runId, type EngineState, type RunControl } from '../engine/state.ts';
-import { columnIndex, maxRowLength } from '../engine/sweep.ts';
+import { maxRowLength } from '../engine/sweep.ts';
 import type { Block, BlockResult, SweepArrays } from './blocks.ts';
 import type { LowRankArrays, LowRankSlot } from './lowrank-blocks.ts';
 import { planLowRank, type LowRankPlan } from './plan.ts';
-import { float64s, shareData, sharedCopy } from './setup.ts';
+import { float64s, shareData } from './setup.ts';
 
 /** Power steps of the first sweep, which has no previous subspace to start from. */
 export const FIRST_POWER_STEPS = 6;
@@ -49,9 +49,7 @@ export function setupLowRank(source: Csr | CsrSource, opts: EngineOptions, share
   const p = Math.min(d, k + opts.kernelOversample);
   const momentum = data.valRow.length > 0 ? opts.momentum : 0;
   const f64 = float64s(shared);
-  let cols = columnIndex(train);
-  if (shared) cols = { colPtr: sharedCopy(cols.colPtr), rowOf: sharedCopy(cols.rowOf), posOf: sharedCopy(cols.posOf) };
-  const plan = planLowRank(train, data.valRow, cols.colPtr, k, p, opts.blockFlops);
+  const plan = planLowRank(train, data.valRow, k, p, opts.blockFlops);
   // the second slot holds the previous sweep's kernel and fit, for the extrapolation only
   const slot = (used: boolean): LowRankSlot => {
     const m = used ? 1 : 0;
@@ -59,10 +57,10 @@ export function setupLowRank(source: Csr | CsrSource, opts: EngineOptions, share
   };
   const lr: LowRankArrays = {
     k, p, slots: [slot(true), slot(momentum > 0)],
-    X: f64(d * p), T: f64(k * p), Z: f64(n * p), P: f64(plan.rows.length * k * p), PS: f64(k * p), Y: f64(d * p),
+    X: f64(d * p), T: f64(k * p), Z: f64(n * p), P: f64(plan.rows.length * k * p), YP: f64(plan.rows.length * d * p), PS: f64(k * p), Y: f64(d * p),
   };
   const arrays: SweepArrays = {
-    d, train, a: f64(0), valRow: data.valRow, valCol: data.valCol, valValue: data.valValue, cols, mats: [], ybuf: f64(0),
+    d, train, a: f64(0), valRow: data.valRow, valCol: data.valCol, valValue: data.valValue, cols: null, mats: [], ybuf: f64(0),
     maxRow: maxRowLength(data.all), lr,
   };
   return { id, data, arrays, plan, n, d, k, nTrain: nnz, nVal: data.valRow.length, momentum };
@@ -120,7 +118,8 @@ export function* lowRankLoop(
     for (let part = 0; part < plan.rows.length; part++) {
       for (let e = 0; e < k * p; e++) lr.PS[e] += lr.P[part * k * p + e]!;
     }
-    yield plan.cols.map(([j0, j1]): Block => ({ kind: 'lr-cols', slot: s, c, j0, j1 }));
+    const groups = plan.rows.length;
+    yield plan.cols.map(([j0, j1]): Block => ({ kind: 'lr-cols', slot: s, j0, j1, groups }));
   }
 
   let sweep = 0;

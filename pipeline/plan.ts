@@ -159,7 +159,7 @@ export function planShape(shape: RowShape, path: AgopPath, chunkRows: number, bl
   return plan;
 }
 
-/** The low-rank form's blocks: row solves with their held-out ranges, and the operator's row and column phases. */
+/** The low-rank form's blocks: row solves with their held-out ranges, the operator's row groups and column blocks. */
 export interface LowRankPlan {
   solve: Array<[number, number, number, number]>;
   rows: Array<[number, number]>;
@@ -167,11 +167,17 @@ export interface LowRankPlan {
 }
 
 /**
- * The low-rank form's blocks, from the data's shape, the rank k and the operator's block width p
- * alone: a row solve costs |O| k^2 + k^3 / 3 and a little per entry; the operator, 2 p flops per
- * entry and 4 p k per row (rows) or 2 p k per column (columns).
+ * Row groups of the low-rank operator: each keeps its own d x p share of A^T Z (so the shares add in
+ * group order, whatever the workers), which bounds them; 8 keep up to 8 workers busy.
  */
-export function planLowRank(m: Csr, valRow: Int32Array, colPtr: Int32Array, k: number, p: number, blockFlops: number): LowRankPlan {
+const ROW_GROUPS = 8;
+
+/**
+ * The low-rank form's blocks, from the data's shape, the rank k and the operator's block width p
+ * alone: a row solve costs |O| k^2 + k^3 / 3 and a little per entry; the operator, 4 p flops per
+ * entry and 4 p k per row (row groups) and p (k + groups) per column (columns).
+ */
+export function planLowRank(m: Csr, valRow: Int32Array, k: number, p: number, blockFlops: number): LowRankPlan {
   const { valStart, trainLen, n, d } = rowShape(m, valRow, false);
   let entries = 0;
   for (let i = 0; i < n; i++) entries += trainLen[i]!;
@@ -183,7 +189,7 @@ export function planLowRank(m: Csr, valRow: Int32Array, colPtr: Int32Array, k: n
   const solve = splitByCost(n, solveCost, blockFlops, maxBlocks).map(
     ([r0, r1]): [number, number, number, number] => [r0, r1, valStart[r0]!, valStart[r1]!],
   );
-  const rows = splitByCost(n, (i) => 2 * p * (2 * k + trainLen[i]!) + 16, blockFlops, maxBlocks);
-  const cols = splitByCost(d, (j) => 2 * p * (k + colPtr[j + 1]! - colPtr[j]!) + 16, blockFlops, maxBlocks);
+  const rows = splitByCost(n, (i) => 4 * p * (k + trainLen[i]!) + 16, blockFlops, ROW_GROUPS);
+  const cols = splitByCost(d, () => 2 * p * (k + rows.length) + 16, blockFlops, MAX_BLOCKS);
   return { solve, rows, cols };
 }

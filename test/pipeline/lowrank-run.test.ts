@@ -8,7 +8,6 @@ import { packKernel } from '../../engine/lowrank.ts';
 import type { CompletionResult, EngineOptions } from '../../engine/options.ts';
 import { prepareData } from '../../engine/split.ts';
 import type { EngineState } from '../../engine/state.ts';
-import { columnIndex } from '../../engine/sweep.ts';
 import { generateLowRank, unobservedPairs } from '../../engine/synthetic.ts';
 import { planLowRank } from '../../pipeline/plan.ts';
 import { SweepPool } from '../../pipeline/pool.ts';
@@ -44,7 +43,7 @@ describe(`the low-rank form on a worker pool (seed ${SEED})`, () => {
 
   it('the test problem cuts every phase into several blocks', () => {
     const data = prepareData(problem.train, 0.05, SEED);
-    const plan = planLowRank(data.train, data.valRow, columnIndex(data.train).colPtr, 8, 18, 2e4);
+    const plan = planLowRank(data.train, data.valRow, 8, 18, 2e4);
     for (const count of [plan.solve.length, plan.rows.length, plan.cols.length]) expect(count).toBeGreaterThan(3);
     // each phase's blocks cover their range, in order
     expect(plan.solve[0]![0]).toBe(0);

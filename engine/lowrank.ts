@@ -4,7 +4,7 @@
 // block subspace iteration with a Rayleigh-Ritz step.
 
 import { dpotrf, dpotrs } from '../kernels/chol.ts';
-import { dgemm, dsyrk } from '../kernels/index.ts';
+import { dgemm, dsyrk, sparseRows } from '../kernels/index.ts';
 import { dsyev } from '../kernels/eig.ts';
 import type { Rng } from '../kernels/random.ts';
 import type { Csr } from './csr.ts';
@@ -158,28 +158,6 @@ export function operatorRows(
   dgemm(false, false, rows, p, k, 1, fit.bs, k, r0 * k, T, p, 0, 0, Z, p, r0 * p);
   sparseRows(m.rowPtr, m.colIdx, fit.a, fit.c, X, Z, YP, yOff, p, r0, r1);
   dgemm(true, false, k, p, rows, 1, fit.bs, k, r0 * k, Z, p, r0 * p, 0, P, p, pOff);
-}
-
-/** The sparse parts of operatorRows: Z_i += c A_i X, then YP[j] += c a_ij Z_i. Arrays as arguments so the loops run on locals. */
-function sparseRows(
-  rowPtr: Int32Array, colIdx: Int32Array, a: Float64Array, c: number, X: Float64Array, Z: Float64Array,
-  YP: Float64Array, yOff: number, p: number, r0: number, r1: number,
-): void {
-  for (let i = r0; i < r1; i++) {
-    const ip = i * p;
-    const q0 = rowPtr[i]!;
-    const q1 = rowPtr[i + 1]!;
-    for (let q = q0; q < q1; q++) {
-      const v = c * a[q]!;
-      const jp = colIdx[q]! * p;
-      for (let e = 0; e < p; e++) Z[ip + e] += v * X[jp + e]!;
-    }
-    for (let q = q0; q < q1; q++) {
-      const v = c * a[q]!;
-      const jp = yOff + colIdx[q]! * p;
-      for (let e = 0; e < p; e++) YP[jp + e] += v * Z[ip + e]!;
-    }
-  }
 }
 
 /**

@@ -7,6 +7,8 @@
 
 import * as js from './blas.ts';
 import { createQAccumulatorJs, createRowSolverJs } from './rows.ts';
+import { sparseRowsJs } from './sparse.ts';
+import { sparseRowsWasm } from './wasm-sparse.ts';
 import * as wasm from './wasm.ts';
 import type { PackedB } from './wasm.ts';
 
@@ -130,3 +132,7 @@ export const rowImplementations: Readonly<Record<KernelImpl, RowKernels>> = {
 export const createRowSolver: RowKernels['createRowSolver'] = rowImplementations[kernelImpl].createRowSolver;
 /** The selected (kernelImpl) QAccumulator. Both give the same bits. */
 export const createQAccumulator: RowKernels['createQAccumulator'] = rowImplementations[kernelImpl].createQAccumulator;
+
+/** The low-rank operator's sparse row pass (kernels/sparse.ts): both forms give the same bits. */
+export const sparseRowsImplementations: Readonly<Record<KernelImpl, typeof sparseRowsJs>> = { js: sparseRowsJs, wasm: sparseRowsWasm };
+export const sparseRows: typeof sparseRowsJs = sparseRowsImplementations[kernelImpl];

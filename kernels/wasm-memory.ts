@@ -43,6 +43,7 @@ interface KernelExports {
     d: number, pRowPtr: number, pColIdx: number, pA: number, pColPtr: number, pRowOf: number, pPosOf: number,
     j0: number, j1: number, pQ: number,
   ): void;
+  sparseRows(pRowPtr: number, nRows: number, pColIdx: number, pA: number, c: number, pX: number, pZ: number, pYP: number, p: number): void;
 }
 
 const PAGE = 65536;

@@ -23,10 +23,9 @@ export function identityKernel(d: number, k: number): LowRankKernel {
   return { d, k, U: new Float64Array(d * k), w: new Float64Array(k), tauK: 1 };
 }
 
-/** The rows' fits with a low-rank kernel: a_i next to the values, b_i = U_O^T a_i and bs_i = w * b_i (n x k each). */
+/** The rows' fits with a low-rank kernel: a_i next to the values, and bs_i = w * U_O^T a_i (n x k). */
 export interface LowRankFit {
   a: Float64Array;
-  b: Float64Array;
   bs: Float64Array;
   /** c = tauK + lambda: Yhat = BS U^T + c A. */
   c: number;
@@ -51,8 +50,8 @@ export function woodburyScratch(maxRow: number, k: number): WoodburyScratch {
 }
 
 /**
- * Row solves of rows [r0, r1): a = (K_OO + lambda I)^-1 y by Woodbury (woodburyRow); then b = U_O^T a
- * and bs = w * b. Returns the rows whose k x k system would not factor (a, b and bs set to 0).
+ * Row solves of rows [r0, r1): a = (K_OO + lambda I)^-1 y by Woodbury, and bs = w * U_O^T a
+ * (woodburyRow). Returns the rows whose k x k system would not factor (a and bs set to 0).
  */
 export function solveRowsLowRank(
   K: LowRankKernel, lambda: number, m: Csr, fit: LowRankFit, r0: number, r1: number, s: WoodburyScratch,
@@ -63,7 +62,7 @@ export function solveRowsLowRank(
   for (let i = r0; i < r1; i++) {
     const p0 = m.rowPtr[i]!;
     const len = m.rowPtr[i + 1]! - p0;
-    if (len > 0 && !woodburyRow(K, sw, c, m.colIdx, m.values, p0, len, s, fit.a, p0, fit.b, fit.bs, i * K.k)) failed++;
+    if (len > 0 && !woodburyRow(K, sw, c, m.colIdx, m.values, p0, len, s, fit.a, p0, fit.bs, i * K.k)) failed++;
   }
   fit.c = c;
   return failed;
@@ -71,26 +70,29 @@ export function solveRowsLowRank(
 
 /**
  * One row's solve, entries [p0, p0 + len) of cols/vals: with W = U_O diag(sw), sw = sqrt(w),
- * a = (y - W (c I + W^T W)^-1 W^T y) / c (|O| k^2 + k^3 / 3 flops) into a[aOff..], b = U_O^T a and
- * bs = w * b into b and bs at bOff. Returns false (and zeros) when c I + W^T W does not factor.
+ * t = (c I + W^T W)^-1 W^T y and a = (y - W t) / c (|O| k^2 + k^3 / 3 flops) into a[aOff..]; and
+ * bs = w * U_O^T a = sw * t into bs at bOff (W^T a = t exactly, which also spares the cancellation in
+ * y - W t when c is small). Returns false (and zeros) when c I + W^T W does not factor.
  */
 export function woodburyRow(
   K: LowRankKernel, sw: Float64Array, c: number, cols: Int32Array, vals: Float64Array, p0: number, len: number,
-  s: WoodburyScratch, a: Float64Array, aOff: number, b: Float64Array, bs: Float64Array, bOff: number,
+  s: WoodburyScratch, a: Float64Array, aOff: number, bs: Float64Array, bOff: number,
 ): boolean {
-  const { k, U, w } = K;
+  const { k, U } = K;
   const { W, M, t } = s;
-  // W = U_O diag(sqrt w)
-  for (let q = 0; q < len; q++) {
-    const uj = cols[p0 + q]! * k;
-    for (let r = 0; r < k; r++) W[q * k + r] = U[uj + r]! * sw[r]!;
-  }
-  // M = c I + W^T W (lower triangle), t = W^T y; a long row's W^T W through the SIMD kernel
+  // W = U_O diag(sqrt w), t = W^T y
   t.fill(0, 0, k);
   for (let q = 0; q < len; q++) {
+    const uj = cols[p0 + q]! * k;
     const y = vals[p0 + q]!;
-    for (let r = 0; r < k; r++) t[r] += W[q * k + r]! * y;
+    const wq = q * k;
+    for (let r = 0; r < k; r++) {
+      const x = U[uj + r]! * sw[r]!;
+      W[wq + r] = x;
+      t[r] += x * y;
+    }
   }
+  // M = c I + W^T W (lower triangle); a long row's W^T W through the SIMD kernel
   if (len >= SYRK_ROWS) dsyrk(true, k, len, 1, W, k, 0, 0, M, k, 0);
   else {
     M.fill(0, 0, k * k);
@@ -104,24 +106,17 @@ export function woodburyRow(
   for (let r = 0; r < k; r++) M[r * k + r] += c;
   if (dpotrf(k, M, k, 0) !== 0) {
     a.fill(0, aOff, aOff + len);
-    b.fill(0, bOff, bOff + k);
     bs.fill(0, bOff, bOff + k);
     return false;
   }
   dpotrs(k, M, k, 0, t, 1, 0);
   for (let q = 0; q < len; q++) {
     let wz = 0;
-    for (let r = 0; r < k; r++) wz += W[q * k + r]! * t[r]!;
+    const wq = q * k;
+    for (let r = 0; r < k; r++) wz += W[wq + r]! * t[r]!;
     a[aOff + q] = (vals[p0 + q]! - wz) / c;
   }
-  // b = U_O^T a, a row of U at a time
-  b.fill(0, bOff, bOff + k);
-  for (let q = 0; q < len; q++) {
-    const aq = a[aOff + q]!;
-    const uj = cols[p0 + q]! * k;
-    for (let r = 0; r < k; r++) b[bOff + r] += U[uj + r]! * aq;
-  }
-  for (let r = 0; r < k; r++) bs[bOff + r] = w[r]! * b[bOff + r]!;
+  for (let r = 0; r < k; r++) bs[bOff + r] = sw[r]! * t[r]!;
   return true;
 }
 

@@ -135,7 +135,6 @@ export function predictLowRank(
   const sw = Float64Array.from(K.w, Math.sqrt);
   const c = K.tauK + lambda;
   const a = new Float64Array(maxRow);
-  const b = new Float64Array(k);
   const bsRow = new Float64Array(k);
   for (let i = 0; i < n; i++) {
     if (start[i] === start[i + 1]) continue;
@@ -146,7 +145,7 @@ export function predictLowRank(
     if (fit !== null) {
       bs = fit.bs;
       bOff = i * k;
-    } else if (len > 0) woodburyRow(K, sw, c, m.colIdx, m.values, p0, len, scratch, a, 0, b, bsRow, 0);
+    } else if (len > 0) woodburyRow(K, sw, c, m.colIdx, m.values, p0, len, scratch, a, 0, bsRow, 0);
     for (let q = start[i]!; q < start[i + 1]!; q++) {
       const e = order[q]!;
       const j = ocol[e]!;

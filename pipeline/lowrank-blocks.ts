@@ -12,9 +12,8 @@ export interface LowRankSlot {
   /** d x k, orthonormal columns. */
   U: Float64Array;
   w: Float64Array;
-  /** The fit: a next to the training values, b and bs n x k. */
+  /** The fit: a next to the training values, bs n x k. */
   a: Float64Array;
-  b: Float64Array;
   bs: Float64Array;
 }
 
@@ -61,7 +60,7 @@ export interface LowRankScratch {
 }
 
 function fitOf(s: LowRankSlot, c: number): LowRankFit {
-  return { a: s.a, b: s.b, bs: s.bs, c };
+  return { a: s.a, bs: s.bs, c };
 }
 
 export function runLowRankBlock(

@@ -53,7 +53,7 @@ export function setupLowRank(source: Csr | CsrSource, opts: EngineOptions, share
   // the second slot holds the previous sweep's kernel and fit, for the extrapolation only
   const slot = (used: boolean): LowRankSlot => {
     const m = used ? 1 : 0;
-    return { U: f64(m * d * k), w: f64(m * k), a: f64(m * nnz), b: f64(m * n * k), bs: f64(m * n * k) };
+    return { U: f64(m * d * k), w: f64(m * k), a: f64(m * nnz), bs: f64(m * n * k) };
   };
   const lr: LowRankArrays = {
     k, p, slots: [slot(true), slot(momentum > 0)],

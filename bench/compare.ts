@@ -109,6 +109,8 @@ export async function run(args: string[]): Promise<void> {
     if (py.status !== 0) throw new Error(`compare: NumPy run failed: ${py.stderr}`);
     const numpy = JSON.parse(py.stdout) as {
       numpy: string;
+      python: string;
+      blas: { name: string | null; version: string | null; core: string | null };
       gemm: Record<string, number>;
       run: { sweeps: number; sweepsToTarget: number; seconds: number; secondsPerSweep: number; finalTestMse: number; history: { sweep: number; testMse: number; seconds: number; elapsed: number }[] };
       peakRssBytes: number;
@@ -180,7 +182,7 @@ export async function run(args: string[]): Promise<void> {
       `  engine time to target    ${ourRun.engineSeconds.toFixed(1).padStart(8)}          ${numpy.run.seconds.toFixed(1).padStart(8)}   ${ratio(numpy.run.seconds, ourRun.engineSeconds)} faster (the sweeps alone)`,
       `peak RSS MB               ${(peak / 1e6).toFixed(0).padStart(8)}          ${(numpy.peakRssBytes / 1e6).toFixed(0).padStart(8)}`,
     ];
-    process.stdout.write(`paper case 500 x 500, rank 5, 10,000 observed, seed ${seed}; numpy ${numpy.numpy}\n${lines.join('\n')}\n`);
+    process.stdout.write(`paper case 500 x 500, rank 5, 10,000 observed, seed ${seed}; NumPy ${numpy.numpy} (${numpy.python}), BLAS ${numpy.blas.name ?? '?'} ${numpy.blas.version ?? ''}, core ${numpy.blas.core ?? '?'}; OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset\n${lines.join('\n')}\n`);
 
     const results = join(here, 'results');
     mkdirSync(results, { recursive: true });
@@ -190,7 +192,7 @@ export async function run(args: string[]): Promise<void> {
       target,
       node: process.version,
       ours: { ...ourRun, gemm: ours.gemm, gemmOneThread: ours.gemmOneThread, threads: pool.threads, peakRssBytes: peak, rssBeforeRunBytes: rssBefore },
-      numpy: { version: numpy.numpy, gemm: numpy.gemm, ...numpy.run, peakRssBytes: numpy.peakRssBytes, history: undefined },
+      numpy: { version: numpy.numpy, python: numpy.python, blas: numpy.blas, gemm: numpy.gemm, ...numpy.run, peakRssBytes: numpy.peakRssBytes, history: undefined },
     };
     await writeFileAtomic(join(results, 'compare.json'), JSON.stringify(out, null, 2) + '\n');
     const npCurve: [number, number][] = numpy.run.history.map((h) => [h.elapsed, h.testMse]);

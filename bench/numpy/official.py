@@ -94,11 +94,33 @@ def run(directory, max_sweeps, target):
     }
 
 
+def blas_info():
+    """The BLAS NumPy was built with and, for OpenBLAS, the core kernel it picked at run time."""
+    info = {"name": None, "version": None, "core": None}
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        info["name"], info["version"] = blas.get("name"), blas.get("version")
+    except Exception:
+        pass
+    import ctypes
+    import glob
+    import os
+    for lib in glob.glob(os.path.join(os.path.dirname(np.__file__), "..", "numpy.libs", "*openblas*")):
+        handle = ctypes.CDLL(lib)
+        for name in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename", "openblas_get_corename64_", "openblas_get_corename"):
+            f = getattr(handle, name, None)
+            if f is not None:
+                f.restype = ctypes.c_char_p
+                info["core"] = f().decode()
+                return info
+    return info
+
+
 def main():
     directory = sys.argv[1]
     max_sweeps = int(sys.argv[2]) if len(sys.argv) > 2 else 3000
     target = float(sys.argv[3]) if len(sys.argv) > 3 else 1e-3
-    out = {"numpy": np.__version__, "gemm": {str(s): gemm_gflops(s) for s in (500, 1000, 2000)}}
+    out = {"numpy": np.__version__, "python": sys.executable, "blas": blas_info(), "gemm": {str(s): gemm_gflops(s) for s in (500, 1000, 2000)}}
     out["run"] = run(directory, max_sweeps, target)
     out["peakRssBytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     json.dump(out, sys.stdout)

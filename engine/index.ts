@@ -8,7 +8,7 @@ export { prepareData, rootMeanSquare, SquareSum, type PreparedData } from './spl
 export { NumericError } from './errors.ts';
 export { predictLowRank, predictWithModel } from './prediction.ts';
 export {
-  agopTimes, denseKernel, identityKernel, kernelFromEigen, packKernel, predictUnobserved, solveRowsLowRank, subspaceIteration, topEigen, unpackKernel, woodburyScratch,
+  agopTimes, denseKernel, identityKernel, kernelFromEigen, packKernel, predictUnobserved, solveRowsLowRank, subspaceIteration, topEigen, unpackKernel,
   type LowRankFit, type LowRankKernel, type TopEigen,
 } from './lowrank.ts';
 export { initialSchedule, nextStep, recordFit, stopAfterFit, type NextKernel, type ScheduleOptions, type ScheduleState } from './schedule.ts';

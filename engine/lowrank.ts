@@ -3,8 +3,7 @@
 // the row solves by Woodbury, the AGOP as an operator, and the next kernel's top-k eigenpairs by
 // block subspace iteration with a Rayleigh-Ritz step.
 
-import { dpotrf, dpotrs } from '../kernels/chol.ts';
-import { dgemm, dsyrk, sparseRows } from '../kernels/index.ts';
+import { dgemm, sparseRows, woodburyRows } from '../kernels/index.ts';
 import { dsyev } from '../kernels/eig.ts';
 import type { Rng } from '../kernels/random.ts';
 import type { Csr } from './csr.ts';
@@ -32,92 +31,14 @@ export interface LowRankFit {
 }
 
 /**
- * Rows at least this long form W^T W with the SIMD dsyrk (shorter ones cost less than the call).
- * Measured at 20,000 x 2,000, 50 entries a row, k = 20: the row solves take 0.3-0.5 s a sweep with
- * the kernel from 8 entries, 0.8-1.1 s with the TypeScript loop.
- */
-const SYRK_ROWS = 8;
-
-/** Scratch of one row solve, for rows of up to `maxRow` entries and rank k. */
-export interface WoodburyScratch {
-  W: Float64Array;
-  M: Float64Array;
-  t: Float64Array;
-}
-
-export function woodburyScratch(maxRow: number, k: number): WoodburyScratch {
-  return { W: new Float64Array(Math.max(1, maxRow * k)), M: new Float64Array(Math.max(1, k * k)), t: new Float64Array(Math.max(1, k)) };
-}
-
-/**
  * Row solves of rows [r0, r1): a = (K_OO + lambda I)^-1 y by Woodbury, and bs = w * U_O^T a
- * (woodburyRow). Returns the rows whose k x k system would not factor (a and bs set to 0).
+ * (kernels/woodbury.ts). `uKey` names U's contents for the WASM form's resident copy (NaN: copy).
+ * Returns the rows whose k x k system would not factor (a and bs set to 0).
  */
-export function solveRowsLowRank(
-  K: LowRankKernel, lambda: number, m: Csr, fit: LowRankFit, r0: number, r1: number, s: WoodburyScratch,
-): number {
+export function solveRowsLowRank(K: LowRankKernel, lambda: number, m: Csr, fit: LowRankFit, r0: number, r1: number, uKey = Number.NaN): number {
   const c = K.tauK + lambda;
-  const sw = Float64Array.from(K.w, Math.sqrt);
-  let failed = 0;
-  for (let i = r0; i < r1; i++) {
-    const p0 = m.rowPtr[i]!;
-    const len = m.rowPtr[i + 1]! - p0;
-    if (len > 0 && !woodburyRow(K, sw, c, m.colIdx, m.values, p0, len, s, fit.a, p0, fit.bs, i * K.k)) failed++;
-  }
   fit.c = c;
-  return failed;
-}
-
-/**
- * One row's solve, entries [p0, p0 + len) of cols/vals: with W = U_O diag(sw), sw = sqrt(w),
- * t = (c I + W^T W)^-1 W^T y and a = (y - W t) / c (|O| k^2 + k^3 / 3 flops) into a[aOff..]; and
- * bs = w * U_O^T a = sw * t into bs at bOff (W^T a = t exactly, which also spares the cancellation in
- * y - W t when c is small). Returns false (and zeros) when c I + W^T W does not factor.
- */
-export function woodburyRow(
-  K: LowRankKernel, sw: Float64Array, c: number, cols: Int32Array, vals: Float64Array, p0: number, len: number,
-  s: WoodburyScratch, a: Float64Array, aOff: number, bs: Float64Array, bOff: number,
-): boolean {
-  const { k, U } = K;
-  const { W, M, t } = s;
-  // W = U_O diag(sqrt w), t = W^T y
-  t.fill(0, 0, k);
-  for (let q = 0; q < len; q++) {
-    const uj = cols[p0 + q]! * k;
-    const y = vals[p0 + q]!;
-    const wq = q * k;
-    for (let r = 0; r < k; r++) {
-      const x = U[uj + r]! * sw[r]!;
-      W[wq + r] = x;
-      t[r] += x * y;
-    }
-  }
-  // M = c I + W^T W (lower triangle); a long row's W^T W through the SIMD kernel
-  if (len >= SYRK_ROWS) dsyrk(true, k, len, 1, W, k, 0, 0, M, k, 0);
-  else {
-    M.fill(0, 0, k * k);
-    for (let q = 0; q < len; q++) {
-      for (let r = 0; r < k; r++) {
-        const wr = W[q * k + r]!;
-        for (let u = 0; u <= r; u++) M[r * k + u] += wr * W[q * k + u]!;
-      }
-    }
-  }
-  for (let r = 0; r < k; r++) M[r * k + r] += c;
-  if (dpotrf(k, M, k, 0) !== 0) {
-    a.fill(0, aOff, aOff + len);
-    bs.fill(0, bOff, bOff + k);
-    return false;
-  }
-  dpotrs(k, M, k, 0, t, 1, 0);
-  for (let q = 0; q < len; q++) {
-    let wz = 0;
-    const wq = q * k;
-    for (let r = 0; r < k; r++) wz += W[wq + r]! * t[r]!;
-    a[aOff + q] = (vals[p0 + q]! - wz) / c;
-  }
-  for (let r = 0; r < k; r++) bs[bOff + r] = sw[r]! * t[r]!;
-  return true;
+  return woodburyRows(K.U, uKey, K.k, Float64Array.from(K.w, Math.sqrt), c, m.rowPtr, m.colIdx, m.values, r0, r1, fit.a, fit.bs);
 }
 
 /** The completed entry (i, j) for an unobserved j: bs_i . U_j. */

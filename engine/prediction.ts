@@ -1,7 +1,8 @@
 // Predictions from a kernel: for rows in training (the model, a sweep's probe) and rows folded in.
 
 import type { Csr } from './csr.ts';
-import { woodburyRow, woodburyScratch, type LowRankFit, type LowRankKernel } from './lowrank.ts';
+import { woodburyRow, woodburyScratch } from '../kernels/index.ts';
+import type { LowRankFit, LowRankKernel } from './lowrank.ts';
 import type { LinRfmModel } from './options.ts';
 import type { PreparedData } from './split.ts';
 import { maxRowLength, rowScratch, solveRow } from './sweep.ts';
@@ -145,7 +146,7 @@ export function predictLowRank(
     if (fit !== null) {
       bs = fit.bs;
       bOff = i * k;
-    } else if (len > 0) woodburyRow(K, sw, c, m.colIdx, m.values, p0, len, scratch, a, 0, bsRow, 0);
+    } else if (len > 0) woodburyRow(U, k, sw, c, m.colIdx, m.values, p0, len, scratch, a, 0, bsRow, 0);
     for (let q = start[i]!; q < start[i + 1]!; q++) {
       const e = order[q]!;
       const j = ocol[e]!;

@@ -9,6 +9,8 @@ import * as js from './blas.ts';
 import { createQAccumulatorJs, createRowSolverJs } from './rows.ts';
 import { sparseRowsJs } from './sparse.ts';
 import { sparseRowsWasm } from './wasm-sparse.ts';
+import { woodburyRowsJs } from './woodbury.ts';
+import { woodburyRowsWasm } from './wasm-woodbury.ts';
 import * as wasm from './wasm.ts';
 import type { PackedB } from './wasm.ts';
 
@@ -18,6 +20,7 @@ export { ddot, daxpy } from './blas.ts';
 export { accumulateQJs, createQAccumulatorJs, createRowSolverJs, solveRowRidge, solveRowsJs } from './rows.ts';
 // The rest of the package's kernels, so that callers outside kernels/ import from here alone.
 export { dpotrf, dpotrs } from './chol.ts';
+export { woodburyRow, woodburyScratch, type WoodburyScratch } from './woodbury.ts';
 export { dsyev, dsympow } from './eig.ts';
 export { Rng, shuffleInt32 } from './random.ts';
 export { dgathersym, dgathersymlower, dscatterouter, dsymmetrize } from './sym.ts';
@@ -136,3 +139,7 @@ export const createQAccumulator: RowKernels['createQAccumulator'] = rowImplement
 /** The low-rank operator's sparse row pass (kernels/sparse.ts): both forms give the same bits. */
 export const sparseRowsImplementations: Readonly<Record<KernelImpl, typeof sparseRowsJs>> = { js: sparseRowsJs, wasm: sparseRowsWasm };
 export const sparseRows: typeof sparseRowsJs = sparseRowsImplementations[kernelImpl];
+
+/** The low-rank kernel's row solves (kernels/woodbury.ts): the WASM form sums W^T W in its own order, so its last bits differ. */
+export const woodburyRowsImplementations: Readonly<Record<KernelImpl, typeof woodburyRowsJs>> = { js: woodburyRowsJs, wasm: woodburyRowsWasm };
+export const woodburyRows: typeof woodburyRowsJs = woodburyRowsImplementations[kernelImpl];

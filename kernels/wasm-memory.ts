@@ -44,6 +44,10 @@ interface KernelExports {
     j0: number, j1: number, pQ: number,
   ): void;
   sparseRows(pRowPtr: number, nRows: number, pColIdx: number, pA: number, c: number, pX: number, pZ: number, pYP: number, p: number): void;
+  woodburyRows(
+    k: number, pU: number, pSw: number, c: number, pRowPtr: number, nRows: number, pColIdx: number, pVals: number,
+    pA: number, pBs: number, pW: number, pM: number, pT: number,
+  ): number;
 }
 
 const PAGE = 65536;

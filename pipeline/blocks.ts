@@ -4,7 +4,6 @@
 import { dgemm, dgemmPackB, dgemmPacked, dgemmPackedFree, createRowSolver, kernelImpl, type PackedB, type RowSolver } from '../kernels/index.ts';
 import type { Csr } from '../engine/csr.ts';
 import { runLowRankBlock, type LowRankArrays, type LowRankBlock } from './lowrank-blocks.ts';
-import type { WoodburyScratch } from '../engine/lowrank.ts';
 import { accumulateQ, predictEntry, rowScratch, solveRows, yhatRows, type ColumnIndex, type RowScratch } from '../engine/sweep.ts';
 
 // ---- A sweep as blocks: work units whose boundaries depend on the data, never on the worker count ----
@@ -101,13 +100,11 @@ export interface BlockContext {
   packed: { key: number; B: PackedB } | null;
   /** The batched row solver over this run's training rows (its own copies of the CSR and of K). */
   solver: { runKey: number; kKey: number; rs: RowSolver } | null;
-  /** The low-rank row solves' scratch. */
-  woodbury: WoodburyScratch | null;
 }
 
 export function blockContext(arrays: SweepArrays): BlockContext {
   // a low-rank run's rows need no maxRow^2 scratch (power-law rows would make it large)
-  return { arrays, scratch: rowScratch(arrays.lr === null ? arrays.maxRow : 0), packed: null, solver: null, woodbury: null };
+  return { arrays, scratch: rowScratch(arrays.lr === null ? arrays.maxRow : 0), packed: null, solver: null };
 }
 
 /**
@@ -178,7 +175,7 @@ export function runBlock(ctx: BlockContext, b: Block): BlockResult {
       symmetrizeRows(d, s.mats[b.G]!, b.r0, b.r1);
       return NO_RESULT;
     default:
-      return runLowRankBlock(ctx, s, s.lr!, b);
+      return runLowRankBlock(s, s.lr!, b);
   }
 }
 

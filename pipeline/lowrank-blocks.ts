@@ -4,7 +4,7 @@
 
 import type { Csr } from '../engine/csr.ts';
 import {
-  operatorCols, operatorRows, predictUnobserved, solveRowsLowRank, woodburyScratch, type LowRankFit, type LowRankKernel, type WoodburyScratch,
+  operatorCols, operatorRows, predictUnobserved, solveRowsLowRank, type LowRankFit, type LowRankKernel,
 } from '../engine/lowrank.ts';
 
 /** A kernel and the fit made with it: the current sweep's, or the previous one kept for the extrapolation. */
@@ -37,8 +37,11 @@ export interface LowRankArrays {
 }
 
 export type LowRankBlock =
-  /** Row solves of rows [r0, r1) with slot's kernel (tauK, lambda), and the squared error of held-out entries [v0, v1). */
-  | { kind: 'lr-solve'; slot: number; tauK: number; lambda: number; r0: number; r1: number; v0: number; v1: number }
+  /**
+   * Row solves of rows [r0, r1) with slot's kernel (tauK, lambda; uKey names its U for the threads'
+   * resident copies), and the squared error of held-out entries [v0, v1).
+   */
+  | { kind: 'lr-solve'; slot: number; uKey: number; tauK: number; lambda: number; r0: number; r1: number; v0: number; v1: number }
   /** Row group `part`, rows [r0, r1): Z = BS T + c A X with slot's fit, and the group's shares of PS and c A^T Z. */
   | { kind: 'lr-rows'; slot: number; c: number; r0: number; r1: number; part: number }
   /** Rows [j0, j1) of Y = G X = (U PS + the `groups` shares of c A^T Z) / n. */
@@ -54,27 +57,18 @@ export interface LowRankInputs {
   maxRow: number;
 }
 
-/** Per-thread scratch of the row solves, grown as runs need. */
-export interface LowRankScratch {
-  woodbury: WoodburyScratch | null;
-}
-
 function fitOf(s: LowRankSlot, c: number): LowRankFit {
   return { a: s.a, bs: s.bs, c };
 }
 
-export function runLowRankBlock(
-  ctx: LowRankScratch, inp: LowRankInputs, lr: LowRankArrays, b: LowRankBlock,
-): { fallbacks: number; se: number } {
+export function runLowRankBlock(inp: LowRankInputs, lr: LowRankArrays, b: LowRankBlock): { fallbacks: number; se: number } {
   const { k, p } = lr;
   const slot = lr.slots[b.slot]!;
   switch (b.kind) {
     case 'lr-solve': {
-      const need = Math.max(1, inp.maxRow * k);
-      if (ctx.woodbury === null || ctx.woodbury.W.length < need || ctx.woodbury.M.length < k * k) ctx.woodbury = woodburyScratch(inp.maxRow, k);
       const K: LowRankKernel = { d: inp.d, k, U: slot.U, w: slot.w, tauK: b.tauK };
       const fit = fitOf(slot, b.tauK + b.lambda);
-      const fallbacks = solveRowsLowRank(K, b.lambda, inp.train, fit, b.r0, b.r1, ctx.woodbury);
+      const fallbacks = solveRowsLowRank(K, b.lambda, inp.train, fit, b.r0, b.r1, b.uKey);
       let se = 0;
       for (let e = b.v0; e < b.v1; e++) {
         const r = predictUnobserved(K, fit, inp.valRow[e]!, inp.valCol[e]!) - inp.valValue[e]!;

@@ -13,7 +13,7 @@ import { initialSchedule, nextStep, recordFit, stopAfterFit, type ScheduleOption
 import { prepareData, type PreparedData } from '../engine/split.ts';
 import { ResumeMismatch, runId, type EngineState, type RunControl } from '../engine/state.ts';
 import { maxRowLength } from '../engine/sweep.ts';
-import type { Block, BlockResult, SweepArrays } from './blocks.ts';
+import { nextOperandKey, type Block, type BlockResult, type SweepArrays } from './blocks.ts';
 import type { LowRankArrays, LowRankSlot } from './lowrank-blocks.ts';
 import { planLowRank, type LowRankPlan } from './plan.ts';
 import { float64s, shareData } from './setup.ts';
@@ -88,6 +88,8 @@ export function* lowRankLoop(
   // each slot's tauK and the ridge of its fit (the kernels' U and w are in the shared slots)
   const tauK = [1, 1];
   const ridge = [opts.lambda, opts.lambda];
+  // names each slot's U, for the threads' resident copies
+  const uKey = [0, 0];
   let cur = 0;
   let prev = -1;
   const kernelOf = (s: number): LowRankKernel => ({ d, k, U: lr.slots[s]!.U, w: lr.slots[s]!.w, tauK: tauK[s]! });
@@ -96,6 +98,7 @@ export function* lowRankLoop(
     lr.slots[s]!.U.set(K.U);
     lr.slots[s]!.w.set(K.w);
     tauK[s] = K.tauK;
+    uKey[s] = nextOperandKey();
   };
   setKernel(0, identityKernel(d, k));
   let best = packKernel(kernelOf(0));
@@ -106,7 +109,7 @@ export function* lowRankLoop(
   const Ycur = new Float64Array(d * p);
 
   const solveBlocks = (s: number, lambda: number, withValidation: boolean): Block[] =>
-    plan.solve.map(([r0, r1, v0, v1]): Block => ({ kind: 'lr-solve', slot: s, tauK: tauK[s]!, lambda, r0, r1, v0: withValidation ? v0 : 0, v1: withValidation ? v1 : 0 }));
+    plan.solve.map(([r0, r1, v0, v1]): Block => ({ kind: 'lr-solve', slot: s, uKey: uKey[s]!, tauK: tauK[s]!, lambda, r0, r1, v0: withValidation ? v0 : 0, v1: withValidation ? v1 : 0 }));
 
   // G X for slot s's kernel and fit into lr.Y: the rows' phase, their shares of PS summed in block order, the columns' phase
   function* applyOperator(s: number, X: Float64Array): Generator<Block[], void, BlockResult[]> {

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const srcDir = join(root, 'kernels', 'wasm', 'assembly');
 // Every file here is an entry: the module exports the union of their exports.
-const entries = ['gemm.ts', 'rowsolve.ts', 'sparse.ts'].map((f) => join(srcDir, f));
+const entries = ['gemm.ts', 'rowsolve.ts', 'sparse.ts', 'woodbury.ts'].map((f) => join(srcDir, f));
 const out = join(root, 'kernels', 'wasm', 'generated.ts');
 
 // No threads; the stub runtime and no abort import leave a module with no imports at all.

@@ -7,7 +7,7 @@ import { dsyev } from '../../kernels/eig.ts';
 import { Rng } from '../../kernels/random.ts';
 import type { Csr } from '../../engine/csr.ts';
 import {
-  agopTimes, denseKernel, orthonormalize, predictUnobserved, solveRowsLowRank, topEigen, woodburyScratch, type LowRankKernel,
+  agopTimes, denseKernel, orthonormalize, predictUnobserved, solveRowsLowRank, topEigen, type LowRankKernel,
 } from '../../engine/lowrank.ts';
 import { generateLowRank } from '../../engine/synthetic.ts';
 import { complete } from '../../pipeline/run.ts';
@@ -48,7 +48,7 @@ describe(`low-rank kernel (seed ${SEED})`, () => {
   const m = randomSparse(40, d, 0.3, rng);
   const lambda = 0.05;
   const fit = { a: new Float64Array(m.values.length), bs: new Float64Array(40 * k), c: 0 };
-  solveRowsLowRank(K, lambda, m, fit, 0, 40, woodburyScratch(d, k));
+  solveRowsLowRank(K, lambda, m, fit, 0, 40);
 
   it('Woodbury row solves equal the dense Cholesky solves (1e-12), bs = w * U_O^T a (1e-12)', () => {
     expect(maxRelDiff(fit.a, denseSolve(Kd, d, lambda, m))).toBeLessThan(1e-12);

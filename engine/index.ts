@@ -6,6 +6,7 @@ export { csrFromTriplets, findEntry, nnzOf, transposeCsr, type Csr } from './csr
 export { centered, fitCenter, offset, rowBiases, uncenter, type Center, type CenterKind } from './center.ts';
 export { prepareData, rootMeanSquare, SquareSum, type PreparedData } from './split.ts';
 export { NumericError } from './errors.ts';
+export { generateRatings, type RatingsOptions, type RatingsProblem } from './ratings.ts';
 export { predictLowRank, predictWithModel } from './prediction.ts';
 export {
   agopTimes, denseKernel, identityKernel, kernelFromEigen, packKernel, predictUnobserved, solveRowsLowRank, subspaceIteration, topEigen, unpackKernel,

@@ -112,23 +112,33 @@ export function agopTimes(K: LowRankKernel, fit: LowRankFit, m: Csr, X: Float64A
   return Y;
 }
 
-/** Orthonormalises the p columns of the d x p row-major V in place (Gram-Schmidt, twice); returns false when a column vanishes. */
+/**
+ * Orthonormalises the p columns of the d x p row-major V in place (Gram-Schmidt, twice); returns
+ * false when a column vanishes (V is then partly changed). The columns are worked on as contiguous
+ * vectors (a transposed copy): the same sums in the same order, without striding through V.
+ */
 export function orthonormalize(d: number, p: number, V: Float64Array): boolean {
-  for (let e = 0; e < p; e++) {
+  const C = new Float64Array(p * d);
+  for (let j = 0; j < d; j++) for (let e = 0; e < p; e++) C[e * d + j] = V[j * p + e]!;
+  let ok = true;
+  for (let e = 0; e < p && ok; e++) {
+    const ce = e * d;
     for (let pass = 0; pass < 2; pass++) {
       for (let f = 0; f < e; f++) {
+        const cf = f * d;
         let dot = 0;
-        for (let j = 0; j < d; j++) dot += V[j * p + f]! * V[j * p + e]!;
-        for (let j = 0; j < d; j++) V[j * p + e] -= dot * V[j * p + f]!;
+        for (let j = 0; j < d; j++) dot += C[cf + j]! * C[ce + j]!;
+        for (let j = 0; j < d; j++) C[ce + j] -= dot * C[cf + j]!;
       }
     }
     let nrm = 0;
-    for (let j = 0; j < d; j++) nrm += V[j * p + e]! ** 2;
+    for (let j = 0; j < d; j++) nrm += C[ce + j]! ** 2;
     nrm = Math.sqrt(nrm);
-    if (!(nrm > 0)) return false;
-    for (let j = 0; j < d; j++) V[j * p + e] /= nrm;
+    if (!(nrm > 0)) ok = false;
+    else for (let j = 0; j < d; j++) C[ce + j] /= nrm;
   }
-  return true;
+  for (let j = 0; j < d; j++) for (let e = 0; e < p; e++) V[j * p + e] = C[e * d + j]!;
+  return ok;
 }
 
 /** What the subspace iteration finds: the top k Ritz pairs, and the (k+1)-th Ritz value as the tail level. */

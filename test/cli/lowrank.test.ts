@@ -2,7 +2,7 @@
 // predict's fold-in from it, top-k, report.json's kernel section, --kernel auto's choice, and a run
 // stopped by SIGTERM and resumed ending with the bytes of one that never stopped.
 
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,6 +59,16 @@ describe(`lin-rfm complete --kernel low-rank (data seed ${SEED})`, () => {
     const f = run('predict', '--model', join('low', 'model'), '--input', 'train.csv', '--predict', 'truth.csv', '--output', 'fold', '--quiet');
     expect(f.status, f.stderr).toBe(0);
     expect(text('fold/predictions.csv')).toBe(text('low/predictions.csv'));
+  });
+
+  it('a low-rank model whose kernel fields are damaged is refused with exit 65, naming the field', () => {
+    const meta = JSON.parse(text('low/model/model.json'));
+    cpSync(join(dir, 'low', 'model'), join(dir, 'broken'), { recursive: true });
+    writeFileSync(join(dir, 'broken', 'model.json'), JSON.stringify({ ...meta, kernel: { ...meta.kernel, w: meta.kernel.w.slice(1) } }));
+    const f = run('predict', '--model', 'broken', '--input', 'train.csv', '--predict', 'truth.csv', '--output', 'nope');
+    expect(f.status).toBe(65);
+    expect(f.stderr).toMatch(/kernel\.w/);
+    expect(existsSync(join(dir, 'nope', 'predictions.csv'))).toBe(false);
   });
 
   it('1 worker gives the bytes of 2', () => {

@@ -77,10 +77,17 @@ describe(`complete --spill (data seed ${SEED}, ${ROWS} x ${COLS}, ${OBSERVED} ob
     expect(after.stderr).toMatch(/needs an estimated 0\.\d\d GB even spilled in chunks of 1000000 entries \(500 x 300, 15000 observed, 1 workers\)/);
     expect(existsSync(join(dir, 'refused'))).toBe(false);
     expect(existsSync(join(dir, 'refused'))).toBe(false);
-    const never = run('complete', ...common, '--memory-budget', String(estimateMemory(ROWS, COLS, OBSERVED, 1).bytes - 1), '--spill', 'never', '--workers', '1', '--output', 'refused');
+    const tight = String(estimateMemory(ROWS, COLS, OBSERVED, 1).bytes - 1);
+    const never = run('complete', ...common, '--memory-budget', tight, '--spill', 'never', '--kernel', 'dense', '--workers', '1', '--output', 'refused');
     expect(never.code).toBe(78);
     expect(never.stderr).toMatch(/--spill auto would stream it from disk/);
     expect(existsSync(join(dir, 'refused'))).toBe(false);
+    // --kernel auto takes the low-rank kernel, which fits, and says why
+    const auto = run('complete', ...common, '--memory-budget', tight, '--spill', 'never', '--workers', '1', '--output', 'auto-low-rank', '--max-sweeps', '3');
+    expect(auto.code, auto.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(join(dir, 'auto-low-rank', 'report.json'), 'utf8'));
+    expect(report.kernel.form).toBe('low-rank');
+    expect(report.kernel.why).toMatch(/does not fit the memory budget/);
   });
 
   it('SIGTERM during a spilled run: exit 143, the chunks removed, only the checkpoint left; --resume gives the same bytes', async () => {

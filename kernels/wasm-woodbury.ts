@@ -1,6 +1,7 @@
 // The WASM form of kernels/woodbury.ts woodburyRowsJs: U copied into wasm memory once per key (a
 // sweep's kernel serves many blocks), the rows a chunk at a time.
 
+import { rowChunking, rowChunks } from './wasm-chunks.ts';
 import { allocBytes, exportsOrThrow, freeBytes } from './wasm-memory.ts';
 
 // Entries a chunk of rows holds (a longer row is a chunk alone); chunked calls also let V8 tier the
@@ -29,14 +30,7 @@ export function woodburyRowsWasm(
   if (!(Number.isInteger(d) && sw.length >= k && bs.length >= r1 * k && a.length >= rowPtr[r1]!)) {
     throw new RangeError(`woodburyRows: U (${U.length}), sw (${sw.length}), bs (${bs.length}) or a (${a.length}) do not fit k = ${k} and rows [${r0}, ${r1})`);
   }
-  let maxRow = 0;
-  for (let i = r0; i < r1; i++) maxRow = Math.max(maxRow, rowPtr[i + 1]! - rowPtr[i]!);
-  for (let q = rowPtr[r0]!; q < rowPtr[r1]!; q++) {
-    const j = colIdx[q]!;
-    if (!(j >= 0 && j < d)) throw new RangeError(`woodburyRows: colIdx[${q}] = ${j} is outside [0, ${d})`);
-  }
-  const cap = Math.max(CHUNK_ENTRIES, maxRow);
-  const rowsCap = Math.min(r1 - r0, cap) + 1;
+  const { cap, rowsCap } = rowChunking('woodburyRows', rowPtr, colIdx, r0, r1, d, CHUNK_ENTRIES);
   // every allocation first (each may grow memory), then views of the current buffer
   const pu = residentU(U, uKey);
   const sizes = [k * 8, rowsCap * 4, cap * 4, cap * 8, cap * 8, rowsCap * k * 8, cap * k * 8, k * k * 8, k * 8];
@@ -44,22 +38,13 @@ export function woodburyRowsWasm(
   try {
     const buf = w.memory.buffer;
     new Float64Array(buf, psw, k).set(sw.subarray(0, k));
-    const rp = new Int32Array(buf, prp, rowsCap);
-    const ci = new Int32Array(buf, pci, cap);
     const vv = new Float64Array(buf, pv, cap);
     let failed = 0;
-    for (let s0 = r0; s0 < r1;) {
-      let s1 = s0 + 1;
-      while (s1 < r1 && s1 - s0 < rowsCap - 1 && rowPtr[s1 + 1]! - rowPtr[s0]! <= cap) s1++;
-      const q0 = rowPtr[s0]!;
-      const q1 = rowPtr[s1]!;
-      for (let i = s0; i <= s1; i++) rp[i - s0] = rowPtr[i]! - q0;
-      ci.set(colIdx.subarray(q0, q1));
+    for (const [s0, s1, q0, q1] of rowChunks(rowPtr, colIdx, r0, r1, cap, rowsCap, new Int32Array(buf, prp, rowsCap), new Int32Array(buf, pci, cap))) {
       vv.set(vals.subarray(q0, q1));
       failed += w.woodburyRows(k, pu, psw, c, prp, s1 - s0, pci, pv, pa, pbs, pW, pM, pT);
       a.set(new Float64Array(buf, pa, q1 - q0), q0);
       bs.set(new Float64Array(buf, pbs, (s1 - s0) * k), s0 * k);
-      s0 = s1;
     }
     return failed;
   } finally {

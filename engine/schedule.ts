@@ -23,6 +23,12 @@ export interface ScheduleState {
   havePrev: boolean;
 }
 
+/** The schedule's fields of a state that holds more (a checkpoint's): the state to resume the schedule from. */
+export function scheduleOf(s: ScheduleState): ScheduleState {
+  const { lambda, bestMse, bestSweep, bestLambda, prevMse, plateauMse, plateauSweeps, restarts, sinceRestart, havePrev } = s;
+  return { lambda, bestMse, bestSweep, bestLambda, prevMse, plateauMse, plateauSweeps, restarts, sinceRestart, havePrev };
+}
+
 export type ScheduleOptions = Pick<EngineOptions,
   'lambda' | 'lambdaSchedule' | 'lambdaFloor' | 'lambdaFactor' | 'lambdaPlateau' | 'momentum' | 'patience' | 'tol'>;
 

@@ -54,7 +54,6 @@ export interface LowRankInputs {
   valRow: Int32Array;
   valCol: Int32Array;
   valValue: Float64Array;
-  maxRow: number;
 }
 
 function fitOf(s: LowRankSlot, c: number): LowRankFit {

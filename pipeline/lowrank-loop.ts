@@ -9,7 +9,8 @@ import {
 } from '../engine/lowrank.ts';
 import type { CompletionResult, CsrSource, EngineOptions, LambdaSchedule, LinRfmModel, StopReason, SweepCallback, SweepInfo, SweepProbe } from '../engine/options.ts';
 import { predictLowRank } from '../engine/prediction.ts';
-import { initialSchedule, nextStep, recordFit, stopAfterFit, type ScheduleOptions } from '../engine/schedule.ts';
+import { initialSchedule, nextStep, recordFit, scheduleOf, stopAfterFit, type ScheduleOptions } from '../engine/schedule.ts';
+import { checkpointAfter, completionOf, sumSolves } from './loopsteps.ts';
 import { prepareData, type PreparedData } from '../engine/split.ts';
 import { ResumeMismatch, runId, type EngineState, type RunControl } from '../engine/state.ts';
 import { maxRowLength } from '../engine/sweep.ts';
@@ -126,7 +127,6 @@ export function* lowRankLoop(
   }
 
   let sweep = 0;
-  const every = control.checkpointEvery ?? 0;
   const state = (sweepsDone: number): EngineState => {
     // the previous kernel for the extrapolation, after the ridge of its fit
     const Gprev = new Float64Array(prev < 0 ? 0 : 1 + best.length);
@@ -144,8 +144,7 @@ export function* lowRankLoop(
       throw new ResumeMismatch(r.runId, run.id);
     }
     sweep = r.sweepsDone;
-    const { lambda, bestMse, bestSweep, bestLambda, prevMse, plateauMse, plateauSweeps, restarts, sinceRestart, havePrev } = r;
-    sched = { lambda, bestMse, bestSweep, bestLambda, prevMse, plateauMse, plateauSweeps, restarts, sinceRestart, havePrev };
+    sched = scheduleOf(r);
     history.push(...r.history);
     setKernel(0, Kr);
     best = r.best.slice();
@@ -167,12 +166,7 @@ export function* lowRankLoop(
     const lambda = sched.lambda;
     ridge[cur] = lambda;
     const solved = yield solveBlocks(cur, lambda, true);
-    let fallbacks = 0;
-    let se = 0;
-    for (const b of solved) {
-      fallbacks += b.fallbacks;
-      se += b.se;
-    }
+    const { fallbacks, se } = sumSolves(solved);
     const mse = nVal > 0 ? se / nVal : Number.NaN;
     const fit = recordFit(sched, sweep, mse, nVal > 0);
     sched = fit.state;
@@ -220,9 +214,7 @@ export function* lowRankLoop(
     info.seconds = (performance.now() - ts - callbackMs) / 1000;
     history.push(info);
     if (stop === null && sweep + 1 < opts.maxSweeps) {
-      const interrupted = control.interrupted?.() === true;
-      if (control.onCheckpoint && (interrupted || (every > 0 && (sweep + 1) % every === 0))) control.onCheckpoint(state(sweep + 1));
-      if (interrupted) stop = 'interrupted';
+      if (checkpointAfter(control, sweep, () => state(sweep + 1))) stop = 'interrupted';
     }
     if (stop !== null) {
       stopReason = stop;
@@ -232,20 +224,10 @@ export function* lowRankLoop(
   }
   const bestK = unpackKernel(best, d, k)!;
   const model: LinRfmModel = { d, K: new Float64Array(0), lambda: sched.bestLambda, scale: data.scale, transposed: data.transposed, alpha: opts.alpha, lowRank: bestK };
-  return {
-    model,
-    stopReason,
-    sweeps: Math.min(sweep, opts.maxSweeps),
-    bestSweep: sched.bestSweep,
-    bestValidationRmse: Math.sqrt(sched.bestMse) * data.scale,
-    history,
-    seconds: (performance.now() - t0) / 1000,
-    options: opts,
-    nTrain: run.nTrain,
-    nValidation: nVal,
+  return completionOf({ model, sched, stopReason, sweeps: sweep, history, t0, opts, nTrain: run.nTrain, nVal }, {
     predict: (rows, cols, out) => predictLowRank(data, bestK, model.lambda, null, false, rows, cols, out ?? new Float64Array(rows.length)),
     spectrum,
     spilledChunks: 0,
     release: () => undefined,
-  };
+  });
 }

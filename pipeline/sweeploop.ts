@@ -9,7 +9,8 @@ import type { RunSetup } from './setup.ts';
 import type { SpillStore } from './spill.ts';
 import type { PreparedData } from '../engine/split.ts';
 import { nextKernelPower, powerScratch } from '../engine/sweep.ts';
-import { initialSchedule, nextStep, recordFit, stopAfterFit, type ScheduleOptions } from '../engine/schedule.ts';
+import { initialSchedule, nextStep, recordFit, scheduleOf, stopAfterFit, type ScheduleOptions } from '../engine/schedule.ts';
+import { checkpointAfter, completionOf, sumSolves } from './loopsteps.ts';
 
 /**
  * The sweeps, as a generator: it yields each phase's blocks, is resumed with their results (in
@@ -49,7 +50,6 @@ export function* sweepLoop(
   const history: SweepInfo[] = [];
 
   let sweep = 0;
-  const every = control.checkpointEvery ?? 0;
   const state = (sweepsDone: number): EngineState => ({
     sweepsDone,
     d,
@@ -66,8 +66,7 @@ export function* sweepLoop(
       throw new ResumeMismatch(r.runId, run.id);
     }
     sweep = r.sweepsDone;
-    const { lambda, bestMse, bestSweep, bestLambda, prevMse, plateauMse, plateauSweeps, restarts, sinceRestart, havePrev } = r;
-    sched = { lambda, bestMse, bestSweep, bestLambda, prevMse, plateauMse, plateauSweeps, restarts, sinceRestart, havePrev };
+    sched = scheduleOf(r);
     history.push(...r.history);
     mats[kI]!.set(r.K);
     best.set(r.best);
@@ -100,13 +99,7 @@ export function* sweepLoop(
         if (sweep + 1 < opts.maxSweeps) yield plan.q.map(([r0, r1]): Block => ({ kind: 'q', Q: Slot.q, r0, r1, zero: c.index === 0 }));
       }
     }
-    let fallbacks = 0;
-    let se = 0;
-    // the blocks' partial sums, added in block order
-    for (const r of solved) {
-      fallbacks += r.fallbacks;
-      se += r.se;
-    }
+    const { fallbacks, se } = sumSolves(solved);
     const mse = nVal > 0 ? se / nVal : Number.NaN;
     const solveSeconds = (performance.now() - ts) / 1000;
     let agopSeconds = 0;
@@ -196,9 +189,7 @@ export function* sweepLoop(
     info.agopSeconds = agopSeconds;
     history.push(info);
     if (stop === null && sweep + 1 < opts.maxSweeps) {
-      const interrupted = control.interrupted?.() === true;
-      if (control.onCheckpoint && (interrupted || (every > 0 && (sweep + 1) % every === 0))) control.onCheckpoint(state(sweep + 1));
-      if (interrupted) stop = 'interrupted';
+      if (checkpointAfter(control, sweep, () => state(sweep + 1))) stop = 'interrupted';
     }
     if (stop !== null) {
       stopReason = stop;
@@ -207,24 +198,14 @@ export function* sweepLoop(
     }
   }
   const model: LinRfmModel = { d, K: best, lambda: sched.bestLambda, scale: data.scale, transposed: data.transposed, alpha: opts.alpha };
-  return {
-    model,
-    stopReason,
-    sweeps: Math.min(sweep, opts.maxSweeps),
-    bestSweep: sched.bestSweep,
-    bestValidationRmse: Math.sqrt(sched.bestMse) * data.scale,
-    history,
-    seconds: (performance.now() - t0) / 1000,
-    options: opts,
-    nTrain: run.nTrain,
-    nValidation: nVal,
+  return completionOf({ model, sched, stopReason, sweeps: sweep, history, t0, opts, nTrain: run.nTrain, nVal }, {
     predict: (rows, cols, out) => store === null
       ? predictInput(data, model.K, model.lambda, null, false, rows, cols, out ?? new Float64Array(rows.length))
       : predictSpilled(store, data, model.K, model.lambda, false, rows, cols, out),
     spectrum: null,
     spilledChunks: store === null ? 0 : store.chunks.length,
     release: () => store?.dispose(),
-  };
+  });
 }
 
 /** predictInput over a spilled matrix: pairs in input coordinates, oriented, then chunk by chunk. */

@@ -16,6 +16,15 @@ export interface ScheduleState {
   /** The adaptive schedule's plateau watch: the validation MSE at the last cut or 1% gain, and sweeps since. */
   plateauMse: number;
   plateauSweeps: number;
+  /**
+   * A plateau cut on trial: the ridge before it (0: none), the best MSE when it was made and the
+   * sweeps since. A cut that brings no 1% gain on that best within lambdaPlateau sweeps is undone.
+   */
+  cutFrom: number;
+  cutBest: number;
+  cutSweeps: number;
+  /** After an undone cut: the ridge the schedule holds from then on (0: still free to cut). */
+  heldLambda: number;
   restarts: number;
   /** Sweeps since the last restart of the extrapolation (k in Nesterov's (k - 1) / (k + 2)). */
   sinceRestart: number;
@@ -26,7 +35,9 @@ export interface ScheduleState {
 /** The schedule's fields of a state that holds more (a checkpoint's): the state to resume the schedule from. */
 export function scheduleOf(s: ScheduleState): ScheduleState {
   const { lambda, bestMse, bestSweep, bestLambda, prevMse, plateauMse, plateauSweeps, restarts, sinceRestart, havePrev } = s;
-  return { lambda, bestMse, bestSweep, bestLambda, prevMse, plateauMse, plateauSweeps, restarts, sinceRestart, havePrev };
+  // a checkpoint written before the cut trial existed resumes with no cut on trial
+  const cut = { cutFrom: s.cutFrom ?? 0, cutBest: s.cutBest ?? Number.POSITIVE_INFINITY, cutSweeps: s.cutSweeps ?? 0, heldLambda: s.heldLambda ?? 0 };
+  return { lambda, bestMse, bestSweep, bestLambda, prevMse, plateauMse, plateauSweeps, ...cut, restarts, sinceRestart, havePrev };
 }
 
 export type ScheduleOptions = Pick<EngineOptions,
@@ -46,6 +57,10 @@ export function initialSchedule(opts: Pick<EngineOptions, 'lambda'>): ScheduleSt
     prevMse: Number.POSITIVE_INFINITY,
     plateauMse: Number.POSITIVE_INFINITY,
     plateauSweeps: 0,
+    cutFrom: 0,
+    cutBest: Number.POSITIVE_INFINITY,
+    cutSweeps: 0,
+    heldLambda: 0,
     restarts: 0,
     sinceRestart: 0,
     havePrev: false,
@@ -101,17 +116,31 @@ export function nextStep(s: ScheduleState, mse: number, opts: ScheduleOptions, s
     havePrev = true;
   }
   // the next ridge first: a Newton-Schulz root need only resolve K to a fraction of it
+  let { cutFrom, cutBest, cutSweeps, heldLambda } = s;
   if (schedule === 'adaptive') {
-    lambda = Math.max(opts.lambdaFloor, Math.min(lambda, opts.lambdaFactor * mse));
-    // a flat validation error under a ridge that no longer follows it: cut the ridge (see lambdaPlateau)
+    const floor = Math.max(opts.lambdaFloor, heldLambda);
+    lambda = Math.max(floor, Math.min(lambda, opts.lambdaFactor * mse));
+    if (cutFrom > 0 && s.bestMse < PLATEAU_GAIN * cutBest) cutFrom = 0;
+    else if (cutFrom > 0 && ++cutSweeps >= opts.lambdaPlateau) {
+      // the cut fitted noise rather than signal: back to the ridge before it, and no more cuts
+      lambda = heldLambda = cutFrom;
+      cutFrom = 0;
+      plateauMse = mse;
+      plateauSweeps = 0;
+    }
+    // a flat validation error under a ridge that no longer follows it: cut the ridge (see lambdaPlateau);
+    // not while a cut is on trial or after one was undone
     if (mse < PLATEAU_GAIN * plateauMse) {
       plateauMse = mse;
       plateauSweeps = 0;
-    } else if (opts.lambdaPlateau > 0 && ++plateauSweeps >= opts.lambdaPlateau) {
-      lambda = Math.max(opts.lambdaFloor, PLATEAU_CUT * lambda);
+    } else if (opts.lambdaPlateau > 0 && heldLambda === 0 && cutFrom === 0 && ++plateauSweeps >= opts.lambdaPlateau) {
+      cutFrom = lambda;
+      cutBest = s.bestMse;
+      cutSweeps = 0;
+      lambda = Math.max(floor, PLATEAU_CUT * lambda);
       plateauMse = mse;
       plateauSweeps = 0;
     }
   } else if (schedule === 'official' && mse < 0.1) lambda = Math.min(lambda, 1e-3);
-  return { state: { ...s, restarts, sinceRestart, havePrev, lambda, plateauMse, plateauSweeps, prevMse: mse }, next };
+  return { state: { ...s, restarts, sinceRestart, havePrev, lambda, plateauMse, plateauSweeps, cutFrom, cutBest, cutSweeps, heldLambda, prevMse: mse }, next };
 }

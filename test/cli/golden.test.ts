@@ -84,9 +84,9 @@ const GOLDEN = {
     kernel: 'b850833266022eefe80330a867b8b1616b0290844096fcf08fec04c16bc4f1c3',
   },
   parquet: {
-    predictions: '947df11dee6ebcec0caeca6b4d230f7bc6ad28e9ea927a4323b9d7e9043db5dd',
-    topk: 'a6fd50b1f35b5eaf485118796abcecd8f1b5fdbf5e357384da4f5c45ae990db8',
-    kernel: 'b3c8ead2f06f969a6d0d8de9c33f42a9afa42fddc21fbbea5b6721d726216b42',
+    predictions: '02288811b1a74c4ce3a774ea8f55b4e3e9d6f8e3621911e2e95ce08dff21e6f4',
+    topk: '5bfe377eb875ca7b511d06b7f3bdf84173d44265376f4103fadd8596d7f259fa',
+    kernel: '82b48b1a91a863c23c24347e5afaae6af91e45bbf1232622fc3bde00d0fd4e5e',
   },
   demo: { sweeps: 43, numbers: 'c420a749d427067f2ef9de0e0e6704fb0e7fe525e14e06b8460de384642aefa9' },
 };

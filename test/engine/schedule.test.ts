@@ -78,6 +78,23 @@ describe('schedule', () => {
     expect(drive([1e-12], { ...opts, lambdaFloor: 1e-8 }).states[0]!.lambda).toBe(1e-8);
   });
 
+  it('adaptive: a cut that brings no 1% gain on the best within lambdaPlateau sweeps is undone, and no cut follows', () => {
+    // best 0.01 at sweep 0, five flat sweeps cut 0.02 to 0.005, then five sweeps no better than 0.0099
+    const failed = drive([0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.012, 0.011, 0.0105, 0.0101, 0.01, ...Array(12).fill(0.01)]).states;
+    expect(failed[5]!.lambda).toBe(0.005);
+    expect(failed[5]!.cutFrom).toBe(0.02);
+    expect(failed.slice(6, 10).map((s) => s.lambda)).toEqual([0.005, 0.005, 0.005, 0.005]);
+    expect(failed[10]!.lambda).toBe(0.02);
+    expect(failed[10]!.heldLambda).toBe(0.02);
+    // held: twelve more flat sweeps cut nothing, and the MSE rule cannot take the ridge below it
+    expect(failed.slice(10).every((s) => s.lambda === 0.02 && s.cutFrom === 0)).toBe(true);
+    expect(drive([0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.02, 0.02, 0.02, 0.02, 0.02, 1e-4]).states.at(-1)!.lambda).toBe(0.02);
+    // a cut followed by a 1% gain on the best stays, and the next plateau may cut again
+    const paid = drive([0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.0098, 0.0098, 0.0098, 0.0098, 0.0098, 0.0098]).states;
+    expect(paid[6]!.cutFrom).toBe(0);
+    expect(paid.map((s) => s.lambda).slice(5)).toEqual([0.005, 0.005, 0.005, 0.005, 0.005, 0.005, 0.00125]);
+  });
+
   it('official drops the ridge to 1e-3 once the MSE is below 0.1; fixed never moves it', () => {
     const official = { ...opts, lambdaSchedule: 'official' as const };
     expect(drive([0.5, 0.2, 0.09, 0.5], official).states.map((s) => s.lambda)).toEqual([0.05, 0.05, 1e-3, 1e-3]);

@@ -57,7 +57,7 @@ function parse(args: string[]): Spec {
 }
 
 /** Runs the CLI, relaying its JSON progress as a short line every few sweeps. */
-function runCli(args: string[]): Promise<{ code: number; seconds: number; lastError: string }> {
+export function runCli(args: string[]): Promise<{ code: number; seconds: number; lastError: string }> {
   const t0 = performance.now();
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -63,7 +63,7 @@ export const keyDefs: readonly KeyDef[] = [
   def('lambdaPlateau', '--lambda-plateau <n>', 'int', intMin(0), 'adaptive schedule: cut lambda to a quarter after n sweeps without a 1% validation gain (0: never)', ENGINE),
   def('momentum', '--momentum <b>', 'number', z.number().min(0, 'must be in [0, 1)').lt(1, 'must be in [0, 1)'), 'cap of the kernel extrapolation (Nesterov, restarted on validation rise); 0 = plain lin-RFM', ENGINE),
   def('maxSweeps', '--max-sweeps <n>', 'int', intMin(1), 'stop after this many sweeps', ENGINE),
-  def('patience', '--patience <n>', 'int', intMin(1), 'stop after this many sweeps without a better validation error', ENGINE),
+  def('patience', '--patience <n>', 'int', intMin(1), 'stop after this many sweeps without a validation error 0.1% below the best', ENGINE),
   def('tol', '--tol <x>', 'number', nonNegative, 'stop when validation MSE / mean square falls to this', ENGINE),
   def('validation', '--validation <f>', 'number', z.number().min(0, 'must be in [0, 1)').lt(1, 'must be in [0, 1)'), 'share of observed entries held out for early stopping', ENGINE),
   def('agop', '--agop <path>', 'choice', choice(['auto', 'streamed', 'factored']), 'how the AGOP is formed: auto | streamed | factored', ENGINE, { choices: ['auto', 'streamed', 'factored'] }),

@@ -45,7 +45,7 @@ export interface EngineOptions {
    * rise of the validation error restarts it (that sweep takes plain G_t).
    */
   momentum: number;
-  /** Stop after this many sweeps without a new best validation error. */
+  /** Stop after this many sweeps without a validation error 0.1% below the best (at the last such gain). */
   patience: number;
   /** Stop once the relative validation MSE (MSE / mean square of observed values) is at or below this. */
   tol: number;

@@ -11,6 +11,9 @@ export interface ScheduleState {
   bestMse: number;
   bestSweep: number;
   bestLambda: number;
+  /** Patience's reference: the best MSE and sweep when the best last gained 0.1% on its value then. */
+  gainMse: number;
+  gainSweep: number;
   /** The validation MSE of the last sweep (a rise restarts the extrapolation). */
   prevMse: number;
   /** The adaptive schedule's plateau watch: the validation MSE at the last cut or 1% gain, and sweeps since. */
@@ -36,8 +39,9 @@ export interface ScheduleState {
 export function scheduleOf(s: ScheduleState): ScheduleState {
   const { lambda, bestMse, bestSweep, bestLambda, prevMse, plateauMse, plateauSweeps, restarts, sinceRestart, havePrev } = s;
   // a checkpoint written before the cut trial existed resumes with no cut on trial
+  const gain = { gainMse: s.gainMse ?? s.bestMse, gainSweep: s.gainSweep ?? s.bestSweep };
   const cut = { cutFrom: s.cutFrom ?? 0, cutBest: s.cutBest ?? Number.POSITIVE_INFINITY, cutSweeps: s.cutSweeps ?? 0, heldLambda: s.heldLambda ?? 0 };
-  return { lambda, bestMse, bestSweep, bestLambda, prevMse, plateauMse, plateauSweeps, ...cut, restarts, sinceRestart, havePrev };
+  return { lambda, bestMse, bestSweep, bestLambda, ...gain, prevMse, plateauMse, plateauSweeps, ...cut, restarts, sinceRestart, havePrev };
 }
 
 export type ScheduleOptions = Pick<EngineOptions,
@@ -46,6 +50,9 @@ export type ScheduleOptions = Pick<EngineOptions,
 // The adaptive schedule's plateau rule: a sweep counts as progress when it gains 1% on the
 // reference MSE; after lambdaPlateau sweeps without, the ridge is cut to a quarter.
 const PLATEAU_GAIN = 0.99;
+// Patience counts sweeps since the best last gained 0.1%: a tail of ever smaller gains (noise being
+// fitted a little better each sweep) does not keep a run going.
+const PATIENCE_GAIN = 0.999;
 const PLATEAU_CUT = 0.25;
 
 export function initialSchedule(opts: Pick<EngineOptions, 'lambda'>): ScheduleState {
@@ -54,6 +61,8 @@ export function initialSchedule(opts: Pick<EngineOptions, 'lambda'>): ScheduleSt
     bestMse: Number.POSITIVE_INFINITY,
     bestSweep: 0,
     bestLambda: opts.lambda,
+    gainMse: Number.POSITIVE_INFINITY,
+    gainSweep: 0,
     prevMse: Number.POSITIVE_INFINITY,
     plateauMse: Number.POSITIVE_INFINITY,
     plateauSweeps: 0,
@@ -73,7 +82,8 @@ export function initialSchedule(opts: Pick<EngineOptions, 'lambda'>): ScheduleSt
  */
 export function recordFit(s: ScheduleState, sweep: number, mse: number, validated: boolean): { state: ScheduleState; best: boolean } {
   if (validated && !(mse < s.bestMse)) return { state: s, best: false };
-  return { state: { ...s, bestMse: validated ? mse : Number.NaN, bestSweep: sweep, bestLambda: s.lambda }, best: true };
+  const gain = !validated || mse < PATIENCE_GAIN * s.gainMse ? { gainMse: validated ? mse : Number.NaN, gainSweep: sweep } : {};
+  return { state: { ...s, bestMse: validated ? mse : Number.NaN, bestSweep: sweep, bestLambda: s.lambda, ...gain }, best: true };
 }
 
 /** Whether the run ends after this sweep's fit (before its AGOP), and why. */
@@ -83,7 +93,7 @@ export function stopAfterFit(
   if (validated && !Number.isFinite(mse)) return 'diverged';
   if (callbackStop) return 'callback';
   if (validated && mse <= opts.tol) return 'converged';
-  if (validated && sweep - s.bestSweep >= opts.patience) return 'patience';
+  if (validated && sweep - s.gainSweep >= opts.patience) return 'patience';
   return null;
 }
 

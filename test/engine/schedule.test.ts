@@ -37,13 +37,28 @@ describe('schedule', () => {
   });
 
   it('stops on a non-finite error first, then the callback, the tolerance and patience', () => {
-    const s = { ...initialSchedule(opts), bestSweep: 10 };
+    const s = { ...initialSchedule(opts), bestSweep: 10, gainSweep: 10 };
     expect(stopAfterFit(s, 12, Number.NaN, true, true, opts)).toBe('diverged');
     expect(stopAfterFit(s, 12, 1e-9, true, true, opts)).toBe('callback');
     expect(stopAfterFit(s, 12, 1e-6, true, false, opts)).toBe('converged');
     expect(stopAfterFit(s, 29, 0.1, true, false, opts)).toBe(null);
     expect(stopAfterFit(s, 30, 0.1, true, false, opts)).toBe('patience');
     expect(stopAfterFit(s, 500, Number.NaN, false, false, opts)).toBe(null);
+  });
+
+  it('patience counts from the last best 0.1% below the best at the previous such gain; smaller bests still become the model', () => {
+    let s = recordFit(initialSchedule(opts), 0, 0.01, true).state;
+    expect([s.gainSweep, s.gainMse]).toEqual([0, 0.01]);
+    // 0.05% lower: a new best (the model's kernel) that leaves patience's count running
+    const small = recordFit(s, 5, 0.009995, true);
+    expect(small.best).toBe(true);
+    expect([small.state.bestSweep, small.state.gainSweep, small.state.gainMse]).toEqual([5, 0, 0.01]);
+    expect(stopAfterFit(small.state, 20, 0.01, true, false, opts)).toBe('patience');
+    // another 0.06%: 0.11% below the reference, so the count restarts there
+    s = recordFit(small.state, 8, 0.009989, true).state;
+    expect([s.gainSweep, s.gainMse]).toEqual([8, 0.009989]);
+    expect(stopAfterFit(s, 27, 0.01, true, false, opts)).toBe(null);
+    expect(stopAfterFit(s, 28, 0.01, true, false, opts)).toBe('patience');
   });
 
   it("ramps the extrapolation as Nesterov's (k - 1) / (k + 2), capped, and restarts it on a rise", () => {

@@ -173,7 +173,7 @@ export interface CompletionResult {
   release(): void;
 }
 
-/** An input the engine takes over: it calls take() once and holds the only reference after (so a spilled run can free it). */
+/** An input the engine takes over: it calls take() once and holds the only reference after (a spilled run frees it; its values are scaled in place). */
 export interface CsrSource {
   take(): Csr;
 }

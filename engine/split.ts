@@ -18,20 +18,34 @@ export interface PreparedData {
   valValue: Float64Array;
 }
 
+/** How prepareData may treat its input and where it puts the split. */
+export interface PrepareHow {
+  /** The caller hands the input over (keeps no reference): its values are scaled in place, not copied. */
+  owned?: boolean;
+  /** The training matrix and the held-out entries go to SharedArrayBuffers (for a pool's threads). */
+  shared?: boolean;
+}
+
+const sharedInt32s = (n: number): Int32Array => new Int32Array(new SharedArrayBuffer(n * 4));
+const sharedFloat64s = (n: number): Float64Array => new Float64Array(new SharedArrayBuffer(n * 8));
+
 /**
  * Orients the matrix (rows = the larger side), scales values to mean square 1, and holds out about
  * fraction * nnz entries for validation (see HoldOut). The split is drawn on the oriented matrix,
  * so a transposed input gives exactly the same internal problem; it is decided row by row in
  * ascending order, so a spilled load that sees the rows a chunk at a time draws the same split.
  */
-export function prepareData(input: Csr, validationFraction: number, seed: number): PreparedData {
+export function prepareData(input: Csr, validationFraction: number, seed: number, how: PrepareHow = {}): PreparedData {
   const transposed = input.nCols > input.nRows;
   const oriented = transposed ? transposeCsr(input) : input;
   const nnz = nnzOf(oriented);
   if (nnz === 0) throw new RangeError('no observed entries');
   const scale = rootMeanSquare(oriented.values, nnz);
-  const values = new Float64Array(nnz);
+  // a transposed copy is the engine's own, as is an input handed over (how.owned): scaled in place
+  const values = transposed || how.owned === true ? oriented.values.subarray(0, nnz) : new Float64Array(nnz);
   for (let p = 0; p < nnz; p++) values[p] = oriented.values[p]! / scale;
+  const i32 = how.shared === true ? sharedInt32s : (n: number): Int32Array => new Int32Array(n);
+  const f64 = how.shared === true ? sharedFloat64s : (n: number): Float64Array => new Float64Array(n);
   const all: Csr = { nRows: oriented.nRows, nCols: oriented.nCols, rowPtr: oriented.rowPtr, colIdx: oriented.colIdx, values };
 
   const { nRows, nCols, rowPtr, colIdx } = all;
@@ -41,12 +55,12 @@ export function prepareData(input: Csr, validationFraction: number, seed: number
   const held = new Uint8Array(nnz);
   for (let i = 0; i < nRows; i++) hold.row(i, colIdx, rowPtr[i]!, rowPtr[i + 1]!, held);
   const nVal = hold.count;
-  const tPtr = new Int32Array(nRows + 1);
-  const tCol = new Int32Array(nnz - nVal);
-  const tVal = new Float64Array(nnz - nVal);
-  const valRow = new Int32Array(nVal);
-  const valCol = new Int32Array(nVal);
-  const valValue = new Float64Array(nVal);
+  const tPtr = i32(nRows + 1);
+  const tCol = i32(nnz - nVal);
+  const tVal = f64(nnz - nVal);
+  const valRow = i32(nVal);
+  const valCol = i32(nVal);
+  const valValue = f64(nVal);
   let t = 0;
   let v = 0;
   for (let i = 0; i < nRows; i++) {

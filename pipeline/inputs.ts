@@ -24,7 +24,9 @@ export interface ObservedRows {
 
 /** ObservedRows of a matrix in memory (views, no copies). */
 export function observedOf(m: Csr): ObservedRows {
-  return { nRows: m.nRows, nCols: m.nCols, rows: (r0, r1) => ({ rowPtr: m.rowPtr.subarray(r0, r1 + 1), colIdx: m.colIdx }) };
+  // the index arrays only: the values are not kept alive for this
+  const { rowPtr, colIdx } = m;
+  return { nRows: m.nRows, nCols: m.nCols, rows: (r0, r1) => ({ rowPtr: rowPtr.subarray(r0, r1 + 1), colIdx }) };
 }
 
 /** Observed entries from CSV or Parquet; repeated pairs are an error, or merged (last value, or mean). */

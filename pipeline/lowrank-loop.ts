@@ -17,7 +17,7 @@ import { maxRowLength } from '../engine/sweep.ts';
 import { nextOperandKey, type Block, type BlockResult, type SweepArrays } from './blocks.ts';
 import type { LowRankArrays, LowRankSlot } from './lowrank-blocks.ts';
 import { planLowRank, type LowRankPlan } from './plan.ts';
-import { float64s, shareData } from './setup.ts';
+import { float64s } from './setup.ts';
 
 /** Power steps of the first sweep, which has no previous subspace to start from. */
 export const FIRST_POWER_STEPS = 6;
@@ -37,11 +37,11 @@ export interface LowRankSetup {
 
 /** Prepares the data and the low-rank form's arrays (in shared memory when `shared`). */
 export function setupLowRank(source: Csr | CsrSource, opts: EngineOptions, shared: boolean): LowRankSetup {
-  let input: Csr | null = 'take' in source ? source.take() : source;
-  const data = prepareData(input, opts.validationFraction, opts.seed);
+  const owned = 'take' in source;
+  let input: Csr | null = owned ? source.take() : source;
+  const data = prepareData(input, opts.validationFraction, opts.seed, { owned, shared });
   input = null;
   const id = runId(data, opts);
-  if (shared) shareData(data);
   const { train } = data;
   const n = train.nRows;
   const d = train.nCols;

@@ -40,15 +40,6 @@ export function sharedCopy(x: Int32Array | Float64Array): Int32Array | Float64Ar
   return out;
 }
 
-/** Moves the training matrix and the held-out entries of `data` into shared memory (for a pool's threads). */
-export function shareData(data: PreparedData): void {
-  const t = data.train;
-  data.train = { nRows: t.nRows, nCols: t.nCols, rowPtr: sharedCopy(t.rowPtr), colIdx: sharedCopy(t.colIdx), values: sharedCopy(t.values) };
-  data.valRow = sharedCopy(data.valRow);
-  data.valCol = sharedCopy(data.valCol);
-  data.valValue = sharedCopy(data.valValue);
-}
-
 /** Allocates float64 arrays, in shared memory when `shared`. */
 export function float64s(shared: boolean): (len: number) => Float64Array {
   return (len) => (shared ? new Float64Array(new SharedArrayBuffer(len * 8)) : new Float64Array(len));
@@ -63,8 +54,9 @@ const EMPTY_ROWS: Csr = { nRows: 0, nCols: 0, rowPtr: new Int32Array(1), colIdx:
  */
 export function setupRun(source: Csr | CsrSource | PreparedBuckets, opts: EngineOptions, shared: boolean, spill?: SpillOptions): RunSetup {
   if ('buckets' in source) return setupFromBuckets(source, opts, shared, spill);
-  let input: Csr | null = 'take' in source ? source.take() : source;
-  const data = prepareData(input, opts.validationFraction, opts.seed);
+  const owned = 'take' in source;
+  let input: Csr | null = owned ? source.take() : source;
+  const data = prepareData(input, opts.validationFraction, opts.seed, { owned, shared });
   input = null;
   const id = runId(data, opts);
   const n = data.train.nRows;
@@ -73,7 +65,6 @@ export function setupRun(source: Csr | CsrSource | PreparedBuckets, opts: Engine
   const nVal = data.valRow.length;
   if (spill !== undefined) return setupSpilled(id, data, opts, shared, spill);
   const f64 = float64s(shared);
-  if (shared) shareData(data);
   const train = data.train;
   const path: AgopPath = opts.agop === 'auto' ? chooseAgopPath(train) : opts.agop;
   const chunkRows = Math.min(opts.chunkRows, n);

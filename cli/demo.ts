@@ -26,7 +26,7 @@ export async function cmdDemo(settings: Resolved): Promise<void> {
   const problem = generateLowRank(spec);
   const eo = engineOptionsFrom(s);
   const workers = workerCount(s.workers, (m) => progress.warn(m));
-  const choice = chooseKernel(s.kernel, s.kernelRank, eo.kernelOversample, eo.kernelPowerSteps, demoShape(problem.train), true);
+  const choice = chooseKernel(s.kernel, eo.kernelRank, eo.kernelOversample, eo.kernelPowerSteps, demoShape(problem.train), true);
   progress.info(`kernel: ${choice.form}${choice.form === 'low-rank' ? ` of rank ${choice.rank}` : ''} (${choice.why})`);
   const result = await completeAsync(problem.train, { ...eo, kernel: choice.form, kernelRank: choice.rank, workers }, sweepReporter(progress, eo.maxSweeps));
   const kernel = kernelSummary(result, choice);

@@ -18,7 +18,6 @@ export const engineDefaults: Readonly<Record<string, unknown>> = {
   validation: defaultEngineOptions.validationFraction,
   agop: defaultEngineOptions.agop,
   root: defaultEngineOptions.root,
-  kernelRank: defaultEngineOptions.kernelRank,
   seed: defaultEngineOptions.seed,
 };
 
@@ -40,7 +39,8 @@ export function engineOptionsFrom(s: EngineSettings): EngineOptions {
     root: s.root,
     // auto is decided from the data's shape and the memory budget (pipeline/memory.ts, chooseKernel)
     kernel: s.kernel === 'low-rank' ? 'low-rank' : 'dense',
-    kernelRank: s.kernelRank,
+    kernelRank: s.kernelRank === 'auto' ? defaultEngineOptions.kernelRank : s.kernelRank,
+    kernelRankAuto: s.kernelRank === 'auto',
     seed: s.seed,
   };
   if (eo.lambda < defaultEngineOptions.lambdaFloor) eo.lambdaFloor = eo.lambda;

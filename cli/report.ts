@@ -2,7 +2,7 @@
 // the peak memory.
 
 import type { KernelChoice } from '../pipeline/memory.ts';
-import type { CompletionResult, SweepCallback } from '../engine/options.ts';
+import type { CompletionResult, SweepCallback, SweepInfo } from '../engine/options.ts';
 import type { Progress } from './progress.ts';
 
 export const VERSION = '0.1.0';
@@ -14,7 +14,11 @@ export const VERSION = '0.1.0';
  */
 export function sweepReporter(progress: Progress, maxSweeps: number): SweepCallback {
   let last = performance.now();
+  let previous: SweepInfo | null = null;
   return (info) => {
+    // an automatic rank is decided after a sweep's callback: said at the next one
+    if (previous?.rankChoice !== undefined) progress.info(`kernel rank: ${previous.rankChoice}`);
+    previous = info;
     const now = performance.now();
     const ms = now - last;
     last = now;
@@ -28,6 +32,7 @@ export function sweepReporter(progress: Progress, maxSweeps: number): SweepCallb
       lambda: info.lambda,
       agop: info.agop,
       cholFallbacks: info.cholFallbacks,
+      ...(info.kernelRank !== undefined ? { kernelRank: info.kernelRank } : {}),
     });
   };
 }
@@ -52,7 +57,7 @@ export function kernelSummary(r: CompletionResult, choice: KernelChoice): { summ
   const warning = tailShare >= TAIL_SHARE_WARN
     ? `the low-rank kernel's tail level is ${(100 * tailShare).toFixed(1)}% of its top eigenvalue: rank ${k} may be too small for these data (try a larger --kernel-rank)`
     : null;
-  return { summary: { form: 'low-rank', rank: k, why: choice.why, spectrum: { top: sp.s, tail: sp.tau, tailShare } }, warning };
+  return { summary: { form: 'low-rank', rank: k, why: choice.why, rankChoice: sp.rankNote ?? null, spectrum: { top: sp.s, tail: sp.tau, tailShare } }, warning };
 }
 
 export function runSummary(r: CompletionResult): Record<string, unknown> {
@@ -76,6 +81,8 @@ export function runSummary(r: CompletionResult): Record<string, unknown> {
       agop: h.agop,
       cholFallbacks: h.cholFallbacks,
       restarts: h.restarts,
+      ...(h.kernelRank !== undefined ? { kernelRank: h.kernelRank } : {}),
+      ...(h.rankChoice !== undefined ? { rankChoice: h.rankChoice } : {}),
     })),
   };
 }

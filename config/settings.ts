@@ -27,7 +27,7 @@ export interface EngineSettings {
   agop: 'auto' | 'streamed' | 'factored';
   root: 'auto' | 'eig' | 'newton-schulz';
   kernel: 'auto' | 'dense' | 'low-rank';
-  kernelRank: number;
+  kernelRank: number | 'auto';
   seed: number;
   workers: number;
 }

@@ -38,6 +38,8 @@ const positive = z.number().gt(0, 'must be > 0').finite('must be finite');
 const nonNegative = z.number().min(0, 'must be >= 0').finite('must be finite');
 const intMin = (min: number): z.ZodType => z.number().int('must be an integer').min(min, `must be an integer >= ${min}`);
 const choice = (values: readonly [string, ...string[]]): z.ZodType => z.enum(values);
+const rankSchema = z.union([z.literal('auto'), z.number(), z.string().regex(/^\s*\d+\s*$/, "must be 'auto' or an integer >= 1").transform(Number)])
+  .refine((v) => v === 'auto' || (Number.isInteger(v) && v >= 1), "must be 'auto' or an integer >= 1");
 const bytes = z.union([z.number(), z.string()]).transform((v, ctx) => {
   const b = typeof v === 'number' ? v : parseBytes(v);
   if (!(b > 0 && Number.isFinite(b))) {
@@ -69,7 +71,7 @@ export const keyDefs: readonly KeyDef[] = [
   def('agop', '--agop <path>', 'choice', choice(['auto', 'streamed', 'factored']), 'how the AGOP is formed: auto | streamed | factored', ENGINE, { choices: ['auto', 'streamed', 'factored'] }),
   def('root', '--root <method>', 'choice', choice(['auto', 'eig', 'newton-schulz']), 'square root for alpha = 1/4, 3/4, ...: auto | eig | newton-schulz (products only)', ENGINE, { choices: ['auto', 'eig', 'newton-schulz'] }),
   def('kernel', '--kernel <form>', 'choice', choice(['auto', 'dense', 'low-rank']), 'how the kernel is kept: auto (the cheaper form that fits the memory budget) | dense (d x d) | low-rank (rank --kernel-rank, for large d)', ENGINE, { choices: ['auto', 'dense', 'low-rank'], default: 'auto' }),
-  def('kernelRank', '--kernel-rank <k>', 'int', intMin(1), 'rank of the low-rank kernel (a small multiple of the data\'s rank)', ENGINE),
+  def('kernelRank', '--kernel-rank <k|auto>', 'string', rankSchema, 'rank of the low-rank kernel: auto (from the spectrum: starts at 20, cut at a clear gap, grown to 40 when the tail is not separated) or a fixed k, a small multiple of the data\'s rank', ENGINE, { default: 'auto' }),
   def('seed', '--seed <s>', 'int', intMin(0), 'seed of the validation split', ENGINE),
   def('workers', '--workers <n>', 'int', intMin(1), 'worker threads for the sweeps (default: the core count); results are identical for any n', ENGINE),
   def('quiet', '--quiet', 'boolean', z.boolean(), 'no progress output', ALL, { default: false }),

@@ -149,6 +149,8 @@ export interface TopEigen {
   s: Float64Array;
   /** The (k+1)-th Ritz value (0 when the block has no more columns). */
   tau: number;
+  /** All p Ritz values of the block, descending, negatives as 0 (what choosing the rank looks at). */
+  ritz: Float64Array;
 }
 
 /**
@@ -205,7 +207,8 @@ export function* subspaceIteration(
     }
   }
   const tau = p > kk ? Math.max(0, theta[p - 1 - kk]!) : 0;
-  return { U, s, tau };
+  const ritz = Float64Array.from({ length: p }, (_, r) => Math.max(0, theta[p - 1 - r]!));
+  return { U, s, tau, ritz };
 }
 
 /** subspaceIteration with the products G X = times(X, p, Y) in this thread. */

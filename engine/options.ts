@@ -67,8 +67,13 @@ export interface EngineOptions {
    */
   blockFlops: number;
   kernel: KernelForm;
-  /** Low-rank form: the rank k of the kernel (at most the kernel side d). */
+  /** Low-rank form: the rank k of the kernel (at most the kernel side d); with kernelRankAuto, the rank it starts at. */
   kernelRank: number;
+  /**
+   * Low-rank form: the rank is chosen from the spectrum during the run (engine/rank.ts): cut at a
+   * clear gap below kernelRank, or grown to 2 kernelRank when the tail is not separated.
+   */
+  kernelRankAuto: boolean;
   /** Low-rank form: random columns added to the subspace block (oversampling). */
   kernelOversample: number;
   /**
@@ -100,6 +105,7 @@ export const defaultEngineOptions: EngineOptions = {
   superChunkRows: 0,
   kernel: 'dense',
   kernelRank: 20,
+  kernelRankAuto: false,
   kernelOversample: 10,
   kernelPowerSteps: 1,
 };
@@ -123,6 +129,10 @@ export interface SweepInfo {
   /** Of `seconds`: the row solves with the validation error, and the AGOP (0 on the last sweep, which skips it). */
   solveSeconds: number;
   agopSeconds: number;
+  /** Low-rank form: the kernel's rank in this sweep. */
+  kernelRank?: number;
+  /** Low-rank form with an automatic rank: the decision taken after this sweep, in words. */
+  rankChoice?: string;
 }
 
 /** Read-only view of the state after a sweep's fit, for progress reporting and experiments. */
@@ -166,7 +176,7 @@ export interface CompletionResult {
   /** Predictions at (row, col) pairs in input coordinates, from all observed entries of each row. */
   predict(rows: Int32Array, cols: Int32Array, out?: Float64Array): Float64Array;
   /** Low-rank form: the top Ritz values of the last AGOP and its tail level, in the data's units squared. */
-  spectrum: { s: number[]; tau: number } | null;
+  spectrum: { s: number[]; tau: number; rankNote?: string } | null;
   /** Chunks of the matrix a spilled run streamed (0: it ran in memory). */
   spilledChunks: number;
   /** Removes what the run keeps on disk for predict (a spilled run's chunk files); predict is unusable after. */
@@ -200,6 +210,7 @@ export function validateEngineOptions(o: EngineOptions): void {
   if (!(Number.isInteger(o.superChunkRows) && o.superChunkRows >= 0)) bad('superChunkRows', 'must be an integer >= 0');
   if (!['dense', 'low-rank'].includes(o.kernel)) bad('kernel', 'must be dense or low-rank');
   if (!(Number.isInteger(o.kernelRank) && o.kernelRank >= 1)) bad('kernelRank', 'must be an integer >= 1');
+  if (typeof o.kernelRankAuto !== 'boolean') bad('kernelRankAuto', 'must be true or false');
   if (!(Number.isInteger(o.kernelOversample) && o.kernelOversample >= 0)) bad('kernelOversample', 'must be an integer >= 0');
   if (!(Number.isInteger(o.kernelPowerSteps) && o.kernelPowerSteps >= 0)) bad('kernelPowerSteps', 'must be an integer >= 0');
   if (!(o.blockFlops >= 1 && Number.isFinite(o.blockFlops))) bad('blockFlops', 'must be a finite number >= 1');

@@ -239,12 +239,14 @@ function memoryPlan(
   const shape = `${nRows} x ${nCols}, ${nnz} observed, ${workers} workers`;
   const denseFits = inMemory.bytes <= budget || (when !== 'never' && spilled.bytes <= budget);
   const { kernelOversample, kernelPowerSteps } = defaultEngineOptions;
+  // an automatic rank starts at the default and may grow to twice it (engine/rank.ts): the estimate takes the larger
+  const auto = s.kernelRank === 'auto';
   const kernel = s.kernel === 'auto' && when === 'always'
     ? { form: 'dense' as const, rank: 0, why: '--spill always runs the dense kernel' }
-    : chooseKernel(s.kernel, s.kernelRank, kernelOversample, kernelPowerSteps,
+    : chooseKernel(s.kernel, s.kernelRank === 'auto' ? defaultEngineOptions.kernelRank : s.kernelRank, kernelOversample, kernelPowerSteps,
       { n: Math.max(nRows, nCols), d: Math.min(nRows, nCols), observed: nnz, sumCubes: sumRowCubes(raw) }, denseFits);
   if (kernel.form === 'low-rank') {
-    const k = kernel.rank;
+    const k = Math.min(Math.min(nRows, nCols), auto ? 2 * kernel.rank : kernel.rank);
     const estimate = estimateLowRankMemory(nRows, nCols, nnz, workers, k, Math.min(Math.min(nRows, nCols), k + kernelOversample));
     if (estimate.bytes > budget) {
       throw Errors.Config('memory-budget', budget, `the job needs an estimated ${gb(estimate.bytes)} with a low-rank kernel of rank ${k} (${shape}), more than the budget of ${gb(budget)}`);

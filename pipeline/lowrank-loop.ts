@@ -11,6 +11,7 @@ import type { CompletionResult, CsrSource, EngineOptions, LambdaSchedule, LinRfm
 import { predictLowRank } from '../engine/prediction.ts';
 import { initialSchedule, nextStep, recordFit, scheduleOf, stopAfterFit, type ScheduleOptions } from '../engine/schedule.ts';
 import { checkpointAfter, completionOf, sumSolves } from './loopsteps.ts';
+import { chooseRank, eigenAtRank, packedRank, RANK_LAST_SWEEP } from '../engine/rank.ts';
 import { prepareData, type PreparedData } from '../engine/split.ts';
 import { ResumeMismatch, runId, type EngineState, type RunControl } from '../engine/state.ts';
 import { maxRowLength } from '../engine/sweep.ts';
@@ -33,6 +34,8 @@ export interface LowRankSetup {
   nTrain: number;
   nVal: number;
   momentum: number;
+  /** The arrays are in shared memory (a pool's run): a change of rank allocates there too. */
+  shared: boolean;
 }
 
 /** Prepares the data and the low-rank form's arrays (in shared memory when `shared`). */
@@ -43,28 +46,40 @@ export function setupLowRank(source: Csr | CsrSource, opts: EngineOptions, share
   input = null;
   const id = runId(data, opts);
   const { train } = data;
-  const n = train.nRows;
   const d = train.nCols;
-  const nnz = train.values.length;
   const k = Math.min(opts.kernelRank, d);
-  const p = Math.min(d, k + opts.kernelOversample);
   const momentum = data.valRow.length > 0 ? opts.momentum : 0;
+  const { lr, plan } = allocLowRank(data, k, opts, shared, momentum, null);
   const f64 = float64s(shared);
-  const plan = planLowRank(train, data.valRow, k, p, opts.blockFlops);
-  // the second slot holds the previous sweep's kernel and fit, for the extrapolation only
-  const slot = (used: boolean): LowRankSlot => {
-    const m = used ? 1 : 0;
-    return { U: f64(m * d * k), w: f64(m * k), a: f64(m * nnz), bs: f64(m * n * k) };
-  };
-  const lr: LowRankArrays = {
-    k, p, slots: [slot(true), slot(momentum > 0)],
-    X: f64(d * p), T: f64(k * p), Z: f64(n * p), P: f64(plan.rows.length * k * p), YP: f64(plan.rows.length * d * p), PS: f64(k * p), Y: f64(d * p),
-  };
   const arrays: SweepArrays = {
     d, train, a: f64(0), valRow: data.valRow, valCol: data.valCol, valValue: data.valValue, cols: null, mats: [], ybuf: f64(0),
     maxRow: maxRowLength(data.all), lr,
   };
-  return { id, data, arrays, plan, n, d, k, nTrain: nnz, nVal: data.valRow.length, momentum };
+  return { id, data, arrays, plan, n: train.nRows, d, k, nTrain: train.values.length, nVal: data.valRow.length, momentum, shared };
+}
+
+/**
+ * The low-rank form's arrays and blocks at rank k. `keep` (a run's arrays at another rank) passes on
+ * its fits' `a`, which do not depend on k: a run that changes its rank allocates the rest only.
+ */
+function allocLowRank(data: PreparedData, k: number, opts: EngineOptions, shared: boolean, momentum: number, keep: LowRankArrays | null): { lr: LowRankArrays; plan: LowRankPlan } {
+  const { train } = data;
+  const n = train.nRows;
+  const d = train.nCols;
+  const nnz = train.values.length;
+  const p = Math.min(d, k + opts.kernelOversample);
+  const f64 = float64s(shared);
+  const plan = planLowRank(train, data.valRow, k, p, opts.blockFlops);
+  // the second slot holds the previous sweep's kernel and fit, for the extrapolation only
+  const slot = (s: number, used: boolean): LowRankSlot => {
+    const m = used ? 1 : 0;
+    return { U: f64(m * d * k), w: f64(m * k), a: keep?.slots[s]!.a ?? f64(m * nnz), bs: f64(m * n * k) };
+  };
+  const lr: LowRankArrays = {
+    k, p, slots: [slot(0, true), slot(1, momentum > 0)],
+    X: f64(d * p), T: f64(k * p), Z: f64(n * p), P: f64(plan.rows.length * k * p), YP: f64(plan.rows.length * d * p), PS: f64(k * p), Y: f64(d * p),
+  };
+  return { lr, plan };
 }
 
 /** The sketch's seed for a sweep: a function of the run's seed and the sweep alone, so a resumed run draws what it would have. */
@@ -80,9 +95,16 @@ function sweepRng(seed: number, sweep: number): Rng {
 export function* lowRankLoop(
   run: LowRankSetup, opts: EngineOptions, onSweep: SweepCallback | undefined, control: RunControl, t0: number,
 ): Generator<Block[], CompletionResult, BlockResult[]> {
-  const { data, arrays, plan, d, k, nVal, momentum } = run;
-  const lr = arrays.lr!;
-  const { p } = lr;
+  const { data, d, nVal, momentum } = run;
+  let { k, plan } = run;
+  let lr = run.arrays.lr!;
+  let p = lr.p;
+  // --kernel-rank auto: the rank may change once, from a sweep's spectrum (engine/rank.ts)
+  const auto = opts.kernelRankAuto;
+  const startRank = k;
+  const rankCap = Math.min(d, 2 * startRank);
+  let rankDecided = !auto;
+  let rankNote: string | undefined = auto ? undefined : `--kernel-rank ${k}`;
   const ms = data.scale * data.scale;
   const schedule: LambdaSchedule = nVal === 0 ? 'fixed' : opts.lambdaSchedule;
   const scheduleOpts: ScheduleOptions = { ...opts, momentum };
@@ -107,7 +129,19 @@ export function* lowRankLoop(
   let stopReason: StopReason = 'max-sweeps';
   let spectrum = { s: [] as number[], tau: 0 };
   const history: SweepInfo[] = [];
-  const Ycur = new Float64Array(d * p);
+  let Ycur = new Float64Array(d * p);
+  // a new rank: the arrays and blocks at that rank (the fits' `a` carried over); the run's arrays point at them
+  const setRank = (rank: number): void => {
+    const next = allocLowRank(data, rank, opts, run.shared, momentum, lr);
+    lr = next.lr;
+    plan = next.plan;
+    k = rank;
+    p = lr.p;
+    run.arrays.lr = lr;
+    run.plan = plan;
+    run.k = k;
+    Ycur = new Float64Array(d * p);
+  };
 
   const solveBlocks = (s: number, lambda: number, withValidation: boolean): Block[] =>
     plan.solve.map(([r0, r1, v0, v1]): Block => ({ kind: 'lr-solve', slot: s, uKey: uKey[s]!, tauK: tauK[s]!, lambda, r0, r1, v0: withValidation ? v0 : 0, v1: withValidation ? v1 : 0 }));
@@ -129,20 +163,30 @@ export function* lowRankLoop(
   let sweep = 0;
   const state = (sweepsDone: number): EngineState => {
     // the previous kernel for the extrapolation, after the ridge of its fit
-    const Gprev = new Float64Array(prev < 0 ? 0 : 1 + best.length);
+    let Gprev = new Float64Array(0);
     if (prev >= 0) {
+      const packed = packKernel(kernelOf(prev));
+      Gprev = new Float64Array(1 + packed.length);
       Gprev[0] = ridge[prev]!;
-      Gprev.set(packKernel(kernelOf(prev)), 1);
+      Gprev.set(packed, 1);
     }
     return { sweepsDone, d, runId: run.id, ...sched, history, K: packKernel(kernelOf(cur)), best, Gprev };
   };
   const r = control.resume;
   if (r !== undefined) {
+    // an automatic rank resumes at the rank the checkpoint's kernel has
+    const rank = packedRank(r.K, d);
+    if (auto && Number.isInteger(rank) && rank >= 1 && rank <= rankCap && rank !== k) setRank(rank);
     const Kr = unpackKernel(r.K, d, k);
     const prevLen = r.Gprev.length;
-    if (r.runId !== run.id || r.d !== d || Kr === null || r.best.length !== best.length || (prevLen !== 0 && (momentum === 0 || prevLen !== 1 + best.length))) {
+    const bestRank = packedRank(r.best, d);
+    const bestOk = auto ? Number.isInteger(bestRank) && bestRank >= 1 && bestRank <= rankCap : r.best.length === best.length;
+    if (r.runId !== run.id || r.d !== d || Kr === null || !bestOk || (prevLen !== 0 && (momentum === 0 || prevLen !== 1 + r.K.length))) {
       throw new ResumeMismatch(r.runId, run.id);
     }
+    // undecided until the rank moved or its last sweep passed (chooseRank decides at the end of a sweep)
+    rankDecided = !auto || k !== startRank || r.sweepsDone > RANK_LAST_SWEEP;
+    if (auto && rankDecided) rankNote = `rank ${k}, as chosen before the run was resumed`;
     sweep = r.sweepsDone;
     sched = scheduleOf(r);
     history.push(...r.history);
@@ -172,7 +216,7 @@ export function* lowRankLoop(
     sched = fit.state;
     if (fit.best) best = packKernel(kernelOf(cur));
     const info: SweepInfo = {
-      sweep, lambda: lambda * ms, validationRmse: Math.sqrt(mse) * data.scale, validationRelMse: mse, agop: 'low-rank',
+      sweep, lambda: lambda * ms, validationRmse: Math.sqrt(mse) * data.scale, validationRelMse: mse, agop: 'low-rank', kernelRank: k,
       cholFallbacks: fallbacks, restarts: sched.restarts, seconds: 0, solveSeconds: (performance.now() - ts) / 1000, agopSeconds: 0,
     };
     const tc = performance.now();
@@ -200,13 +244,25 @@ export function* lowRankLoop(
         }
         s = it.next(GV);
       }
-      const eig = s.value;
-      spectrum = { s: Array.from(eig.s, (x) => x * ms), tau: eig.tau * ms };
-      if (keepPrevious) {
+      let eig = s.value;
+      const decision = rankDecided ? null : chooseRank(eig.ritz, k, rankCap, sweep);
+      if (decision !== null) {
+        rankDecided = true;
+        rankNote = decision.why;
+        info.rankChoice = decision.why;
+      }
+      if (decision !== null && decision.rank !== k) {
+        // the next kernel at the new rank, in fresh arrays; no extrapolation across the change
+        eig = eigenAtRank(eig, d, decision.rank, sweepRng(opts.seed ^ 0x5eed, sweep));
+        setRank(decision.rank);
+        prev = -1;
+        cur = 0;
+      } else if (keepPrevious) {
         // this sweep's kernel and fit become the previous ones; the next kernel takes the other slot
         prev = cur;
         cur = 1 - cur;
       }
+      spectrum = { s: Array.from(eig.s, (x) => x * ms), tau: eig.tau * ms };
       setKernel(cur, kernelFromEigen(eig, opts.alpha));
       if (!eig.s.every(Number.isFinite) || !Number.isFinite(eig.tau)) stop = 'diverged';
       info.agopSeconds = (performance.now() - ta) / 1000;
@@ -222,11 +278,11 @@ export function* lowRankLoop(
       break;
     }
   }
-  const bestK = unpackKernel(best, d, k)!;
+  const bestK = unpackKernel(best, d, packedRank(best, d))!;
   const model: LinRfmModel = { d, K: new Float64Array(0), lambda: sched.bestLambda, scale: data.scale, transposed: data.transposed, alpha: opts.alpha, lowRank: bestK };
   return completionOf({ model, sched, stopReason, sweeps: sweep, history, t0, opts, nTrain: run.nTrain, nVal }, {
     predict: (rows, cols, out) => predictLowRank(data, bestK, model.lambda, null, false, rows, cols, out ?? new Float64Array(rows.length)),
-    spectrum,
+    spectrum: { ...spectrum, rankNote },
     spilledChunks: 0,
     release: () => undefined,
   });

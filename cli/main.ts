@@ -5,6 +5,7 @@ import { Errors, exitCodes, LinRfmError } from '../config/errors.ts';
 import { NumericError } from '../engine/errors.ts';
 import { keyDefs, keysOf, jobCommands, type JobCommand } from '../config/table.ts';
 import { check, fromText, resolveConfig, type Resolved } from '../config/load.ts';
+import type { EvaluateFlags } from './evaluate.ts';
 import type { ExperimentFlags } from './experiment.ts';
 import type { GenerateFlags } from './generate.ts';
 import { engineDefaults } from './options.ts';
@@ -16,6 +17,7 @@ const cmdComplete = async (s: Resolved): Promise<void> => (await import('./compl
 const cmdPredict = async (s: Resolved): Promise<void> => (await import('./predict.ts')).cmdPredict(s);
 const cmdGenerate = async (f: GenerateFlags): Promise<void> => (await import('./generate.ts')).cmdGenerate(f);
 const cmdExperiment = async (name: string, f: ExperimentFlags): Promise<void> => (await import('./experiment.ts')).cmdExperiment(name, f);
+const cmdEvaluate = async (f: EvaluateFlags): Promise<void> => (await import('./evaluate.ts')).cmdEvaluate(f);
 const cmdConfig = async (f: Record<string, unknown>): Promise<void> => (await import('./config.ts')).cmdConfig(f);
 
 function intArg(flag: string, min: number) {
@@ -104,6 +106,21 @@ export function buildProgram(): Command {
       .description('complete rows that were not in training from their observed entries alone, with a saved model (fold-in, no refit)'),
     'predict',
   ).action(withConfig('predict', cmdPredict));
+  program
+    .command('evaluate')
+    .description('score predictions (RMSE, MAE, coverage) and top-k lists (precision, recall, NDCG, MAP at k, catalogue coverage) against held-out truth; keys matched by text')
+    .requiredOption('--truth <file>', 'held-out entries (CSV or Parquet: row key, column key, value)')
+    .option('--predictions <file>', 'predictions as complete or predict write them (row key, column key, --prediction-key)')
+    .option('--top-k <file>', 'top-k lists as complete --top-k writes them (row key, column key, score, rank)')
+    .option('--k <k>', 'list length scored (default: the longest list)', intArg('--k', 1))
+    .option('--relevant-min <x>', 'a held-out item is relevant when its value is at least this (default: every held-out item)', numArg('--relevant-min', Number.isFinite, 'a number'))
+    .option('--catalogue <n>', 'items in the catalogue, for coverage (default: the distinct columns in the files read)', intArg('--catalogue', 1))
+    .option('--row-key <name>', 'row key column in every file (default row)')
+    .option('--col-key <name>', 'column key column in every file (default col)')
+    .option('--value-key <name>', 'value column of the truth (default value)')
+    .option('--prediction-key <name>', 'value column of the predictions (default prediction)')
+    .option('--json <file>', 'also write the figures as JSON')
+    .action(cmdEvaluate);
   program
     .command('experiment')
     .description("run one of the paper's comparisons and write a CSV table and SVG figures: completion-samples, regression-samples, time-vs-size, alpha")

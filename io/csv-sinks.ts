@@ -16,6 +16,8 @@ function headerNames(fields: string[]): string {
 
 export class TripletSink implements RecordSink {
   allowDuplicates = false;
+  /** The text NaN is read as NaN (see TripletColumns.nan), not refused. */
+  allowNaN = false;
   /** Set when onEntries threw, so the reader can rethrow that error rather than the scanner's wrapping of it. */
   callbackFailure: { error: unknown } | undefined;
   readonly expectedHeader: string;
@@ -92,8 +94,9 @@ export class TripletSink implements RecordSink {
     const ce = end[1];
     if (rs === re) throw emptyKey(this.file, line, this.names.row);
     if (cs === ce) throw emptyKey(this.file, line, this.names.col);
-    const value = parseDecimal(src, start[2], end[2]);
-    if (!(value - value === 0)) {
+    let value = parseDecimal(src, start[2], end[2]);
+    if (this.allowNaN && end[2] - start[2] === 3 && src.toString('latin1', start[2], end[2]) === 'NaN') value = Number.NaN;
+    else if (!(value - value === 0)) {
       throw Errors.BadData(
         this.file,
         `line ${line}, column ${quote(this.names.value)}`,

@@ -25,6 +25,7 @@ export async function readTripletsCsv(path: string, opts: TripletColumns = {}): 
       (bytes) => {
         made = stream === null ? new TripletSink(path, names, estimateLines(bytes)) : new TripletSink(path, names, stream.size, stream);
         made.allowDuplicates = allowDuplicates;
+        made.allowNaN = opts.nan === 'keep';
         if (opts.keys !== undefined) made.useKeys(opts.keys);
         return made;
       },

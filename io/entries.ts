@@ -34,6 +34,11 @@ export interface TripletColumns {
   rowKey?: string;
   colKey?: string;
   valueKey?: string;
+  /**
+   * A NaN value (what predictions.csv holds for a pair without a prediction): an error (default),
+   * or kept as NaN ('keep'; a CSV's text must be exactly NaN). Infinities are refused either way.
+   */
+  nan?: 'error' | 'keep';
   /** A (row, col) pair given twice: an error (default), or kept for the caller to merge (io/duplicates.ts). */
   duplicates?: 'error' | 'last' | 'mean';
   /** Called as rows are read (Parquet: after each row group; CSV: after each read) with the rows so far, the file number and the file count. */

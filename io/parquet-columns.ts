@@ -219,13 +219,13 @@ const utf8 = new TextDecoder('utf-8');
  * Converts the column's first n values to float64 into out[at..at+n). Returns the index of the
  * first value that is not finite (NaN or +-Inf, only possible from float columns), else -1.
  */
-export function readValues(data: Data, n: number, out: Float64Array, at: number): number {
+export function readValues(data: Data, n: number, out: Float64Array, at: number, allowNaN = false): number {
   const type = data.type;
   if (DataType.isFloat(type)) {
     if (type.precision === Precision.DOUBLE) out.set((data.values as Float64Array).subarray(0, n), at);
     else if (type.precision === Precision.SINGLE) copyNumbers(data.values as Float32Array, n, out, at);
     else halfToDouble(data.values as Uint16Array, n, out, at);
-    return firstNonFinite(out, at, n);
+    return firstNonFinite(out, at, n, allowNaN);
   }
   if (DataType.isInt(type)) {
     if (type.bitWidth === 64) int64ToDouble(int32Words(data.values as BigInt64Array), n, !type.isSigned, out, at);
@@ -243,10 +243,10 @@ function copyNumbers(values: ArrayLike<number>, n: number, out: Float64Array, at
   for (let i = 0; i < n; i++) out[at + i] = values[i];
 }
 
-function firstNonFinite(out: Float64Array, at: number, n: number): number {
+function firstNonFinite(out: Float64Array, at: number, n: number, allowNaN: boolean): number {
   for (let i = 0; i < n; i++) {
     const v = out[at + i];
-    if (v - v !== 0) return i;
+    if (v - v !== 0 && !(allowNaN && Number.isNaN(v))) return i;
   }
   return -1;
 }

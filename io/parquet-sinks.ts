@@ -97,6 +97,8 @@ function earliest(...rows: number[]): number {
 
 export class TripletSink implements BatchSink {
   allowDuplicates = false;
+  /** A NaN value is read as NaN (see TripletColumns.nan), not refused. */
+  allowNaN = false;
   private rowKeys = new KeyDictionary();
   private colKeys = new KeyDictionary();
   private readonly rowMapper = new KeyColumnMapper((text) => this.rowKeys.intern(text));
@@ -162,7 +164,7 @@ export class TripletSink implements BatchSink {
     const m = nullRow >= 0 ? nullRow : n;
     const badRow = this.rowMapper.map(rowData, m, this.rows, at);
     const badCol = this.colMapper.map(colData, m, this.cols, at);
-    const badValue = readValues(valueData, m, this.values, at);
+    const badValue = readValues(valueData, m, this.values, at, this.allowNaN);
     const first = earliest(badRow, badCol, badValue);
     if (first >= 0) {
       if (first === badRow) throw Errors.BadData(path, where(first, this.names.row), this.rowMapper.problem);

@@ -32,6 +32,7 @@ export async function readTripletsParquet(paths: string | string[], opts: Triple
   const dataset = await resolveDataset(paths);
   const sink = new TripletSink(dataset, names, stream);
   sink.allowDuplicates = (opts.duplicates ?? 'error') !== 'error';
+  sink.allowNaN = opts.nan === 'keep';
   if (opts.keys !== undefined) sink.useKeys(opts.keys);
   await scanDataset(dataset.files, sink, opts.onProgress);
   return sink.result();

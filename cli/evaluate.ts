@@ -1,0 +1,126 @@
+// `lin-rfm evaluate`: predictions and top-k lists (CSV or Parquet, as complete and predict write
+// them) scored against held-out truth, keys matched by their text: RMSE, MAE and coverage, and
+// precision, recall, NDCG and MAP at k with catalogue coverage; a table on stdout, JSON to a file.
+
+import { Errors } from '../config/errors.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
+import type { TripletColumns, Triplets } from '../io/entries.ts';
+import type { KeyDictionary } from '../io/key-dictionary.ts';
+import { rankingMetrics, ratingMetrics, type RankingMetrics, type RatingMetrics } from '../engine/metrics.ts';
+import { isParquet } from '../pipeline/inputs.ts';
+import { readTripletsCsv } from '../io/csv.ts';
+import { readTripletsParquet } from '../io/parquet.ts';
+import { VERSION } from './report.ts';
+
+/** The flags of `evaluate` (not job settings: it runs no completion). */
+export interface EvaluateFlags {
+  truth: string;
+  predictions?: string;
+  topK?: string;
+  k?: number;
+  relevantMin?: number;
+  catalogue?: number;
+  rowKey?: string;
+  colKey?: string;
+  valueKey?: string;
+  predictionKey?: string;
+  json?: string;
+}
+
+export interface Evaluation {
+  command: 'evaluate';
+  version: string;
+  truth: string;
+  predictions: string | null;
+  topK: string | null;
+  rating: RatingMetrics | null;
+  ranking: (RankingMetrics & { relevantMin: number | null }) | null;
+}
+
+async function readTable(path: string, opts: TripletColumns): Promise<Triplets> {
+  return isParquet(path) ? readTripletsParquet(path, opts) : readTripletsCsv(path, opts);
+}
+
+/** (row, col) indices as one number, i * cols + j: exact while rows x cols stays below 2^53. */
+const pairKey = (cols: number) => (i: number, j: number): number => i * cols + j;
+
+export async function evaluate(f: EvaluateFlags): Promise<Evaluation> {
+  if (f.predictions === undefined && f.topK === undefined) throw Errors.Usage('evaluate: give --predictions FILE, --top-k FILE or both');
+  const rowKey = f.rowKey ?? 'row';
+  const colKey = f.colKey ?? 'col';
+  const truth = await readTable(f.truth, { rowKey, colKey, valueKey: f.valueKey ?? 'value' });
+  if (truth.nnz === 0) throw Errors.BadData(f.truth, '', 'no entries to score against');
+  const keys: { rowKeys: KeyDictionary; colKeys: KeyDictionary } = { rowKeys: truth.rowKeys, colKeys: truth.colKeys };
+  const truthCols = truth.colKeys.size;
+
+  let rating: RatingMetrics | null = null;
+  if (f.predictions !== undefined) {
+    // the predictions' keys interned after the truth's: a key the truth lacks gets an index past them
+    const pred = await readTable(f.predictions, { rowKey, colKey, valueKey: f.predictionKey ?? 'prediction', keys, nan: 'keep' });
+    const key = pairKey(keys.colKeys.size);
+    const byPair = new Map<number, number>();
+    for (let e = 0; e < pred.nnz; e++) {
+      if (pred.rows[e]! < truth.rowKeys.size && pred.cols[e]! < truthCols) byPair.set(key(pred.rows[e]!, pred.cols[e]!), pred.values[e]!);
+    }
+    const matched = Float64Array.from({ length: truth.nnz }, (_, e) => byPair.get(key(truth.rows[e]!, truth.cols[e]!)) ?? Number.NaN);
+    rating = ratingMetrics(truth.values, matched);
+  }
+
+  let ranking: Evaluation['ranking'] = null;
+  if (f.topK !== undefined) {
+    const top = await readTable(f.topK, { rowKey, colKey, valueKey: 'rank', keys });
+    const lists = new Map<number, { col: number; rank: number }[]>();
+    for (let e = 0; e < top.nnz; e++) {
+      const rank = top.values[e]!;
+      if (!(Number.isInteger(rank) && rank >= 1)) throw Errors.BadData(f.topK, `entry ${e + 1}, column "rank"`, `${rank} is not a rank (an integer >= 1)`);
+      const row = top.rows[e]!;
+      let list = lists.get(row);
+      if (list === undefined) lists.set(row, (list = []));
+      list.push({ col: top.cols[e]!, rank });
+    }
+    let longest = 0;
+    const ordered = new Map<number, number[]>();
+    for (const [row, list] of lists) {
+      list.sort((a, b) => a.rank - b.rank);
+      ordered.set(row, list.map((x) => x.col));
+      longest = Math.max(longest, list.length);
+    }
+    const k = f.k ?? longest;
+    if (k < 1) throw Errors.BadData(f.topK, '', 'no recommendations');
+    const relevant = new Map<number, Set<number>>();
+    for (let e = 0; e < truth.nnz; e++) {
+      if (f.relevantMin !== undefined && !(truth.values[e]! >= f.relevantMin)) continue;
+      const row = truth.rows[e]!;
+      let set = relevant.get(row);
+      if (set === undefined) relevant.set(row, (set = new Set()));
+      set.add(truth.cols[e]!);
+    }
+    const catalogue = f.catalogue ?? keys.colKeys.size;
+    ranking = { ...rankingMetrics(ordered, relevant, k, catalogue), relevantMin: f.relevantMin ?? null };
+  }
+  return { command: 'evaluate', version: VERSION, truth: f.truth, predictions: f.predictions ?? null, topK: f.topK ?? null, rating, ranking };
+}
+
+/** The evaluation as a short table. */
+export function evaluationTable(ev: Evaluation): string {
+  const lines: string[] = [];
+  const num = (x: number): string => (Number.isFinite(x) ? x.toFixed(4) : 'n/a');
+  if (ev.rating !== null) {
+    const r = ev.rating;
+    lines.push(`RMSE ${num(r.rmse)}  MAE ${num(r.mae)}  over ${r.predicted} of ${r.pairs} pairs (coverage ${(100 * r.coverage).toFixed(1)}%, ${r.unpredicted} without a prediction)`);
+  }
+  if (ev.ranking !== null) {
+    const m = ev.ranking;
+    const rel = m.relevantMin === null ? 'every held-out item relevant' : `relevant: value >= ${m.relevantMin}`;
+    lines.push(`at k = ${m.k} over ${m.rows} rows (${rel}; ${m.rowsWithoutList} without a list):`);
+    lines.push(`  precision ${num(m.precision)}  recall ${num(m.recall)}  NDCG ${num(m.ndcg)}  MAP ${num(m.map)}`);
+    lines.push(`  catalogue coverage ${num(m.catalogueCoverage)} (${m.itemsRecommended} of ${m.catalogue} items)`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+export async function cmdEvaluate(f: EvaluateFlags): Promise<void> {
+  const ev = await evaluate(f);
+  process.stdout.write(evaluationTable(ev));
+  if (f.json !== undefined) await writeFileAtomic(f.json, JSON.stringify(ev, null, 2) + '\n');
+}

@@ -17,11 +17,12 @@ import { ResumeMismatch } from '../engine/state.ts';
 import { fingerprint, isParquet, readPairs } from '../pipeline/inputs.ts';
 import { jobControl, type JobControl } from '../pipeline/jobcontrol.ts';
 import { loadInMemory, loadMode, loadSpilled, type Loaded } from '../pipeline/load.ts';
-import { topKPerRow, topKPerRowByColumns, writeFull, writeKeyedTable, writePredictions } from '../pipeline/outputs.ts';
+import { topKPerRow, topKPerRowByColumns, writeFull, writeKeyedTable, writePredictions, type TopKLists } from '../pipeline/outputs.ts';
 import { openOutputFolder, type OutputFolder } from '../pipeline/outdir.ts';
 import { completeAsync } from '../pipeline/run.ts';
 import { engineOptionsFrom } from './options.ts';
 import { workerCount } from './workers.ts';
+import { evaluateRun } from './evaluate.ts';
 import { createProgress, type Progress } from './progress.ts';
 import { kernelSummary, peakRssBytes, runSummary, sweepReporter, VERSION } from './report.ts';
 import { makeDirs } from '../io/dirs.ts';
@@ -42,6 +43,14 @@ export async function cmdComplete(settings: Resolved): Promise<void> {
   let job: JobControl | undefined;
   try {
     checkWritable(dirname(checkpointPath), 'the checkpoint');
+    // the truth to score against is read at the end: found missing before the run, not after it
+    if (s.evaluate !== undefined) {
+      try {
+        accessSync(s.evaluate, constants.R_OK);
+      } catch (err) {
+        throw Errors.MissingInput(s.evaluate, `--evaluate: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, { cause: err });
+      }
+    }
     // signals are caught from here to the end: the load stops at the next batch or bucket, the sweeps
     // after a checkpoint, and the outputs are finished
     job = jobControl({ path: checkpointPath, every: s.checkpointEvery, resume: s.resume, progress, watchParent: process.env['npm_command'] === 'exec' });
@@ -169,9 +178,10 @@ async function writeCompleteOutputs(s: CompleteSettings, settings: Resolved, t0:
   };
   const tableFormat = s.format ?? (isParquet(input) ? 'parquet' : 'csv');
   const topK = s.topK;
+  let top: TopKLists | null = null;
   if (topK !== undefined) {
     const path = join(stage, `topk.${tableFormat}`);
-    const top = loaded.byColumn ? topKPerRowByColumns(loaded.observed, topK, predictOut) : topKPerRow(loaded.observed, topK, predictOut);
+    top = loaded.byColumn ? topKPerRowByColumns(loaded.observed, topK, predictOut) : topKPerRow(loaded.observed, topK, predictOut);
     await writeKeyedTable(path, tableFormat, columns, [
       Array.from(top.rows, (i) => tri.rowKeys.key(i)),
       Array.from(top.cols, (j) => tri.colKeys.key(j)),
@@ -179,6 +189,8 @@ async function writeCompleteOutputs(s: CompleteSettings, settings: Resolved, t0:
     outputs['topk'] = final(path);
   }
   if (s.full) outputs['full'] = final(await writeFull(stage, tableFormat, loaded.observed, tri, columns, predictOut, loaded.byColumn));
+  const evaluation = s.evaluate === undefined ? null : await evaluateRun(s.evaluate, columns, tri, predictOut, top, topK);
+  if (evaluation?.rating) progress.info(`evaluation against ${s.evaluate}: RMSE ${evaluation.rating.rmse.toFixed(4)} over ${evaluation.rating.predicted} of ${evaluation.rating.pairs} pairs`);
   const kernel = kernelSummary(result, loaded.kernel);
   if (kernel.warning !== null) progress.warn(kernel.warning);
   const modelDir = join(stage, 'model');
@@ -200,6 +212,7 @@ async function writeCompleteOutputs(s: CompleteSettings, settings: Resolved, t0:
     settings,
     input: { file: resolve(input), rows: loaded.nRows, cols: loaded.nCols, observed: nnz, mergedDuplicates: loaded.mergedDuplicates, load: loaded.mode, fingerprint: fingerprint(input) },
     predict: pairs ? { file: resolve(s.predict!), pairs: pairs.n, unseenKeys: unseen } : null,
+    evaluation,
     ...runSummary(result),
     kernel: kernel.summary,
     resumedAfterSweep: job.resumedAt,

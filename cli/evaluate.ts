@@ -8,6 +8,7 @@ import type { TripletColumns, Triplets } from '../io/entries.ts';
 import type { KeyDictionary } from '../io/key-dictionary.ts';
 import { rankingMetrics, ratingMetrics, type RankingMetrics, type RatingMetrics } from '../engine/metrics.ts';
 import { isParquet } from '../pipeline/inputs.ts';
+import type { TopKLists } from '../pipeline/outputs.ts';
 import { readTripletsCsv } from '../io/csv.ts';
 import { readTripletsParquet } from '../io/parquet.ts';
 import { VERSION } from './report.ts';
@@ -37,7 +38,7 @@ export interface Evaluation {
   ranking: (RankingMetrics & { relevantMin: number | null }) | null;
 }
 
-async function readTable(path: string, opts: TripletColumns): Promise<Triplets> {
+export async function readTable(path: string, opts: TripletColumns): Promise<Triplets> {
   return isParquet(path) ? readTripletsParquet(path, opts) : readTripletsCsv(path, opts);
 }
 
@@ -99,6 +100,43 @@ export async function evaluate(f: EvaluateFlags): Promise<Evaluation> {
     ranking = { ...rankingMetrics(ordered, relevant, k, catalogue), relevantMin: f.relevantMin ?? null };
   }
   return { command: 'evaluate', version: VERSION, truth: f.truth, predictions: f.predictions ?? null, topK: f.topK ?? null, rating, ranking };
+}
+
+/**
+ * complete --evaluate: the run's predictions (in the data's units) for the truth's pairs, a pair
+ * with a key the run never saw counting as unpredicted, and its top-k lists against the truth's
+ * items of each row (all relevant), the catalogue being the run's columns.
+ */
+export async function evaluateRun(
+  path: string, columns: { rowKey: string; colKey: string; valueKey: string }, keys: { rowKeys: KeyDictionary; colKeys: KeyDictionary },
+  predict: (rows: Int32Array, cols: Int32Array) => Float64Array, top: TopKLists | null, k: number | undefined,
+): Promise<{ truth: string; rating: RatingMetrics; ranking: RankingMetrics | null }> {
+  const truth = await readTable(path, columns);
+  if (truth.nnz === 0) throw Errors.BadData(path, '', 'no entries to score against');
+  const rowOf = Int32Array.from({ length: truth.rowKeys.size }, (_, i) => keys.rowKeys.get(truth.rowKeys.key(i)));
+  const colOf = Int32Array.from({ length: truth.colKeys.size }, (_, j) => keys.colKeys.get(truth.colKeys.key(j)));
+  const known: number[] = [];
+  for (let e = 0; e < truth.nnz; e++) if (rowOf[truth.rows[e]!]! >= 0 && colOf[truth.cols[e]!]! >= 0) known.push(e);
+  const pred = new Float64Array(truth.nnz).fill(Number.NaN);
+  const got = predict(Int32Array.from(known, (e) => rowOf[truth.rows[e]!]!), Int32Array.from(known, (e) => colOf[truth.cols[e]!]!));
+  known.forEach((e, q) => { pred[e] = got[q]!; });
+  const rating = ratingMetrics(truth.values, pred);
+  if (top === null || k === undefined) return { truth: path, rating, ranking: null };
+  const lists = new Map<number, number[]>();
+  for (let e = 0; e < top.rows.length; e++) {
+    const list = lists.get(top.rows[e]!) ?? [];
+    list.push(top.cols[e]!);
+    lists.set(top.rows[e]!, list);
+  }
+  // the truth's rows and items by the run's indices; a key the run never saw gets a number of its own below 0
+  const relevant = new Map<number, Set<number>>();
+  for (let e = 0; e < truth.nnz; e++) {
+    const i = rowOf[truth.rows[e]!]! >= 0 ? rowOf[truth.rows[e]!]! : -1 - truth.rows[e]!;
+    const j = colOf[truth.cols[e]!]! >= 0 ? colOf[truth.cols[e]!]! : -1 - truth.cols[e]!;
+    const set = relevant.get(i) ?? new Set<number>();
+    relevant.set(i, set.add(j));
+  }
+  return { truth: path, rating, ranking: rankingMetrics(lists, relevant, k, keys.colKeys.size) };
 }
 
 /** The evaluation as a short table. */

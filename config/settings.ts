@@ -61,6 +61,8 @@ export interface CompleteSettings extends EngineSettings, IoSettings {
   outliers: OutlierPolicy;
   outlierLimit: number;
   topK?: number;
+  /** Held-out truth scored at the end of the run (report.json evaluation). */
+  evaluate?: string;
   full: boolean;
   /** Bytes; absent: 80% of RAM. */
   memoryBudget?: number;
@@ -98,7 +100,7 @@ const ioKeys: Record<keyof IoSettings, true> = {
 export const settingKeys: { [C in JobCommand]: Record<keyof SettingsOf[C], true> } = {
   demo: { ...engineKeys, quiet: true, output: true, rows: true, cols: true, rank: true, observed: true, dataSeed: true },
   complete: {
-    ...engineKeys, ...ioKeys, center: true, outliers: true, outlierLimit: true, topK: true, full: true, memoryBudget: true, spill: true, workDir: true, spillChunk: true,
+    ...engineKeys, ...ioKeys, center: true, outliers: true, outlierLimit: true, topK: true, evaluate: true, full: true, memoryBudget: true, spill: true, workDir: true, spillChunk: true,
     checkpointEvery: true, checkpoint: true, resume: true,
   },
   predict: { ...ioKeys, model: true, predict: true },

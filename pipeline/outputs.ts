@@ -130,6 +130,14 @@ export async function writeFull(
   return final;
 }
 
+/** Top-k lists in long form: entry e is column cols[e] at rank ranks[e] (1-based) of row rows[e], each row's entries in rank order. */
+export interface TopKLists {
+  rows: Int32Array;
+  cols: Int32Array;
+  scores: Float64Array;
+  ranks: Int32Array;
+}
+
 /**
  * The k highest predicted unobserved entries of every row (ties: lower column first), in rank order,
  * computed a chunk of rows at a time so that only a chunk of the completed matrix exists at once.
@@ -138,7 +146,7 @@ export function topKPerRow(
   observed: ObservedRows,
   k: number,
   predict: (rows: Int32Array, cols: Int32Array) => Float64Array,
-): { rows: Int32Array; cols: Int32Array; scores: Float64Array; ranks: Int32Array } {
+): TopKLists {
   const { nRows: n, nCols: d } = observed;
   const per = Math.min(k, d);
   const outRows: number[] = [];

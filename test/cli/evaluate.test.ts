@@ -66,7 +66,7 @@ describe('evaluate on a run of complete (seed 3)', () => {
   it('agrees with RMSE and NDCG@5 computed here from predictions.csv, topk.csv and the truth', () => {
     const g = runCli(dir, ['generate', '--rows', '150', '--cols', '40', '--rank', '2', '--observed', '2000', '--seed', '3', '--out', 'g.csv', '--truth', 'gt.csv', '--truth-count', '400']);
     expect(g.status, g.stderr).toBe(0);
-    const c = runCli(dir, ['complete', '--input', 'g.csv', '--output', 'run', '--predict', 'gt.csv', '--top-k', '5', '--max-sweeps', '30', '--quiet']);
+    const c = runCli(dir, ['complete', '--input', 'g.csv', '--output', 'run', '--predict', 'gt.csv', '--top-k', '5', '--max-sweeps', '30', '--evaluate', 'gt.csv', '--quiet']);
     expect(c.status, c.stderr).toBe(0);
     const r = runCli(dir, ['evaluate', '--truth', 'gt.csv', '--predictions', 'run/predictions.csv', '--top-k', 'run/topk.csv', '--json', 'run-ev.json']);
     expect(r.status, r.stderr).toBe(0);
@@ -99,5 +99,18 @@ describe('evaluate on a run of complete (seed 3)', () => {
     expect(ev.ranking.ndcg).toBeCloseTo(ndcg / rel.size, 12);
     // held-out pairs are unobserved, so top-k lists can hit them: a fit of rank-2 data does
     expect(ev.ranking.ndcg).toBeGreaterThan(0);
+
+    // complete --evaluate put the same figures in its report (from the predictions before they were written)
+    const report = JSON.parse(readFileSync(join(dir, 'run', 'report.json'), 'utf8'));
+    expect(report.evaluation.rating.rmse).toBeCloseTo(ev.rating.rmse, 12);
+    expect(report.evaluation.rating.coverage).toBe(1);
+    expect(report.evaluation.ranking.ndcg).toBeCloseTo(ev.ranking.ndcg, 12);
+    expect(report.evaluation.ranking.map).toBeCloseTo(ev.ranking.map, 12);
+  });
+
+  it('complete --evaluate with a missing file stops before the run, naming it (exit 66)', () => {
+    const c = runCli(dir, ['complete', '--input', 'g.csv', '--output', 'run2', '--evaluate', 'nowhere.csv', '--quiet']);
+    expect(c.status).toBe(66);
+    expect(c.stderr).toMatch(/nowhere\.csv: --evaluate: no such file/);
   });
 });

@@ -8,6 +8,7 @@ import { check, fromText, resolveConfig, type Resolved } from '../config/load.ts
 import type { EvaluateFlags } from './evaluate.ts';
 import type { ExperimentFlags } from './experiment.ts';
 import type { GenerateFlags } from './generate.ts';
+import type { SimilarFlags } from './similar.ts';
 import { engineDefaults } from './options.ts';
 import { VERSION } from './report.ts';
 
@@ -18,6 +19,7 @@ const cmdPredict = async (s: Resolved): Promise<void> => (await import('./predic
 const cmdGenerate = async (f: GenerateFlags): Promise<void> => (await import('./generate.ts')).cmdGenerate(f);
 const cmdExperiment = async (name: string, f: ExperimentFlags): Promise<void> => (await import('./experiment.ts')).cmdExperiment(name, f);
 const cmdEvaluate = async (f: EvaluateFlags): Promise<void> => (await import('./evaluate.ts')).cmdEvaluate(f);
+const cmdSimilar = async (f: SimilarFlags): Promise<void> => (await import('./similar.ts')).cmdSimilar(f);
 const cmdConfig = async (f: Record<string, unknown>): Promise<void> => (await import('./config.ts')).cmdConfig(f);
 
 function intArg(flag: string, min: number) {
@@ -121,6 +123,14 @@ export function buildProgram(): Command {
     .option('--prediction-key <name>', 'value column of the predictions (default prediction)')
     .option('--json <file>', 'also write the figures as JSON')
     .action(cmdEvaluate);
+  program
+    .command('similar')
+    .description("each item's most similar items by the cosine of the model's kernel columns (a learned item-item similarity), as CSV or Parquet")
+    .requiredOption('--model <dir>', 'a model directory (OUTPUT/model of complete)')
+    .requiredOption('--top-k <k>', 'similar items per item', intArg('--top-k', 1))
+    .option('--items <file>', 'the items to list, a CSV whose first column holds their keys (default: every item)')
+    .requiredOption('--out <file>', 'where the lists go: .csv or .parquet (item, similar, cosine, rank)')
+    .action(cmdSimilar);
   program
     .command('experiment')
     .description("run one of the paper's comparisons and write a CSV table and SVG figures: completion-samples, regression-samples, time-vs-size, alpha")

@@ -4,25 +4,10 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../kernels/random.ts';
 import { denseKernel, kernelFromEigen, packKernel, type TopEigen } from '../../engine/lowrank.ts';
+import { orthonormalColumns } from './reference.ts';
 import { chooseRank, eigenAtRank, packedRank, RANK_FIRST_SWEEP, RANK_LAST_SWEEP } from '../../engine/rank.ts';
 
 const ritz = (...x: number[]): Float64Array => Float64Array.from(x);
-
-/** d x k row-major with orthonormal columns: Gram-Schmidt on seeded Gaussian columns. */
-function orthonormalColumns(d: number, k: number, rng: Rng): Float64Array {
-  const U = Float64Array.from({ length: d * k }, () => rng.normal());
-  for (let r = 0; r < k; r++) {
-    for (let q = 0; q < r; q++) {
-      let dot = 0;
-      for (let j = 0; j < d; j++) dot += U[j * k + r]! * U[j * k + q]!;
-      for (let j = 0; j < d; j++) U[j * k + r] -= dot * U[j * k + q]!;
-    }
-    let norm = 0;
-    for (let j = 0; j < d; j++) norm += U[j * k + r]! ** 2;
-    for (let j = 0; j < d; j++) U[j * k + r] /= Math.sqrt(norm);
-  }
-  return U;
-}
 
 describe('chooseRank', () => {
   // 3 signal values, then a drop of 50x: the cut is clear

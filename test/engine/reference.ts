@@ -113,3 +113,18 @@ export function randomSparse(n: number, d: number, density: number, rng: Rng): C
   return { nRows: n, nCols: d, rowPtr, colIdx: Int32Array.from(cols), values: Float64Array.from(vals) };
 }
 
+export /** d x k row-major with orthonormal columns: Gram-Schmidt on seeded Gaussian columns. */
+function orthonormalColumns(d: number, k: number, rng: Rng): Float64Array {
+  const U = Float64Array.from({ length: d * k }, () => rng.normal());
+  for (let r = 0; r < k; r++) {
+    for (let q = 0; q < r; q++) {
+      let dot = 0;
+      for (let j = 0; j < d; j++) dot += U[j * k + r]! * U[j * k + q]!;
+      for (let j = 0; j < d; j++) U[j * k + r] -= dot * U[j * k + q]!;
+    }
+    let norm = 0;
+    for (let j = 0; j < d; j++) norm += U[j * k + r]! ** 2;
+    for (let j = 0; j < d; j++) U[j * k + r] /= Math.sqrt(norm);
+  }
+  return U;
+}

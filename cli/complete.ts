@@ -10,7 +10,7 @@ import { settingsOf, type CompleteSettings } from '../config/settings.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import type { Pairs } from '../io/entries.ts';
 import { writeModel } from '../io/model.ts';
-import { uncenter } from '../engine/center.ts';
+import { clipTo, uncenter } from '../engine/center.ts';
 import type { CompletionResult, EngineOptions } from '../engine/options.ts';
 import { NumericError } from '../engine/errors.ts';
 import { ResumeMismatch } from '../engine/state.ts';
@@ -156,14 +156,14 @@ async function writeCompleteOutputs(s: CompleteSettings, settings: Resolved, t0:
   const outputs: Record<string, string> = {};
   let unseen = 0;
   if (pairs !== null) {
-    const pred = uncenter(center, rowBias, pairs.rows, pairs.cols, result.predict(pairs.rows, pairs.cols));
+    const pred = clipTo(s.clip, uncenter(center, rowBias, pairs.rows, pairs.cols, result.predict(pairs.rows, pairs.cols)));
     for (let e = 0; e < pairs.n; e++) {
       if (pairs.rows[e]! < 0 || pairs.cols[e]! < 0) unseen++;
       else if (!Number.isFinite(pred[e]!)) {
         throw Errors.Numeric(s.predict!, `the prediction for (${pairs.rowText[e]}, ${pairs.colText[e]}), a pair of known keys, is ${pred[e]}; nothing was written`);
       }
     }
-    const path = await writePredictions(stage, s.format, s.predict!, columns, pairs, pred, { policy: s.coldStart, center, rowBias });
+    const path = await writePredictions(stage, s.format, s.predict!, columns, pairs, pred, { policy: s.coldStart, center, rowBias, clip: s.clip });
     outputs['predictions'] = final(path);
   }
   // predictions in the data's units, for the outputs that complete whole rows
@@ -176,6 +176,8 @@ async function writeCompleteOutputs(s: CompleteSettings, settings: Resolved, t0:
     }
     return p;
   };
+  // clipped to --clip for what is written; the top-k lists rank by the unclipped scores (no ties at the top of the scale)
+  const predictClipped = (r: Int32Array, c: Int32Array): Float64Array => clipTo(s.clip, predictOut(r, c));
   const tableFormat = s.format ?? (isParquet(input) ? 'parquet' : 'csv');
   const topK = s.topK;
   let top: TopKLists | null = null;
@@ -185,11 +187,11 @@ async function writeCompleteOutputs(s: CompleteSettings, settings: Resolved, t0:
     await writeKeyedTable(path, tableFormat, columns, [
       Array.from(top.rows, (i) => tri.rowKeys.key(i)),
       Array.from(top.cols, (j) => tri.colKeys.key(j)),
-    ], [{ name: 'score', values: top.scores }, { name: 'rank', values: top.ranks }]);
+    ], [{ name: 'score', values: clipTo(s.clip, top.scores.slice()) }, { name: 'rank', values: top.ranks }]);
     outputs['topk'] = final(path);
   }
-  if (s.full) outputs['full'] = final(await writeFull(stage, tableFormat, loaded.observed, tri, columns, predictOut, loaded.byColumn));
-  const evaluation = s.evaluate === undefined ? null : await evaluateRun(s.evaluate, columns, tri, predictOut, top, topK);
+  if (s.full) outputs['full'] = final(await writeFull(stage, tableFormat, loaded.observed, tri, columns, predictClipped, loaded.byColumn));
+  const evaluation = s.evaluate === undefined ? null : await evaluateRun(s.evaluate, columns, tri, predictClipped, top, topK);
   if (evaluation?.rating) progress.info(`evaluation against ${s.evaluate}: RMSE ${evaluation.rating.rmse.toFixed(4)} over ${evaluation.rating.predicted} of ${evaluation.rating.pairs} pairs`);
   const kernel = kernelSummary(result, loaded.kernel);
   if (kernel.warning !== null) progress.warn(kernel.warning);

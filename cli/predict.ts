@@ -6,7 +6,7 @@ import type { Resolved } from '../config/load.ts';
 import { settingsOf, type PredictSettings } from '../config/settings.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { readModel, type StoredModel } from '../io/model.ts';
-import { centered, rowBiases, uncenter, type Center } from '../engine/center.ts';
+import { centered, clipTo, rowBiases, uncenter, type Center } from '../engine/center.ts';
 import { csrFromTriplets } from '../engine/csr.ts';
 import { predictWithModel } from '../engine/prediction.ts';
 import { readObserved, readPairs } from '../pipeline/inputs.ts';
@@ -57,13 +57,13 @@ async function predictInto(
   const center: Center = { kind: model.center.kind, mean: model.center.mean, reg: model.center.reg, colBias: model.center.bias };
   const rowBias = rowBiases(raw, center, new Float64Array(raw.nRows));
   const observed = centered(raw, center, rowBias);
-  const pred = uncenter(center, rowBias, pairs.rows, pairs.cols, predictWithModel(
+  const pred = clipTo(s.clip, uncenter(center, rowBias, pairs.rows, pairs.cols, predictWithModel(
     { d: model.d, K: model.K, lowRank: model.lowRank, lambda: model.lambda, scale: model.scale, transposed: false, alpha: model.alpha },
     observed,
     pairs.rows,
     pairs.cols,
-  ));
-  const staged = await writePredictions(folder.staging, s.format, predictPath, columns, pairs, pred, { policy: s.coldStart, center, rowBias });
+  )));
+  const staged = await writePredictions(folder.staging, s.format, predictPath, columns, pairs, pred, { policy: s.coldStart, center, rowBias, clip: s.clip });
   const path = folder.final(staged);
   const report = {
     command: 'predict',

@@ -38,6 +38,14 @@ const positive = z.number().gt(0, 'must be > 0').finite('must be finite');
 const nonNegative = z.number().min(0, 'must be >= 0').finite('must be finite');
 const intMin = (min: number): z.ZodType => z.number().int('must be an integer').min(min, `must be an integer >= ${min}`);
 const choice = (values: readonly [string, ...string[]]): z.ZodType => z.enum(values);
+const clipSchema = z.union([z.string(), z.array(z.number())]).transform((v, ctx) => {
+  const parts = typeof v === 'string' ? v.split(',').map((x) => (x.trim() === '' ? Number.NaN : Number(x))) : v;
+  if (parts.length !== 2 || !parts.every(Number.isFinite) || !(parts[0]! < parts[1]!)) {
+    ctx.addIssue({ code: 'custom', message: 'expected two finite numbers lo,hi with lo < hi' });
+    return z.NEVER;
+  }
+  return [parts[0]!, parts[1]!] as [number, number];
+});
 const rankSchema = z.union([z.literal('auto'), z.number(), z.string().regex(/^\s*\d+\s*$/, "must be 'auto' or an integer >= 1").transform(Number)])
   .refine((v) => v === 'auto' || (Number.isInteger(v) && v >= 1), "must be 'auto' or an integer >= 1");
 const bytes = z.union([z.number(), z.string()]).transform((v, ctx) => {
@@ -90,6 +98,7 @@ export const keyDefs: readonly KeyDef[] = [
   cols('col', 'col'),
   cols('value', 'value'),
   def('format', '--format <f>', 'choice', choice(['csv', 'parquet']), 'format of the tables written (default: that of --predict, else that of --input)', IO, { choices: ['csv', 'parquet'] }),
+  def('clip', '--clip <lo,hi>', 'string', clipSchema, 'clip every prediction, top-k score and completed value into [lo, hi] (a rating scale, e.g. 1,5)', IO),
   def('coldStart', '--cold-start <policy>', 'choice', choice(['nan', 'drop', 'mean']), 'pairs with a key never seen in training: nan | drop | mean (the centering offset)', IO, { choices: ['nan', 'drop', 'mean'], default: 'nan' }),
   def('duplicates', '--duplicates <policy>', 'choice', choice(['error', 'last', 'mean']), 'a (row, col) pair given twice: error | last (keep the last value) | mean', IO, { choices: ['error', 'last', 'mean'], default: 'error' }),
   // complete

@@ -120,6 +120,18 @@ export function uncenter(c: Center, rowBias: Float64Array, rows: Int32Array, col
   return pred;
 }
 
+/** Values clipped into [lo, hi] in place (a rating scale); NaN stays NaN; no range: as they are. */
+export function clipTo(range: readonly [number, number] | undefined, values: Float64Array): Float64Array {
+  if (range === undefined) return values;
+  const [lo, hi] = range;
+  for (let e = 0; e < values.length; e++) {
+    const v = values[e]!;
+    if (v < lo) values[e] = lo;
+    else if (v > hi) values[e] = hi;
+  }
+  return values;
+}
+
 export function sumInOrder(x: Float64Array): number {
   let s = 0;
   for (let i = 0; i < x.length; i++) s += x[i]!;

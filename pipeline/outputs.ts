@@ -35,7 +35,7 @@ export async function writePredictions(
         const c = cold.center;
         let v = c.kind === 'none' ? Number.NaN : c.mean;
         if (c.kind === 'bias') v += (i >= 0 ? cold.rowBias[i]! : 0) + (j >= 0 ? c.colBias[j]! : 0);
-        pred[e] = v;
+        pred[e] = cold.clip === undefined || Number.isNaN(v) ? v : Math.min(cold.clip[1], Math.max(cold.clip[0], v));
       } else pred[e] = Number.NaN;
       keep.push(e);
     }
@@ -71,7 +71,7 @@ export async function writeKeyedTable(
   })());
 }
 
-export type ColdStart = { policy: ColdStartPolicy; center: Center; rowBias: Float64Array };
+export type ColdStart = { policy: ColdStartPolicy; center: Center; rowBias: Float64Array; clip?: readonly [number, number] | undefined };
 
 /**
  * The whole completed matrix in long format (row key, column key, value, observed), a chunk of rows

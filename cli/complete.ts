@@ -35,7 +35,7 @@ export async function cmdComplete(settings: Resolved): Promise<void> {
   const outDir = resolve(s.output);
   const budget = s.memoryBudget ?? Math.floor(0.8 * totalmem());
   const workers = workerCount(s.workers, (m) => progress.warn(m));
-  const columns = { rowKey: s.rowKey, colKey: s.colKey, valueKey: s.valueKey };
+  const columns = { rowKey: s.rowKey, colKey: s.colKey, valueKey: s.valueKey, delimiter: s.delimiter };
   const eo = engineOptionsFrom(s);
   const checkpointPath = resolve(s.checkpoint ?? join(outDir, 'checkpoint.lrfm'));
   // one job per output folder; its outputs are staged there and published together at the end

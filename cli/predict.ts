@@ -40,7 +40,7 @@ async function predictInto(
 ): Promise<void> {
   const modelDir = s.model;
   const input = s.input;
-  const columns = { rowKey: s.rowKey, colKey: s.colKey, valueKey: s.valueKey };
+  const columns = { rowKey: s.rowKey, colKey: s.colKey, valueKey: s.valueKey, delimiter: s.delimiter };
   const tri = await readObserved(input, columns, s.duplicates, (rows, file, files) =>
     progress.status(`reading ${input}: ${rows.toLocaleString('en-US')} rows${files > 1 ? ` (file ${file + 1} of ${files})` : ''}`));
   const predictPath = s.predict;

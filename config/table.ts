@@ -98,6 +98,7 @@ export const keyDefs: readonly KeyDef[] = [
   cols('col', 'col'),
   cols('value', 'value'),
   def('format', '--format <f>', 'choice', choice(['csv', 'parquet']), 'format of the tables written (default: that of --predict, else that of --input)', IO, { choices: ['csv', 'parquet'] }),
+  def('delimiter', '--delimiter <c>', 'string', z.string().refine((v) => v === 'tab' || v === '\\t' || v.length === 1, "must be one character, or 'tab'"), 'CSV field separator for every CSV read (default: a tab for *.tsv and *.tsv.gz, else a comma); gzip files (*.csv.gz) are read as they are', IO),
   def('clip', '--clip <lo,hi>', 'string', clipSchema, 'clip every prediction, top-k score and completed value into [lo, hi] (a rating scale, e.g. 1,5)', IO),
   def('coldStart', '--cold-start <policy>', 'choice', choice(['nan', 'drop', 'mean']), 'pairs with a key never seen in training: nan | drop | mean (the centering offset)', IO, { choices: ['nan', 'drop', 'mean'], default: 'nan' }),
   def('duplicates', '--duplicates <policy>', 'choice', choice(['error', 'last', 'mean']), 'a (row, col) pair given twice: error | last (keep the last value) | mean', IO, { choices: ['error', 'last', 'mean'], default: 'error' }),

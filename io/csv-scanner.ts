@@ -1,7 +1,9 @@
 // Streams a CSV file as records of byte ranges and hands each record's wanted fields to a sink; shared by the CSV readers.
 
 import { Buffer } from 'node:buffer';
+import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { createGunzip } from 'node:zlib';
 import { Errors, LinRfmError } from '../config/errors.ts';
 
 /**
@@ -27,6 +29,12 @@ const SPACE = 32;
 const QUOTE = 34;
 const COMMA = 44;
 
+/** The field separator of a file: --delimiter when given (one character, or `tab`), else a tab for *.tsv and *.tsv.gz, else a comma. */
+export function separatorOf(file: string, delimiter?: string): number {
+  if (delimiter !== undefined) return delimiter === 'tab' || delimiter === '\\t' ? TAB : delimiter.charCodeAt(0);
+  return /\.tsv(\.gz)?$/i.test(file) ? TAB : COMMA;
+}
+
 /** Big enough that reads are few, small enough to stay in L2/L3 while it is scanned. */
 const READ_BYTES = 1 << 20;
 
@@ -51,6 +59,37 @@ export function inputError(file: string, err: unknown): LinRfmError {
  * gets the file size so the sink can pre-size its arrays. `readBytes` is the initial buffer size;
  * tests make it tiny so records straddle reads at every possible offset.
  */
+/** scanCsvFile's loop over a gzip file's decompressed bytes. */
+async function scanGzip(file: string, scanner: CsvScanner, readBytes: number, onLines?: (lines: number) => void): Promise<void> {
+  let buf = Buffer.allocUnsafe(Math.max(1, readBytes));
+  let length = 0;
+  let first = true;
+  for await (const chunk of createReadStream(file).pipe(createGunzip()) as AsyncIterable<Buffer>) {
+    if (first) {
+      const what = notText(chunk.subarray(0, 4096));
+      if (what !== null) throw Errors.BadData(file, '', `decompressed: ${what}`);
+      first = false;
+    }
+    if (length + chunk.length > buf.length) {
+      if (length + chunk.length > MAX_RECORD_BYTES + readBytes) {
+        throw Errors.BadData(file, `line ${scanner.line}`, `record longer than ${MAX_RECORD_BYTES} bytes (unclosed quote, or not a CSV file?)`);
+      }
+      const bigger = Buffer.allocUnsafe(Math.max(2 * buf.length, length + chunk.length));
+      buf.copy(bigger, 0, 0, length);
+      buf = bigger;
+    }
+    chunk.copy(buf, length);
+    length += chunk.length;
+    const used = scanner.feed(buf.subarray(0, length), false);
+    onLines?.(scanner.line - 1);
+    buf.copy(buf, 0, used, length);
+    length -= used;
+  }
+  scanner.feed(buf.subarray(0, length), true);
+  onLines?.(scanner.line - 1);
+  scanner.finish();
+}
+
 /** What a file that is not CSV text is, from its first bytes (null: it may be text). */
 export function notText(head: Buffer): string | null {
   const starts = (...bytes: number[]): boolean => bytes.every((b, k) => head[k] === b);
@@ -69,6 +108,7 @@ export async function scanCsvFile<S extends RecordSink>(
   makeSink: (bytes: number) => S,
   readBytes = READ_BYTES,
   onLines?: (lines: number) => void,
+  sep = separatorOf(file),
 ): Promise<S> {
   let fh: FileHandle;
   try {
@@ -81,10 +121,16 @@ export async function scanCsvFile<S extends RecordSink>(
     if (st.isDirectory()) throw Errors.MissingInput(file, 'is a directory, expected a CSV file');
     const head = Buffer.alloc(Math.min(st.size, 4096));
     await fh.read(head, 0, head.length, 0);
+    if (head[0] === 0x1f && head[1] === 0x8b) {
+      // gzip: decompressed as a stream, never whole (a gzip file holds about a quarter of its text)
+      const sink = makeSink(4 * st.size);
+      await scanGzip(file, new CsvScanner(file, sink, sep), readBytes, onLines);
+      return sink;
+    }
     const what = notText(head);
     if (what !== null) throw Errors.BadData(file, '', what);
     const sink = makeSink(st.size);
-    const scanner = new CsvScanner(file, sink);
+    const scanner = new CsvScanner(file, sink, sep);
     let buf = Buffer.allocUnsafe(Math.max(1, readBytes));
     let length = 0;
     for (;;) {
@@ -137,6 +183,8 @@ class CsvScanner {
   constructor(
     private readonly file: string,
     private readonly sink: RecordSink,
+    /** The field separator's byte (a comma, a tab, --delimiter). */
+    private readonly sep: number = COMMA,
   ) {}
 
   /**
@@ -153,6 +201,7 @@ class CsvScanner {
       if (n >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) pos = 3;
     }
     const sink = this.sink;
+    const sep = this.sep;
     let slotOf = this.slotOf;
     let start = this.start;
     let end = this.end;
@@ -174,7 +223,7 @@ class CsvScanner {
       let quoted = false;
       for (; i < n; i++) {
         const b = buf[i];
-        if (b === COMMA) {
+        if (b === sep) {
           if (field < nh) {
             const slot = slotOf[field];
             if (slot >= 0) {
@@ -284,7 +333,7 @@ class CsvScanner {
           break;
         }
         const c = buf[i];
-        if (c === COMMA) {
+        if (c === this.sep) {
           i++;
           continue;
         }
@@ -308,9 +357,9 @@ class CsvScanner {
         );
       } else {
         let j = i;
-        while (j < n && buf[j] !== COMMA && buf[j] !== LF) j++;
+        while (j < n && buf[j] !== this.sep && buf[j] !== LF) j++;
         if (j === n && !final) return -1;
-        if (j < n && buf[j] === COMMA) {
+        if (j < n && buf[j] === this.sep) {
           used = copyBytes(buf, i, j, scratch, used);
           fieldStart.push(from);
           fieldEnd.push(used);

@@ -2,7 +2,7 @@
 
 import { Errors } from '../config/errors.ts';
 import { replaceFileAtomic, writeAll } from './atomic.ts';
-import { scanCsvFile } from './csv-scanner.ts';
+import { scanCsvFile, separatorOf } from './csv-scanner.ts';
 import { PairSink, TripletSink } from './csv-sinks.ts';
 import type { KeyDictionary } from './key-dictionary.ts';
 import { entryStream, type Pairs, type TripletColumns, type Triplets } from './entries.ts';
@@ -31,6 +31,7 @@ export async function readTripletsCsv(path: string, opts: TripletColumns = {}): 
       },
       undefined,
       progress === undefined ? undefined : (lines) => progress(Math.max(0, lines - 1), 0, 1),
+      separatorOf(path, opts.delimiter),
     );
   } catch (err) {
     // The scanner would report the callback's own error as a failed read of the file.
@@ -44,8 +45,8 @@ export async function readTripletsCsv(path: string, opts: TripletColumns = {}): 
  * Reads a header-first CSV whose first two columns are row and col keys (names are free, later
  * columns are ignored) and maps them through the training dictionaries, without adding to them.
  */
-export async function readPairsCsv(path: string, rowKeys: KeyDictionary, colKeys: KeyDictionary, keyNames?: { rowKey: string; colKey: string }): Promise<Pairs> {
-  const sink = await scanCsvFile(path, (bytes) => new PairSink(path, rowKeys, colKeys, estimateLines(bytes), keyNames));
+export async function readPairsCsv(path: string, rowKeys: KeyDictionary, colKeys: KeyDictionary, keyNames?: { rowKey: string; colKey: string; delimiter?: string | undefined }): Promise<Pairs> {
+  const sink = await scanCsvFile(path, (bytes) => new PairSink(path, rowKeys, colKeys, estimateLines(bytes), keyNames), undefined, undefined, separatorOf(path, keyNames?.delimiter));
   return sink.result();
 }
 

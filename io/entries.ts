@@ -39,6 +39,8 @@ export interface TripletColumns {
    * or kept as NaN ('keep'; a CSV's text must be exactly NaN). Infinities are refused either way.
    */
   nan?: 'error' | 'keep';
+  /** CSV only: the field separator, one character or `tab` (default: a tab for *.tsv, else a comma). */
+  delimiter?: string | undefined;
   /** A (row, col) pair given twice: an error (default), or kept for the caller to merge (io/duplicates.ts). */
   duplicates?: 'error' | 'last' | 'mean';
   /** Called as rows are read (Parquet: after each row group; CSV: after each read) with the rows so far, the file number and the file count. */

@@ -32,7 +32,7 @@ export function observedOf(m: Csr): ObservedRows {
 /** Observed entries from CSV or Parquet; repeated pairs are an error, or merged (last value, or mean). */
 export async function readObserved(
   input: string,
-  columns: { rowKey: string; colKey: string; valueKey: string },
+  columns: { rowKey: string; colKey: string; valueKey: string; delimiter?: string | undefined },
   duplicates: Duplicates,
   onProgress?: TripletColumns['onProgress'],
 ): Promise<Triplets & { merged: number }> {
@@ -82,6 +82,6 @@ export function isParquet(path: string): boolean {
  * Pairs to predict. A CSV's key columns are found by the key names when its header has both (the
  * first two when it has neither); a Parquet file's by name as its reader does.
  */
-export async function readPairs(path: string, rowKeys: KeyDictionary, colKeys: KeyDictionary, keyNames?: { rowKey: string; colKey: string }): Promise<Pairs> {
+export async function readPairs(path: string, rowKeys: KeyDictionary, colKeys: KeyDictionary, keyNames?: { rowKey: string; colKey: string; delimiter?: string | undefined }): Promise<Pairs> {
   return isParquet(path) ? readPairsParquet(path, rowKeys, colKeys, keyNames) : readPairsCsv(path, rowKeys, colKeys, keyNames);
 }

@@ -89,16 +89,24 @@ function spilledSweeps(rows: number, cols: number, observed: number, workers: nu
 const KEY_BYTES = 120;
 
 /**
- * Peak resident memory of a low-rank run (in memory): per observed entry, the input triplets, the two
- * CSR copies, the shared copy, the column index and the coefficients of two fits; per row, the fits'
- * b and bs (two of each, k wide) and the operator's Z (p wide); per column, U twice and the blocks.
+ * Peak resident memory of a low-rank run (in memory): per observed entry LOW_RANK_BYTES_PER_ENTRY;
+ * per row, the fits' b and bs (two of each, k wide) and the operator's Z (p wide); per column, U
+ * twice and the blocks.
  */
+/**
+ * Bytes per observed entry of a low-rank run at its peak: the load's (the file's columns, the CSR,
+ * the centred values) or the sweeps' (the kept matrix and its values scaled in place, the training
+ * split in shared memory, the two slots' fits). Measured with 2 workers: 55 at 9.8M entries (0.55 GB
+ * while loading), 4.80 GB in all at 98M (Netflix shape, bench/results/netflix.json).
+ */
+const LOW_RANK_BYTES_PER_ENTRY = 56;
+
 export function estimateLowRankMemory(rows: number, cols: number, observed: number, workers: number, k: number, p: number): MemoryEstimate {
   const n = Math.max(rows, cols);
   const d = Math.min(rows, cols);
   const parts: Record<string, number> = {
     runtime: 120e6,
-    entries: observed * 120 + n * 16,
+    entries: observed * LOW_RANK_BYTES_PER_ENTRY + n * 16,
     rowFactors: 8 * n * (4 * k + p),
     columnFactors: 8 * d * (3 * k + 4 * p),
     workers: workers * 60e6,

@@ -54,7 +54,7 @@ export interface PreparedBuckets {
 
 export interface StreamLoadOptions {
   input: string;
-  columns: { rowKey: string; colKey: string; valueKey: string };
+  columns: { rowKey: string; colKey: string; valueKey: string; delimiter?: string | undefined };
   duplicates: 'error' | 'last' | 'mean';
   center: CenterKind;
   /** Values far from the bulk (pipeline/outliers.ts): kept (the default), clipped or refused. */

@@ -73,6 +73,27 @@ export async function countParquetRows(paths: string | string[]): Promise<number
 /** Spark, Hive and DuckDB mark metadata and in-progress files with a leading _ or .: never data. */
 const PARQUET_FILE = /^[^._].*\.parquet$/i;
 
+/**
+ * The Parquet part files under a dataset directory, nested ones included (Hive-style partitions,
+ * `date=2026-12-01/part-0.parquet`), in the order of their paths below it; names starting with `.`
+ * or `_` (`_SUCCESS`, `_temporary/`, `.crc` files) are not data and are skipped.
+ */
+async function partFiles(dir: string): Promise<string[]> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    throw openError(dir, err);
+  }
+  const names = entries.filter((e) => !e.name.startsWith('.') && !e.name.startsWith('_')).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const out: string[] = [];
+  for (const e of names) {
+    if (e.isDirectory()) out.push(...(await partFiles(join(dir, e.name))));
+    else if (PARQUET_FILE.test(e.name)) out.push(join(dir, e.name));
+  }
+  return out;
+}
+
 async function resolveDataset(paths: string | string[]): Promise<Dataset> {
   const list = typeof paths === 'string' ? [paths] : paths;
   if (list.length === 0) throw Errors.Config('input', [], 'names no Parquet files');
@@ -88,17 +109,9 @@ async function resolveDataset(paths: string | string[]): Promise<Dataset> {
       files.push(path);
       continue;
     }
-    let names: string[];
-    try {
-      names = (await readdir(path, { withFileTypes: true }))
-        .filter((e) => !e.isDirectory() && PARQUET_FILE.test(e.name))
-        .map((e) => e.name)
-        .sort();
-    } catch (err) {
-      throw openError(path, err);
-    }
-    if (names.length === 0) throw Errors.MissingInput(path, 'no *.parquet files in this directory');
-    for (const name of names) files.push(join(path, name));
+    const found = await partFiles(path);
+    if (found.length === 0) throw Errors.MissingInput(path, 'no *.parquet files in this directory');
+    files.push(...found);
   }
   const label = list.length === 1 ? list[0] : `${list[0]} (and ${list.length - 1} more)`;
   return { label, files };

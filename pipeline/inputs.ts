@@ -49,9 +49,10 @@ export async function readObserved(
  * the first and last MiB of each file (hashing whole data-lake files would cost a full extra read).
  */
 export function fingerprint(path: string): { file: string; bytes: number; modified: string; sha256HeadTail: string }[] {
-  const files = statSync(path).isDirectory()
-    ? readdirSync(path).filter((f) => !f.startsWith('.') && !f.startsWith('_')).sort().map((f) => join(path, f))
-    : [path];
+  // a dataset's files, nested partition directories included, as its reader lists them (io/parquet.ts)
+  const walk = (dir: string): string[] => readdirSync(dir).filter((f) => !f.startsWith('.') && !f.startsWith('_')).sort()
+    .flatMap((f) => (statSync(join(dir, f)).isDirectory() ? walk(join(dir, f)) : [join(dir, f)]));
+  const files = statSync(path).isDirectory() ? walk(path) : [path];
   return files.map((f) => {
     const st = statSync(f);
     const h = createHash('sha256');

@@ -2,12 +2,13 @@
 // separated (*.tsv), and any one-character --delimiter: the same entries, so the same predictions,
 // as the plain CSV.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './helpers.ts';
+import { writeTableParquetAtomic } from '../../io/parquet.ts';
+import { readCsv, runCli } from './helpers.ts';
 
 let dir: string;
 beforeAll(() => {
@@ -40,6 +41,33 @@ describe('gzip, TSV and --delimiter inputs (seed 8)', () => {
     run('g.txt', 'semicolon', ['--delimiter', ';'], 't.txt');
     const want = predictions('plain');
     for (const out of ['gz', 'tsv', 'tsvgz', 'semicolon']) expect(predictions(out), out).toBe(want);
+  });
+
+  it('a Hive-partitioned Parquet directory (nested, with _SUCCESS and dot files) reads as its flat parts do', async () => {
+    const rows = readCsv(join(dir, 'g.csv'));
+    const half = Math.floor(rows.length / 2);
+    const part = async (path: string, from: number, to: number): Promise<void> => {
+      const slice = rows.slice(from, to);
+      await writeTableParquetAtomic(path, [
+        { name: 'row', values: slice.map((x) => x[0]!) }, { name: 'col', values: slice.map((x) => x[1]!) }, { name: 'value', values: Float64Array.from(slice, (x) => Number(x[2])) },
+      ]);
+    };
+    for (const d of ['flat', 'hive/date=2026-12-01', 'hive/date=2026-12-02', 'hive/_temporary']) mkdirSync(join(dir, d), { recursive: true });
+    await part(join(dir, 'flat', 'a.parquet'), 0, half);
+    await part(join(dir, 'flat', 'b.parquet'), half, rows.length);
+    await part(join(dir, 'hive', 'date=2026-12-01', 'part-0.parquet'), 0, half);
+    await part(join(dir, 'hive', 'date=2026-12-02', 'part-0.parquet'), half, rows.length);
+    // not data: a job's marker, a checksum, an unfinished attempt
+    writeFileSync(join(dir, 'hive', '_SUCCESS'), '');
+    writeFileSync(join(dir, 'hive', 'date=2026-12-01', '.part-0.parquet.crc'), 'x');
+    await part(join(dir, 'hive', '_temporary', 'part-9.parquet'), 0, 10);
+    for (const [input, out] of [['flat', 'flat-out'], ['hive', 'hive-out']]) {
+      const r = runCli(dir, ['complete', '--input', input!, '--output', out!, '--predict', 't.csv', '--max-sweeps', '6', '--quiet']);
+      expect(r.status, `${input}: ${r.stderr}`).toBe(0);
+    }
+    expect(predictions('hive-out')).toBe(predictions('flat-out'));
+    const report = JSON.parse(readFileSync(join(dir, 'hive-out', 'report.json'), 'utf8'));
+    expect(report.input.fingerprint.map((f: { file: string }) => f.file.slice(f.file.indexOf('hive')))).toEqual(['hive/date=2026-12-01/part-0.parquet', 'hive/date=2026-12-02/part-0.parquet']);
   });
 
   it('a damaged gzip file is an error naming the file', () => {

@@ -9,6 +9,7 @@ import type { EvaluateFlags } from './evaluate.ts';
 import type { ExperimentFlags } from './experiment.ts';
 import type { GenerateFlags } from './generate.ts';
 import type { SimilarFlags } from './similar.ts';
+import type { RecommendFlags } from './recommend.ts';
 import { engineDefaults } from './options.ts';
 import { VERSION } from './report.ts';
 
@@ -20,6 +21,7 @@ const cmdGenerate = async (f: GenerateFlags): Promise<void> => (await import('./
 const cmdExperiment = async (name: string, f: ExperimentFlags): Promise<void> => (await import('./experiment.ts')).cmdExperiment(name, f);
 const cmdEvaluate = async (f: EvaluateFlags): Promise<void> => (await import('./evaluate.ts')).cmdEvaluate(f);
 const cmdSimilar = async (f: SimilarFlags): Promise<void> => (await import('./similar.ts')).cmdSimilar(f);
+const cmdRecommend = async (f: RecommendFlags): Promise<void> => (await import('./recommend.ts')).cmdRecommend(f);
 const cmdConfig = async (f: Record<string, unknown>): Promise<void> => (await import('./config.ts')).cmdConfig(f);
 
 function intArg(flag: string, min: number) {
@@ -123,6 +125,26 @@ export function buildProgram(): Command {
     .option('--prediction-key <name>', 'value column of the predictions (default prediction)')
     .option('--json <file>', 'also write the figures as JSON')
     .action(cmdEvaluate);
+  program
+    .command('recommend')
+    .description("top-k columns for listed rows of the training input (or any rows), by fold-in with a saved model: no refit; the lists complete --top-k gives for those rows")
+    .requiredOption('--model <dir>', 'a model directory (OUTPUT/model of complete)')
+    .requiredOption('--input <path>', 'the rows\' observed entries (the training input, or new rows): CSV or Parquet')
+    .requiredOption('--rows <file>', 'the rows to list: a CSV whose first column holds their keys (after a header line)')
+    .requiredOption('--top-k <k>', 'columns per row', intArg('--top-k', 1))
+    .requiredOption('--output <dir>', 'where topk.(csv|parquet) and report.json go')
+    .option('--candidates <file>', 'recommend only these columns: a CSV whose first column holds their keys')
+    .option('--include-seen', 'let a row\'s observed columns be listed too (default: left out)')
+    .option('--clip <lo,hi>', 'clip the written scores into [lo, hi] (the lists rank by the unclipped scores)', (v: string) => {
+      const r = check(keyDefs.find((d) => d.key === 'clip')!, v);
+      if (!r.ok) throw Errors.Usage(`--clip: ${r.why}, got "${v}"`);
+      return r.value;
+    })
+    .option('--row-key <name>', 'row key column (default row)')
+    .option('--col-key <name>', 'column key column (default col)')
+    .option('--value-key <name>', 'value column (default value)')
+    .addOption(new Option('--format <f>', 'topk file format (default: the input\'s)').choices(['csv', 'parquet']))
+    .action(cmdRecommend);
   program
     .command('similar')
     .description("each item's most similar items by the cosine of the model's kernel columns (a learned item-item similarity), as CSV or Parquet")

@@ -6,11 +6,11 @@ import type { Resolved } from '../config/load.ts';
 import { settingsOf, type PredictSettings } from '../config/settings.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { readModel, type StoredModel } from '../io/model.ts';
-import { centered, clipTo, rowBiases, uncenter, type Center } from '../engine/center.ts';
-import { csrFromTriplets } from '../engine/csr.ts';
+import { clipTo, uncenter } from '../engine/center.ts';
 import { predictWithModel } from '../engine/prediction.ts';
-import { readObserved, readPairs } from '../pipeline/inputs.ts';
-import { writePredictions } from '../pipeline/outputs.ts';
+import { isParquet, readPairs } from '../pipeline/inputs.ts';
+import { writeKeyedTable, writePredictions } from '../pipeline/outputs.ts';
+import { foldInInput, foldInTopK } from './recommend.ts';
 import { openOutputFolder, type OutputFolder } from '../pipeline/outdir.ts';
 import { createProgress, type Progress } from './progress.ts';
 import { peakRssBytes, VERSION } from './report.ts';
@@ -27,7 +27,7 @@ export async function cmdPredict(settings: Resolved): Promise<void> {
   const outDir = resolve(s.output);
   // the same folder rules as complete; a predict run's set is its predictions and report (a model
   // beside them, say the one it reads, stays)
-  const folder = openOutputFolder(outDir, 'lin-rfm predict', (m) => progress.warn(m), ['predictions.csv', 'predictions.parquet', 'report.json']);
+  const folder = openOutputFolder(outDir, 'lin-rfm predict', (m) => progress.warn(m), ['predictions.csv', 'predictions.parquet', 'topk.csv', 'topk.parquet', 'report.json']);
   try {
     await predictInto(s, settings, t0, folder, model, progress);
   } finally {
@@ -41,42 +41,46 @@ async function predictInto(
   const modelDir = s.model;
   const input = s.input;
   const columns = { rowKey: s.rowKey, colKey: s.colKey, valueKey: s.valueKey, delimiter: s.delimiter };
-  const tri = await readObserved(input, columns, s.duplicates, (rows, file, files) =>
-    progress.status(`reading ${input}: ${rows.toLocaleString('en-US')} rows${files > 1 ? ` (file ${file + 1} of ${files})` : ''}`));
-  const predictPath = s.predict;
-  const pairs = await readPairs(predictPath, tri.rowKeys, model.keys, columns);
-  // Observed entries of columns the model has never seen cannot enter the solve: drop them, and say so.
-  const colMap = new Int32Array(tri.colKeys.size);
-  for (let c = 0; c < tri.colKeys.size; c++) colMap[c] = model.keys.get(tri.colKeys.key(c));
-  const keep: number[] = [];
-  for (let e = 0; e < tri.nnz; e++) if (colMap[tri.cols[e]!]! >= 0) keep.push(e);
-  const rows = Int32Array.from(keep, (e) => tri.rows[e]!);
-  const cols = Int32Array.from(keep, (e) => colMap[tri.cols[e]!]!);
-  const values = Float64Array.from(keep, (e) => tri.values[e]!);
-  const raw = csrFromTriplets(tri.rowKeys.size, model.d, keep.length, rows, cols, values);
-  const center: Center = { kind: model.center.kind, mean: model.center.mean, reg: model.center.reg, colBias: model.center.bias };
-  const rowBias = rowBiases(raw, center, new Float64Array(raw.nRows));
-  const observed = centered(raw, center, rowBias);
-  const pred = clipTo(s.clip, uncenter(center, rowBias, pairs.rows, pairs.cols, predictWithModel(
-    { d: model.d, K: model.K, lowRank: model.lowRank, lambda: model.lambda, scale: model.scale, transposed: false, alpha: model.alpha },
-    observed,
-    pairs.rows,
-    pairs.cols,
-  )));
-  const staged = await writePredictions(folder.staging, s.format, predictPath, columns, pairs, pred, { policy: s.coldStart, center, rowBias, clip: s.clip });
-  const path = folder.final(staged);
+  if (s.predict === undefined && s.topK === undefined) throw Errors.Usage('predict: give --predict PAIRS, --top-k K or both');
+  progress.status(`reading ${input}`);
+  const fold = await foldInInput(model, input, columns, s.duplicates);
+  const { center, rowBias, observed } = fold;
+  const outputs: Record<string, string> = {};
+  let pairsCount = 0;
+  if (s.predict !== undefined) {
+    const pairs = await readPairs(s.predict, fold.rowKeys, model.keys, columns);
+    pairsCount = pairs.n;
+    const pred = clipTo(s.clip, uncenter(center, rowBias, pairs.rows, pairs.cols, predictWithModel(
+      { d: model.d, K: model.K, lowRank: model.lowRank, lambda: model.lambda, scale: model.scale, transposed: false, alpha: model.alpha },
+      observed,
+      pairs.rows,
+      pairs.cols,
+    )));
+    const staged = await writePredictions(folder.staging, s.format, s.predict, columns, pairs, pred, { policy: s.coldStart, center, rowBias, clip: s.clip });
+    outputs['predictions'] = folder.final(staged);
+  }
+  if (s.topK !== undefined) {
+    // every input row's best unobserved columns, ranked by the unclipped scores
+    const top = foldInTopK(model, observed, s.topK, { rows: null, candidates: null, excludeSeen: true, center, rowBias });
+    const format = s.format ?? (isParquet(input) ? 'parquet' : 'csv');
+    const path = join(folder.staging, `topk.${format}`);
+    await writeKeyedTable(path, format, columns, [Array.from(top.rows, (i) => fold.rowKeys.key(i)), Array.from(top.cols, (j) => model.keys.key(j))],
+      [{ name: 'score', values: clipTo(s.clip, top.scores.slice()) }, { name: 'rank', values: top.ranks }]);
+    outputs['topk'] = folder.final(path);
+  }
   const report = {
     command: 'predict',
     version: VERSION,
     settings,
     model: resolve(modelDir),
-    input: { file: resolve(input), rows: tri.rowKeys.size, observed: tri.nnz, droppedUnknownColumns: tri.nnz - keep.length },
-    predict: { file: resolve(predictPath), pairs: pairs.n },
+    input: { file: resolve(input), rows: fold.rowKeys.size, observed: fold.nnz, droppedUnknownColumns: fold.dropped },
+    predict: s.predict === undefined ? null : { file: resolve(s.predict), pairs: pairsCount },
+    topK: s.topK ?? null,
     totalSeconds: (performance.now() - t0) / 1000,
     peakRssBytes: peakRssBytes(),
-    outputs: { predictions: path },
+    outputs,
   };
   await writeFileAtomic(join(folder.staging, 'report.json'), JSON.stringify(report, null, 2) + '\n');
   folder.publish();
-  progress.info(`wrote ${path}`);
+  progress.info(`wrote ${Object.values(outputs).join(', ')}`);
 }

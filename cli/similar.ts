@@ -1,13 +1,12 @@
 // `lin-rfm similar`: each item's most similar items by the cosine of the model's kernel columns
 // (engine/similar.ts), for all items or those listed, as CSV or Parquet (item, similar, cosine, rank).
 
-import { readFileSync } from 'node:fs';
-import { Errors } from '../config/errors.ts';
 import { readModel } from '../io/model.ts';
 import { similarColumns } from '../engine/similar.ts';
 import { isParquet } from '../pipeline/inputs.ts';
 import { writeCsvAtomic } from '../io/csv.ts';
 import { writeTableParquetAtomic } from '../io/parquet.ts';
+import { readKeyList } from './recommend.ts';
 
 export interface SimilarFlags {
   model: string;
@@ -16,30 +15,9 @@ export interface SimilarFlags {
   out: string;
 }
 
-/** The model's column indices of the keys in a CSV's first column (a header line first), in file order. */
-function readItems(path: string, index: (key: string) => number): Int32Array {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw Errors.MissingInput(path, (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message, { cause: err });
-  }
-  const lines = text.split(/\r?\n/);
-  const out: number[] = [];
-  for (let l = 1; l < lines.length; l++) {
-    const key = lines[l]!.split(',')[0]!.trim();
-    if (key === '') continue;
-    const j = index(key);
-    if (j < 0) throw Errors.BadData(path, `line ${l + 1}`, `item "${key}" is not in the model`);
-    out.push(j);
-  }
-  if (out.length === 0) throw Errors.BadData(path, '', 'no items listed (a header line, then one key a line)');
-  return Int32Array.from(out);
-}
-
 export async function cmdSimilar(f: SimilarFlags): Promise<void> {
   const model = readModel(f.model);
-  const items = f.items === undefined ? Int32Array.from({ length: model.d }, (_, j) => j) : readItems(f.items, (key) => model.keys.get(key));
+  const items = f.items === undefined ? Int32Array.from({ length: model.d }, (_, j) => j) : readKeyList(f.items, model.keys, 'item');
   const s = similarColumns(model, items, f.topK);
   const itemText = Array.from(s.items, (j) => model.keys.key(j));
   const similarText = Array.from(s.similar, (j) => model.keys.key(j));

@@ -80,7 +80,8 @@ export interface CompleteSettings extends EngineSettings, IoSettings {
 
 export interface PredictSettings extends IoSettings {
   model: string;
-  predict: string;
+  predict?: string;
+  topK?: number;
 }
 
 export interface SettingsOf {
@@ -107,7 +108,7 @@ export const settingKeys: { [C in JobCommand]: Record<keyof SettingsOf[C], true>
     ...engineKeys, ...ioKeys, center: true, outliers: true, outlierLimit: true, topK: true, evaluate: true, full: true, memoryBudget: true, spill: true, workDir: true, spillChunk: true,
     checkpointEvery: true, checkpoint: true, resume: true,
   },
-  predict: { ...ioKeys, model: true, predict: true },
+  predict: { ...ioKeys, model: true, predict: true, topK: true },
 };
 
 /**

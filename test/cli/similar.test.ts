@@ -53,6 +53,6 @@ describe('lin-rfm similar (seed 4)', () => {
     writeFileSync(join(dir, 'bad.csv'), 'col\n3\nnot-an-item\n');
     const r = runCli(dir, ['similar', '--model', 'run/model', '--top-k', '3', '--items', 'bad.csv', '--out', 'x.csv']);
     expect(r.status).toBe(65);
-    expect(r.stderr).toMatch(/bad\.csv: line 3: item "not-an-item" is not in the model/);
+    expect(r.stderr).toMatch(/bad\.csv: line 3: item "not-an-item" is not known/);
   });
 });

@@ -27,7 +27,7 @@ export async function cmdPredict(settings: Resolved): Promise<void> {
   const outDir = resolve(s.output);
   // the same folder rules as complete; a predict run's set is its predictions and report (a model
   // beside them, say the one it reads, stays)
-  const folder = openOutputFolder(outDir, 'lin-rfm predict', (m) => progress.warn(m), ['predictions.csv', 'predictions.parquet', 'topk.csv', 'topk.parquet', 'report.json']);
+  const folder = openOutputFolder(outDir, 'lin-rfm predict', (m) => progress.warn(m), ['predictions.csv', 'predictions.parquet', 'report.json', ...(s.topK === undefined ? [] : ['topk.csv', 'topk.parquet'])]);
   try {
     await predictInto(s, settings, t0, folder, model, progress);
   } finally {

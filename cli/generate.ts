@@ -5,6 +5,7 @@ import { writeCsvAtomic } from '../io/csv.ts';
 import { Rng } from '../kernels/random.ts';
 import { nnzOf } from '../engine/csr.ts';
 import { generateLowRank, sampleDistinct } from '../engine/synthetic.ts';
+import { generateRatings } from '../engine/ratings.ts';
 
 export function checkObserved(spec: { rows: number; cols: number; observed: number }): void {
   if (spec.observed > spec.rows * spec.cols) {
@@ -23,9 +24,30 @@ export interface GenerateFlags {
   noise?: number;
   truth?: string;
   truthCount?: number;
+  /** 'lowrank' (default): a low-rank matrix, uniform entries; 'ratings': engine/ratings.ts, rounded to a 1-5 scale. */
+  profile?: 'lowrank' | 'ratings';
+}
+
+/** generate --profile ratings: power-law users and items, biases, a low-rank signal and noise (std 1 unless --noise: signal to noise about 1), each value rounded to the nearest of 1..5; the truth is the held-out share. */
+async function generateRatingsCsv(f: GenerateFlags): Promise<void> {
+  if (f.observed < 5 * f.rows) throw Errors.Usage(`--observed: ${f.observed} is fewer than 5 ratings for each of the ${f.rows} rows (--profile ratings gives every row at least 5)`);
+  if (f.cols < 2) throw Errors.Usage('--cols: --profile ratings needs at least 2 columns');
+  const p = generateRatings({ rows: f.rows, cols: f.cols, observed: f.observed, rank: f.rank, noise: f.noise ?? 1, seed: f.seed ?? 0 });
+  const star = (v: number): number => Math.min(5, Math.max(1, Math.round(v)));
+  const t = p.train;
+  await writeCsvAtomic(f.out, ['row', 'col', 'value'], (function* () {
+    for (let i = 0; i < t.nRows; i++) for (let q = t.rowPtr[i]!; q < t.rowPtr[i + 1]!; q++) yield [i, t.colIdx[q]!, star(t.values[q]!)];
+  })());
+  if (f.truth !== undefined) {
+    const n = Math.min(p.test.values.length, f.truthCount ?? p.test.values.length);
+    await writeCsvAtomic(f.truth, ['row', 'col', 'value'], (function* () {
+      for (let e = 0; e < n; e++) yield [p.test.rows[e]!, p.test.cols[e]!, star(p.test.values[e]!)];
+    })());
+  }
 }
 
 export async function cmdGenerate(f: GenerateFlags): Promise<void> {
+  if (f.profile === 'ratings') return generateRatingsCsv(f);
   const spec = {
     rows: f.rows,
     cols: f.cols,

@@ -86,7 +86,7 @@ export function buildProgram(): Command {
 
   program
     .command('generate')
-    .description('write a synthetic low-rank problem as CSV (row,col,value)')
+    .description('write a synthetic problem as CSV (row,col,value): a low-rank matrix, or ratings (--profile ratings)')
     .requiredOption('--rows <n>', 'rows', intArg('--rows', 1))
     .requiredOption('--cols <d>', 'columns', intArg('--cols', 1))
     .requiredOption('--rank <r>', 'rank', intArg('--rank', 1))
@@ -95,7 +95,8 @@ export function buildProgram(): Command {
     .option('--seed <s>', 'seed', intArg('--seed', 0))
     .option('--noise <sigma>', 'Gaussian noise on observed values', numArg('--noise', (x) => x >= 0, 'a number >= 0'))
     .option('--truth <file>', 'also write held-out truth (row,col,value) for unobserved entries')
-    .option('--truth-count <k>', 'how many unobserved entries the truth file holds (default 100000)', intArg('--truth-count', 1))
+    .option('--truth-count <k>', 'how many unobserved entries the truth file holds (default 100000; ratings: the whole held-out share)', intArg('--truth-count', 1))
+    .addOption(new Option('--profile <p>', 'lowrank (default): a low-rank matrix, uniform entries; ratings: power-law users and items, user and item biases, a low-rank signal, noise std 1 (--noise), rounded to 1..5, the truth a held-out 2% of each user\'s ratings').choices(['lowrank', 'ratings']))
     .action(cmdGenerate);
 
   jobFlags(

@@ -35,7 +35,7 @@ export async function cmdComplete(settings: Resolved): Promise<void> {
   const outDir = resolve(s.output);
   const budget = s.memoryBudget ?? Math.floor(0.8 * totalmem());
   const workers = workerCount(s.workers, (m) => progress.warn(m));
-  const columns = { rowKey: s.rowKey, colKey: s.colKey, valueKey: s.valueKey, delimiter: s.delimiter };
+  const columns = { rowKey: s.rowKey, colKey: s.colKey, valueKey: s.valueKey, delimiter: s.delimiter, partitions: s.filter };
   const eo = engineOptionsFrom(s);
   const checkpointPath = resolve(s.checkpoint ?? join(outDir, 'checkpoint.lrfm'));
   // one job per output folder; its outputs are staged there and published together at the end
@@ -212,7 +212,7 @@ async function writeCompleteOutputs(s: CompleteSettings, settings: Resolved, t0:
     command: 'complete',
     version: VERSION,
     settings,
-    input: { file: resolve(input), rows: loaded.nRows, cols: loaded.nCols, observed: nnz, mergedDuplicates: loaded.mergedDuplicates, load: loaded.mode, fingerprint: fingerprint(input) },
+    input: { file: resolve(input), rows: loaded.nRows, cols: loaded.nCols, observed: nnz, mergedDuplicates: loaded.mergedDuplicates, load: loaded.mode, fingerprint: fingerprint(input, s.filter) },
     predict: pairs ? { file: resolve(s.predict!), pairs: pairs.n, unseenKeys: unseen } : null,
     evaluation,
     ...runSummary(result),

@@ -40,7 +40,7 @@ async function predictInto(
 ): Promise<void> {
   const modelDir = s.model;
   const input = s.input;
-  const columns = { rowKey: s.rowKey, colKey: s.colKey, valueKey: s.valueKey, delimiter: s.delimiter };
+  const columns = { rowKey: s.rowKey, colKey: s.colKey, valueKey: s.valueKey, delimiter: s.delimiter, partitions: s.filter };
   if (s.predict === undefined && s.topK === undefined) throw Errors.Usage('predict: give --predict PAIRS, --top-k K or both');
   progress.status(`reading ${input}`);
   const fold = await foldInInput(model, input, columns, s.duplicates);

@@ -53,6 +53,8 @@ export interface IoSettings {
   valueKey: string;
   format?: TableFormat;
   coldStart: ColdStartPolicy;
+  /** Only the Hive-style partition directories key=value with these values (Parquet datasets). */
+  filter?: { key: string; values: string[] };
   /** CSV field separator (one character, or `tab`). */
   delimiter?: string;
   /** Outputs clipped into [lo, hi] (a rating scale). */
@@ -95,7 +97,7 @@ const engineKeys: Record<keyof EngineSettings, true> = {
   patience: true, tol: true, validation: true, agop: true, root: true, kernel: true, kernelRank: true, seed: true, workers: true,
 };
 const ioKeys: Record<keyof IoSettings, true> = {
-  quiet: true, input: true, output: true, predict: true, rowKey: true, colKey: true, valueKey: true, format: true, coldStart: true, clip: true, delimiter: true, duplicates: true,
+  quiet: true, input: true, output: true, predict: true, rowKey: true, colKey: true, valueKey: true, format: true, coldStart: true, clip: true, delimiter: true, filter: true, duplicates: true,
 };
 
 /**

@@ -46,6 +46,16 @@ const clipSchema = z.union([z.string(), z.array(z.number())]).transform((v, ctx)
   }
   return [parts[0]!, parts[1]!] as [number, number];
 });
+const filterSchema = z.union([z.string(), z.object({ key: z.string(), values: z.array(z.string()) })]).transform((v, ctx) => {
+  if (typeof v !== 'string') return v;
+  const eq = v.indexOf('=');
+  const values = v.slice(eq + 1).split(',').map((x) => x.trim()).filter((x) => x !== '');
+  if (eq <= 0 || values.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'expected key=value or key=v1,v2' });
+    return z.NEVER;
+  }
+  return { key: v.slice(0, eq).trim(), values };
+});
 const rankSchema = z.union([z.literal('auto'), z.number(), z.string().regex(/^\s*\d+\s*$/, "must be 'auto' or an integer >= 1").transform(Number)])
   .refine((v) => v === 'auto' || (Number.isInteger(v) && v >= 1), "must be 'auto' or an integer >= 1");
 const bytes = z.union([z.number(), z.string()]).transform((v, ctx) => {
@@ -98,6 +108,7 @@ export const keyDefs: readonly KeyDef[] = [
   cols('col', 'col'),
   cols('value', 'value'),
   def('format', '--format <f>', 'choice', choice(['csv', 'parquet']), 'format of the tables written (default: that of --predict, else that of --input)', IO, { choices: ['csv', 'parquet'] }),
+  def('filter', '--filter <key=v1,v2>', 'string', filterSchema, 'a Parquet dataset of Hive-style partition directories: read only those named key=value for these values (e.g. date=2026-12-01,2026-12-02)', IO),
   def('delimiter', '--delimiter <c>', 'string', z.string().refine((v) => v === 'tab' || v === '\\t' || v.length === 1, "must be one character, or 'tab'"), 'CSV field separator for every CSV read (default: a tab for *.tsv and *.tsv.gz, else a comma); gzip files (*.csv.gz) are read as they are', IO),
   def('clip', '--clip <lo,hi>', 'string', clipSchema, 'clip every prediction, top-k score and completed value into [lo, hi] (a rating scale, e.g. 1,5)', IO),
   def('coldStart', '--cold-start <policy>', 'choice', choice(['nan', 'drop', 'mean']), 'pairs with a key never seen in training: nan | drop | mean (the centering offset)', IO, { choices: ['nan', 'drop', 'mean'], default: 'nan' }),

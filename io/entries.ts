@@ -30,6 +30,21 @@ export type EntryLocator = (ordinal: number) => { file: string; where: string };
 /** The entries of a streaming read, in file order; the arrays are reused, only the first n elements count. */
 export type EntriesCallback = (rows: Int32Array, cols: Int32Array, values: Float64Array, ordinals: Float64Array, n: number) => void;
 
+/** A partition key and the values whose directories are read (--filter key=v1,v2). */
+export interface PartitionFilter {
+  key: string;
+  values: string[];
+}
+
+/** Whether a dataset file's path, below the dataset directory, passes the filter: some directory on it is key=value with a listed value. */
+export function passesPartitions(relative: string[], f: PartitionFilter | undefined): boolean {
+  if (f === undefined) return true;
+  return relative.some((part) => {
+    const eq = part.indexOf('=');
+    return eq > 0 && part.slice(0, eq) === f.key && f.values.includes(part.slice(eq + 1));
+  });
+}
+
 export interface TripletColumns {
   rowKey?: string;
   colKey?: string;
@@ -39,6 +54,11 @@ export interface TripletColumns {
    * or kept as NaN ('keep'; a CSV's text must be exactly NaN). Infinities are refused either way.
    */
   nan?: 'error' | 'keep';
+  /**
+   * Parquet datasets only: read the files under a Hive-style partition directory `key=value` with
+   * one of these values (`date=2026-12-01/part-0.parquet`), the others skipped.
+   */
+  partitions?: PartitionFilter | undefined;
   /** CSV only: the field separator, one character or `tab` (default: a tab for *.tsv, else a comma). */
   delimiter?: string | undefined;
   /** A (row, col) pair given twice: an error (default), or kept for the caller to merge (io/duplicates.ts). */

@@ -4,7 +4,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Schema, tableFromIPC, Table } from 'apache-arrow';
 import { Errors, LinRfmError } from '../config/errors.ts';
-import { entryStream, type Pairs, type TripletColumns, type Triplets } from './entries.ts';
+import { entryStream, passesPartitions, type PartitionFilter, type Pairs, type TripletColumns, type Triplets } from './entries.ts';
 import { tripletColumnNames } from './csv.ts';
 import type { KeyDictionary } from './key-dictionary.ts';
 import { footerRowCount, pageIndexPatch } from './parquet-footer.ts';
@@ -29,7 +29,7 @@ import { ParquetDecodeError, ParquetRowGroupSource } from './parquet-source.ts';
 export async function readTripletsParquet(paths: string | string[], opts: TripletColumns = {}): Promise<Triplets> {
   const names = tripletColumnNames(opts);
   const stream = entryStream(opts);
-  const dataset = await resolveDataset(paths);
+  const dataset = await resolveDataset(paths, opts.partitions);
   const sink = new TripletSink(dataset, names, stream);
   sink.allowDuplicates = (opts.duplicates ?? 'error') !== 'error';
   sink.allowNaN = opts.nan === 'keep';
@@ -56,8 +56,8 @@ export { writeTableParquetAtomic, type ParquetColumn } from './parquet-write.ts'
  * The rows a Parquet file, directory or list declares in its footers, without reading any data;
  * null when a footer cannot be read (the full read then says what is wrong).
  */
-export async function countParquetRows(paths: string | string[]): Promise<number | null> {
-  const dataset = await resolveDataset(paths);
+export async function countParquetRows(paths: string | string[], filter?: PartitionFilter): Promise<number | null> {
+  const dataset = await resolveDataset(paths, filter);
   let total = 0;
   for (const f of dataset.files) {
     const n = await footerRowCount(f).catch(() => null);
@@ -78,7 +78,7 @@ const PARQUET_FILE = /^[^._].*\.parquet$/i;
  * `date=2026-12-01/part-0.parquet`), in the order of their paths below it; names starting with `.`
  * or `_` (`_SUCCESS`, `_temporary/`, `.crc` files) are not data and are skipped.
  */
-async function partFiles(dir: string): Promise<string[]> {
+async function partFiles(dir: string, filter?: PartitionFilter, below: string[] = []): Promise<string[]> {
   let entries;
   try {
     entries = await readdir(dir, { withFileTypes: true });
@@ -88,13 +88,13 @@ async function partFiles(dir: string): Promise<string[]> {
   const names = entries.filter((e) => !e.name.startsWith('.') && !e.name.startsWith('_')).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const out: string[] = [];
   for (const e of names) {
-    if (e.isDirectory()) out.push(...(await partFiles(join(dir, e.name))));
-    else if (PARQUET_FILE.test(e.name)) out.push(join(dir, e.name));
+    if (e.isDirectory()) out.push(...(await partFiles(join(dir, e.name), filter, [...below, e.name])));
+    else if (PARQUET_FILE.test(e.name) && passesPartitions(below, filter)) out.push(join(dir, e.name));
   }
   return out;
 }
 
-async function resolveDataset(paths: string | string[]): Promise<Dataset> {
+async function resolveDataset(paths: string | string[], filter?: PartitionFilter): Promise<Dataset> {
   const list = typeof paths === 'string' ? [paths] : paths;
   if (list.length === 0) throw Errors.Config('input', [], 'names no Parquet files');
   const files: string[] = [];
@@ -109,8 +109,10 @@ async function resolveDataset(paths: string | string[]): Promise<Dataset> {
       files.push(path);
       continue;
     }
-    const found = await partFiles(path);
-    if (found.length === 0) throw Errors.MissingInput(path, 'no *.parquet files in this directory');
+    const found = await partFiles(path, filter);
+    if (found.length === 0) {
+      throw Errors.MissingInput(path, filter === undefined ? 'no *.parquet files in this directory' : `no *.parquet files under a ${filter.key}=${filter.values.join('|')} directory here (--filter)`);
+    }
     files.push(...found);
   }
   const label = list.length === 1 ? list[0] : `${list[0]} (and ${list.length - 1} more)`;

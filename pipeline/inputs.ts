@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { extname, join, resolve } from 'node:path';
 import type { Duplicates } from '../config/settings.ts';
 import { readPairsCsv, readTripletsCsv } from '../io/csv.ts';
-import type { Pairs, TripletColumns, Triplets } from '../io/entries.ts';
+import { passesPartitions, type PartitionFilter, type Pairs, type TripletColumns, type Triplets } from '../io/entries.ts';
 import { mergeDuplicatePairs } from '../io/duplicates.ts';
 import type { KeyDictionary } from '../io/key-dictionary.ts';
 import { readPairsParquet, readTripletsParquet } from '../io/parquet.ts';
@@ -32,7 +32,7 @@ export function observedOf(m: Csr): ObservedRows {
 /** Observed entries from CSV or Parquet; repeated pairs are an error, or merged (last value, or mean). */
 export async function readObserved(
   input: string,
-  columns: { rowKey: string; colKey: string; valueKey: string; delimiter?: string | undefined },
+  columns: { rowKey: string; colKey: string; valueKey: string; delimiter?: string | undefined; partitions?: PartitionFilter | undefined },
   duplicates: Duplicates,
   onProgress?: TripletColumns['onProgress'],
 ): Promise<Triplets & { merged: number }> {
@@ -48,11 +48,11 @@ export async function readObserved(
  * What identifies an input file or dataset for a report: size, modification time and a SHA-256 of
  * the first and last MiB of each file (hashing whole data-lake files would cost a full extra read).
  */
-export function fingerprint(path: string): { file: string; bytes: number; modified: string; sha256HeadTail: string }[] {
+export function fingerprint(path: string, filter?: PartitionFilter): { file: string; bytes: number; modified: string; sha256HeadTail: string }[] {
   // a dataset's files, nested partition directories included, as its reader lists them (io/parquet.ts)
-  const walk = (dir: string): string[] => readdirSync(dir).filter((f) => !f.startsWith('.') && !f.startsWith('_')).sort()
-    .flatMap((f) => (statSync(join(dir, f)).isDirectory() ? walk(join(dir, f)) : [join(dir, f)]));
-  const files = statSync(path).isDirectory() ? walk(path) : [path];
+  const walk = (dir: string, below: string[]): string[] => readdirSync(dir).filter((f) => !f.startsWith('.') && !f.startsWith('_')).sort()
+    .flatMap((f) => (statSync(join(dir, f)).isDirectory() ? walk(join(dir, f), [...below, f]) : passesPartitions(below, filter) ? [join(dir, f)] : []));
+  const files = statSync(path).isDirectory() ? walk(path, []) : [path];
   return files.map((f) => {
     const st = statSync(f);
     const h = createHash('sha256');

@@ -21,7 +21,7 @@ import { streamLoad, type PreparedBuckets, type StreamLoad } from './streamload.
 import { jobWorkDir } from './workdir.ts';
 
 /** The settings a load reads. */
-export type LoadSettings = Pick<CompleteSettings, 'spill' | 'spillChunk' | 'duplicates' | 'center' | 'outliers' | 'outlierLimit' | 'workDir' | 'topK' | 'full' | 'kernel' | 'kernelRank'>;
+export type LoadSettings = Pick<CompleteSettings, 'spill' | 'spillChunk' | 'duplicates' | 'center' | 'outliers' | 'outlierLimit' | 'workDir' | 'topK' | 'full' | 'kernel' | 'kernelRank' | 'filter'>;
 
 /** Where a load's messages go (the command line's progress output fits it). */
 export interface LoadLog {
@@ -74,7 +74,7 @@ export async function loadMode(s: LoadSettings, input: string, budget: number, w
     return 'spilled';
   }
   const parquet = isParquet(input);
-  const rows = parquet ? await countParquetRows(input) : csvRowEstimate(input);
+  const rows = parquet ? await countParquetRows(input, s.filter) : csvRowEstimate(input);
   if (rows === null) return 'memory';
   const tooMany = rows > 2 ** 31 - 1;
   const need = estimateLoadMemory(rows);

@@ -14,7 +14,7 @@ import { Errors } from '../config/errors.ts';
 import { BucketWriter, readBucket } from '../io/buckets.ts';
 import { readChunk, writeChunk } from '../io/chunks.ts';
 import { readTripletsCsv } from '../io/csv.ts';
-import type { EntriesCallback, TripletColumns, Triplets } from '../io/entries.ts';
+import type { EntriesCallback, PartitionFilter, TripletColumns, Triplets } from '../io/entries.ts';
 import type { KeyDictionary } from '../io/key-dictionary.ts';
 import { readTripletsParquet } from '../io/parquet.ts';
 import { fitCenterEntries, offset, rowBiasesEntries, type Center, type CenterKind, type EntryVisitor } from '../engine/center.ts';
@@ -54,7 +54,7 @@ export interface PreparedBuckets {
 
 export interface StreamLoadOptions {
   input: string;
-  columns: { rowKey: string; colKey: string; valueKey: string; delimiter?: string | undefined };
+  columns: { rowKey: string; colKey: string; valueKey: string; delimiter?: string | undefined; partitions?: PartitionFilter | undefined };
   duplicates: 'error' | 'last' | 'mean';
   center: CenterKind;
   /** Values far from the bulk (pipeline/outliers.ts): kept (the default), clipped or refused. */

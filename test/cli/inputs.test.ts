@@ -68,6 +68,19 @@ describe('gzip, TSV and --delimiter inputs (seed 8)', () => {
     expect(predictions('hive-out')).toBe(predictions('flat-out'));
     const report = JSON.parse(readFileSync(join(dir, 'hive-out', 'report.json'), 'utf8'));
     expect(report.input.fingerprint.map((f: { file: string }) => f.file.slice(f.file.indexOf('hive')))).toEqual(['hive/date=2026-12-01/part-0.parquet', 'hive/date=2026-12-02/part-0.parquet']);
+
+    // --filter reads the partitions named: the first day's entries only
+    const one = runCli(dir, ['complete', '--input', 'hive', '--output', 'day1', '--filter', 'date=2026-12-01', '--max-sweeps', '3', '--quiet']);
+    expect(one.status, one.stderr).toBe(0);
+    const day1 = JSON.parse(readFileSync(join(dir, 'day1', 'report.json'), 'utf8'));
+    expect(day1.input.observed).toBe(half);
+    expect(day1.input.fingerprint).toHaveLength(1);
+    const both = runCli(dir, ['complete', '--input', 'hive', '--output', 'both', '--filter', 'date=2026-12-01,2026-12-02', '--max-sweeps', '3', '--quiet']);
+    expect(both.status, both.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'both', 'report.json'), 'utf8')).input.observed).toBe(rows.length);
+    const none = runCli(dir, ['complete', '--input', 'hive', '--output', 'none', '--filter', 'date=1999-01-01', '--quiet']);
+    expect(none.status).toBe(66);
+    expect(none.stderr).toMatch(/no \*\.parquet files under a date=1999-01-01 directory here \(--filter\)/);
   });
 
   it('a damaged gzip file is an error naming the file', () => {

@@ -156,8 +156,8 @@ export function buildProgram(): Command {
     .action(cmdSimilar);
   program
     .command('experiment')
-    .description("run one of the paper's comparisons and write a CSV table and SVG figures: completion-samples, regression-samples, time-vs-size, alpha")
-    .argument('<name>', 'completion-samples | regression-samples | time-vs-size | alpha')
+    .description("run one of the paper's comparisons (or the ratings one) and write a CSV table and SVG figures: completion-samples, regression-samples, time-vs-size, alpha, ratings")
+    .argument('<name>', 'completion-samples | regression-samples | time-vs-size | alpha | ratings')
     .option('--quick', 'the small grid, minutes on 2 cores (the default)')
     .option('--full', 'the grid at the published sizes (hours)')
     .option('--smoke', 'the smallest grid, seconds: checks the command end to end, not the claims')

@@ -191,7 +191,7 @@ async function writeCompleteOutputs(s: CompleteSettings, settings: Resolved, t0:
     outputs['topk'] = final(path);
   }
   if (s.full) outputs['full'] = final(await writeFull(stage, tableFormat, loaded.observed, tri, columns, predictClipped, loaded.byColumn));
-  const evaluation = s.evaluate === undefined ? null : await evaluateRun(s.evaluate, columns, tri, predictClipped, top, topK);
+  const evaluation = s.evaluate === undefined ? null : await evaluateRun(s.evaluate, { rowKey: s.rowKey, colKey: s.colKey, valueKey: s.valueKey, delimiter: s.delimiter }, tri, predictClipped, top, topK);
   if (evaluation?.rating) progress.info(`evaluation against ${s.evaluate}: RMSE ${evaluation.rating.rmse.toFixed(4)} over ${evaluation.rating.predicted} of ${evaluation.rating.pairs} pairs`);
   const kernel = kernelSummary(result, loaded.kernel);
   if (kernel.warning !== null) progress.warn(kernel.warning);

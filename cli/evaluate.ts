@@ -52,6 +52,7 @@ export async function evaluate(f: EvaluateFlags): Promise<Evaluation> {
   const truth = await readTable(f.truth, { rowKey, colKey, valueKey: f.valueKey ?? 'value' });
   if (truth.nnz === 0) throw Errors.BadData(f.truth, '', 'no entries to score against');
   const keys: { rowKeys: KeyDictionary; colKeys: KeyDictionary } = { rowKeys: truth.rowKeys, colKeys: truth.colKeys };
+  const truthRows = truth.rowKeys.size;
   const truthCols = truth.colKeys.size;
 
   let rating: RatingMetrics | null = null;
@@ -61,7 +62,7 @@ export async function evaluate(f: EvaluateFlags): Promise<Evaluation> {
     const key = pairKey(keys.colKeys.size);
     const byPair = new Map<number, number>();
     for (let e = 0; e < pred.nnz; e++) {
-      if (pred.rows[e]! < truth.rowKeys.size && pred.cols[e]! < truthCols) byPair.set(key(pred.rows[e]!, pred.cols[e]!), pred.values[e]!);
+      if (pred.rows[e]! < truthRows && pred.cols[e]! < truthCols) byPair.set(key(pred.rows[e]!, pred.cols[e]!), pred.values[e]!);
     }
     const matched = Float64Array.from({ length: truth.nnz }, (_, e) => byPair.get(key(truth.rows[e]!, truth.cols[e]!)) ?? Number.NaN);
     rating = ratingMetrics(truth.values, matched);
@@ -108,7 +109,7 @@ export async function evaluate(f: EvaluateFlags): Promise<Evaluation> {
  * items of each row (all relevant), the catalogue being the run's columns.
  */
 export async function evaluateRun(
-  path: string, columns: { rowKey: string; colKey: string; valueKey: string }, keys: { rowKeys: KeyDictionary; colKeys: KeyDictionary },
+  path: string, columns: { rowKey: string; colKey: string; valueKey: string; delimiter?: string | undefined }, keys: { rowKeys: KeyDictionary; colKeys: KeyDictionary },
   predict: (rows: Int32Array, cols: Int32Array) => Float64Array, top: TopKLists | null, k: number | undefined,
 ): Promise<{ truth: string; rating: RatingMetrics; ranking: RankingMetrics | null }> {
   const truth = await readTable(path, columns);

@@ -59,26 +59,35 @@ export async function scanGzip(file: string, scanner: RecordFeeder, readBytes: n
   let buf = Buffer.allocUnsafe(Math.max(1, readBytes));
   let length = 0;
   let first = true;
-  for await (const chunk of createReadStream(file).pipe(createGunzip()) as AsyncIterable<Buffer>) {
-    if (first) {
-      const what = notText(chunk.subarray(0, 4096));
-      if (what !== null) throw Errors.BadData(file, '', `decompressed: ${what}`);
-      first = false;
-    }
-    if (length + chunk.length > buf.length) {
-      if (length + chunk.length > MAX_RECORD_BYTES + readBytes) {
-        throw Errors.BadData(file, `line ${scanner.line}`, `record longer than ${MAX_RECORD_BYTES} bytes (unclosed quote, or not a CSV file?)`);
+  const source = createReadStream(file);
+  const gunzip = createGunzip();
+  // a read error ends the decompression too (pipe alone would leave the loop waiting)
+  source.on('error', (err) => gunzip.destroy(err));
+  try {
+    for await (const chunk of source.pipe(gunzip) as AsyncIterable<Buffer>) {
+      if (first) {
+        const what = notText(chunk.subarray(0, 4096));
+        if (what !== null) throw Errors.BadData(file, '', `decompressed: ${what}`);
+        first = false;
       }
-      const bigger = Buffer.allocUnsafe(Math.max(2 * buf.length, length + chunk.length));
-      buf.copy(bigger, 0, 0, length);
-      buf = bigger;
+      if (length + chunk.length > buf.length) {
+        if (length + chunk.length > MAX_RECORD_BYTES + readBytes) {
+          throw Errors.BadData(file, `line ${scanner.line}`, `record longer than ${MAX_RECORD_BYTES} bytes (unclosed quote, or not a CSV file?)`);
+        }
+        const bigger = Buffer.allocUnsafe(Math.max(2 * buf.length, length + chunk.length));
+        buf.copy(bigger, 0, 0, length);
+        buf = bigger;
+      }
+      chunk.copy(buf, length);
+      length += chunk.length;
+      const used = scanner.feed(buf.subarray(0, length), false);
+      onLines?.(scanner.line - 1);
+      buf.copy(buf, 0, used, length);
+      length -= used;
     }
-    chunk.copy(buf, length);
-    length += chunk.length;
-    const used = scanner.feed(buf.subarray(0, length), false);
-    onLines?.(scanner.line - 1);
-    buf.copy(buf, 0, used, length);
-    length -= used;
+  } finally {
+    source.destroy();
+    gunzip.destroy();
   }
   scanner.feed(buf.subarray(0, length), true);
   onLines?.(scanner.line - 1);

@@ -1,10 +1,10 @@
 // Parquet sources and sink: (row, col, value) triplets and (row, col) pairs in, a table out, a row group at a time.
 
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { stat } from 'node:fs/promises';
 import { Schema, tableFromIPC, Table } from 'apache-arrow';
 import { Errors, LinRfmError } from '../config/errors.ts';
-import { entryStream, passesPartitions, type PartitionFilter, type Pairs, type TripletColumns, type Triplets } from './entries.ts';
+import { datasetFiles } from './dataset-files.ts';
+import { entryStream, type PartitionFilter, type Pairs, type TripletColumns, type Triplets } from './entries.ts';
 import { tripletColumnNames } from './csv.ts';
 import type { KeyDictionary } from './key-dictionary.ts';
 import { footerRowCount, pageIndexPatch } from './parquet-footer.ts';
@@ -71,28 +71,6 @@ export async function countParquetRows(paths: string | string[], filter?: Partit
 // Dataset resolution and scanning
 
 /** Spark, Hive and DuckDB mark metadata and in-progress files with a leading _ or .: never data. */
-const PARQUET_FILE = /^[^._].*\.parquet$/i;
-
-/**
- * The Parquet part files under a dataset directory, nested ones included (Hive-style partitions,
- * `date=2026-12-01/part-0.parquet`), in the order of their paths below it; names starting with `.`
- * or `_` (`_SUCCESS`, `_temporary/`, `.crc` files) are not data and are skipped.
- */
-async function partFiles(dir: string, filter?: PartitionFilter, below: string[] = []): Promise<string[]> {
-  let entries;
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch (err) {
-    throw openError(dir, err);
-  }
-  const names = entries.filter((e) => !e.name.startsWith('.') && !e.name.startsWith('_')).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const out: string[] = [];
-  for (const e of names) {
-    if (e.isDirectory()) out.push(...(await partFiles(join(dir, e.name), filter, [...below, e.name])));
-    else if (PARQUET_FILE.test(e.name) && passesPartitions(below, filter)) out.push(join(dir, e.name));
-  }
-  return out;
-}
 
 async function resolveDataset(paths: string | string[], filter?: PartitionFilter): Promise<Dataset> {
   const list = typeof paths === 'string' ? [paths] : paths;
@@ -109,7 +87,12 @@ async function resolveDataset(paths: string | string[], filter?: PartitionFilter
       files.push(path);
       continue;
     }
-    const found = await partFiles(path, filter);
+    let found: string[];
+    try {
+      found = datasetFiles(path, filter);
+    } catch (err) {
+      throw openError(path, err);
+    }
     if (found.length === 0) {
       throw Errors.MissingInput(path, filter === undefined ? 'no *.parquet files in this directory' : `no *.parquet files under a ${filter.key}=${filter.values.join('|')} directory here (--filter)`);
     }

@@ -1,12 +1,13 @@
 // A job's inputs: observed entries and pairs to predict from CSV or Parquet, the observed columns of
 // each row for the outputs, and the fingerprint of an input for the report.
 
-import { closeSync, openSync, readSync, readdirSync, statSync, existsSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync, existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { extname, join, resolve } from 'node:path';
+import { extname, resolve } from 'node:path';
 import type { Duplicates } from '../config/settings.ts';
 import { readPairsCsv, readTripletsCsv } from '../io/csv.ts';
-import { passesPartitions, type PartitionFilter, type Pairs, type TripletColumns, type Triplets } from '../io/entries.ts';
+import { datasetFiles } from '../io/dataset-files.ts';
+import { type PartitionFilter, type Pairs, type TripletColumns, type Triplets } from '../io/entries.ts';
 import { mergeDuplicatePairs } from '../io/duplicates.ts';
 import type { KeyDictionary } from '../io/key-dictionary.ts';
 import { readPairsParquet, readTripletsParquet } from '../io/parquet.ts';
@@ -49,10 +50,8 @@ export async function readObserved(
  * the first and last MiB of each file (hashing whole data-lake files would cost a full extra read).
  */
 export function fingerprint(path: string, filter?: PartitionFilter): { file: string; bytes: number; modified: string; sha256HeadTail: string }[] {
-  // a dataset's files, nested partition directories included, as its reader lists them (io/parquet.ts)
-  const walk = (dir: string, below: string[]): string[] => readdirSync(dir).filter((f) => !f.startsWith('.') && !f.startsWith('_')).sort()
-    .flatMap((f) => (statSync(join(dir, f)).isDirectory() ? walk(join(dir, f), [...below, f]) : passesPartitions(below, filter) ? [join(dir, f)] : []));
-  const files = statSync(path).isDirectory() ? walk(path, []) : [path];
+  // a dataset's files as its reader lists them
+  const files = statSync(path).isDirectory() ? datasetFiles(path, filter) : [path];
   return files.map((f) => {
     const st = statSync(f);
     const h = createHash('sha256');

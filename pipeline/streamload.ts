@@ -10,6 +10,7 @@
 
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { datasetFiles } from '../io/dataset-files.ts';
 import { Errors } from '../config/errors.ts';
 import { BucketWriter, readBucket } from '../io/buckets.ts';
 import { readChunk, writeChunk } from '../io/chunks.ts';
@@ -133,7 +134,7 @@ async function load(o: StreamLoadOptions, files: string[], cleanup: () => void):
     return parquet ? readTripletsParquet(o.input, opts) : readTripletsCsv(o.input, opts);
   };
 
-  const before = inputStamp(o.input);
+  const before = inputStamp(o.input, o.columns.partitions);
   // (1) keys and counts
   let rowCount = new Int32Array(1024);
   let colCount = new Int32Array(1024);
@@ -195,7 +196,7 @@ async function load(o: StreamLoadOptions, files: string[], cleanup: () => void):
   writer.finish();
   writer.release();
   // the second read interned into the first's dictionaries: a key it had not seen grew them
-  if (second.rowKeys.size !== nRows || second.colKeys.size !== nCols || second.nnz !== first.nnz || inputStamp(o.input) !== before) {
+  if (second.rowKeys.size !== nRows || second.colKeys.size !== nCols || second.nnz !== first.nnz || inputStamp(o.input, o.columns.partitions) !== before) {
     throw inputChanged(o.input);
   }
 
@@ -331,13 +332,13 @@ async function load(o: StreamLoadOptions, files: string[], cleanup: () => void):
 }
 
 /** Names, sizes and modification times of the input's files: a file rewritten between the two reads changes it. */
-function inputStamp(input: string): string {
+function inputStamp(input: string, partitions?: PartitionFilter): string {
   try {
     const st = statSync(input);
     if (!st.isDirectory()) return `${st.size}:${st.mtimeMs}`;
-    return readdirSync(input).filter((f) => !f.startsWith('.') && !f.startsWith('_')).sort()
+    return datasetFiles(input, partitions)
       .map((f) => {
-        const fs = statSync(join(input, f));
+        const fs = statSync(f);
         return `${f}:${fs.size}:${fs.mtimeMs}`;
       }).join('|');
   } catch {

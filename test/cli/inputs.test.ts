@@ -2,7 +2,7 @@
 // separated (*.tsv), and any one-character --delimiter: the same entries, so the same predictions,
 // as the plain CSV.
 
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -66,6 +66,12 @@ describe('gzip, TSV and --delimiter inputs (seed 8)', () => {
       expect(r.status, `${input}: ${r.stderr}`).toBe(0);
     }
     expect(predictions('hive-out')).toBe(predictions('flat-out'));
+    // partition directories that are symlinks are followed, as the fingerprint follows them
+    mkdirSync(join(dir, 'linked'));
+    for (const day of ['date=2026-12-01', 'date=2026-12-02']) symlinkSync(join(dir, 'hive', day), join(dir, 'linked', day));
+    const linked = runCli(dir, ['complete', '--input', 'linked', '--output', 'linked-out', '--predict', 't.csv', '--max-sweeps', '6', '--quiet']);
+    expect(linked.status, linked.stderr).toBe(0);
+    expect(predictions('linked-out')).toBe(predictions('flat-out'));
     const report = JSON.parse(readFileSync(join(dir, 'hive-out', 'report.json'), 'utf8'));
     expect(report.input.fingerprint.map((f: { file: string }) => f.file.slice(f.file.indexOf('hive')))).toEqual(['hive/date=2026-12-01/part-0.parquet', 'hive/date=2026-12-02/part-0.parquet']);
 

@@ -6,7 +6,7 @@ import { Errors } from '../config/errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import type { TripletColumns, Triplets } from '../io/entries.ts';
 import type { KeyDictionary } from '../io/key-dictionary.ts';
-import { rankingMetrics, ratingMetrics, type RankingMetrics, type RatingMetrics } from '../engine/metrics.ts';
+import { itemsByRow, listsByRank, rankingMetrics, ratingMetrics, type RankingMetrics, type RatingMetrics } from '../engine/metrics.ts';
 import { isParquet } from '../pipeline/inputs.ts';
 import type { TopKLists } from '../pipeline/outputs.ts';
 import { readTripletsCsv } from '../io/csv.ts';
@@ -71,32 +71,15 @@ export async function evaluate(f: EvaluateFlags): Promise<Evaluation> {
   let ranking: Evaluation['ranking'] = null;
   if (f.topK !== undefined) {
     const top = await readTable(f.topK, { rowKey, colKey, valueKey: 'rank', keys });
-    const lists = new Map<number, { col: number; rank: number }[]>();
     for (let e = 0; e < top.nnz; e++) {
       const rank = top.values[e]!;
       if (!(Number.isInteger(rank) && rank >= 1)) throw Errors.BadData(f.topK, `entry ${e + 1}, column "rank"`, `${rank} is not a rank (an integer >= 1)`);
-      const row = top.rows[e]!;
-      let list = lists.get(row);
-      if (list === undefined) lists.set(row, (list = []));
-      list.push({ col: top.cols[e]!, rank });
     }
-    let longest = 0;
-    const ordered = new Map<number, number[]>();
-    for (const [row, list] of lists) {
-      list.sort((a, b) => a.rank - b.rank);
-      ordered.set(row, list.map((x) => x.col));
-      longest = Math.max(longest, list.length);
-    }
-    const k = f.k ?? longest;
+    const ordered = listsByRank(top.rows, top.cols, top.values);
+    const k = f.k ?? [...ordered.values()].reduce((m, l) => Math.max(m, l.length), 0);
     if (k < 1) throw Errors.BadData(f.topK, '', 'no recommendations');
-    const relevant = new Map<number, Set<number>>();
-    for (let e = 0; e < truth.nnz; e++) {
-      if (f.relevantMin !== undefined && !(truth.values[e]! >= f.relevantMin)) continue;
-      const row = truth.rows[e]!;
-      let set = relevant.get(row);
-      if (set === undefined) relevant.set(row, (set = new Set()));
-      set.add(truth.cols[e]!);
-    }
+    const min = f.relevantMin;
+    const relevant = itemsByRow(truth.rows, truth.cols, min === undefined ? undefined : (e) => truth.values[e]! >= min);
     const catalogue = f.catalogue ?? keys.colKeys.size;
     ranking = { ...rankingMetrics(ordered, relevant, k, catalogue), relevantMin: f.relevantMin ?? null };
   }
@@ -123,21 +106,10 @@ export async function evaluateRun(
   known.forEach((e, q) => { pred[e] = got[q]!; });
   const rating = ratingMetrics(truth.values, pred);
   if (top === null || k === undefined) return { truth: path, rating, ranking: null };
-  const lists = new Map<number, number[]>();
-  for (let e = 0; e < top.rows.length; e++) {
-    const list = lists.get(top.rows[e]!) ?? [];
-    list.push(top.cols[e]!);
-    lists.set(top.rows[e]!, list);
-  }
   // the truth's rows and items by the run's indices; a key the run never saw gets a number of its own below 0
-  const relevant = new Map<number, Set<number>>();
-  for (let e = 0; e < truth.nnz; e++) {
-    const i = rowOf[truth.rows[e]!]! >= 0 ? rowOf[truth.rows[e]!]! : -1 - truth.rows[e]!;
-    const j = colOf[truth.cols[e]!]! >= 0 ? colOf[truth.cols[e]!]! : -1 - truth.cols[e]!;
-    const set = relevant.get(i) ?? new Set<number>();
-    relevant.set(i, set.add(j));
-  }
-  return { truth: path, rating, ranking: rankingMetrics(lists, relevant, k, keys.colKeys.size) };
+  const rows = Int32Array.from({ length: truth.nnz }, (_, e) => (rowOf[truth.rows[e]!]! >= 0 ? rowOf[truth.rows[e]!]! : -1 - truth.rows[e]!));
+  const cols = Int32Array.from({ length: truth.nnz }, (_, e) => (colOf[truth.cols[e]!]! >= 0 ? colOf[truth.cols[e]!]! : -1 - truth.cols[e]!));
+  return { truth: path, rating, ranking: rankingMetrics(listsByRank(top.rows, top.cols, top.ranks), itemsByRow(rows, cols), k, keys.colKeys.size) };
 }
 
 /** The evaluation as a short table. */

@@ -7,7 +7,7 @@ export { centered, fitCenter, offset, rowBiases, uncenter, type Center, type Cen
 export { prepareData, rootMeanSquare, SquareSum, type PreparedData } from './split.ts';
 export { NumericError } from './errors.ts';
 export { generateRatings, type RatingsOptions, type RatingsProblem } from './ratings.ts';
-export { rankingMetrics, ratingMetrics, type RankingMetrics, type RatingMetrics } from './metrics.ts';
+export { itemsByRow, listsByRank, rankingMetrics, ratingMetrics, type RankingMetrics, type RatingMetrics } from './metrics.ts';
 export { alsHalfStep, fitBiasedAls, predictAls, type AlsModel, type AlsOptions } from './als.ts';
 export { predictLowRank, predictWithModel } from './prediction.ts';
 export {

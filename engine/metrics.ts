@@ -43,6 +43,30 @@ export function ratingMetrics(truth: Float64Array, pred: Float64Array): RatingMe
   };
 }
 
+/** Each row's items (entries e with keep(e), all when omitted), as rankingMetrics takes its relevant sets. */
+export function itemsByRow(rows: ArrayLike<number>, cols: ArrayLike<number>, keep?: (e: number) => boolean): Map<number, Set<number>> {
+  const out = new Map<number, Set<number>>();
+  for (let e = 0; e < rows.length; e++) {
+    if (keep !== undefined && !keep(e)) continue;
+    const set = out.get(rows[e]!) ?? new Set<number>();
+    out.set(rows[e]!, set.add(cols[e]!));
+  }
+  return out;
+}
+
+/** Top-k lists given in long form (row, column, 1-based rank, any order) as each row's columns best first. */
+export function listsByRank(rows: ArrayLike<number>, cols: ArrayLike<number>, ranks: ArrayLike<number>): Map<number, number[]> {
+  const byRow = new Map<number, number[]>();
+  for (let e = 0; e < rows.length; e++) {
+    const list = byRow.get(rows[e]!) ?? [];
+    byRow.set(rows[e]!, list);
+    list.push(e);
+  }
+  const out = new Map<number, number[]>();
+  for (const [row, entries] of byRow) out.set(row, entries.sort((a, b) => ranks[a]! - ranks[b]!).map((e) => cols[e]!));
+  return out;
+}
+
 /** Ranking measures at k, averaged over the rows with at least one relevant item. */
 export interface RankingMetrics {
   k: number;

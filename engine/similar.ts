@@ -73,7 +73,6 @@ export function similarColumns(m: KernelOf, items: Int32Array, k: number): Simil
   const per = Math.min(k, d - 1);
   const sq = squareKernel(m);
   const row = new Float64Array(d);
-  const order = new Int32Array(d);
   const n = items.length * per;
   const out: SimilarLists = { items: new Int32Array(n), similar: new Int32Array(n), cosine: new Float64Array(n), rank: new Int32Array(n) };
   let e = 0;
@@ -84,9 +83,8 @@ export function similarColumns(m: KernelOf, items: Int32Array, k: number): Simil
     for (let j = 0; j < d; j++) {
       const nj = Math.sqrt(sq.diag[j]!);
       row[j] = ni > 0 && nj > 0 ? row[j]! / (ni * nj) : 0;
-      order[j] = j;
     }
-    const cand = Array.from(order).filter((j) => j !== i);
+    const cand = Array.from({ length: d - 1 }, (_, q) => (q < i ? q : q + 1));
     cand.sort((a, b) => row[b]! - row[a]! || a - b);
     for (let r = 0; r < per; r++) {
       out.items[e] = i;

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { completeAsync } from '../../pipeline/index.ts';
 import {
-  centered, fitBiasedAls, fitCenter, generateRatings, offset, predictAls, prepareData, rankingMetrics, rowBiases, type Csr,
+  centered, fitBiasedAls, fitCenter, generateRatings, offset, itemsByRow, predictAls, prepareData, rankingMetrics, rowBiases, type Csr,
 } from '../../engine/index.ts';
 import { completeSoftImpute } from '../baselines/softimpute.ts';
 import type { Series } from '../svg.ts';
@@ -79,12 +79,7 @@ const rmse = (a: Float64Array, b: Float64Array): number => Math.sqrt(a.reduce((s
 
 /** NDCG@10 over the users with a test rating of 4 or more, every item not in a user's training ratings a candidate. */
 function ndcgAt10(train: Csr, test: Test, score: Scores): number {
-  const relevant = new Map<number, Set<number>>();
-  for (let e = 0; e < test.values.length; e++) {
-    if (test.values[e]! < 4) continue;
-    const set = relevant.get(test.rows[e]!) ?? new Set<number>();
-    relevant.set(test.rows[e]!, set.add(test.cols[e]!));
-  }
+  const relevant = itemsByRow(test.rows, test.cols, (e) => test.values[e]! >= 4);
   const users = Int32Array.from([...relevant.keys()].sort((a, b) => a - b));
   const d = train.nCols;
   const lists = new Map<number, number[]>();

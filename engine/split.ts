@@ -26,8 +26,15 @@ export interface PrepareHow {
   shared?: boolean;
 }
 
-const sharedInt32s = (n: number): Int32Array => new Int32Array(new SharedArrayBuffer(n * 4));
-const sharedFloat64s = (n: number): Float64Array => new Float64Array(new SharedArrayBuffer(n * 8));
+/** Allocates float64 arrays, in shared memory (for a pool's threads) when `shared`. */
+export function float64s(shared: boolean): (len: number) => Float64Array {
+  return (len) => (shared ? new Float64Array(new SharedArrayBuffer(len * 8)) : new Float64Array(len));
+}
+
+/** Allocates int32 arrays, in shared memory when `shared`. */
+export function int32s(shared: boolean): (len: number) => Int32Array {
+  return (len) => (shared ? new Int32Array(new SharedArrayBuffer(len * 4)) : new Int32Array(len));
+}
 
 /**
  * Orients the matrix (rows = the larger side), scales values to mean square 1, and holds out about
@@ -44,8 +51,8 @@ export function prepareData(input: Csr, validationFraction: number, seed: number
   // a transposed copy is the engine's own, as is an input handed over (how.owned): scaled in place
   const values = transposed || how.owned === true ? oriented.values.subarray(0, nnz) : new Float64Array(nnz);
   for (let p = 0; p < nnz; p++) values[p] = oriented.values[p]! / scale;
-  const i32 = how.shared === true ? sharedInt32s : (n: number): Int32Array => new Int32Array(n);
-  const f64 = how.shared === true ? sharedFloat64s : (n: number): Float64Array => new Float64Array(n);
+  const i32 = int32s(how.shared === true);
+  const f64 = float64s(how.shared === true);
   const all: Csr = { nRows: oriented.nRows, nCols: oriented.nCols, rowPtr: oriented.rowPtr, colIdx: oriented.colIdx, values };
 
   const { nRows, nCols, rowPtr, colIdx } = all;

@@ -12,13 +12,12 @@ import { predictLowRank } from '../engine/prediction.ts';
 import { initialSchedule, nextStep, recordFit, scheduleOf, stopAfterFit, type ScheduleOptions } from '../engine/schedule.ts';
 import { checkpointAfter, completionOf, sumSolves } from './loopsteps.ts';
 import { chooseRank, eigenAtRank, packedRank, RANK_LAST_SWEEP } from '../engine/rank.ts';
-import { prepareData, type PreparedData } from '../engine/split.ts';
+import { float64s, prepareData, type PreparedData } from '../engine/split.ts';
 import { ResumeMismatch, runId, type EngineState, type RunControl } from '../engine/state.ts';
 import { maxRowLength } from '../engine/sweep.ts';
 import { nextOperandKey, type Block, type BlockResult, type SweepArrays } from './blocks.ts';
 import type { LowRankArrays, LowRankSlot } from './lowrank-blocks.ts';
 import { planLowRank, type LowRankPlan } from './plan.ts';
-import { float64s } from './setup.ts';
 
 /** Power steps of the first sweep, which has no previous subspace to start from. */
 export const FIRST_POWER_STEPS = 6;
@@ -138,8 +137,6 @@ export function* lowRankLoop(
     k = rank;
     p = lr.p;
     run.arrays.lr = lr;
-    run.plan = plan;
-    run.k = k;
     Ycur = new Float64Array(d * p);
   };
 

@@ -9,7 +9,7 @@ import type { CsrSource, EngineOptions } from '../engine/options.ts';
 import { planShape, planSweep, rowShape, type SweepPlan } from './plan.ts';
 import type { PreparedBuckets } from './streamload.ts';
 import { SpillStore, type PreparedBlock, type SpillOptions } from './spill.ts';
-import { prepareData, type PreparedData } from '../engine/split.ts';
+import { float64s, prepareData, type PreparedData } from '../engine/split.ts';
 import { chooseAgopPath, columnIndex, maxRowLength, type AgopPath, type ColumnIndex } from '../engine/sweep.ts';
 
 export interface RunSetup {
@@ -38,11 +38,6 @@ export function sharedCopy(x: Int32Array | Float64Array): Int32Array | Float64Ar
     : new Float64Array(new SharedArrayBuffer(x.length * 8));
   out.set(x);
   return out;
-}
-
-/** Allocates float64 arrays, in shared memory when `shared`. */
-export function float64s(shared: boolean): (len: number) => Float64Array {
-  return (len) => (shared ? new Float64Array(new SharedArrayBuffer(len * 8)) : new Float64Array(len));
 }
 
 const EMPTY_ROWS: Csr = { nRows: 0, nCols: 0, rowPtr: new Int32Array(1), colIdx: new Int32Array(0), values: new Float64Array(0) };

@@ -41,6 +41,24 @@ export function solveRowsLowRank(K: LowRankKernel, lambda: number, m: Csr, fit: 
   return woodburyRows(K.U, uKey, K.k, Float64Array.from(K.w, Math.sqrt), c, m.rowPtr, m.colIdx, m.values, r0, r1, fit.a, fit.bs);
 }
 
+/**
+ * The fits' a of rows [r0, r1) from their bs: K_OO a + lambda a = y gives c a = y - U_O diag(w) U_O^T a
+ * = y - U_O bs, so a = (y - U_O bs) / c. A spilled run keeps bs (n x k) and recomputes a chunk's a
+ * from it whenever the operator needs them, instead of keeping nnz of them.
+ */
+export function refitRows(U: Float64Array, k: number, fit: LowRankFit, m: Csr, r0: number, r1: number): void {
+  const { a, bs, c } = fit;
+  for (let i = r0; i < r1; i++) {
+    const b = i * k;
+    for (let q = m.rowPtr[i]!; q < m.rowPtr[i + 1]!; q++) {
+      const u = m.colIdx[q]! * k;
+      let v = m.values[q]!;
+      for (let r = 0; r < k; r++) v -= U[u + r]! * bs[b + r]!;
+      a[q] = v / c;
+    }
+  }
+}
+
 /** The completed entry (i, j) for an unobserved j: bs_i . U_j. */
 export function predictUnobserved(K: LowRankKernel, fit: LowRankFit, i: number, j: number): number {
   const { k, U } = K;

@@ -4,7 +4,7 @@
 
 import type { Csr } from '../engine/csr.ts';
 import {
-  operatorCols, operatorRows, predictUnobserved, solveRowsLowRank, type LowRankFit, type LowRankKernel,
+  operatorCols, operatorRows, predictUnobserved, refitRows, solveRowsLowRank, type LowRankFit, type LowRankKernel,
 } from '../engine/lowrank.ts';
 
 /** A kernel and the fit made with it: the current sweep's, or the previous one kept for the extrapolation. */
@@ -12,7 +12,10 @@ export interface LowRankSlot {
   /** d x k, orthonormal columns. */
   U: Float64Array;
   w: Float64Array;
-  /** The fit: a next to the training values, bs n x k. */
+  /**
+   * The fit: a next to the training values (empty when spilled: the chunk's a are recomputed from
+   * bs, see refitRows), bs n x k.
+   */
   a: Float64Array;
   bs: Float64Array;
 }
@@ -39,25 +42,32 @@ export interface LowRankArrays {
 export type LowRankBlock =
   /**
    * Row solves of rows [r0, r1) with slot's kernel (tauK, lambda; uKey names its U for the threads'
-   * resident copies), and the squared error of held-out entries [v0, v1).
+   * resident copies), and the squared error of held-out entries [v0, v1). Rows are the training
+   * matrix's in hand (a spilled run's chunk), g0 + r of the whole (bs).
    */
-  | { kind: 'lr-solve'; slot: number; uKey: number; tauK: number; lambda: number; r0: number; r1: number; v0: number; v1: number }
-  /** Row group `part`, rows [r0, r1): Z = BS T + c A X with slot's fit, and the group's shares of PS and c A^T Z. */
-  | { kind: 'lr-rows'; slot: number; c: number; r0: number; r1: number; part: number }
+  | { kind: 'lr-solve'; slot: number; uKey: number; tauK: number; lambda: number; r0: number; r1: number; v0: number; v1: number; g0: number }
+  /**
+   * Row group `part`, rows [r0, r1) (g0 + r of the whole, as lr-solve): Z = BS T + c A X with slot's
+   * fit, and the group's shares of PS and c A^T Z.
+   */
+  | { kind: 'lr-rows'; slot: number; c: number; r0: number; r1: number; part: number; g0: number }
   /** Rows [j0, j1) of Y = G X = (U PS + the `groups` shares of c A^T Z) / n. */
-  | { kind: 'lr-cols'; slot: number; j0: number; j1: number; groups: number };
+  | { kind: 'lr-cols'; slot: number; j0: number; j1: number; groups: number; n: number };
 
 /** What a low-rank block reads besides its own arrays: the training matrix and the held-out entries. */
 export interface LowRankInputs {
   d: number;
   train: Csr;
+  /** A spilled run's chunk's a (the slots keep none). */
+  a: Float64Array;
   valRow: Int32Array;
   valCol: Int32Array;
   valValue: Float64Array;
 }
 
-function fitOf(s: LowRankSlot, c: number): LowRankFit {
-  return { a: s.a, bs: s.bs, c };
+/** Slot s's fit over the rows in hand: its a (or the chunk's), bs from row g0 on. */
+function fitOf(inp: LowRankInputs, s: LowRankSlot, c: number, g0: number, k: number): LowRankFit {
+  return { a: s.a.length > 0 ? s.a : inp.a, bs: g0 > 0 ? s.bs.subarray(g0 * k) : s.bs, c };
 }
 
 export function runLowRankBlock(inp: LowRankInputs, lr: LowRankArrays, b: LowRankBlock): { fallbacks: number; se: number } {
@@ -66,7 +76,7 @@ export function runLowRankBlock(inp: LowRankInputs, lr: LowRankArrays, b: LowRan
   switch (b.kind) {
     case 'lr-solve': {
       const K: LowRankKernel = { d: inp.d, k, U: slot.U, w: slot.w, tauK: b.tauK };
-      const fit = fitOf(slot, b.tauK + b.lambda);
+      const fit = fitOf(inp, slot, b.tauK + b.lambda, b.g0, k);
       const fallbacks = solveRowsLowRank(K, b.lambda, inp.train, fit, b.r0, b.r1, b.uKey);
       let se = 0;
       for (let e = b.v0; e < b.v1; e++) {
@@ -75,11 +85,15 @@ export function runLowRankBlock(inp: LowRankInputs, lr: LowRankArrays, b: LowRan
       }
       return { fallbacks, se };
     }
-    case 'lr-rows':
-      operatorRows(k, fitOf(slot, b.c), inp.train, lr.X, lr.T, p, lr.Z, b.r0, b.r1, lr.P, b.part * k * p, lr.YP, b.part * inp.d * p);
+    case 'lr-rows': {
+      const fit = fitOf(inp, slot, b.c, b.g0, k);
+      if (slot.a.length === 0) refitRows(slot.U, k, fit, inp.train, b.r0, b.r1);
+      const Z = b.g0 > 0 ? lr.Z.subarray(b.g0 * p) : lr.Z;
+      operatorRows(k, fit, inp.train, lr.X, lr.T, p, Z, b.r0, b.r1, lr.P, b.part * k * p, lr.YP, b.part * inp.d * p);
       return { fallbacks: 0, se: 0 };
+    }
     case 'lr-cols':
-      operatorCols(slot.U, k, lr.PS, lr.YP, b.groups, p, b.j0, b.j1, lr.Y, inp.train.nRows);
+      operatorCols(slot.U, k, lr.PS, lr.YP, b.groups, p, b.j0, b.j1, lr.Y, b.n);
       return { fallbacks: 0, se: 0 };
   }
 }

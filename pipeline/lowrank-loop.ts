@@ -1,85 +1,22 @@
-// The sweeps of a run with the low-rank kernel (engine/lowrank.ts): set-up, and the sweep loop as a
-// generator of blocks (pipeline/lowrank-blocks.ts), with the dense run's schedule, extrapolation,
-// stopping and checkpoints between phases.
+// The sweeps of a run with the low-rank kernel (engine/lowrank.ts, set up by lowrank-setup.ts): the
+// sweep loop as a generator of blocks (pipeline/lowrank-blocks.ts), with the dense run's schedule,
+// extrapolation, stopping and checkpoints between phases; a spilled run's phases chunk by chunk.
 
 import { Rng } from '../kernels/random.ts';
-import type { Csr } from '../engine/csr.ts';
 import {
   identityKernel, kernelFromEigen, packKernel, projectBlock, subspaceIteration, unpackKernel, type LowRankFit, type LowRankKernel,
 } from '../engine/lowrank.ts';
-import type { CompletionResult, CsrSource, EngineOptions, LambdaSchedule, LinRfmModel, StopReason, SweepCallback, SweepInfo, SweepProbe } from '../engine/options.ts';
+import type { CompletionResult, EngineOptions, LambdaSchedule, LinRfmModel, StopReason, SweepCallback, SweepInfo, SweepProbe } from '../engine/options.ts';
 import { predictLowRank } from '../engine/prediction.ts';
 import { initialSchedule, nextStep, recordFit, scheduleOf, stopAfterFit, type ScheduleOptions } from '../engine/schedule.ts';
 import { checkpointAfter, completionOf, sumSolves } from './loopsteps.ts';
 import { chooseRank, eigenAtRank, packedRank, RANK_LAST_SWEEP } from '../engine/rank.ts';
-import { float64s, prepareData, type PreparedData } from '../engine/split.ts';
-import { ResumeMismatch, runId, type EngineState, type RunControl } from '../engine/state.ts';
-import { maxRowLength } from '../engine/sweep.ts';
-import { nextOperandKey, type Block, type BlockResult, type SweepArrays } from './blocks.ts';
-import type { LowRankArrays, LowRankSlot } from './lowrank-blocks.ts';
-import { planLowRank, type LowRankPlan } from './plan.ts';
+import { ResumeMismatch, type EngineState, type RunControl } from '../engine/state.ts';
+import { nextOperandKey, type Block, type BlockResult } from './blocks.ts';
+import { allocLowRank, type LowRankSetup } from './lowrank-setup.ts';
 
 /** Power steps of the first sweep, which has no previous subspace to start from. */
 export const FIRST_POWER_STEPS = 6;
-
-export interface LowRankSetup {
-  id: string;
-  data: PreparedData;
-  arrays: SweepArrays;
-  plan: LowRankPlan;
-  n: number;
-  d: number;
-  k: number;
-  nTrain: number;
-  nVal: number;
-  momentum: number;
-  /** The arrays are in shared memory (a pool's run): a change of rank allocates there too. */
-  shared: boolean;
-}
-
-/** Prepares the data and the low-rank form's arrays (in shared memory when `shared`). */
-export function setupLowRank(source: Csr | CsrSource, opts: EngineOptions, shared: boolean): LowRankSetup {
-  const owned = 'take' in source;
-  let input: Csr | null = owned ? source.take() : source;
-  const data = prepareData(input, opts.validationFraction, opts.seed, { owned, shared });
-  input = null;
-  const id = runId(data, opts);
-  const { train } = data;
-  const d = train.nCols;
-  const k = Math.min(opts.kernelRank, d);
-  const momentum = data.valRow.length > 0 ? opts.momentum : 0;
-  const { lr, plan } = allocLowRank(data, k, opts, shared, momentum, null);
-  const f64 = float64s(shared);
-  const arrays: SweepArrays = {
-    d, train, a: f64(0), valRow: data.valRow, valCol: data.valCol, valValue: data.valValue, cols: null, mats: [], ybuf: f64(0),
-    maxRow: maxRowLength(data.all), lr,
-  };
-  return { id, data, arrays, plan, n: train.nRows, d, k, nTrain: train.values.length, nVal: data.valRow.length, momentum, shared };
-}
-
-/**
- * The low-rank form's arrays and blocks at rank k. `keep` (a run's arrays at another rank) passes on
- * its fits' `a`, which do not depend on k: a run that changes its rank allocates the rest only.
- */
-function allocLowRank(data: PreparedData, k: number, opts: EngineOptions, shared: boolean, momentum: number, keep: LowRankArrays | null): { lr: LowRankArrays; plan: LowRankPlan } {
-  const { train } = data;
-  const n = train.nRows;
-  const d = train.nCols;
-  const nnz = train.values.length;
-  const p = Math.min(d, k + opts.kernelOversample);
-  const f64 = float64s(shared);
-  const plan = planLowRank(train, data.valRow, k, p, opts.blockFlops);
-  // the second slot holds the previous sweep's kernel and fit, for the extrapolation only
-  const slot = (s: number, used: boolean): LowRankSlot => {
-    const m = used ? 1 : 0;
-    return { U: f64(m * d * k), w: f64(m * k), a: keep?.slots[s]!.a ?? f64(m * nnz), bs: f64(m * n * k) };
-  };
-  const lr: LowRankArrays = {
-    k, p, slots: [slot(0, true), slot(1, momentum > 0)],
-    X: f64(d * p), T: f64(k * p), Z: f64(n * p), P: f64(plan.rows.length * k * p), YP: f64(plan.rows.length * d * p), PS: f64(k * p), Y: f64(d * p),
-  };
-  return { lr, plan };
-}
 
 /** The sketch's seed for a sweep: a function of the run's seed and the sweep alone, so a resumed run draws what it would have. */
 function sweepRng(seed: number, sweep: number): Rng {
@@ -94,9 +31,9 @@ function sweepRng(seed: number, sweep: number): Rng {
 export function* lowRankLoop(
   run: LowRankSetup, opts: EngineOptions, onSweep: SweepCallback | undefined, control: RunControl, t0: number,
 ): Generator<Block[], CompletionResult, BlockResult[]> {
-  const { data, d, nVal, momentum } = run;
-  let { k, plan } = run;
-  let lr = run.arrays.lr!;
+  const { data, d, nVal, momentum, store, arrays } = run;
+  let { k } = run;
+  let lr = arrays.lr!;
   let p = lr.p;
   // --kernel-rank auto: the rank may change once, from a sweep's spectrum (engine/rank.ts)
   const auto = opts.kernelRankAuto;
@@ -131,31 +68,68 @@ export function* lowRankLoop(
   let Ycur = new Float64Array(d * p);
   // a new rank: the arrays and blocks at that rank (the fits' `a` carried over); the run's arrays point at them
   const setRank = (rank: number): void => {
-    const next = allocLowRank(data, rank, opts, run.shared, momentum, lr);
-    lr = next.lr;
-    plan = next.plan;
+    lr = allocLowRank(run, rank, opts, lr);
     k = rank;
     p = lr.p;
-    run.arrays.lr = lr;
     Ycur = new Float64Array(d * p);
   };
 
-  const solveBlocks = (s: number, lambda: number, withValidation: boolean): Block[] =>
-    plan.solve.map(([r0, r1, v0, v1]): Block => ({ kind: 'lr-solve', slot: s, uKey: uKey[s]!, tauK: tauK[s]!, lambda, r0, r1, v0: withValidation ? v0 : 0, v1: withValidation ? v1 : 0 }));
+  // Row solves with slot s's kernel: all rows at once in memory, chunk after chunk when spilled
+  function* solve(s: number, lambda: number, withValidation: boolean): Generator<Block[], BlockResult[], BlockResult[]> {
+    const blocks = (ranges: Array<[number, number, number, number]>, g0: number): Block[] => ranges.map(([r0, r1, v0, v1]): Block => ({
+      kind: 'lr-solve', slot: s, uKey: uKey[s]!, tauK: tauK[s]!, lambda, r0, r1, v0: withValidation ? v0 : 0, v1: withValidation ? v1 : 0, g0,
+    }));
+    if (store === null) return yield blocks(run.plan.solve, 0);
+    const out: BlockResult[] = [];
+    for (const c of store.chunks) {
+      store.load(c, arrays);
+      out.push(...(yield blocks(run.chunkPlans[c.index]!.solve, c.r0)));
+    }
+    return out;
+  }
 
-  // G X for slot s's kernel and fit into lr.Y: the rows' phase, their shares of PS summed in block order, the columns' phase
+  // G X for slot s's kernel and fit into lr.Y: the rows' phase, their shares of PS and c A^T Z added
+  // in group order, the columns' phase. Spilled, each chunk's groups are added into group 0 as the
+  // chunks go, and the columns' phase reads that one group.
   function* applyOperator(s: number, X: Float64Array): Generator<Block[], void, BlockResult[]> {
     lr.X.set(X);
     projectBlock(lr.slots[s]!.U, d, k, lr.X, p, lr.T);
     const c = tauK[s]! + ridge[s]!;
-    yield plan.rows.map(([r0, r1], part): Block => ({ kind: 'lr-rows', slot: s, c, r0, r1, part }));
+    const kp = k * p;
+    const addGroups = (from: number, to: number, YP: Float64Array | null): void => {
+      for (let part = from; part < to; part++) {
+        for (let e = 0; e < kp; e++) lr.PS[e] += lr.P[part * kp + e]!;
+        if (YP !== null) for (let e = 0; e < d * p; e++) YP[e] += lr.YP[part * d * p + e]!;
+      }
+    };
     lr.PS.fill(0);
-    for (let part = 0; part < plan.rows.length; part++) {
-      for (let e = 0; e < k * p; e++) lr.PS[e] += lr.P[part * k * p + e]!;
+    let groups: number;
+    if (store === null) {
+      yield run.plan.rows.map(([r0, r1], part): Block => ({ kind: 'lr-rows', slot: s, c, r0, r1, part, g0: 0 }));
+      groups = run.plan.rows.length;
+      addGroups(0, groups, null);
+    } else {
+      const acc = lr.YP.subarray(0, d * p);
+      acc.fill(0);
+      for (const ch of store.chunks) {
+        store.load(ch, arrays);
+        const rows = run.chunkPlans[ch.index]!.rows;
+        yield rows.map(([r0, r1], g): Block => ({ kind: 'lr-rows', slot: s, c, r0, r1, part: 1 + g, g0: ch.r0 }));
+        addGroups(1, 1 + rows.length, acc);
+      }
+      groups = 1;
     }
-    const groups = plan.rows.length;
-    yield plan.cols.map(([j0, j1]): Block => ({ kind: 'lr-cols', slot: s, j0, j1, groups }));
+    yield run.plan.cols.map(([j0, j1]): Block => ({ kind: 'lr-cols', slot: s, j0, j1, groups, n: run.n }));
   }
+
+  // predictions with a kernel and a fit (null: each row solved afresh) over the rows in memory or chunk by chunk
+  const predictWith = (K: LowRankKernel, lambda: number, fit: LowRankFit | null, trainOnly: boolean) =>
+    (rows: Int32Array, cols: Int32Array, out: Float64Array = new Float64Array(rows.length)): Float64Array => store === null
+      ? predictLowRank(data, K, lambda, fit, trainOnly, rows, cols, out)
+      : store.predict(data, rows, cols, out, (view, chunk, lr1, lc, part) => {
+        const f = fit === null ? null : { ...fit, bs: fit.bs.subarray(chunk.r0 * K.k) };
+        return predictLowRank(view, K, lambda, f, trainOnly, lr1, lc, part);
+      });
 
   let sweep = 0;
   const state = (sweepsDone: number): EngineState => {
@@ -194,19 +168,19 @@ export function* lowRankLoop(
       prev = 1;
       setKernel(1, unpackKernel(r.Gprev.subarray(1), d, k)!);
       ridge[1] = r.Gprev[0]!;
-      yield solveBlocks(1, ridge[1], false);
+      yield* solve(1, ridge[1], false);
     }
   }
 
   const probe: SweepProbe = {
-    predict: (rows, cols, out) => predictLowRank(data, kernelOf(cur), ridge[cur]!, fitOf(cur), true, rows, cols, out ?? new Float64Array(rows.length)),
+    predict: (rows, cols, out) => predictWith(kernelOf(cur), ridge[cur]!, fitOf(cur), true)(rows, cols, out),
   };
 
   for (; sweep < opts.maxSweeps; sweep++) {
     const ts = performance.now();
     const lambda = sched.lambda;
     ridge[cur] = lambda;
-    const solved = yield solveBlocks(cur, lambda, true);
+    const solved = yield* solve(cur, lambda, true);
     const { fallbacks, se } = sumSolves(solved);
     const mse = nVal > 0 ? se / nVal : Number.NaN;
     const fit = recordFit(sched, sweep, mse, nVal > 0);
@@ -278,9 +252,9 @@ export function* lowRankLoop(
   const bestK = unpackKernel(best, d, packedRank(best, d))!;
   const model: LinRfmModel = { d, K: new Float64Array(0), lambda: sched.bestLambda, scale: data.scale, transposed: data.transposed, alpha: opts.alpha, lowRank: bestK };
   return completionOf({ model, sched, stopReason, sweeps: sweep, history, t0, opts, nTrain: run.nTrain, nVal }, {
-    predict: (rows, cols, out) => predictLowRank(data, bestK, model.lambda, null, false, rows, cols, out ?? new Float64Array(rows.length)),
+    predict: predictWith(bestK, model.lambda, null, false),
     spectrum: { ...spectrum, rankNote },
-    spilledChunks: 0,
-    release: () => undefined,
+    spilledChunks: store === null ? 0 : store.chunks.length,
+    release: () => store?.dispose(),
   });
 }

@@ -177,19 +177,32 @@ const ROW_GROUPS = 8;
  * alone: a row solve costs |O| k^2 + k^3 / 3 and a little per entry; the operator, 4 p flops per
  * entry and 4 p k per row (row groups) and p (k + groups) per column (columns).
  */
-export function planLowRank(m: Csr, valRow: Int32Array, k: number, p: number, blockFlops: number): LowRankPlan {
-  const { valStart, trainLen, n, d } = rowShape(m, valRow, false);
-  let entries = 0;
-  for (let i = 0; i < n; i++) entries += trainLen[i]!;
-  const maxBlocks = Math.max(MAX_BLOCKS, Math.ceil(entries / MAX_BLOCK_ENTRIES));
-  const solveCost = (i: number): number => {
-    const len = trainLen[i]!;
-    return len * k * k + (k * k * k) / 3 + 4 * len * k + 16;
-  };
-  const solve = splitByCost(n, solveCost, blockFlops, maxBlocks).map(
-    ([r0, r1]): [number, number, number, number] => [r0, r1, valStart[r0]!, valStart[r1]!],
-  );
-  const rows = splitByCost(n, (i) => 4 * p * (k + trainLen[i]!) + 16, blockFlops, ROW_GROUPS);
+export function planLowRank(shape: Pick<RowShape, 'n' | 'd' | 'trainLen' | 'valStart'>, k: number, p: number, blockFlops: number): LowRankPlan {
+  const { n, d } = shape;
+  const { solve, rows } = planLowRankRows(shape, 0, n, k, p, blockFlops);
   const cols = splitByCost(d, () => 2 * p * (k + rows.length) + 16, blockFlops, MAX_BLOCKS);
   return { solve, rows, cols };
+}
+
+/**
+ * The row solves and the operator's row groups of rows [r0, r1) alone, numbered from r0 (held-out
+ * entries from the first of r0's): the whole plan's, or a spilled chunk's.
+ */
+export function planLowRankRows(
+  shape: Pick<RowShape, 'trainLen' | 'valStart'>, r0: number, r1: number, k: number, p: number, blockFlops: number,
+): Pick<LowRankPlan, 'solve' | 'rows'> {
+  const { trainLen, valStart } = shape;
+  let entries = 0;
+  for (let i = r0; i < r1; i++) entries += trainLen[i]!;
+  const maxBlocks = Math.max(MAX_BLOCKS, Math.ceil(entries / MAX_BLOCK_ENTRIES));
+  const solveCost = (i: number): number => {
+    const len = trainLen[r0 + i]!;
+    return len * k * k + (k * k * k) / 3 + 4 * len * k + 16;
+  };
+  const v = valStart[r0]!;
+  const solve = splitByCost(r1 - r0, solveCost, blockFlops, maxBlocks).map(
+    ([a, b]): [number, number, number, number] => [a, b, valStart[r0 + a]! - v, valStart[r0 + b]! - v],
+  );
+  const rows = splitByCost(r1 - r0, (i) => 4 * p * (k + trainLen[r0 + i]!) + 16, blockFlops, ROW_GROUPS);
+  return { solve, rows };
 }

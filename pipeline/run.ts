@@ -2,7 +2,8 @@
 
 import { availableParallelism } from 'node:os';
 import { blockContext, disposeBlockContext, runBlock, type Block, type BlockResult, type SweepArrays } from './blocks.ts';
-import { lowRankLoop, setupLowRank } from './lowrank-loop.ts';
+import { lowRankLoop } from './lowrank-loop.ts';
+import { setupLowRank } from './lowrank-setup.ts';
 import type { RunControl } from '../engine/state.ts';
 import type { Csr } from '../engine/csr.ts';
 import { defaultEngineOptions, validateEngineOptions, type CompletionResult, type CsrSource, type EngineOptions, type SweepCallback } from '../engine/options.ts';
@@ -33,9 +34,8 @@ function startRun(
   onSweep: SweepCallback | undefined, control: RunControl, t0: number,
 ): StartedRun {
   if (opts.kernel === 'low-rank') {
-    if (spill !== undefined || 'buckets' in input) throw new RangeError('kernel low-rank: spilled runs take the dense kernel only (for now)');
-    const run = setupLowRank(input, opts, shared);
-    return { run, loop: lowRankLoop(run, opts, onSweep, control, t0), dispose: () => undefined };
+    const run = setupLowRank(input, opts, shared, spill);
+    return { run, loop: lowRankLoop(run, opts, onSweep, control, t0), dispose: () => run.store?.dispose() };
   }
   const run = setupRun(input, opts, shared, spill);
   return { run, loop: sweepLoop(run, opts, onSweep, control, t0), dispose: () => run.store?.dispose() };

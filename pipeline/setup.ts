@@ -40,7 +40,7 @@ export function sharedCopy(x: Int32Array | Float64Array): Int32Array | Float64Ar
   return out;
 }
 
-const EMPTY_ROWS: Csr = { nRows: 0, nCols: 0, rowPtr: new Int32Array(1), colIdx: new Int32Array(0), values: new Float64Array(0) };
+export const EMPTY_ROWS: Csr = { nRows: 0, nCols: 0, rowPtr: new Int32Array(1), colIdx: new Int32Array(0), values: new Float64Array(0) };
 
 /**
  * Prepares the data and the arrays the blocks work on; `shared` puts those in SharedArrayBuffers.
@@ -128,7 +128,7 @@ function setupFromBuckets(src: PreparedBuckets, opts: EngineOptions, shared: boo
 }
 
 /** The prepared buckets as blocks, each bucket's file removed once the chunks have taken it. */
-function* bucketBlocks(src: PreparedBuckets): Generator<PreparedBlock> {
+export function* bucketBlocks(src: PreparedBuckets): Generator<PreparedBlock> {
   for (const b of src.buckets) {
     yield { r0: b.r0, nnz: b.nnz, ...readChunk(b.path, b.nnz) };
     src.consumed(b);

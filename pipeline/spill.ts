@@ -9,7 +9,6 @@ import { readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readChunk, writeChunk, type ChunkEntries } from '../io/chunks.ts';
 import type { Csr } from '../engine/csr.ts';
-import { predictInput } from '../engine/prediction.ts';
 import type { PreparedData } from '../engine/split.ts';
 import type { SweepArrays } from './blocks.ts';
 import type { RowShape, SweepPlan } from './plan.ts';
@@ -57,12 +56,13 @@ export class SpillStore {
   readonly #valRow: Int32Array;
   readonly #valCol: Int32Array;
   readonly #valValue: Float64Array;
+  /** The column index of a chunk in hand (the dense form's factored Q); empty for the low-rank form. */
   readonly #colPtr: Int32Array;
   readonly #rowOf: Int32Array;
   readonly #posOf: Int32Array;
   #cache: { index: number; all: Csr; train: Csr } | null = null;
 
-  private constructor(d: number, n: number, dir: string, chunks: Chunk[], alloc: Alloc) {
+  private constructor(d: number, n: number, dir: string, chunks: Chunk[], alloc: Alloc, columns: boolean) {
     this.d = d;
     this.n = n;
     this.dir = dir;
@@ -82,17 +82,17 @@ export class SpillStore {
     this.#valRow = alloc('i32', val);
     this.#valCol = alloc('i32', val);
     this.#valValue = alloc('f64', val);
-    this.#colPtr = alloc('i32', d + 1);
-    this.#rowOf = alloc('i32', train);
-    this.#posOf = alloc('i32', train);
+    this.#colPtr = alloc('i32', columns ? d + 1 : 0);
+    this.#rowOf = alloc('i32', columns ? train : 0);
+    this.#posOf = alloc('i32', columns ? train : 0);
   }
 
   /**
    * Writes the prepared data as chunks of whole solve blocks (plan.solve), each at most
    * o.chunkEntries observed entries unless one block alone has more. `shared` puts the work arrays
-   * in SharedArrayBuffers (for a pool).
+   * in SharedArrayBuffers (for a pool); `columns` gives a chunk in hand its column index.
    */
-  static create(data: PreparedData, shape: RowShape, plan: SweepPlan, o: SpillOptions, shared: boolean): SpillStore {
+  static create(data: PreparedData, shape: RowShape, plan: Pick<SweepPlan, 'solve'>, o: SpillOptions, shared: boolean, columns = true): SpillStore {
     const { all } = data;
     const n = all.nRows;
     const nnz = all.rowPtr[n]!;
@@ -110,7 +110,7 @@ export class SpillStore {
     }
     if (v !== data.valRow.length) throw new RangeError(`spill: matched ${v} of ${data.valRow.length} held-out entries`);
     const block: PreparedBlock = { r0: 0, nnz, row, col: all.colIdx, value: all.values, held };
-    return SpillStore.fromBlocks(shape, plan, [block], o, shared);
+    return SpillStore.fromBlocks(shape, plan, [block], o, shared, columns);
   }
 
   /**
@@ -118,7 +118,9 @@ export class SpillStore {
    * entries in ascending rows (a spilled load's buckets, read one at a time): the chunks, and so
    * the run, are the same whichever way the rows arrive.
    */
-  static fromBlocks(shape: Pick<RowShape, 'n' | 'd' | 'trainLen' | 'valStart'>, plan: SweepPlan, blocks: Iterable<PreparedBlock>, o: SpillOptions, shared: boolean): SpillStore {
+  static fromBlocks(
+    shape: Pick<RowShape, 'n' | 'd' | 'trainLen' | 'valStart'>, plan: Pick<SweepPlan, 'solve'>, blocks: Iterable<PreparedBlock>, o: SpillOptions, shared: boolean, columns = true,
+  ): SpillStore {
     const { n, d, trainLen, valStart } = shape;
     makeDir(o.dir);
     // chunks of an earlier run that was killed (kill -9, a second signal) before it could remove them
@@ -161,7 +163,7 @@ export class SpillStore {
       const buf = shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
       return kind === 'f64' ? new Float64Array(buf) : new Int32Array(buf);
     }) as Alloc;
-    return new SpillStore(d, n, o.dir, chunks, alloc);
+    return new SpillStore(d, n, o.dir, chunks, alloc, columns);
   }
 
   /** The solve blocks of chunk c, in the chunk's local rows and held-out entries. */
@@ -199,16 +201,22 @@ export class SpillStore {
     s.valRow = this.#valRow.subarray(0, v);
     s.valCol = this.#valCol.subarray(0, v);
     s.valValue = this.#valValue.subarray(0, v);
-    s.cols = columnIndexInto(train, this.#colPtr, this.#rowOf.subarray(0, t), this.#posOf.subarray(0, t));
+    s.cols = this.#colPtr.length === 0 ? null : columnIndexInto(train, this.#colPtr, this.#rowOf.subarray(0, t), this.#posOf.subarray(0, t));
   }
 
   /**
-   * Predictions at (row, col) pairs of the oriented matrix (see predictInput): each chunk holding
-   * requested rows is read once per call (the last one stays cached, so calls that walk the rows
-   * in order read each chunk once). Rows are solved afresh from all their entries, or from the
-   * training entries alone with `trainOnly`; values come back times `scale` (the data's units).
+   * Predictions at (row, col) pairs given in input coordinates (`data` says whether the matrix is
+   * transposed): each chunk holding requested rows is read once per call (the last one stays
+   * cached, so calls that walk the rows in order read each chunk once) and `solve` predicts its
+   * pairs, in the chunk's rows, from a view of its entries (all of them, and the training ones).
+   * Out-of-range pairs get NaN.
    */
-  predict(K: Float64Array, lambda: number, scale: number, trainOnly: boolean, orow: Int32Array, ocol: Int32Array, out: Float64Array): Float64Array {
+  predict(
+    data: Pick<PreparedData, 'transposed' | 'scale'>, rows: Int32Array, cols: Int32Array, out: Float64Array,
+    solve: (view: PreparedData, chunk: Chunk, lr: Int32Array, lc: Int32Array, out: Float64Array) => Float64Array,
+  ): Float64Array {
+    const orow = data.transposed ? cols : rows;
+    const ocol = data.transposed ? rows : cols;
     const count = orow.length;
     const which = new Int32Array(count);
     const perChunk = new Int32Array(this.chunks.length + 1);
@@ -237,10 +245,10 @@ export class SpillStore {
         lc[q - q0] = ocol[order[q]!]!;
       }
       const view: PreparedData = {
-        transposed: false, scale, all: m.all, train: m.train,
+        transposed: false, scale: data.scale, all: m.all, train: m.train,
         valRow: new Int32Array(0), valCol: new Int32Array(0), valValue: new Float64Array(0),
       };
-      const part = predictInput(view, K, lambda, null, trainOnly, lr, lc, new Float64Array(q1 - q0));
+      const part = solve(view, chunk, lr, lc, new Float64Array(q1 - q0));
       for (let q = q0; q < q1; q++) out[order[q]!] = part[q - q0]!;
     }
     return out;

@@ -208,11 +208,10 @@ export function* sweepLoop(
   });
 }
 
-/** predictInput over a spilled matrix: pairs in input coordinates, oriented, then chunk by chunk. */
+/** predictInput over a spilled matrix, chunk by chunk. */
 function predictSpilled(
   store: SpillStore, data: PreparedData, K: Float64Array, lambda: number, trainOnly: boolean,
   rows: Int32Array, cols: Int32Array, out: Float64Array = new Float64Array(rows.length),
 ): Float64Array {
-  const t = data.transposed;
-  return store.predict(K, lambda, data.scale, trainOnly, t ? cols : rows, t ? rows : cols, out);
+  return store.predict(data, rows, cols, out, (view, _chunk, lr, lc, part) => predictInput(view, K, lambda, null, trainOnly, lr, lc, part));
 }

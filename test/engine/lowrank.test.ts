@@ -7,7 +7,7 @@ import { dsyev } from '../../kernels/eig.ts';
 import { Rng } from '../../kernels/random.ts';
 import type { Csr } from '../../engine/csr.ts';
 import {
-  agopTimes, denseKernel, orthonormalize, predictUnobserved, solveRowsLowRank, topEigen, type LowRankKernel,
+  agopTimes, denseKernel, orthonormalize, predictUnobserved, refitRows, solveRowsLowRank, topEigen, type LowRankKernel,
 } from '../../engine/lowrank.ts';
 import { generateLowRank } from '../../engine/synthetic.ts';
 import { complete } from '../../pipeline/run.ts';
@@ -60,6 +60,12 @@ describe(`low-rank kernel (seed ${SEED})`, () => {
         expect(Math.abs(fit.bs[i * k + r]! - K.w[r]! * b)).toBeLessThan(1e-12 * (1 + Math.abs(K.w[r]! * b)));
       }
     }
+  });
+
+  it('a recomputed from bs, (y - U_O bs) / c, equals the dense Cholesky solves (1e-12)', () => {
+    const again = { a: new Float64Array(m.values.length), bs: fit.bs, c: fit.c };
+    refitRows(K.U, k, again, m, 0, 40);
+    expect(maxRelDiff(again.a, denseSolve(Kd, d, lambda, m))).toBeLessThan(1e-12);
   });
 
   it('the AGOP operator equals Yhat^T Yhat X / n with Yhat = S (K + lambda I), and unobserved entries are bs . U_j', () => {

@@ -9,7 +9,7 @@ import type { CompletionResult, EngineOptions } from '../../engine/options.ts';
 import { prepareData } from '../../engine/split.ts';
 import type { EngineState } from '../../engine/state.ts';
 import { generateLowRank, unobservedPairs } from '../../engine/synthetic.ts';
-import { planLowRank } from '../../pipeline/plan.ts';
+import { planLowRank, rowShape } from '../../pipeline/plan.ts';
 import { SweepPool } from '../../pipeline/pool.ts';
 import { complete, completeAsync } from '../../pipeline/run.ts';
 
@@ -43,7 +43,7 @@ describe(`the low-rank form on a worker pool (seed ${SEED})`, () => {
 
   it('the test problem cuts every phase into several blocks', () => {
     const data = prepareData(problem.train, 0.05, SEED);
-    const plan = planLowRank(data.train, data.valRow, 8, 18, 2e4);
+    const plan = planLowRank(rowShape(data.train, data.valRow, false), 8, 18, 2e4);
     for (const count of [plan.solve.length, plan.rows.length, plan.cols.length]) expect(count).toBeGreaterThan(3);
     // each phase's blocks cover their range, in order
     expect(plan.solve[0]![0]).toBe(0);

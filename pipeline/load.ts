@@ -14,7 +14,7 @@ import { csrFromTriplets, type Csr } from '../engine/csr.ts';
 import { defaultEngineOptions, type CsrSource, type EngineOptions } from '../engine/options.ts';
 import { isParquet, observedOf, readObserved, type ObservedRows } from './inputs.ts';
 import {
-  chooseKernel, estimateLoadMemory, estimateLowRankMemory, estimateMemory, estimateSpilledMemory, estimateStreamedMemory, type KernelChoice, type MemoryEstimate,
+  chooseKernel, estimateLoadMemory, estimateLowRankMemory, estimateMemory, estimateSpilledMemory, estimateStreamedMemory, type KernelChoice, type LowRankSize, type MemoryEstimate,
 } from './memory.ts';
 import { findOutliers, type OutlierReport } from './outliers.ts';
 import type { SpillOptions } from './spill.ts';
@@ -64,10 +64,6 @@ export interface Loaded {
 export async function loadMode(s: LoadSettings, input: string, budget: number, workers: number): Promise<'memory' | 'spilled'> {
   const when = s.spill;
   const gb = (b: number): string => `${(b / 1e9).toFixed(2)} GB`;
-  if (s.kernel === 'low-rank') {
-    if (when === 'always') throw Errors.Config('spill', when, 'a spilled run takes the dense kernel only (for now); use --kernel dense or --spill auto');
-    return 'memory';
-  }
   // what a spilled load and run take whatever the data: the runtime, the load's buffers, the workers
   const least = estimateStreamedMemory(0, 0, 0, workers, s.spillChunk).bytes;
   if (when === 'always') {
@@ -169,10 +165,15 @@ export async function loadSpilled(
   const chunkEntries = s.spillChunk;
   progress.info(`reading ${input} in two passes, grouping rows in ${dir}`);
   const pass = ['counting', 'grouping'];
-  const refuse = (nRows: number, nCols: number, nnz: number): MemoryEstimate => {
-    const estimate = estimateStreamedMemory(nRows, nCols, nnz, workers, chunkEntries);
+  // the kernel is chosen once the rows are counted: until then, the lesser of the forms it may be
+  const refuse = (nRows: number, nCols: number, nnz: number, kernel: KernelChoice | null): MemoryEstimate => {
+    const d = Math.min(nRows, nCols);
+    const form = kernel?.form ?? s.kernel;
+    const dense = estimateStreamedMemory(nRows, nCols, nnz, workers, chunkEntries);
+    const lowRank = estimateStreamedMemory(nRows, nCols, nnz, workers, chunkEntries, lowRankSize(s, kernel?.rank ?? defaultEngineOptions.kernelRank, d));
+    const estimate = form === 'dense' ? dense : form === 'low-rank' || lowRank.bytes < dense.bytes ? lowRank : dense;
     if (estimate.bytes > budget) {
-      throw Errors.Config('memory-budget', budget, `the job needs an estimated ${(estimate.bytes / 1e9).toFixed(2)} GB even spilled in chunks of ${chunkEntries} entries (${nRows} x ${nCols}, ${nnz} observed, ${workers} workers), more than the budget of ${(budget / 1e9).toFixed(2)} GB`);
+      throw Errors.Config('memory-budget', budget, `the job needs an estimated ${(estimate.bytes / 1e9).toFixed(2)} GB even spilled in chunks of ${chunkEntries} entries (${nRows} x ${nCols}, ${nnz} observed, ${workers} workers, ${form === 'auto' ? 'either' : `the ${form}`} kernel), more than the budget of ${(budget / 1e9).toFixed(2)} GB`);
     }
     return estimate;
   };
@@ -189,7 +190,7 @@ export async function loadSpilled(
     seed: eo.seed,
     onRows: (p, rows, file, files) => progress.status(`reading ${input} (${pass[p - 1]}): ${rows.toLocaleString('en-US')} rows${files > 1 ? ` (file ${file + 1} of ${files})` : ''}`),
     onStep: (step) => progress.status(`spilled load: ${step}`),
-    onCounted: (nRows, nCols, entries) => void refuse(nRows, nCols, entries),
+    onCounted: (nRows, nCols, entries) => void refuse(nRows, nCols, entries, null),
     checkInterrupt,
     keepRows: s.topK !== undefined || s.full,
   });
@@ -202,12 +203,15 @@ export async function loadSpilled(
     progress.event('loaded', { file: input, rows: nRows, cols: nCols, observed: nnz, load: 'spilled' });
     // an input with more columns than rows is grouped by column (the engine's rows are the larger side)
     const transposed = load.prepared.transposed;
-    const estimate = refuse(nRows, nCols, nnz);
+    const denseFits = estimateStreamedMemory(nRows, nCols, nnz, workers, chunkEntries).bytes <= budget;
+    const kernel = pickKernel(s, { n: Math.max(nRows, nCols), d: Math.min(nRows, nCols), observed: nnz, sumCubes: sumCubes(load.prepared.shape.trainLen) }, denseFits);
+    progress.info(`kernel: ${kernel.form}${kernel.form === 'low-rank' ? ` of rank ${kernel.rank}` : ''} (${kernel.why})`);
+    const estimate = refuse(nRows, nCols, nnz, kernel);
     return {
       mode: 'spilled', keys: load, nRows, nCols, nnz, center: load.center, rowBias: load.rowBias, outliers: load.outliers, mergedDuplicates: load.merged,
       observed: transposed ? { nRows: nCols, nCols: nRows, rows: load.observedRows } : { nRows, nCols, rows: load.observedRows },
       byColumn: transposed,
-      estimate, spill: { dir, chunkEntries }, kernel: { form: 'dense', rank: 0, why: 'a spilled load runs the dense kernel' },
+      estimate, spill: { dir, chunkEntries }, kernel,
       take: () => load.prepared,
       dispose: () => {
         load.dispose();
@@ -226,14 +230,19 @@ function sumRowCubes(raw: Csr): number {
   const counts = new Float64Array(raw.nRows >= raw.nCols ? raw.nRows : raw.nCols);
   if (raw.nRows >= raw.nCols) for (let i = 0; i < raw.nRows; i++) counts[i] = raw.rowPtr[i + 1]! - raw.rowPtr[i]!;
   else for (let p = 0; p < raw.colIdx.length; p++) counts[raw.colIdx[p]!]!++;
+  return sumCubes(counts);
+}
+
+function sumCubes(counts: ArrayLike<number>): number {
   let s = 0;
-  for (const c of counts) s += c * c * c;
+  for (let i = 0; i < counts.length; i++) s += counts[i]! ** 3;
   return s;
 }
 
 /**
  * The kernel's form, the memory estimate of the run and, when it spills, where and in what chunks;
- * refuses a job over budget (exit 78). A low-rank run stays in memory.
+ * refuses a job over budget (exit 78). Either form spills with --spill always, or with --spill auto
+ * when it does not fit in memory.
  */
 function memoryPlan(
   s: LoadSettings, outDir: string, raw: Csr, workers: number, budget: number,
@@ -246,21 +255,27 @@ function memoryPlan(
   const spilled = estimateSpilledMemory(nRows, nCols, nnz, workers, chunkEntries);
   const gb = (b: number): string => `${(b / 1e9).toFixed(2)} GB`;
   const shape = `${nRows} x ${nCols}, ${nnz} observed, ${workers} workers`;
-  const denseFits = inMemory.bytes <= budget || (when !== 'never' && spilled.bytes <= budget);
-  const { kernelOversample, kernelPowerSteps } = defaultEngineOptions;
-  // an automatic rank starts at the default and may grow to twice it (engine/rank.ts): the estimate takes the larger
-  const auto = s.kernelRank === 'auto';
-  const kernel = s.kernel === 'auto' && when === 'always'
-    ? { form: 'dense' as const, rank: 0, why: '--spill always runs the dense kernel' }
-    : chooseKernel(s.kernel, s.kernelRank === 'auto' ? defaultEngineOptions.kernelRank : s.kernelRank, kernelOversample, kernelPowerSteps,
-      { n: Math.max(nRows, nCols), d: Math.min(nRows, nCols), observed: nnz, sumCubes: sumRowCubes(raw) }, denseFits);
+  const denseFits = when === 'always' ? spilled.bytes <= budget : inMemory.bytes <= budget || (when !== 'never' && spilled.bytes <= budget);
+  const kernel = pickKernel(s, { n: Math.max(nRows, nCols), d: Math.min(nRows, nCols), observed: nnz, sumCubes: sumRowCubes(raw) }, denseFits);
+  const spillTo = (): { spill: SpillOptions; close: () => void } => {
+    const work = jobWorkDir(resolve(s.workDir ?? join(outDir, 'spill')));
+    return { spill: { dir: work.dir, chunkEntries }, close: work.close };
+  };
   if (kernel.form === 'low-rank') {
-    const k = Math.min(Math.min(nRows, nCols), auto ? 2 * kernel.rank : kernel.rank);
-    const estimate = estimateLowRankMemory(nRows, nCols, nnz, workers, k, Math.min(Math.min(nRows, nCols), k + kernelOversample));
-    if (estimate.bytes > budget) {
-      throw Errors.Config('memory-budget', budget, `the job needs an estimated ${gb(estimate.bytes)} with a low-rank kernel of rank ${k} (${shape}), more than the budget of ${gb(budget)}`);
+    const size = lowRankSize(s, kernel.rank, Math.min(nRows, nCols));
+    const memory = estimateLowRankMemory(nRows, nCols, nnz, workers, size.k, size.p);
+    const lrSpilled = estimateSpilledMemory(nRows, nCols, nnz, workers, chunkEntries, size);
+    const what = `with a low-rank kernel of rank ${size.k}`;
+    if (when === 'never' || (when === 'auto' && memory.bytes <= budget)) {
+      if (memory.bytes > budget) {
+        throw Errors.Config('memory-budget', budget, `the job needs an estimated ${gb(memory.bytes)} ${what} (${shape}), more than the budget of ${gb(budget)}; --spill auto would stream it from disk`);
+      }
+      return { estimate: memory, kernel };
     }
-    return { estimate, kernel };
+    if (lrSpilled.bytes > budget) {
+      throw Errors.Config('memory-budget', budget, `the job needs an estimated ${gb(memory.bytes)} in memory and ${gb(lrSpilled.bytes)} spilled in chunks of ${chunkEntries} entries ${what} (${shape}), more than the budget of ${gb(budget)}`);
+    }
+    return { estimate: lrSpilled, kernel, ...spillTo() };
   }
   if (when === 'never' || (when === 'auto' && inMemory.bytes <= budget)) {
     if (inMemory.bytes > budget) {
@@ -271,6 +286,17 @@ function memoryPlan(
   if (spilled.bytes > budget) {
     throw Errors.Config('memory-budget', budget, `the job needs an estimated ${gb(inMemory.bytes)} in memory and ${gb(spilled.bytes)} spilled in chunks of ${chunkEntries} entries (${shape}), more than the budget of ${gb(budget)}`);
   }
-  const work = jobWorkDir(resolve(s.workDir ?? join(outDir, 'spill')));
-  return { estimate: spilled, kernel, spill: { dir: work.dir, chunkEntries }, close: work.close };
+  return { estimate: spilled, kernel, ...spillTo() };
+}
+
+/** --kernel and --kernel-rank taken for a job of this shape (chooseKernel). */
+function pickKernel(s: LoadSettings, shape: { n: number; d: number; observed: number; sumCubes: number }, denseFits: boolean): KernelChoice {
+  const { kernelOversample, kernelPowerSteps } = defaultEngineOptions;
+  return chooseKernel(s.kernel, s.kernelRank === 'auto' ? defaultEngineOptions.kernelRank : s.kernelRank, kernelOversample, kernelPowerSteps, shape, denseFits);
+}
+
+/** The rank and block width a low-rank run's memory is estimated at: an automatic rank may grow to twice its start (engine/rank.ts). */
+function lowRankSize(s: LoadSettings, rank: number, d: number): LowRankSize {
+  const k = Math.min(d, s.kernelRank === 'auto' ? 2 * rank : rank);
+  return { k, p: Math.min(d, k + defaultEngineOptions.kernelOversample) };
 }

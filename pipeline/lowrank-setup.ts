@@ -52,7 +52,7 @@ export function setupLowRank(source: Csr | CsrSource | PreparedBuckets, opts: En
   const shape = rowShape(train, data.valRow, false);
   const sizes = { n: train.nRows, d: train.nCols, nTrain: train.values.length, nVal: data.valRow.length, maxRow: maxRowLength(data.all) };
   if (spill === undefined) return finishSetup(id, data, opts, shared, shape, null, sizes);
-  const store = SpillStore.create(data, shape, firstPlan(shape, opts), spill, shared, false);
+  const store = SpillStore.create(data, shape, rowRuns(shape, spill.chunkEntries), spill, shared, false);
   try {
     return finishSetup(id, emptied(data), opts, shared, shape, store, sizes);
   } catch (err) {
@@ -68,7 +68,7 @@ function setupFromBuckets(src: PreparedBuckets, opts: EngineOptions, shared: boo
     throw new RangeError(`the spilled load drew its split with validationFraction ${src.validationFraction}, seed ${src.seed}; the run has ${opts.validationFraction}, ${opts.seed}`);
   }
   const id = src.digest(opts);
-  const store = SpillStore.fromBlocks(src.shape, firstPlan(src.shape, opts), bucketBlocks(src), spill, shared, false);
+  const store = SpillStore.fromBlocks(src.shape, rowRuns(src.shape, spill.chunkEntries), bucketBlocks(src), spill, shared, false);
   try {
     src.dispose();
     return finishSetup(id, emptied(src), opts, shared, src.shape, store, src);
@@ -78,10 +78,28 @@ function setupFromBuckets(src: PreparedBuckets, opts: EngineOptions, shared: boo
   }
 }
 
-/** The plan at the starting rank, whose row solves a spilled run's chunks are cut along (fixed for the run, whatever its rank becomes). */
-function firstPlan(shape: Pick<RowShape, 'n' | 'd' | 'trainLen' | 'valStart'>, opts: EngineOptions): LowRankPlan {
-  const k = Math.min(opts.kernelRank, shape.d);
-  return planLowRank(shape, k, Math.min(shape.d, k + opts.kernelOversample), opts.blockFlops);
+/**
+ * Where a spilled run's chunks may be cut: runs of whole rows of at most 1/32 of a chunk's entries
+ * (or one row), with their held-out entries. The chunks, and so the run's bits, depend on the data
+ * and the chunk size alone; each chunk's blocks are planned within it, at the run's rank.
+ */
+function rowRuns(shape: Pick<RowShape, 'n' | 'trainLen' | 'valStart'>, chunkEntries: number): { solve: Array<[number, number, number, number]> } {
+  const { n, trainLen, valStart } = shape;
+  const most = Math.max(1, Math.floor(chunkEntries / 32));
+  const solve: Array<[number, number, number, number]> = [];
+  const entries = (i: number): number => trainLen[i]! + valStart[i + 1]! - valStart[i]!;
+  let r0 = 0;
+  let held = 0;
+  for (let i = 0; i < n; i++) {
+    if (i > r0 && held + entries(i) > most) {
+      solve.push([r0, i, valStart[r0]!, valStart[i]!]);
+      r0 = i;
+      held = 0;
+    }
+    held += entries(i);
+  }
+  if (n > r0) solve.push([r0, n, valStart[r0]!, valStart[n]!]);
+  return { solve };
 }
 
 function emptied(d: Pick<PreparedData, 'transposed' | 'scale'>): PreparedData {

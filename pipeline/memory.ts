@@ -42,9 +42,15 @@ export function estimateLoadMemory(rows: number): number {
  * (the raw matrix kept for the outputs, the centred copy, the oriented and split copies: ~64 bytes an
  * entry at their peak), then the sweeps (spilledSweeps).
  */
-export function estimateSpilledMemory(rows: number, cols: number, observed: number, workers: number, chunkEntries: number): MemoryEstimate {
+export function estimateSpilledMemory(rows: number, cols: number, observed: number, workers: number, chunkEntries: number, lowRank?: LowRankSize): MemoryEstimate {
   const n = Math.max(rows, cols);
-  return spilledSweeps(rows, cols, observed, workers, chunkEntries, { entries: observed * LOAD_BYTES_PER_ENTRY + n * 24 });
+  return spilledSweeps(rows, cols, observed, workers, chunkEntries, { entries: observed * LOAD_BYTES_PER_ENTRY + n * 24 }, lowRank);
+}
+
+/** The low-rank form's rank and operator block width (k + oversampling). */
+export interface LowRankSize {
+  k: number;
+  p: number;
 }
 
 /**
@@ -53,7 +59,7 @@ export function estimateSpilledMemory(rows: number, cols: number, observed: numb
  * reader's lookup of key bytes while it reads), the load's bucket buffers and one bucket being
  * sorted; then the sweeps (spilledSweeps).
  */
-export function estimateStreamedMemory(rows: number, cols: number, observed: number, workers: number, chunkEntries: number): MemoryEstimate {
+export function estimateStreamedMemory(rows: number, cols: number, observed: number, workers: number, chunkEntries: number, lowRank?: LowRankSize): MemoryEstimate {
   const n = Math.max(rows, cols);
   const d = Math.min(rows, cols);
   const chunk = Math.min(observed, chunkEntries);
@@ -61,18 +67,35 @@ export function estimateStreamedMemory(rows: number, cols: number, observed: num
     keys: 2 * KEY_BYTES * (rows + cols),
     rowArrays: 56 * n + 40 * d,
     loadBuffers: 64e6 + chunk * 100,
-  });
+  }, lowRank);
 }
 
 /**
  * The sweeps of a spilled run, whichever way it was loaded, plus the load's own parts: the d x d
- * matrices, one chunk's work arrays in this thread and a copy of its rows in each worker's row solver.
+ * matrices, one chunk's work arrays in this thread and a copy of its rows in each worker's row
+ * solver. With the low-rank kernel: no d x d matrix and no per-entry array, but per row the two
+ * fits' bs and the operator's Z, the shape the chunks are planned from, and per column the kernels'
+ * U and the operator's blocks with the row groups' shares (at most 9 of d x p).
  */
-function spilledSweeps(rows: number, cols: number, observed: number, workers: number, chunkEntries: number, load: Record<string, number>): MemoryEstimate {
+function spilledSweeps(
+  rows: number, cols: number, observed: number, workers: number, chunkEntries: number, load: Record<string, number>, lowRank?: LowRankSize,
+): MemoryEstimate {
   const n = Math.max(rows, cols);
   const d = Math.min(rows, cols);
   const dd = 8 * d * d;
   const chunk = Math.min(observed, chunkEntries);
+  if (lowRank !== undefined) {
+    const { k, p } = lowRank;
+    const lr: Record<string, number> = {
+      runtime: 120e6,
+      ...load,
+      chunk: chunk * 60,
+      rowFactors: 8 * n * (2 * k + p) + 12 * n,
+      columnFactors: 8 * d * (3 * k + 4 * p) + 9 * 8 * d * p,
+      workers: workers * (chunk * 16 + 60e6),
+    };
+    return { bytes: Object.values(lr).reduce((a, b) => a + b, 0), parts: lr };
+  }
   const parts: Record<string, number> = {
     runtime: 120e6,
     kernelMatrices: 7 * dd,

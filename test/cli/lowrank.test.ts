@@ -1,6 +1,6 @@
 // The low-rank kernel through the executable: --kernel and --kernel-rank, the model it writes and
-// predict's fold-in from it, top-k, report.json's kernel section, --kernel auto's choice, and a run
-// stopped by SIGTERM and resumed ending with the bytes of one that never stopped.
+// predict's fold-in from it, top-k, report.json's kernel section, --kernel auto's choice, a run
+// stopped by SIGTERM and resumed ending with the bytes of one that never stopped, and a spilled run.
 
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -99,7 +99,24 @@ describe(`lin-rfm complete --kernel low-rank (data seed ${SEED})`, () => {
     const bad = run('complete', '--input', 'train.csv', '--output', 'bad', '--kernel-rank', '0');
     expect(bad.status).toBe(64);
     expect(bad.stderr).toMatch(/kernel-rank/);
-    // a spilled run takes the dense kernel only: a configuration error (78)
-    expect(run('complete', '--input', 'train.csv', '--output', 'bad', '--kernel', 'low-rank', '--spill', 'always').status).toBe(78);
+  });
+
+  it('--spill always loads through the work directory and runs the low-rank form spilled: the in-memory predictions to 1e-6', () => {
+    const c = run('complete', ...common, '--output', 'spilled', '--spill', 'always', '--spill-chunk', '3000', '--workers', '2');
+    expect(c.status, c.stderr).toBe(0);
+    const report = JSON.parse(text('spilled/report.json'));
+    expect(report.kernel.form).toBe('low-rank');
+    expect(report.memory.spilledChunks).toBeGreaterThanOrEqual(3);
+    const a = readCsv(join(dir, 'low', 'predictions.csv'));
+    const b = readCsv(join(dir, 'spilled', 'predictions.csv'));
+    expect(b.length).toBe(a.length);
+    let num = 0;
+    let den = 0;
+    for (const [e, row] of a.entries()) {
+      expect(b[e]!.slice(0, 2)).toEqual(row.slice(0, 2));
+      num = Math.max(num, Math.abs(Number(b[e]![2]) - Number(row[2])));
+      den = Math.max(den, Math.abs(Number(row[2])));
+    }
+    expect(num / den).toBeLessThan(1e-6);
   });
 });

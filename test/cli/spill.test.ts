@@ -72,9 +72,9 @@ describe(`complete --spill (data seed ${SEED}, ${ROWS} x ${COLS}, ${OBSERVED} ob
     expect(existsSync(join(dir, 'refused'))).toBe(false);
     // above what any spilled run takes, below what this data's does: refused after the spilled load, its files removed
     const streamed = estimateStreamedMemory(ROWS, COLS, OBSERVED, 1, 1_000_000).bytes;
-    const after = run('complete', ...common, '--memory-budget', String(streamed - 1), '--spill', 'always', '--workers', '1', '--output', 'refused');
+    const after = run('complete', ...common, '--memory-budget', String(streamed - 1), '--spill', 'always', '--kernel', 'dense', '--workers', '1', '--output', 'refused');
     expect(after.code).toBe(78);
-    expect(after.stderr).toMatch(/needs an estimated 0\.\d\d GB even spilled in chunks of 1000000 entries \(500 x 300, 15000 observed, 1 workers\)/);
+    expect(after.stderr).toMatch(/needs an estimated 0\.\d\d GB even spilled in chunks of 1000000 entries \(500 x 300, 15000 observed, 1 workers, the dense kernel\)/);
     expect(existsSync(join(dir, 'refused'))).toBe(false);
     expect(existsSync(join(dir, 'refused'))).toBe(false);
     const tight = String(estimateMemory(ROWS, COLS, OBSERVED, 1).bytes - 1);

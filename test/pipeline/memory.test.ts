@@ -1,7 +1,7 @@
 // The memory estimate.
 
 import { describe, expect, it } from 'vitest';
-import { estimateMemory, estimateSpilledMemory, estimateStreamedMemory } from '../../pipeline/memory.ts';
+import { estimateLowRankMemory, estimateMemory, estimateSpilledMemory, estimateStreamedMemory } from '../../pipeline/memory.ts';
 
 describe('memory', () => {
   it('grows as d^2 with the kernel side and linearly with entries and workers', () => {
@@ -27,5 +27,19 @@ describe('memory', () => {
     // within 15% of the measured peak of the spilled e2e benchmark (0.98 GB, bench/results/e2e-spill.json)
     const e2e = estimateStreamedMemory(200_000, 2_000, 8_000_000, 2, 1_000_000);
     expect(Math.abs(e2e.bytes - 0.98e9) / 0.98e9).toBeLessThan(0.15);
+  });
+
+  it('a spilled low-rank run has neither a d x d nor a per-entry term: MovieLens-25M-sized columns in under 3 GB', () => {
+    const lr = { k: 40, p: 50 };
+    const small = estimateStreamedMemory(1_000_000, 59_047, 10_000_000, 2, 1_000_000, lr);
+    const huge = estimateStreamedMemory(1_000_000, 59_047, 1_000_000_000, 2, 1_000_000, lr);
+    expect(huge.bytes).toBe(small.bytes);
+    expect(huge.parts['kernelMatrices']).toBeUndefined();
+    // per row: the two fits' bs (k each) and Z (p), 8 bytes each, and the shape's 12 bytes
+    expect(huge.parts['rowFactors']).toBe(1_000_000 * (8 * (2 * 40 + 50) + 12));
+    expect(huge.bytes).toBeLessThan(3e9);
+    // the dense form spilled needs its d x d matrices; the low-rank form in memory its entries
+    expect(estimateStreamedMemory(1_000_000, 59_047, 1_000_000_000, 2, 1_000_000).bytes).toBeGreaterThan(7 * 8 * 59_047 ** 2);
+    expect(estimateLowRankMemory(1_000_000, 59_047, 1_000_000_000, 2, 40, 50).bytes).toBeGreaterThan(50e9);
   });
 });

@@ -26,6 +26,7 @@ import { evaluateRun } from './evaluate.ts';
 import { createProgress, type Progress } from './progress.ts';
 import { kernelSummary, peakRssBytes, runSummary, sweepReporter, VERSION } from './report.ts';
 import { makeDirs } from '../io/dirs.ts';
+import { STDIN, withInput, type SpooledInput } from '../pipeline/stdin.ts';
 
 export async function cmdComplete(settings: Resolved): Promise<void> {
   const s = settingsOf('complete', settings.values);
@@ -54,10 +55,15 @@ export async function cmdComplete(settings: Resolved): Promise<void> {
     // signals are caught from here to the end: the load stops at the next batch or bucket, the sweeps
     // after a checkpoint, and the outputs are finished
     job = jobControl({ path: checkpointPath, every: s.checkpointEvery, resume: s.resume, progress, watchParent: process.env['npm_command'] === 'exec' });
-    await completeJob(s, settings, t0, { input, outDir, folder, columns, eo, workers, budget, progress, job, checkpointPath });
-  } catch (err) {
-    if (err instanceof NumericError) throw Errors.Numeric(input, err.message);
-    throw err;
+    const control = job;
+    // standard input (--input -) is copied into the work directory first, and read from there
+    await withInput(input, resolve(s.workDir ?? join(outDir, 'spill')), async (path, spooled) => {
+      try {
+        await completeJob(s, settings, t0, { input: path, spooled, outDir, folder, columns, eo, workers, budget, progress, job: control, checkpointPath });
+      } catch (err) {
+        throw err instanceof NumericError ? Errors.Numeric(path, err.message) : err;
+      }
+    });
   } finally {
     job?.dispose(false);
     folder.close();
@@ -76,9 +82,9 @@ function checkWritable(dir: string, what: string): void {
 
 async function completeJob(
   s: CompleteSettings, settings: Resolved, t0: number,
-  j: { input: string; outDir: string; folder: OutputFolder; columns: { rowKey: string; colKey: string; valueKey: string }; eo: EngineOptions; workers: number; budget: number; progress: Progress; job: JobControl; checkpointPath: string },
+  j: { input: string; spooled: SpooledInput | undefined; outDir: string; folder: OutputFolder; columns: { rowKey: string; colKey: string; valueKey: string }; eo: EngineOptions; workers: number; budget: number; progress: Progress; job: JobControl; checkpointPath: string },
 ): Promise<void> {
-  const { input, outDir, folder, columns, eo, workers, budget, progress, job, checkpointPath } = j;
+  const { input, spooled, outDir, folder, columns, eo, workers, budget, progress, job, checkpointPath } = j;
   const checkInterrupt = (): void => {
     const signal = job.signal();
     if (signal !== null) throw Errors.Interrupted(signal, 'stopped while loading the input; nothing was written');
@@ -111,7 +117,7 @@ async function completeJob(
       throw err;
     }
     try {
-      await writeCompleteOutputs(s, settings, t0, { input, outDir, folder, columns, loaded, pairs, result, job, checkpointPath, progress, workers, budget });
+      await writeCompleteOutputs(s, settings, t0, { input, spooled, outDir, folder, columns, loaded, pairs, result, job, checkpointPath, progress, workers, budget });
     } finally {
       result.release();
     }
@@ -122,6 +128,7 @@ async function completeJob(
 
 interface CompleteRun {
   input: string;
+  spooled: SpooledInput | undefined;
   outDir: string;
   folder: OutputFolder;
   columns: { rowKey: string; colKey: string; valueKey: string };
@@ -137,7 +144,7 @@ interface CompleteRun {
 
 /** complete's outputs: predictions, top-k, the full matrix, the model and report.json (then the checkpoint goes). */
 async function writeCompleteOutputs(s: CompleteSettings, settings: Resolved, t0: number, r: CompleteRun): Promise<void> {
-  const { input, outDir, folder, columns, loaded, pairs, result, job, checkpointPath, progress, workers, budget } = r;
+  const { input, spooled, outDir, folder, columns, loaded, pairs, result, job, checkpointPath, progress, workers, budget } = r;
   // written into the staging directory, named in the report by where they will be
   const stage = folder.staging;
   const final = folder.final;
@@ -212,7 +219,10 @@ async function writeCompleteOutputs(s: CompleteSettings, settings: Resolved, t0:
     command: 'complete',
     version: VERSION,
     settings,
-    input: { file: resolve(input), rows: loaded.nRows, cols: loaded.nCols, observed: nnz, mergedDuplicates: loaded.mergedDuplicates, load: loaded.mode, fingerprint: fingerprint(input, s.filter) },
+    input: {
+      file: spooled === undefined ? resolve(input) : STDIN, rows: loaded.nRows, cols: loaded.nCols, observed: nnz, mergedDuplicates: loaded.mergedDuplicates, load: loaded.mode,
+      fingerprint: spooled === undefined ? fingerprint(input, s.filter) : [{ file: STDIN, bytes: spooled.bytes, sha256: spooled.sha256 }],
+    },
     predict: pairs ? { file: resolve(s.predict!), pairs: pairs.n, unseenKeys: unseen } : null,
     evaluation,
     ...runSummary(result),

@@ -130,7 +130,7 @@ export function buildProgram(): Command {
     .command('recommend')
     .description("top-k columns for listed rows of the training input (or any rows), by fold-in with a saved model: no refit; the lists complete --top-k gives for those rows")
     .requiredOption('--model <dir>', 'a model directory (OUTPUT/model of complete)')
-    .requiredOption('--input <path>', 'the rows\' observed entries (the training input, or new rows): CSV or Parquet')
+    .requiredOption('--input <path>', 'the rows\' observed entries (the training input, or new rows): CSV or Parquet; - for standard input')
     .requiredOption('--rows <file>', 'the rows to list: a CSV whose first column holds their keys (after a header line)')
     .requiredOption('--top-k <k>', 'columns per row', intArg('--top-k', 1))
     .requiredOption('--output <dir>', 'where topk.(csv|parquet) and report.json go')

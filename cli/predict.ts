@@ -14,6 +14,7 @@ import { foldInInput, foldInTopK } from './recommend.ts';
 import { openOutputFolder, type OutputFolder } from '../pipeline/outdir.ts';
 import { createProgress, type Progress } from './progress.ts';
 import { peakRssBytes, VERSION } from './report.ts';
+import { STDIN, withInput } from '../pipeline/stdin.ts';
 
 export async function cmdPredict(settings: Resolved): Promise<void> {
   const s = settingsOf('predict', settings.values);
@@ -29,14 +30,15 @@ export async function cmdPredict(settings: Resolved): Promise<void> {
   // beside them, say the one it reads, stays)
   const folder = openOutputFolder(outDir, 'lin-rfm predict', (m) => progress.warn(m), ['predictions.csv', 'predictions.parquet', 'report.json', ...(s.topK === undefined ? [] : ['topk.csv', 'topk.parquet'])]);
   try {
-    await predictInto(s, settings, t0, folder, model, progress);
+    // standard input (--input -) is copied into OUTPUT/spill first, and read from there
+    await withInput(s.input, join(outDir, 'spill'), (input, spooled) => predictInto({ ...s, input }, settings, t0, folder, model, progress, spooled === undefined ? resolve(input) : STDIN));
   } finally {
     folder.close();
   }
 }
 
 async function predictInto(
-  s: PredictSettings, settings: Resolved, t0: number, folder: OutputFolder, model: StoredModel, progress: Progress,
+  s: PredictSettings, settings: Resolved, t0: number, folder: OutputFolder, model: StoredModel, progress: Progress, inputName: string,
 ): Promise<void> {
   const modelDir = s.model;
   const input = s.input;
@@ -73,7 +75,7 @@ async function predictInto(
     version: VERSION,
     settings,
     model: resolve(modelDir),
-    input: { file: resolve(input), rows: fold.rowKeys.size, observed: fold.nnz, droppedUnknownColumns: fold.dropped },
+    input: { file: inputName, rows: fold.rowKeys.size, observed: fold.nnz, droppedUnknownColumns: fold.dropped },
     predict: s.predict === undefined ? null : { file: resolve(s.predict), pairs: pairsCount },
     topK: s.topK ?? null,
     totalSeconds: (performance.now() - t0) / 1000,

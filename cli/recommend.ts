@@ -16,6 +16,7 @@ import { isParquet, readObserved } from '../pipeline/inputs.ts';
 import { writeKeyedTable, type TopKLists } from '../pipeline/outputs.ts';
 import { openOutputFolder } from '../pipeline/outdir.ts';
 import { peakRssBytes, VERSION } from './report.ts';
+import { STDIN, withInput } from '../pipeline/stdin.ts';
 
 /** Rows solved together: one call of the fold-in, rows x candidates predictions. */
 const CHUNK_ROWS = 256;
@@ -133,7 +134,12 @@ export interface RecommendFlags {
   format?: 'csv' | 'parquet';
 }
 
-export async function cmdRecommend(f: RecommendFlags): Promise<void> {
+export async function cmdRecommend(flags: RecommendFlags): Promise<void> {
+  // standard input (--input -) is copied into OUTPUT/spill first, and read from there
+  await withInput(flags.input, join(resolve(flags.output), 'spill'), (input, spooled) => recommend({ ...flags, input }, spooled === undefined ? resolve(input) : STDIN));
+}
+
+async function recommend(f: RecommendFlags, inputName: string): Promise<void> {
   const t0 = performance.now();
   const model = readModel(f.model);
   const columns = { rowKey: f.rowKey ?? 'row', colKey: f.colKey ?? 'col', valueKey: f.valueKey ?? 'value' };
@@ -149,7 +155,7 @@ export async function cmdRecommend(f: RecommendFlags): Promise<void> {
     await writeKeyedTable(path, format, columns, [Array.from(top.rows, (i) => fold.rowKeys.key(i)), Array.from(top.cols, (j) => model.keys.key(j))],
       [{ name: 'score', values: clipTo(f.clip, top.scores.slice()) }, { name: 'rank', values: top.ranks }]);
     const report = {
-      command: 'recommend', version: VERSION, model: resolve(f.model), input: { file: resolve(f.input), observed: fold.nnz, droppedUnknownColumns: fold.dropped },
+      command: 'recommend', version: VERSION, model: resolve(f.model), input: { file: inputName, observed: fold.nnz, droppedUnknownColumns: fold.dropped },
       rows: rows.length, candidates: candidates?.length ?? model.d, topK: f.topK, excludeSeen: f.includeSeen !== true,
       totalSeconds: (performance.now() - t0) / 1000, peakRssBytes: peakRssBytes(), outputs: { topk: folder.final(path) },
     };

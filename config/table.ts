@@ -101,7 +101,7 @@ export const keyDefs: readonly KeyDef[] = [
   def('dataSeed', '--data-seed <s>', 'int', intMin(0), 'seed of the generated data', ['demo'], { default: 0 }),
   // inputs and outputs
   def('model', '--model <dir>', 'string', z.string().min(1), 'a model directory written by complete (OUTPUT/model)', ['predict'], { required: ['predict'] }),
-  def('input', '--input <path>', 'string', z.string().min(1), 'observed entries: CSV with a header, or a Parquet file or a directory of Parquet files', IO, { required: IO }),
+  def('input', '--input <path>', 'string', z.string().min(1), 'observed entries: CSV with a header, or a Parquet file or a directory of Parquet files; - for standard input', IO, { required: IO }),
   def('output', '--output <dir>', 'string', z.string().min(1), 'output directory (predictions, model, report.json)', ALL, { required: IO }),
   def('predict', '--predict <path>', 'string', z.string().min(1), 'pairs to predict, CSV (first two columns: row, col) or Parquet (columns named like the keys, or the first two); predict takes it, --top-k or both', IO),
   cols('row', 'row'),

@@ -19,8 +19,8 @@ export interface CliRun {
 }
 
 /** Runs `lin-rfm ARGS` in `cwd` to the end. */
-export function runCli(cwd: string, args: string[], env: Record<string, string> = cleanEnv()): CliRun {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, env, encoding: 'utf8', timeout: 120_000 });
+export function runCli(cwd: string, args: string[], env: Record<string, string> = cleanEnv(), stdin?: Buffer | string): CliRun {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, env, encoding: 'utf8', timeout: 120_000, input: stdin ?? '' });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../io/atomic.ts';
 import type { Pairs } from '../io/entries.ts';
 import { writeModel } from '../io/model.ts';
 import { clipTo, uncenter } from '../engine/center.ts';
-import type { CompletionResult, EngineOptions } from '../engine/options.ts';
+import type { CompletionResult, CsrSource, EngineOptions } from '../engine/options.ts';
 import { NumericError } from '../engine/errors.ts';
 import { ResumeMismatch } from '../engine/state.ts';
 import { fingerprint, isParquet, readPairs } from '../pipeline/inputs.ts';
@@ -27,6 +27,7 @@ import { createProgress, type Progress } from './progress.ts';
 import { kernelSummary, peakRssBytes, runSummary, sweepReporter, VERSION } from './report.ts';
 import { makeDirs } from '../io/dirs.ts';
 import { STDIN, withInput, type SpooledInput } from '../pipeline/stdin.ts';
+import { parseGrid, runGrid, tuneCsv, tunedConfig, type TuneCell, type TuneOutcome } from './tune.ts';
 
 export async function cmdComplete(settings: Resolved): Promise<void> {
   const s = settingsOf('complete', settings.values);
@@ -38,6 +39,8 @@ export async function cmdComplete(settings: Resolved): Promise<void> {
   const workers = workerCount(s.workers, (m) => progress.warn(m));
   const columns = { rowKey: s.rowKey, colKey: s.colKey, valueKey: s.valueKey, delimiter: s.delimiter, partitions: s.filter };
   const eo = engineOptionsFrom(s);
+  const grid = s.tune === undefined ? undefined : parseGrid(s.tune);
+  if (grid !== undefined && s.resume) throw Errors.Usage('--tune and --resume do not go together: a tuned job keeps no checkpoint');
   const checkpointPath = resolve(s.checkpoint ?? join(outDir, 'checkpoint.lrfm'));
   // one job per output folder; its outputs are staged there and published together at the end
   const folder = openOutputFolder(outDir, 'lin-rfm complete', (m) => progress.warn(m));
@@ -59,7 +62,7 @@ export async function cmdComplete(settings: Resolved): Promise<void> {
     // standard input (--input -) is copied into the work directory first, and read from there
     await withInput(input, resolve(s.workDir ?? join(outDir, 'spill')), async (path, spooled) => {
       try {
-        await completeJob(s, settings, t0, { input: path, spooled, outDir, folder, columns, eo, workers, budget, progress, job: control, checkpointPath });
+        await completeJob(s, settings, t0, { input: path, spooled, grid, outDir, folder, columns, eo, workers, budget, progress, job: control, checkpointPath });
       } catch (err) {
         throw err instanceof NumericError ? Errors.Numeric(path, err.message) : err;
       }
@@ -82,9 +85,9 @@ function checkWritable(dir: string, what: string): void {
 
 async function completeJob(
   s: CompleteSettings, settings: Resolved, t0: number,
-  j: { input: string; spooled: SpooledInput | undefined; outDir: string; folder: OutputFolder; columns: { rowKey: string; colKey: string; valueKey: string }; eo: EngineOptions; workers: number; budget: number; progress: Progress; job: JobControl; checkpointPath: string },
+  j: { input: string; spooled: SpooledInput | undefined; grid: TuneCell[] | undefined; outDir: string; folder: OutputFolder; columns: { rowKey: string; colKey: string; valueKey: string }; eo: EngineOptions; workers: number; budget: number; progress: Progress; job: JobControl; checkpointPath: string },
 ): Promise<void> {
-  const { input, spooled, outDir, folder, columns, eo, workers, budget, progress, job, checkpointPath } = j;
+  const { input, spooled, grid, outDir, folder, columns, eo, workers, budget, progress, job, checkpointPath } = j;
   const checkInterrupt = (): void => {
     const signal = job.signal();
     if (signal !== null) throw Errors.Interrupted(signal, 'stopped while loading the input; nothing was written');
@@ -107,9 +110,20 @@ async function completeJob(
     progress.event('memory', { estimateBytes: estimate.bytes, budgetBytes: budget, spill: spill !== undefined, chunkEntries: spill?.chunkEntries ?? null, load: loaded.mode });
     progress.info(`${nRows} rows x ${nCols} columns, ${nnz} observed${spill ? `; spilling to ${spill.dir} in chunks of up to ${spill.chunkEntries} entries` : ''}`);
     let result: CompletionResult;
+    let tuned: TuneOutcome | undefined;
     try {
       const kernel = { kernel: loaded.kernel.form, kernelRank: loaded.kernel.form === 'low-rank' ? loaded.kernel.rank : eo.kernelRank };
-      result = await completeAsync(loaded.take(), { ...eo, ...kernel, workers, spill }, sweepReporter(progress, eo.maxSweeps), job.control);
+      if (grid === undefined) {
+        result = await completeAsync(loaded.take(), { ...eo, ...kernel, workers, spill }, sweepReporter(progress, eo.maxSweeps), job.control);
+      } else {
+        if (loaded.mode === 'spilled' || spill !== undefined) throw Errors.Config('tune', s.tune, 'a tuned job runs in memory and this one spills; raise --memory-budget or tune on a sample of the input');
+        if (loaded.kernel.form === 'dense' && grid.some((c) => c.kernelRank !== undefined)) throw Errors.Config('tune', s.tune, 'kernel-rank is tuned only with the low-rank kernel (--kernel low-rank)');
+        tuned = await runGrid(grid, loaded.take() as CsrSource, (cell, data) => {
+          const ce = engineOptionsFrom({ ...s, ...cell });
+          return completeAsync(data, { ...ce, ...kernel, kernelRank: cell.kernelRank === undefined ? kernel.kernelRank : ce.kernelRank, workers }, sweepReporter(progress, ce.maxSweeps), { interrupted: job.control.interrupted });
+        }, progress, () => job.signal());
+        result = tuned.result;
+      }
     } catch (err) {
       if (err instanceof ResumeMismatch) {
         throw Errors.Config('resume', checkpointPath, `the checkpoint belongs to other input data or engine options (checkpoint run ${err.savedRun}, this run ${err.thisRun}); remove it or rerun with the original input and options`);
@@ -117,7 +131,7 @@ async function completeJob(
       throw err;
     }
     try {
-      await writeCompleteOutputs(s, settings, t0, { input, spooled, outDir, folder, columns, loaded, pairs, result, job, checkpointPath, progress, workers, budget });
+      await writeCompleteOutputs(s, settings, t0, { input, spooled, tuned, outDir, folder, columns, loaded, pairs, result, job, checkpointPath, progress, workers, budget });
     } finally {
       result.release();
     }
@@ -129,6 +143,7 @@ async function completeJob(
 interface CompleteRun {
   input: string;
   spooled: SpooledInput | undefined;
+  tuned: TuneOutcome | undefined;
   outDir: string;
   folder: OutputFolder;
   columns: { rowKey: string; colKey: string; valueKey: string };
@@ -144,7 +159,7 @@ interface CompleteRun {
 
 /** complete's outputs: predictions, top-k, the full matrix, the model and report.json (then the checkpoint goes). */
 async function writeCompleteOutputs(s: CompleteSettings, settings: Resolved, t0: number, r: CompleteRun): Promise<void> {
-  const { input, spooled, outDir, folder, columns, loaded, pairs, result, job, checkpointPath, progress, workers, budget } = r;
+  const { input, spooled, tuned, outDir, folder, columns, loaded, pairs, result, job, checkpointPath, progress, workers, budget } = r;
   // written into the staging directory, named in the report by where they will be
   const stage = folder.staging;
   const final = folder.final;
@@ -198,6 +213,12 @@ async function writeCompleteOutputs(s: CompleteSettings, settings: Resolved, t0:
     outputs['topk'] = final(path);
   }
   if (s.full) outputs['full'] = final(await writeFull(stage, tableFormat, loaded.observed, tri, columns, predictClipped, loaded.byColumn));
+  if (tuned !== undefined) {
+    await writeFileAtomic(join(stage, 'tune.csv'), tuneCsv(tuned.rows, tuned.winner));
+    await writeFileAtomic(join(stage, 'tuned.json'), JSON.stringify(tunedConfig(s, tuned.rows[tuned.winner]!.cell), null, 2) + '\n');
+    outputs['tune'] = final(join(stage, 'tune.csv'));
+    outputs['tuned'] = final(join(stage, 'tuned.json'));
+  }
   const evaluation = s.evaluate === undefined ? null : await evaluateRun(s.evaluate, { rowKey: s.rowKey, colKey: s.colKey, valueKey: s.valueKey, delimiter: s.delimiter }, tri, predictClipped, top, topK);
   if (evaluation?.rating) progress.info(`evaluation against ${s.evaluate}: RMSE ${evaluation.rating.rmse.toFixed(4)} over ${evaluation.rating.predicted} of ${evaluation.rating.pairs} pairs`);
   const kernel = kernelSummary(result, loaded.kernel);
@@ -225,6 +246,7 @@ async function writeCompleteOutputs(s: CompleteSettings, settings: Resolved, t0:
     },
     predict: pairs ? { file: resolve(s.predict!), pairs: pairs.n, unseenKeys: unseen } : null,
     evaluation,
+    tune: tuned === undefined ? null : { grid: s.tune, winner: tuned.winner, settings: tuned.rows[tuned.winner]!.cell, runs: tuned.rows },
     ...runSummary(result),
     kernel: kernel.summary,
     resumedAfterSweep: job.resumedAt,

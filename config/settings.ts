@@ -69,6 +69,8 @@ export interface CompleteSettings extends EngineSettings, IoSettings {
   topK?: number;
   /** Held-out truth scored at the end of the run (report.json evaluation). */
   evaluate?: string;
+  /** A grid of engine settings tried on one load, the best validated run kept (cli/tune.ts). */
+  tune?: string;
   full: boolean;
   /** Bytes; absent: 80% of RAM. */
   memoryBudget?: number;
@@ -107,7 +109,7 @@ const ioKeys: Record<keyof IoSettings, true> = {
 export const settingKeys: { [C in JobCommand]: Record<keyof SettingsOf[C], true> } = {
   demo: { ...engineKeys, quiet: true, output: true, rows: true, cols: true, rank: true, observed: true, dataSeed: true },
   complete: {
-    ...engineKeys, ...ioKeys, center: true, outliers: true, outlierLimit: true, topK: true, evaluate: true, full: true, memoryBudget: true, spill: true, workDir: true, spillChunk: true,
+    ...engineKeys, ...ioKeys, center: true, outliers: true, outlierLimit: true, topK: true, evaluate: true, tune: true, full: true, memoryBudget: true, spill: true, workDir: true, spillChunk: true,
     checkpointEvery: true, checkpoint: true, resume: true,
   },
   predict: { ...ioKeys, model: true, predict: true, topK: true },

@@ -16,7 +16,7 @@ const TEMP = /^\.?(?:[^/]*\.)?tmp-(\d+)(?:-|$)/;
 
 /** Every name `complete` may publish: what a new set does not have of these goes with the old set. */
 export const OUTPUT_NAMES: readonly string[] = [
-  'predictions.csv', 'predictions.parquet', 'topk.csv', 'topk.parquet', 'full.csv', 'full', 'model', 'report.json',
+  'predictions.csv', 'predictions.parquet', 'topk.csv', 'topk.parquet', 'full.csv', 'full', 'model', 'tune.csv', 'tuned.json', 'report.json',
 ];
 
 interface LockInfo {

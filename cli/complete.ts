@@ -60,9 +60,9 @@ export async function cmdComplete(settings: Resolved): Promise<void> {
     job = jobControl({ path: checkpointPath, every: s.checkpointEvery, resume: s.resume, progress, watchParent: process.env['npm_command'] === 'exec' });
     const control = job;
     // standard input (--input -) is copied into the work directory first, and read from there
-    await withInput(input, resolve(s.workDir ?? join(outDir, 'spill')), async (path, spooled) => {
+    await withInput(input, resolve(s.workDir ?? join(outDir, 'spill')), async (path, name, spooled) => {
       try {
-        await completeJob(s, settings, t0, { input: path, spooled, grid, outDir, folder, columns, eo, workers, budget, progress, job: control, checkpointPath });
+        await completeJob(s, settings, t0, { input: path, name, spooled, grid, outDir, folder, columns, eo, workers, budget, progress, job: control, checkpointPath });
       } catch (err) {
         throw err instanceof NumericError ? Errors.Numeric(path, err.message) : err;
       }
@@ -85,9 +85,9 @@ function checkWritable(dir: string, what: string): void {
 
 async function completeJob(
   s: CompleteSettings, settings: Resolved, t0: number,
-  j: { input: string; spooled: SpooledInput | undefined; grid: TuneCell[] | undefined; outDir: string; folder: OutputFolder; columns: { rowKey: string; colKey: string; valueKey: string }; eo: EngineOptions; workers: number; budget: number; progress: Progress; job: JobControl; checkpointPath: string },
+  j: { input: string; name: string; spooled: SpooledInput | undefined; grid: TuneCell[] | undefined; outDir: string; folder: OutputFolder; columns: { rowKey: string; colKey: string; valueKey: string }; eo: EngineOptions; workers: number; budget: number; progress: Progress; job: JobControl; checkpointPath: string },
 ): Promise<void> {
-  const { input, spooled, grid, outDir, folder, columns, eo, workers, budget, progress, job, checkpointPath } = j;
+  const { input, name, spooled, grid, outDir, folder, columns, eo, workers, budget, progress, job, checkpointPath } = j;
   const checkInterrupt = (): void => {
     const signal = job.signal();
     if (signal !== null) throw Errors.Interrupted(signal, 'stopped while loading the input; nothing was written');
@@ -131,7 +131,7 @@ async function completeJob(
       throw err;
     }
     try {
-      await writeCompleteOutputs(s, settings, t0, { input, spooled, tuned, outDir, folder, columns, loaded, pairs, result, job, checkpointPath, progress, workers, budget });
+      await writeCompleteOutputs(s, settings, t0, { input, name, spooled, tuned, outDir, folder, columns, loaded, pairs, result, job, checkpointPath, progress, workers, budget });
     } finally {
       result.release();
     }
@@ -142,6 +142,8 @@ async function completeJob(
 
 interface CompleteRun {
   input: string;
+  /** The input as the report names it (its absolute path, or - for standard input). */
+  name: string;
   spooled: SpooledInput | undefined;
   tuned: TuneOutcome | undefined;
   outDir: string;
@@ -159,7 +161,7 @@ interface CompleteRun {
 
 /** complete's outputs: predictions, top-k, the full matrix, the model and report.json (then the checkpoint goes). */
 async function writeCompleteOutputs(s: CompleteSettings, settings: Resolved, t0: number, r: CompleteRun): Promise<void> {
-  const { input, spooled, tuned, outDir, folder, columns, loaded, pairs, result, job, checkpointPath, progress, workers, budget } = r;
+  const { input, name, spooled, tuned, outDir, folder, columns, loaded, pairs, result, job, checkpointPath, progress, workers, budget } = r;
   // written into the staging directory, named in the report by where they will be
   const stage = folder.staging;
   const final = folder.final;
@@ -241,7 +243,7 @@ async function writeCompleteOutputs(s: CompleteSettings, settings: Resolved, t0:
     version: VERSION,
     settings,
     input: {
-      file: spooled === undefined ? resolve(input) : STDIN, rows: loaded.nRows, cols: loaded.nCols, observed: nnz, mergedDuplicates: loaded.mergedDuplicates, load: loaded.mode,
+      file: name, rows: loaded.nRows, cols: loaded.nCols, observed: nnz, mergedDuplicates: loaded.mergedDuplicates, load: loaded.mode,
       fingerprint: spooled === undefined ? fingerprint(input, s.filter) : [{ file: STDIN, bytes: spooled.bytes, sha256: spooled.sha256 }],
     },
     predict: pairs ? { file: resolve(s.predict!), pairs: pairs.n, unseenKeys: unseen } : null,

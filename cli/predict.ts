@@ -14,7 +14,7 @@ import { foldInInput, foldInTopK } from './recommend.ts';
 import { openOutputFolder, type OutputFolder } from '../pipeline/outdir.ts';
 import { createProgress, type Progress } from './progress.ts';
 import { peakRssBytes, VERSION } from './report.ts';
-import { STDIN, withInput } from '../pipeline/stdin.ts';
+import { withInput } from '../pipeline/stdin.ts';
 
 export async function cmdPredict(settings: Resolved): Promise<void> {
   const s = settingsOf('predict', settings.values);
@@ -31,7 +31,7 @@ export async function cmdPredict(settings: Resolved): Promise<void> {
   const folder = openOutputFolder(outDir, 'lin-rfm predict', (m) => progress.warn(m), ['predictions.csv', 'predictions.parquet', 'report.json', ...(s.topK === undefined ? [] : ['topk.csv', 'topk.parquet'])]);
   try {
     // standard input (--input -) is copied into OUTPUT/spill first, and read from there
-    await withInput(s.input, join(outDir, 'spill'), (input, spooled) => predictInto({ ...s, input }, settings, t0, folder, model, progress, spooled === undefined ? resolve(input) : STDIN));
+    await withInput(s.input, join(outDir, 'spill'), (input, name) => predictInto({ ...s, input }, settings, t0, folder, model, progress, name));
   } finally {
     folder.close();
   }

@@ -16,7 +16,7 @@ import { isParquet, readObserved } from '../pipeline/inputs.ts';
 import { writeKeyedTable, type TopKLists } from '../pipeline/outputs.ts';
 import { openOutputFolder } from '../pipeline/outdir.ts';
 import { peakRssBytes, VERSION } from './report.ts';
-import { STDIN, withInput } from '../pipeline/stdin.ts';
+import { withInput } from '../pipeline/stdin.ts';
 
 /** Rows solved together: one call of the fold-in, rows x candidates predictions. */
 const CHUNK_ROWS = 256;
@@ -136,7 +136,7 @@ export interface RecommendFlags {
 
 export async function cmdRecommend(flags: RecommendFlags): Promise<void> {
   // standard input (--input -) is copied into OUTPUT/spill first, and read from there
-  await withInput(flags.input, join(resolve(flags.output), 'spill'), (input, spooled) => recommend({ ...flags, input }, spooled === undefined ? resolve(input) : STDIN));
+  await withInput(flags.input, join(resolve(flags.output), 'spill'), (input, name) => recommend({ ...flags, input }, name));
 }
 
 async function recommend(f: RecommendFlags, inputName: string): Promise<void> {

@@ -115,7 +115,7 @@ export async function runGrid(
 }
 
 /** Each cell's run gets its own copy of the prepared matrix (the engine scales what it is given in place). */
-export function copies(source: CsrSource): { next(last: boolean): CsrSource } {
+function copies(source: CsrSource): { next(last: boolean): CsrSource } {
   const base: Csr = source.take();
   return {
     next: (last) => ({
@@ -125,7 +125,7 @@ export function copies(source: CsrSource): { next(last: boolean): CsrSource } {
 }
 
 /** Whether b beats a on validation (ties keep the earlier cell; a non-finite error never wins). */
-export const better = (b: CompletionResult, a: CompletionResult | null): boolean =>
+const better = (b: CompletionResult, a: CompletionResult | null): boolean =>
   Number.isFinite(b.bestValidationRmse) && (a === null || !Number.isFinite(a.bestValidationRmse) || b.bestValidationRmse < a.bestValidationRmse);
 
 /** tune.csv: one line a cell, in grid order, the winner marked. */

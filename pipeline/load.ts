@@ -257,36 +257,22 @@ function memoryPlan(
   const shape = `${nRows} x ${nCols}, ${nnz} observed, ${workers} workers`;
   const denseFits = when === 'always' ? spilled.bytes <= budget : inMemory.bytes <= budget || (when !== 'never' && spilled.bytes <= budget);
   const kernel = pickKernel(s, { n: Math.max(nRows, nCols), d: Math.min(nRows, nCols), observed: nnz, sumCubes: sumRowCubes(raw) }, denseFits);
-  const spillTo = (): { spill: SpillOptions; close: () => void } => {
-    const work = jobWorkDir(resolve(s.workDir ?? join(outDir, 'spill')));
-    return { spill: { dir: work.dir, chunkEntries }, close: work.close };
-  };
-  if (kernel.form === 'low-rank') {
-    const size = lowRankSize(s, kernel.rank, Math.min(nRows, nCols));
-    const memory = estimateLowRankMemory(nRows, nCols, nnz, workers, size.k, size.p);
-    const lrSpilled = estimateSpilledMemory(nRows, nCols, nnz, workers, chunkEntries, size);
-    const what = `with a low-rank kernel of rank ${size.k}`;
-    if (when === 'never' || (when === 'auto' && memory.bytes <= budget)) {
-      if (memory.bytes > budget) {
-        throw Errors.Config('memory-budget', budget, `the job needs an estimated ${gb(memory.bytes)} ${what} (${shape}), more than the budget of ${gb(budget)}; --spill auto would stream it from disk`);
-      }
-      return { estimate: memory, kernel };
+  // the chosen form's estimates, in memory and spilled; the same rules for both forms
+  const size = kernel.form === 'low-rank' ? lowRankSize(s, kernel.rank, Math.min(nRows, nCols)) : undefined;
+  const memory = size === undefined ? inMemory : estimateLowRankMemory(nRows, nCols, nnz, workers, size.k, size.p);
+  const streamed = size === undefined ? spilled : estimateSpilledMemory(nRows, nCols, nnz, workers, chunkEntries, size);
+  const what = size === undefined ? '' : ` with a low-rank kernel of rank ${size.k}`;
+  if (when === 'never' || (when === 'auto' && memory.bytes <= budget)) {
+    if (memory.bytes > budget) {
+      throw Errors.Config('memory-budget', budget, `the job needs an estimated ${gb(memory.bytes)}${what} (${shape}), more than the budget of ${gb(budget)}; --spill auto would stream it from disk`);
     }
-    if (lrSpilled.bytes > budget) {
-      throw Errors.Config('memory-budget', budget, `the job needs an estimated ${gb(memory.bytes)} in memory and ${gb(lrSpilled.bytes)} spilled in chunks of ${chunkEntries} entries ${what} (${shape}), more than the budget of ${gb(budget)}`);
-    }
-    return { estimate: lrSpilled, kernel, ...spillTo() };
+    return { estimate: memory, kernel };
   }
-  if (when === 'never' || (when === 'auto' && inMemory.bytes <= budget)) {
-    if (inMemory.bytes > budget) {
-      throw Errors.Config('memory-budget', budget, `the job needs an estimated ${gb(inMemory.bytes)} (${shape}), more than the budget of ${gb(budget)}; --spill auto would stream it from disk`);
-    }
-    return { estimate: inMemory, kernel };
+  if (streamed.bytes > budget) {
+    throw Errors.Config('memory-budget', budget, `the job needs an estimated ${gb(memory.bytes)} in memory and ${gb(streamed.bytes)} spilled in chunks of ${chunkEntries} entries${what} (${shape}), more than the budget of ${gb(budget)}`);
   }
-  if (spilled.bytes > budget) {
-    throw Errors.Config('memory-budget', budget, `the job needs an estimated ${gb(inMemory.bytes)} in memory and ${gb(spilled.bytes)} spilled in chunks of ${chunkEntries} entries (${shape}), more than the budget of ${gb(budget)}`);
-  }
-  return { estimate: spilled, kernel, ...spillTo() };
+  const work = jobWorkDir(resolve(s.workDir ?? join(outDir, 'spill')));
+  return { estimate: streamed, kernel, spill: { dir: work.dir, chunkEntries }, close: work.close };
 }
 
 /** --kernel and --kernel-rank taken for a job of this shape (chooseKernel). */

@@ -5,7 +5,7 @@
 
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Errors, LinRfmError } from '../config/errors.ts';
 import { jobWorkDir } from './workdir.ts';
@@ -67,13 +67,14 @@ export async function spoolInput(base: string, stream: Readable & { isTTY?: bool
 
 /**
  * Runs `body` on the input's path: the path itself, or for `-` a copy of standard input spooled into
- * `base` (removed afterwards, whatever happens), with errors that name standard input.
+ * `base` (removed afterwards, whatever happens), with errors that name standard input. `name` is
+ * the input as a report names it: the absolute path, or `-`.
  */
-export async function withInput<T>(input: string, base: string, body: (path: string, spooled: SpooledInput | undefined) => Promise<T>): Promise<T> {
-  if (input !== STDIN) return body(input, undefined);
+export async function withInput<T>(input: string, base: string, body: (path: string, name: string, spooled: SpooledInput | undefined) => Promise<T>): Promise<T> {
+  if (input !== STDIN) return body(input, resolve(input), undefined);
   const spooled = await spoolInput(base);
   try {
-    return await body(spooled.path, spooled);
+    return await body(spooled.path, STDIN, spooled);
   } catch (err) {
     throw spooled.relabel(err);
   } finally {

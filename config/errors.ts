@@ -8,8 +8,11 @@ export const exitCodes = {
   E_USAGE: 64, // EX_USAGE
   E_BAD_DATA: 65, // EX_DATAERR
   E_MISSING_INPUT: 66, // EX_NOINPUT
+  E_UNAVAILABLE: 69, // EX_UNAVAILABLE: the cluster's Redis unreachable (after a bounded wait)
   E_IO: 74, // EX_IOERR
   E_LOCKED: 75, // EX_TEMPFAIL: another job holds the output folder; try again later
+  E_PROTOCOL: 76, // EX_PROTOCOL: the cluster's tasks failed (a worker of another version or format, results refused past the retries)
+  E_NOPERM: 77, // EX_NOPERM: the cluster's Redis refused the credentials
   E_CONFIG: 78, // EX_CONFIG
   // not in sysexits(3): the numbers failed (a non-finite value in the run or in an output), never a success
   E_NUMERIC: 79,
@@ -97,6 +100,21 @@ export const Errors = {
   /** The numbers of a run went non-finite; `file` is the input (or output) concerned. */
   Numeric(file: string, why: string): LinRfmError {
     return new LinRfmError('E_NUMERIC', `${file}: numeric failure: ${why}`);
+  },
+
+  /** The cluster's Redis (shown without its password) refused the credentials. */
+  ClusterAuth(where: string, why: string): LinRfmError {
+    return new LinRfmError('E_NOPERM', `cluster ${where}: authentication failed: ${why}; check the user and password (LINRFM_CLUSTER_PASSWORD, or the URL)`);
+  },
+
+  /** The cluster's Redis could not be reached within the wait. */
+  ClusterDown(where: string, why: string): LinRfmError {
+    return new LinRfmError('E_UNAVAILABLE', `cluster ${where}: Redis unreachable: ${why}`);
+  },
+
+  /** The cluster's tasks failed for good (refused by the workers, or their results refused here). */
+  ClusterTask(where: string, why: string): LinRfmError {
+    return new LinRfmError('E_PROTOCOL', `cluster ${where}: ${why}`);
   },
 
   Config(key: string, value: unknown, why: string): LinRfmError {

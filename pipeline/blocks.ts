@@ -81,7 +81,25 @@ export type Block =
   | { kind: 'gemm'; A: number; B: number; C: number; r0: number; r1: number; alpha: number; bKey: number }
   /** G <- (G + G^T) / 2 on the pairs (i, j), j < i, i in [r0, r1). */
   | { kind: 'symm'; G: number; r0: number; r1: number }
+  /**
+   * A scale-out run's row solves, done elsewhere (pipeline/cluster/): `dispatch` sends the sweep's
+   * kernel mats[K] and one task per chunk; `collect` takes one chunk's back, its coefficients into
+   * `a` (the chunk in hand) and its solve blocks' results. Never run by runBlock.
+   */
+  | { kind: 'dispatch'; K: number; lambda: number; sweep: number; tasks: RemoteChunk[] }
+  | { kind: 'collect'; chunk: number }
   | LowRankBlock;
+
+/** One chunk of a spilled run as a remote task describes it: its file, sizes and solve blocks (chunk-local). */
+export interface RemoteChunk {
+  chunk: number;
+  path: string;
+  rows: number;
+  nnz: number;
+  nTrain: number;
+  nVal: number;
+  ranges: Array<[number, number, number, number]>;
+}
 
 export interface BlockResult {
   /** Row solves that needed a larger ridge (solve blocks). */
@@ -174,6 +192,9 @@ export function runBlock(ctx: BlockContext, b: Block): BlockResult {
     case 'symm':
       symmetrizeRows(d, s.mats[b.G]!, b.r0, b.r1);
       return NO_RESULT;
+    case 'dispatch':
+    case 'collect':
+      throw new RangeError(`a ${b.kind} block runs on the cluster, not in a thread`);
     default:
       return runLowRankBlock(s, s.lr!, b);
   }

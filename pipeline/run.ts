@@ -1,7 +1,7 @@
 // Running a completion: the entry points complete() (in this thread) and completeAsync() (on a worker pool).
 
 import { availableParallelism } from 'node:os';
-import { blockContext, disposeBlockContext, runBlock, type Block, type BlockResult, type SweepArrays } from './blocks.ts';
+import { blockContext, disposeBlockContext, runBlock, type Block, type BlockResult, type RemoteChunk, type SweepArrays } from './blocks.ts';
 import { lowRankLoop } from './lowrank-loop.ts';
 import { setupLowRank } from './lowrank-setup.ts';
 import type { RunControl } from '../engine/state.ts';
@@ -20,6 +20,17 @@ export interface StorageOptions {
    * (the factored AGOP; same bits as in memory). Omitted: the matrix stays in memory.
    */
   spill?: SpillOptions;
+  /**
+   * A spilled dense run's row solves done elsewhere (the cluster, pipeline/cluster/): the same bits
+   * as solving them here.
+   */
+  remote?: RemoteSolves;
+}
+
+/** Where a scale-out run's row solves go (pipeline/cluster/coordinator.ts). */
+export interface RemoteSolves {
+  dispatch(sweep: number, K: Float64Array, d: number, lambda: number, chunks: RemoteChunk[]): Promise<void>;
+  collect(chunk: number, a: Float64Array): Promise<BlockResult[]>;
 }
 
 /** A run set up: its arrays (a spilled run points them at the chunk in hand), its sweep loop, and what to free if it fails. */
@@ -31,14 +42,15 @@ interface StartedRun {
 
 function startRun(
   input: Csr | CsrSource | PreparedBuckets, opts: EngineOptions, shared: boolean, spill: SpillOptions | undefined,
-  onSweep: SweepCallback | undefined, control: RunControl, t0: number,
+  onSweep: SweepCallback | undefined, control: RunControl, t0: number, remote = false,
 ): StartedRun {
+  if (remote && (opts.kernel === 'low-rank' || spill === undefined)) throw new RangeError('a run on the cluster is a spilled run of the dense kernel');
   if (opts.kernel === 'low-rank') {
     const run = setupLowRank(input, opts, shared, spill);
     return { run, loop: lowRankLoop(run, opts, onSweep, control, t0), dispose: () => run.store?.dispose() };
   }
   const run = setupRun(input, opts, shared, spill);
-  return { run, loop: sweepLoop(run, opts, onSweep, control, t0), dispose: () => run.store?.dispose() };
+  return { run, loop: sweepLoop(run, opts, onSweep, control, t0, remote), dispose: () => run.store?.dispose() };
 }
 
 /**
@@ -46,7 +58,8 @@ function startRun(
  * blocks as completeAsync, so it gives the same bits as completeAsync with any number of workers.
  */
 export function complete(input: Csr | CsrSource | PreparedBuckets, options: Partial<EngineOptions & StorageOptions> = {}, onSweep?: SweepCallback, control: RunControl = {}): CompletionResult {
-  const { spill, ...engine } = options;
+  const { spill, remote, ...engine } = options;
+  if (remote !== undefined) throw new RangeError('complete() runs in this thread: a run on the cluster needs completeAsync');
   const opts: EngineOptions = { ...defaultEngineOptions, ...engine };
   validateEngineOptions(opts);
   const started = startRun(input, opts, false, spill, onSweep, control, performance.now());
@@ -67,11 +80,12 @@ export function complete(input: Csr | CsrSource | PreparedBuckets, options: Part
 /** complete() in this thread, but giving the event loop a turn between phases (so signals get through). */
 async function completeInline(
   input: Csr | CsrSource | PreparedBuckets, opts: EngineOptions, spill: SpillOptions | undefined, onSweep: SweepCallback | undefined, control: RunControl,
+  remote: RemoteSolves | undefined,
 ): Promise<CompletionResult> {
-  const started = startRun(input, opts, false, spill, onSweep, control, performance.now());
+  const started = startRun(input, opts, false, spill, onSweep, control, performance.now(), remote !== undefined);
   const ctx = blockContext(started.run.arrays);
   try {
-    return await drive(started, async (blocks) => {
+    return await drive(started, remote, async (blocks) => {
       const results = blocks.map((b) => runBlock(ctx, b));
       await new Promise<void>((r) => setImmediate(r));
       return results;
@@ -81,12 +95,25 @@ async function completeInline(
   }
 }
 
-/** Runs a run's sweep loop, each phase's blocks through `exec`; a run that fails takes its spill files with it. */
-async function drive(started: StartedRun, exec: (blocks: Block[]) => Promise<BlockResult[]>): Promise<CompletionResult> {
+/**
+ * Runs a run's sweep loop, each phase's blocks through `exec` (a scale-out run's dispatch and
+ * collect through `remote`); a run that fails takes its spill files with it.
+ */
+async function drive(started: StartedRun, remote: RemoteSolves | undefined, exec: (blocks: Block[]) => Promise<BlockResult[]>): Promise<CompletionResult> {
+  const { arrays } = started.run;
+  const run = async (blocks: Block[]): Promise<BlockResult[]> => {
+    const b = blocks[0];
+    if (b?.kind === 'dispatch') {
+      await remote!.dispatch(b.sweep, started.run.arrays.mats[b.K]!, arrays.d, b.lambda, b.tasks);
+      return [];
+    }
+    if (b?.kind === 'collect') return remote!.collect(b.chunk, started.run.arrays.a);
+    return exec(blocks);
+  };
   try {
     const { loop } = started;
     let step = loop.next();
-    while (!step.done) step = loop.next(await exec(step.value));
+    while (!step.done) step = loop.next(await run(step.value));
     return step.value;
   } catch (err) {
     started.dispose();
@@ -116,15 +143,15 @@ export async function completeAsync(
   onSweep?: SweepCallback,
   control: RunControl = {},
 ): Promise<CompletionResult> {
-  const { workers: w, pool: given, spill, ...engine } = options;
+  const { workers: w, pool: given, spill, remote, ...engine } = options;
   const opts: EngineOptions = { ...defaultEngineOptions, ...engine };
   validateEngineOptions(opts);
   const workers = w ?? given?.threads ?? availableParallelism();
   if (!(Number.isInteger(workers) && workers >= 1)) {
     throw new RangeError(`option workers = ${String(workers)}: must be an integer >= 1`);
   }
-  if (workers === 1 && given === undefined) return completeInline(input, opts, spill, onSweep, control);
-  const started = startRun(input, opts, true, spill, onSweep, control, performance.now());
+  if (workers === 1 && given === undefined) return completeInline(input, opts, spill, onSweep, control, remote);
+  const started = startRun(input, opts, true, spill, onSweep, control, performance.now(), remote !== undefined);
   let pool: SweepPool;
   try {
     pool = given ?? new SweepPool(workers);
@@ -135,7 +162,7 @@ export async function completeAsync(
   try {
     // run.arrays is read at each phase: a spilled run points it at the chunk in hand
     const { run } = started;
-    return await drive(started, (blocks) => pool.runBlocks(run.arrays, blocks, workers));
+    return await drive(started, remote, (blocks) => pool.runBlocks(run.arrays, blocks, workers));
   } finally {
     if (given === undefined) await pool.close();
   }

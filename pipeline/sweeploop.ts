@@ -2,7 +2,7 @@
 // schedule, momentum, stopping and checkpoints between phases.
 
 import { ResumeMismatch, type EngineState, type RunControl } from '../engine/state.ts';
-import { nextOperandKey, Slot, type Block, type BlockResult } from './blocks.ts';
+import { nextOperandKey, Slot, type Block, type BlockResult, type RemoteChunk } from './blocks.ts';
 import type { CompletionResult, EngineOptions, LambdaSchedule, LinRfmModel, StopReason, SweepCallback, SweepInfo, SweepProbe } from '../engine/options.ts';
 import { predictInput } from '../engine/prediction.ts';
 import type { RunSetup } from './setup.ts';
@@ -23,6 +23,7 @@ export function* sweepLoop(
   onSweep: SweepCallback | undefined,
   control: RunControl,
   t0: number,
+  remote = false,
 ): Generator<Block[], CompletionResult, BlockResult[]> {
   const { data, arrays, plan, path, chunkRows, momentum, store, n, d, nVal } = run;
   // names this run for the threads' cached row solvers
@@ -73,6 +74,11 @@ export function* sweepLoop(
     Gprev.set(r.Gprev);
   }
 
+  if (remote && store === null) throw new RangeError('a run on the cluster is a spilled run: give the spill options');
+  const remoteTasks = remote && store !== null
+    ? store.chunks.map((c): RemoteChunk => ({ chunk: c.index, path: c.path, rows: c.r1 - c.r0, nnz: c.nnz, nTrain: c.nTrain, nVal: c.nVal, ranges: store.solveRanges(plan, c) }))
+    : null;
+
   const probe: SweepProbe = {
     predict: (rows, cols, out) => store === null
       ? predictInput(data, mats[kI]!, sched.lambda, a, true, rows, cols, out ?? new Float64Array(rows.length))
@@ -86,7 +92,16 @@ export function* sweepLoop(
     const kKey = nextOperandKey();
     const lambda = sched.lambda;
     let solved: BlockResult[];
-    if (store === null) {
+    if (store !== null && remote) {
+      // the solves on the cluster, all chunks at once; each chunk's share of Q here, in chunk order
+      yield [{ kind: 'dispatch', K: kI, lambda, sweep, tasks: remoteTasks! }];
+      solved = [];
+      for (const c of store.chunks) {
+        store.load(c, arrays);
+        solved.push(...(yield [{ kind: 'collect', chunk: c.index }]));
+        if (sweep + 1 < opts.maxSweeps) yield plan.q.map(([r0, r1]): Block => ({ kind: 'q', Q: Slot.q, r0, r1, zero: c.index === 0 }));
+      }
+    } else if (store === null) {
       solved = yield plan.solve.map(([r0, r1, v0, v1]): Block => ({ kind: 'solve', K: kI, lambda, r0, r1, v0, v1, yhat, runKey, kKey }));
     } else {
       // chunk by chunk: its solves, then its rows' share of Q (rows of Q in ascending rows, as in memory)

@@ -6,6 +6,7 @@ import { totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Errors } from '../config/errors.ts';
 import type { Resolved } from '../config/load.ts';
+import { shownValues } from '../config/table.ts';
 import { settingsOf, type CompleteSettings } from '../config/settings.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import type { Pairs } from '../io/entries.ts';
@@ -27,6 +28,7 @@ import { createProgress, type Progress } from './progress.ts';
 import { kernelSummary, peakRssBytes, runSummary, sweepReporter, VERSION } from './report.ts';
 import { makeDirs } from '../io/dirs.ts';
 import { STDIN, withInput, type SpooledInput } from '../pipeline/stdin.ts';
+import { openCluster, type OpenCluster } from './cluster.ts';
 import { parseGrid, runGrid, tuneCsv, tunedConfig, type TuneCell, type TuneOutcome } from './tune.ts';
 
 export async function cmdComplete(settings: Resolved): Promise<void> {
@@ -87,14 +89,30 @@ async function completeJob(
   s: CompleteSettings, settings: Resolved, t0: number,
   j: { input: string; name: string; spooled: SpooledInput | undefined; grid: TuneCell[] | undefined; outDir: string; folder: OutputFolder; columns: { rowKey: string; colKey: string; valueKey: string }; eo: EngineOptions; workers: number; budget: number; progress: Progress; job: JobControl; checkpointPath: string },
 ): Promise<void> {
-  const { input, name, spooled, grid, outDir, folder, columns, eo, workers, budget, progress, job, checkpointPath } = j;
+  const { job } = j;
   const checkInterrupt = (): void => {
     const signal = job.signal();
     if (signal !== null) throw Errors.Interrupted(signal, 'stopped while loading the input; nothing was written');
   };
-  const loaded = (await loadMode(s, input, budget, workers)) === 'spilled'
-    ? await loadSpilled(s, input, outDir, columns, eo, workers, budget, progress, checkInterrupt)
-    : await loadInMemory(s, input, outDir, columns, workers, budget, progress);
+  // the cluster first: Redis unreachable or refusing the credentials is found before the input is read
+  const cluster = await openCluster(s, j.progress);
+  try {
+    await clusterJob(s, settings, t0, j, cluster, checkInterrupt);
+  } finally {
+    await cluster?.coord.close();
+  }
+}
+
+async function clusterJob(
+  s: CompleteSettings, settings: Resolved, t0: number, j: Parameters<typeof completeJob>[3], cluster: OpenCluster | undefined, checkInterrupt: () => void,
+): Promise<void> {
+  const { input, name, spooled, grid, outDir, folder, columns, eo, workers, budget, progress, job, checkpointPath } = j;
+  // a run on the cluster is a spilled run of the dense kernel, its chunks in the shared storage
+  const loaded = cluster !== undefined
+    ? await loadSpilled({ ...s, kernel: 'dense' }, input, outDir, columns, eo, workers, budget, progress, checkInterrupt, cluster.jobDir)
+    : (await loadMode(s, input, budget, workers)) === 'spilled'
+      ? await loadSpilled(s, input, outDir, columns, eo, workers, budget, progress, checkInterrupt)
+      : await loadInMemory(s, input, outDir, columns, workers, budget, progress);
   try {
     checkInterrupt();
     const out = loaded.outliers;
@@ -114,7 +132,7 @@ async function completeJob(
     try {
       const kernel = { kernel: loaded.kernel.form, kernelRank: loaded.kernel.form === 'low-rank' ? loaded.kernel.rank : eo.kernelRank };
       if (grid === undefined) {
-        result = await completeAsync(loaded.take(), { ...eo, ...kernel, workers, spill }, sweepReporter(progress, eo.maxSweeps), job.control);
+        result = await completeAsync(loaded.take(), { ...eo, ...kernel, workers, spill, remote: cluster?.coord }, sweepReporter(progress, eo.maxSweeps), job.control);
       } else {
         if (loaded.mode === 'spilled' || spill !== undefined) throw Errors.Config('tune', s.tune, 'a tuned job runs in memory and this one spills; raise --memory-budget or tune on a sample of the input');
         if (loaded.kernel.form === 'dense' && grid.some((c) => c.kernelRank !== undefined)) throw Errors.Config('tune', s.tune, 'kernel-rank is tuned only with the low-rank kernel (--kernel low-rank)');
@@ -131,7 +149,7 @@ async function completeJob(
       throw err;
     }
     try {
-      await writeCompleteOutputs(s, settings, t0, { input, name, spooled, tuned, outDir, folder, columns, loaded, pairs, result, job, checkpointPath, progress, workers, budget });
+      await writeCompleteOutputs(s, settings, t0, { input, name, spooled, tuned, outDir, folder, columns, loaded, pairs, result, job, checkpointPath, progress, workers, budget, cluster: cluster?.summary() ?? null });
     } finally {
       result.release();
     }
@@ -157,11 +175,13 @@ interface CompleteRun {
   progress: Progress;
   workers: number;
   budget: number;
+  /** A run on the cluster: cli/cluster.ts's summary. */
+  cluster: Record<string, unknown> | null;
 }
 
 /** complete's outputs: predictions, top-k, the full matrix, the model and report.json (then the checkpoint goes). */
 async function writeCompleteOutputs(s: CompleteSettings, settings: Resolved, t0: number, r: CompleteRun): Promise<void> {
-  const { input, name, spooled, tuned, outDir, folder, columns, loaded, pairs, result, job, checkpointPath, progress, workers, budget } = r;
+  const { input, name, spooled, tuned, outDir, folder, columns, loaded, pairs, result, job, checkpointPath, progress, workers, budget, cluster } = r;
   // written into the staging directory, named in the report by where they will be
   const stage = folder.staging;
   const final = folder.final;
@@ -241,7 +261,7 @@ async function writeCompleteOutputs(s: CompleteSettings, settings: Resolved, t0:
   const report = {
     command: 'complete',
     version: VERSION,
-    settings,
+    settings: { ...settings, values: shownValues(settings.values) },
     input: {
       file: name, rows: loaded.nRows, cols: loaded.nCols, observed: nnz, mergedDuplicates: loaded.mergedDuplicates, load: loaded.mode,
       fingerprint: spooled === undefined ? fingerprint(input, s.filter) : [{ file: STDIN, bytes: spooled.bytes, sha256: spooled.sha256 }],
@@ -255,6 +275,7 @@ async function writeCompleteOutputs(s: CompleteSettings, settings: Resolved, t0:
     center: { kind: center.kind, mean: center.mean },
     outliers: loaded.outliers,
     workers,
+    cluster,
     memory: { estimateBytes: estimate.bytes, budgetBytes: budget, parts: estimate.parts, spilledChunks: result.spilledChunks },
     totalSeconds: (performance.now() - t0) / 1000,
     peakRssBytes: peakRssBytes(),

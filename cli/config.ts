@@ -2,7 +2,7 @@
 
 import { Errors } from '../config/errors.ts';
 import { resolveConfig } from '../config/load.ts';
-import { keyDefs, keysOf, type JobCommand } from '../config/table.ts';
+import { keyDefs, keysOf, shownValues, type JobCommand } from '../config/table.ts';
 import { engineDefaults } from './options.ts';
 
 export async function cmdConfig(flags: Record<string, unknown>): Promise<void> {
@@ -13,5 +13,5 @@ export async function cmdConfig(flags: Record<string, unknown>): Promise<void> {
   for (const k of Object.keys(given)) if (!allowed.has(k)) throw Errors.Usage(`config --for ${cmd}: ${keyDefs.find((d) => d.key === k)!.flag.split(' ')[0]} does not apply to ${cmd}`);
   // --print shows the job without requiring its inputs: required keys may be missing here
   const r = resolveConfig(cmd, given, process.env, config as string | undefined, false, engineDefaults);
-  process.stdout.write(JSON.stringify({ command: cmd, config: r.values, sources: r.sources }, null, 2) + '\n');
+  process.stdout.write(JSON.stringify({ command: cmd, config: shownValues(r.values), sources: r.sources }, null, 2) + '\n');
 }

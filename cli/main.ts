@@ -10,6 +10,7 @@ import type { ExperimentFlags } from './experiment.ts';
 import type { GenerateFlags } from './generate.ts';
 import type { SimilarFlags } from './similar.ts';
 import type { RecommendFlags } from './recommend.ts';
+import type { WorkerFlags } from './cluster.ts';
 import { engineDefaults } from './options.ts';
 import { VERSION } from './report.ts';
 
@@ -22,6 +23,7 @@ const cmdExperiment = async (name: string, f: ExperimentFlags): Promise<void> =>
 const cmdEvaluate = async (f: EvaluateFlags): Promise<void> => (await import('./evaluate.ts')).cmdEvaluate(f);
 const cmdSimilar = async (f: SimilarFlags): Promise<void> => (await import('./similar.ts')).cmdSimilar(f);
 const cmdRecommend = async (f: RecommendFlags): Promise<void> => (await import('./recommend.ts')).cmdRecommend(f);
+const cmdWorker = async (f: WorkerFlags): Promise<void> => (await import('./cluster.ts')).cmdWorker(f);
 const cmdConfig = async (f: Record<string, unknown>): Promise<void> => (await import('./config.ts')).cmdConfig(f);
 
 function intArg(flag: string, min: number) {
@@ -169,6 +171,19 @@ export function buildProgram(): Command {
     })
     .option('--quiet', 'no progress output')
     .action(cmdExperiment);
+  program
+    .command('worker')
+    .description('take the row solves of complete --cluster runs from Redis until SIGTERM or SIGINT (the task in hand is finished, then exit 0); the password from LINRFM_CLUSTER_PASSWORD')
+    .requiredOption('--cluster <url>', 'the Redis of the runs: redis://[USER@]HOST:PORT, rediss:// for TLS')
+    .requiredOption('--cluster-storage <dir>', 'the shared storage as this host mounts it (the coordinators\' --cluster-storage)')
+    .option('--cluster-prefix <p>', 'Redis key prefix of the queue (default lin-rfm, as the coordinators\')')
+    .option('--cluster-user <name>', 'Redis ACL user (default: the URL\'s, else LINRFM_CLUSTER_USER)')
+    .option('--cluster-wait <s>', 'seconds to wait for Redis at the start (default 60)', intArg('--cluster-wait', 1))
+    .option('--threads <n>', 'threads solving a task\'s blocks (default 1: run one worker per core)', intArg('--threads', 1))
+    .option('--cache-memory <size>', 'chunks kept in memory between sweeps, least recently used dropped first (default 2G)')
+    .option('--lock-seconds <s>', 'a task whose worker is silent this long goes to another worker (default 30)', intArg('--lock-seconds', 1))
+    .option('--quiet', 'no line per task (the other events still go to stderr)')
+    .action(cmdWorker);
   jobFlags(
     program
       .command('config')

@@ -80,6 +80,13 @@ export interface CompleteSettings extends EngineSettings, IoSettings {
   checkpointEvery: number;
   checkpoint?: string;
   resume: boolean;
+  /** Scale-out (pipeline/cluster/): the Redis URL, the shared storage, the key prefix, the wait, the credentials. */
+  cluster?: string;
+  clusterStorage?: string;
+  clusterPrefix: string;
+  clusterWait: number;
+  clusterUser?: string;
+  clusterPassword?: string;
 }
 
 export interface PredictSettings extends IoSettings {
@@ -111,6 +118,7 @@ export const settingKeys: { [C in JobCommand]: Record<keyof SettingsOf[C], true>
   complete: {
     ...engineKeys, ...ioKeys, center: true, outliers: true, outlierLimit: true, topK: true, evaluate: true, tune: true, full: true, memoryBudget: true, spill: true, workDir: true, spillChunk: true,
     checkpointEvery: true, checkpoint: true, resume: true,
+    cluster: true, clusterStorage: true, clusterPrefix: true, clusterWait: true, clusterUser: true, clusterPassword: true,
   },
   predict: { ...ioKeys, model: true, predict: true, topK: true },
 };

@@ -28,6 +28,8 @@ export interface KeyDef {
   commands: readonly JobCommand[];
   /** The commands that cannot run without it. */
   required?: readonly JobCommand[];
+  /** Never shown (config --print, report.json): a password. */
+  secret?: boolean;
 }
 
 const ENGINE: readonly JobCommand[] = ['demo', 'complete'];
@@ -128,6 +130,13 @@ export const keyDefs: readonly KeyDef[] = [
   def('checkpointEvery', '--checkpoint-every <n>', 'int', intMin(0), 'write a checkpoint every n sweeps (0: only on SIGTERM/SIGINT)', ['complete'], { default: 10 }),
   def('checkpoint', '--checkpoint <file>', 'string', z.string().min(1), 'checkpoint file (default OUTPUT/checkpoint.lrfm; removed once the outputs are written)', ['complete']),
   def('resume', '--resume', 'boolean', z.boolean(), 'continue from the checkpoint if there is one (same input and engine options); bit-identical to an uninterrupted run', ['complete'], { default: false }),
+  // scale-out
+  def('cluster', '--cluster <url>', 'string', z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'), 'run the sweeps\' row solves on the workers of this Redis (redis://HOST:PORT, rediss:// for TLS; lin-rfm worker): a spilled run of the dense kernel, the same bits as here', ['complete']),
+  def('clusterStorage', '--cluster-storage <dir>', 'string', z.string().min(1), 'a directory every worker reads at the same path given to it (--cluster-storage of lin-rfm worker): the run\'s chunk files go to a job directory in it', ['complete']),
+  def('clusterPrefix', '--cluster-prefix <p>', 'string', z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (1 to 64)'), 'Redis key prefix of the queue (the workers\' own); each job\'s keys are under PREFIX:job:ID', ['complete'], { default: 'lin-rfm' }),
+  def('clusterWait', '--cluster-wait <s>', 'int', intMin(1), 'seconds to wait for an unreachable Redis (at the start, and mid-run) before giving up (exit 69)', ['complete'], { default: 60 }),
+  def('clusterUser', '--cluster-user <name>', 'string', z.string().min(1), 'Redis ACL user (default: the URL\'s, else none)', ['complete']),
+  def('clusterPassword', '--cluster-password <p>', 'string', z.string().min(1), 'Redis password: better from LINRFM_CLUSTER_PASSWORD or the config file than a flag; never logged or reported', ['complete'], { secret: true }),
 ];
 
 /** LINRFM_MAX_SWEEPS for maxSweeps. */
@@ -136,8 +145,16 @@ export function envName(key: string): string {
 }
 
 /** Environment variables of the project that are not settings of a job. */
-export const otherEnv: ReadonlySet<string> = new Set(['LINRFM_KERNELS', 'LINRFM_FMA', 'LINRFM_CONFIG']);
+export const otherEnv: ReadonlySet<string> = new Set(['LINRFM_KERNELS', 'LINRFM_FMA', 'LINRFM_CONFIG', 'LINRFM_WORKER_HOLD_MS']);
 
 export function keysOf(command: JobCommand): KeyDef[] {
   return keyDefs.filter((k) => k.commands.includes(command));
+}
+
+/** Resolved values as they may be shown: secrets replaced, a password in the cluster URL too. */
+export function shownValues(values: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...values };
+  for (const d of keyDefs) if (d.secret === true && out[d.key] !== undefined) out[d.key] = '***';
+  if (typeof out['cluster'] === 'string') out['cluster'] = out['cluster'].replace(/^(\w+:\/\/[^:/@]*:)[^@]*@/, '$1***@');
+  return out;
 }

@@ -19,7 +19,7 @@ import {
 import { findOutliers, type OutlierReport } from './outliers.ts';
 import type { SpillOptions } from './spill.ts';
 import { streamLoad, type PreparedBuckets, type StreamLoad } from './streamload.ts';
-import { jobWorkDir } from './workdir.ts';
+import { jobWorkDir, namedWorkDir } from './workdir.ts';
 
 /** The settings a load reads. */
 export type LoadSettings = Pick<CompleteSettings, 'spill' | 'spillChunk' | 'duplicates' | 'center' | 'outliers' | 'outlierLimit' | 'workDir' | 'topK' | 'full' | 'kernel' | 'kernelRank' | 'filter'>;
@@ -159,8 +159,9 @@ export async function loadInMemory(
 export async function loadSpilled(
   s: LoadSettings, input: string, outDir: string, columns: { rowKey: string; colKey: string; valueKey: string },
   eo: Pick<EngineOptions, 'validationFraction' | 'seed'>, workers: number, budget: number, progress: LoadLog, checkInterrupt: () => void,
+  jobDir?: string,
 ): Promise<Loaded> {
-  const work = jobWorkDir(resolve(s.workDir ?? join(outDir, 'spill')));
+  const work = jobDir !== undefined ? namedWorkDir(jobDir) : jobWorkDir(resolve(s.workDir ?? join(outDir, 'spill')));
   const dir = work.dir;
   const chunkEntries = s.spillChunk;
   progress.info(`reading ${input} in two passes, grouping rows in ${dir}`);

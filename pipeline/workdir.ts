@@ -2,7 +2,7 @@
 // config file or LINRFM_WORK_DIR) never touch each other's files; a killed job's is removed by the
 // next job that finds its process gone.
 
-import { mkdtempSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Errors } from '../config/errors.ts';
 import { makeDirs } from '../io/dirs.ts';
@@ -78,4 +78,23 @@ export function alive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * A job directory at exactly `dir` (a scale-out run's, in the shared storage, named by its job ID),
+ * made now and removed when the job ends. Unlike jobWorkDir's, no other directory there is touched:
+ * other hosts' jobs share the storage.
+ */
+export function namedWorkDir(dir: string): WorkDir {
+  try {
+    mkdirSync(dir, { recursive: false });
+  } catch (err) {
+    throw Errors.Io(dir, `cannot make the job directory: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  const close = (): void => {
+    forget();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const forget = onExit(close);
+  return { dir, close };
 }

@@ -61,8 +61,10 @@ export async function connect(t: ClusterTarget, waitMs: number, onWait?: (why: s
   const started = Date.now();
   for (let attempt = 0; ; attempt++) {
     const r = new Redis({ ...t.options, retryStrategy: () => null, enableOfflineQueue: false, connectTimeout: Math.max(1000, Math.min(10_000, waitMs)) });
-    r.on('error', () => {
-      // reported through the failed command below
+    // the server's answer (a refused password) comes as an event; the failed command only says the connection closed
+    let event: string | null = null;
+    r.on('error', (err: Error) => {
+      event = err.message;
     });
     try {
       await r.connect();
@@ -70,7 +72,7 @@ export async function connect(t: ClusterTarget, waitMs: number, onWait?: (why: s
       return r;
     } catch (err) {
       r.disconnect();
-      const why = err instanceof Error ? err.message : String(err);
+      const why = event ?? (err instanceof Error ? err.message : String(err));
       if (/WRONGPASS|NOAUTH|NOPERM|invalid username-password|AUTH/i.test(why)) {
         throw Errors.ClusterAuth(t.shown, why);
       }

@@ -71,6 +71,12 @@ export class ClusterCoordinator implements RemoteSolves {
     this.#events = events;
     events.on('completed', ({ jobId, returnvalue }) => this.#settle(jobId, null, returnvalue));
     events.on('failed', ({ jobId, failedReason }) => this.#settle(jobId, failedReason, null));
+    // a task whose worker went silent (killed, hung) is handed to another one by BullMQ
+    events.on('stalled', ({ jobId }) => {
+      if (!this.#waiters.has(jobId) || this.#traffic === null) return;
+      this.#traffic.retried++;
+      o.log('task-stalled', { id: jobId, why: `task ${jobId}: its worker went silent; handed to another` });
+    });
   }
 
   /** Connects (waiting up to o.waitMs for Redis) and names a new job; `job` is its 16 hex digits. */

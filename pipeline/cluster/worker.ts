@@ -26,6 +26,8 @@ export interface WorkerOptions {
   lockMs: number;
   /** How long to wait for Redis at the start. */
   waitMs: number;
+  /** Fault drills: each task held this long before it is solved (LINRFM_WORKER_HOLD_MS; 0 in use). */
+  holdMs: number;
   log: (event: string, fields: Record<string, unknown>) => void;
 }
 
@@ -110,6 +112,8 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       throw new Error(`task of version ${t.code.version} (kernels ${t.code.kernels}, fma ${t.code.fma}); this worker is version ${c.version} (kernels ${c.kernels}, fma ${c.fma}): their bits would differ`);
     }
     const ts = performance.now();
+    o.log('task-start', { job: t.job, sweep: t.sweep, chunk: t.chunk });
+    if (o.holdMs > 0) await new Promise((r) => setTimeout(r, o.holdMs));
     const { K, kKey } = await kernelFor(t);
     const chunk = chunkFor(t);
     const a = new Float64Array(new SharedArrayBuffer(8 * t.nTrain));

@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { completeAsync } from '../../../pipeline/run.ts';
@@ -13,7 +14,8 @@ import { generateLowRank, unobservedPairs } from '../../../engine/synthetic.ts';
 import { clusterTarget } from '../../../pipeline/cluster/connection.ts';
 import { ClusterCoordinator } from '../../../pipeline/cluster/coordinator.ts';
 import { startWorker, type RunningWorker } from '../../../pipeline/cluster/worker.ts';
-import { codeIdentity } from '../../../pipeline/cluster/protocol.ts';
+import { codeIdentity, QUEUE, type Task } from '../../../pipeline/cluster/protocol.ts';
+import { exitCodes, LinRfmError } from '../../../config/errors.ts';
 import { startRedis, type TestRedis } from './redis.ts';
 
 const SEED = 29;
@@ -33,34 +35,47 @@ afterAll(async () => {
   rmSync(storage, { recursive: true, force: true });
 });
 
-async function clusterRun(workers: number, prefix: string): Promise<{ result: CompletionResult; coord: ClusterCoordinator }> {
-  const target = clusterTarget(redis.url);
-  const running: RunningWorker[] = [];
-  for (let w = 0; w < workers; w++) {
-    running.push(await startWorker({ target, prefix, storage, code, threads: 1, cacheBytes: 1e9, lockMs: 5000, waitMs: 5000, log: quiet }));
-  }
-  const coord = await ClusterCoordinator.open({ target, prefix, storage, code, waitMs: 5000, attempts: 3, log: quiet });
+const worker = (prefix: string, workerCode = code): Promise<RunningWorker> =>
+  startWorker({ target: clusterTarget(redis.url), prefix, storage, code: workerCode, threads: 1, cacheBytes: 1e9, lockMs: 5000, waitMs: 5000, holdMs: 0, log: quiet });
+
+/** A job on the cluster, on workers already started. */
+async function job(prefix: string, events: string[] = []): Promise<{ result: CompletionResult; coord: ClusterCoordinator }> {
+  const coord = await ClusterCoordinator.open({ target: clusterTarget(redis.url), prefix, storage, code, waitMs: 5000, attempts: 3, log: (e) => events.push(e) });
   try {
     const result = await completeAsync(problem.train, { ...opts, workers: 2, spill: { dir: join(storage, `job-${coord.job}`), chunkEntries: 600 }, remote: coord });
     return { result, coord };
   } finally {
     await coord.close();
+  }
+}
+
+async function clusterRun(workers: number, prefix: string): Promise<{ result: CompletionResult; coord: ClusterCoordinator }> {
+  const running: RunningWorker[] = [];
+  for (let w = 0; w < workers; w++) running.push(await worker(prefix));
+  try {
+    return await job(prefix);
+  } finally {
     await Promise.all(running.map((w) => w.close()));
   }
 }
 
+let local: CompletionResult;
+function expectLocalBits(result: CompletionResult): void {
+  expect(result.sweeps).toBe(local.sweeps);
+  expect(result.history.map((h) => h.validationRmse)).toEqual(local.history.map((h) => h.validationRmse));
+  expect(Buffer.from(result.model.K.buffer).equals(Buffer.from(local.model.K.buffer))).toBe(true);
+  const pl = local.predict(pairs.rows, pairs.cols);
+  const pr = result.predict(pairs.rows, pairs.cols);
+  expect(Buffer.from(pr.buffer).equals(Buffer.from(pl.buffer))).toBe(true);
+}
+
 describe(`a run on the cluster (seed ${SEED}, 160 x 60, 3,000 observed, chunks of 600 entries)`, () => {
   it('gives the local spilled run\'s bits with 1 and 3 workers, and leaves no keys of its job', async () => {
-    const local = await completeAsync(problem.train, { ...opts, workers: 2, spill: { dir: join(storage, 'local'), chunkEntries: 600 } });
+    local = await completeAsync(problem.train, { ...opts, workers: 2, spill: { dir: join(storage, 'local'), chunkEntries: 600 } });
     expect(local.spilledChunks).toBeGreaterThanOrEqual(4);
     for (const workers of [1, 3]) {
       const { result, coord } = await clusterRun(workers, `t${workers}`);
-      expect(result.sweeps).toBe(local.sweeps);
-      expect(result.history.map((h) => h.validationRmse)).toEqual(local.history.map((h) => h.validationRmse));
-      expect(Buffer.from(result.model.K.buffer).equals(Buffer.from(local.model.K.buffer))).toBe(true);
-      const pl = local.predict(pairs.rows, pairs.cols);
-      const pr = result.predict(pairs.rows, pairs.cols);
-      expect(Buffer.from(pr.buffer).equals(Buffer.from(pl.buffer))).toBe(true);
+      expectLocalBits(result);
       expect(coord.history.length).toBe(result.sweeps);
       expect(coord.history.every((h) => h.tasks === local.spilledChunks && h.retried === 0)).toBe(true);
       result.release?.();
@@ -69,6 +84,59 @@ describe(`a run on the cluster (seed ${SEED}, 160 x 60, 3,000 observed, chunks o
       r.disconnect();
       expect(left).toEqual([]);
     }
-    local.release?.();
+  }, 120_000);
+
+  it('two jobs at once on one Redis and the same two workers each give the local bits', async () => {
+    const running = [await worker('shared'), await worker('shared')];
+    try {
+      const [a, b] = await Promise.all([job('shared'), job('shared')]);
+      expect(a.coord.job).not.toBe(b.coord.job);
+      expectLocalBits(a.result);
+      expectLocalBits(b.result);
+    } finally {
+      await Promise.all(running.map((w) => w.close()));
+    }
+  }, 120_000);
+
+  it('a result that does not answer its task is refused, logged and asked for again: still the local bits', async () => {
+    // a rogue worker answers its first task with another sweep's number in the result, then leaves
+    const r = new Redis(redis.port, '127.0.0.1');
+    let rogue!: Worker;
+    const answered = new Promise<void>((resolve) => {
+      rogue = new Worker(QUEUE, async (j) => {
+        const t = j.data as Task;
+        const { encodeResult } = await import('../../../pipeline/cluster/protocol.ts');
+        const buf = encodeResult({ ...t, sweep: t.sweep + 1 }, { se: t.ranges.map(() => 0), fallbacks: t.ranges.map(() => 0), a: new Float64Array(t.nTrain) });
+        await r.set(t.resultKey, buf);
+        setImmediate(resolve);
+        return { resultKey: t.resultKey, bytes: buf.length, sha: '0'.repeat(64), worker: 'rogue' };
+      }, { connection: { host: '127.0.0.1', port: redis.port, maxRetriesPerRequest: null }, prefix: 'rogue', concurrency: 1 });
+    });
+    const events: string[] = [];
+    const pending = job('rogue', events);
+    await answered;
+    await rogue.close();
+    const honest = await worker('rogue');
+    try {
+      const { result, coord } = await pending;
+      expectLocalBits(result);
+      expect(events).toContain('task-refused');
+      expect(coord.history.reduce((s, h) => s + h.failed, 0)).toBeGreaterThanOrEqual(1);
+    } finally {
+      await honest.close();
+      r.disconnect();
+    }
+  }, 120_000);
+
+  it('a worker of another version refuses the tasks: the job ends with exit code 76 (E_PROTOCOL)', async () => {
+    const old = await worker('versions', codeIdentity('0.0.1'));
+    try {
+      const err = await job('versions').then(() => null, (e: unknown) => e);
+      expect(err).toBeInstanceOf(LinRfmError);
+      expect((err as LinRfmError).exitCode).toBe(exitCodes.E_PROTOCOL);
+      expect((err as LinRfmError).message).toMatch(/version 0\.0\.1/);
+    } finally {
+      await old.close();
+    }
   }, 120_000);
 });

@@ -1,0 +1,104 @@
+// Scale-out from the command line: `complete --cluster URL` opens the coordinator's side
+// (pipeline/cluster/coordinator.ts) before the load, and `lin-rfm worker --cluster URL` runs the
+// worker role until SIGTERM or SIGINT (the task in hand finished first, then exit 0).
+
+import { statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Errors } from '../config/errors.ts';
+import type { CompleteSettings } from '../config/settings.ts';
+import { parseBytes } from '../config/units.ts';
+import { clusterTarget } from '../pipeline/cluster/connection.ts';
+import { ClusterCoordinator } from '../pipeline/cluster/coordinator.ts';
+import { codeIdentity } from '../pipeline/cluster/protocol.ts';
+import { startWorker } from '../pipeline/cluster/worker.ts';
+import type { Progress } from './progress.ts';
+import { VERSION } from './report.ts';
+
+/** Attempts of a task in all: a worker's failures, stalls and results refused here. */
+const ATTEMPTS = 5;
+
+export interface OpenCluster {
+  coord: ClusterCoordinator;
+  /** The job's directory in the shared storage (the spilled load and its chunks). */
+  jobDir: string;
+  /** report.json's `cluster`: where, which job, and per sweep what the cluster did. */
+  summary(): Record<string, unknown>;
+}
+
+function storageDir(dir: string | undefined, flag: string): string {
+  if (dir === undefined) throw Errors.Usage(`${flag}: a run on the cluster needs --cluster-storage DIR, a directory every worker reads`);
+  const abs = resolve(dir);
+  let isDir = false;
+  try {
+    isDir = statSync(abs).isDirectory();
+  } catch {
+    isDir = false;
+  }
+  if (!isDir) throw Errors.MissingInput(abs, '--cluster-storage: not a directory');
+  return abs;
+}
+
+export async function openCluster(s: CompleteSettings, progress: Progress): Promise<OpenCluster | undefined> {
+  if (s.cluster === undefined) return undefined;
+  const storage = storageDir(s.clusterStorage, '--cluster');
+  if (s.kernel === 'low-rank') throw Errors.Config('kernel', s.kernel, 'a run on the cluster runs the dense kernel for now; drop --cluster or use --kernel dense');
+  if (s.tune !== undefined) throw Errors.Usage('--tune and --cluster do not go together: a tuned job runs in memory');
+  const target = clusterTarget(s.cluster, { user: s.clusterUser, password: s.clusterPassword });
+  const log = (event: string, fields: Record<string, unknown>): void => {
+    progress.event(`cluster-${event}`, fields);
+    if (event === 'waiting' || event === 'task-refused') progress.warn(`cluster: ${String(fields['why'])}`);
+  };
+  const coord = await ClusterCoordinator.open({ target, prefix: s.clusterPrefix, storage, code: codeIdentity(VERSION), waitMs: s.clusterWait * 1000, attempts: ATTEMPTS, log });
+  progress.info(`cluster ${target.shown}: job ${coord.job}, chunks in ${join(storage, `job-${coord.job}`)}`);
+  return {
+    coord,
+    jobDir: join(storage, `job-${coord.job}`),
+    summary: () => ({ url: target.shown, prefix: s.clusterPrefix, job: coord.job, sweeps: coord.history }),
+  };
+}
+
+export interface WorkerFlags {
+  cluster: string;
+  clusterStorage: string;
+  clusterPrefix?: string;
+  clusterUser?: string;
+  threads?: number;
+  cacheMemory?: string;
+  lockSeconds?: number;
+  clusterWait?: number;
+  quiet?: boolean;
+}
+
+/** `lin-rfm worker`: takes tasks until SIGTERM or SIGINT, then finishes the one in hand and exits 0. */
+export async function cmdWorker(f: WorkerFlags): Promise<void> {
+  const storage = storageDir(f.clusterStorage, '--cluster-storage');
+  const target = clusterTarget(f.cluster, { user: f.clusterUser ?? process.env['LINRFM_CLUSTER_USER'], password: process.env['LINRFM_CLUSTER_PASSWORD'] });
+  const cacheBytes = f.cacheMemory === undefined ? 2e9 : parseBytes(f.cacheMemory);
+  if (!(cacheBytes > 0)) throw Errors.Usage(`--cache-memory: expected a size such as 2G, got "${f.cacheMemory}"`);
+  const line = (event: string, fields: Record<string, unknown>): void => {
+    // one JSON line per event on stderr: a worker runs unattended
+    if (f.quiet !== true || (event !== 'task' && event !== 'task-start')) process.stderr.write(JSON.stringify({ time: new Date().toISOString(), event, ...fields }) + '\n');
+  };
+  const worker = await startWorker({
+    target, prefix: f.clusterPrefix ?? 'lin-rfm', storage, code: codeIdentity(VERSION), threads: f.threads ?? 1,
+    cacheBytes, lockMs: (f.lockSeconds ?? 30) * 1000, waitMs: (f.clusterWait ?? 60) * 1000, log: line, holdMs: holdMs(),
+  });
+  line('ready', { worker: worker.id, cluster: target.shown, prefix: f.clusterPrefix ?? 'lin-rfm', storage, version: VERSION });
+  const stop = (signal: string): void => {
+    line('stopping', { signal, tasks: worker.tasks() });
+    void worker.close();
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  await worker.closed;
+  line('stopped', { worker: worker.id, tasks: worker.tasks() });
+}
+
+/** LINRFM_WORKER_HOLD_MS: for fault drills, each task held this long before it is solved (kill the worker meanwhile). */
+function holdMs(): number {
+  const v = process.env['LINRFM_WORKER_HOLD_MS'];
+  if (v === undefined || v === '') return 0;
+  const x = Number(v);
+  if (!(Number.isInteger(x) && x >= 0)) throw Errors.Usage(`LINRFM_WORKER_HOLD_MS: expected an integer >= 0, got "${v}"`);
+  return x;
+}

@@ -1,0 +1,137 @@
+// complete --cluster with `lin-rfm worker` processes on a Redis of the test's own: the local spilled
+// run's bytes (predictions, kernel) with 3 workers, also when one is killed with kill -9 while it
+// holds a task; a wrong password and an unreachable Redis end with their exit codes and no outputs.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, cleanEnv, runCli } from './helpers.ts';
+import { freePort, startRedis, type TestRedis } from '../pipeline/cluster/redis.ts';
+
+const SEED = 41;
+const dir = mkdtempSync(join(tmpdir(), 'linrfm-cli-cluster-'));
+const store = join(dir, 'store');
+mkdirSync(store);
+const PASSWORD = 'test-secret-7d3';
+let redis: TestRedis;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  redis = await startRedis({ password: PASSWORD });
+  const g = runCli(dir, ['generate', '--rows', '1500', '--cols', '200', '--rank', '3', '--observed', '30000', '--seed', String(SEED), '--out', 'train.csv', '--truth', 'truth.csv', '--truth-count', '500']);
+  expect(g.status, g.stderr).toBe(0);
+}, 30_000);
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  await redis?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const env = (extra: Record<string, string> = {}): Record<string, string> => cleanEnv({ LINRFM_CLUSTER_PASSWORD: PASSWORD, ...extra });
+const common = ['--input', 'train.csv', '--predict', 'truth.csv', '--spill-chunk', '4000', '--max-sweeps', '12', '--tol', '0', '--quiet'];
+
+interface Worker {
+  child: ChildProcess;
+  log: () => string;
+}
+
+function startWorker(extra: Record<string, string> = {}): Worker {
+  const child = spawn(process.execPath, [BIN, 'worker', '--cluster', redis.url, '--cluster-storage', store, '--lock-seconds', '2'], { cwd: dir, env: env(extra), stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr!.on('data', (b: Buffer) => {
+    log += b.toString();
+  });
+  children.push(child);
+  return { child, log: () => log };
+}
+
+async function ready(w: Worker): Promise<void> {
+  for (let t = 0; t < 300 && !w.log().includes('"event":"ready"'); t++) await new Promise((r) => setTimeout(r, 50));
+  expect(w.log()).toContain('"event":"ready"');
+}
+
+function coordinate(out: string): Promise<{ status: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, 'complete', ...common, '--output', out, '--cluster', redis.url, '--cluster-storage', store], { cwd: dir, env: env(), stdio: ['ignore', 'ignore', 'pipe'] });
+  children.push(child);
+  let stderr = '';
+  child.stderr!.on('data', (b: Buffer) => {
+    stderr += b.toString();
+  });
+  return new Promise((resolve) => child.once('exit', (status) => resolve({ status, stderr })));
+}
+
+async function stop(w: Worker): Promise<number | null> {
+  if (w.child.exitCode !== null || w.child.signalCode !== null) return w.child.exitCode;
+  const gone = new Promise<number | null>((r) => w.child.once('exit', (code) => r(code)));
+  w.child.kill('SIGTERM');
+  return gone;
+}
+
+const bytes = (path: string): Buffer => readFileSync(join(dir, path));
+
+describe(`complete --cluster (seed ${SEED}, 1,500 x 200, 30,000 observed, chunks of 4,000 entries)`, () => {
+  it('with 3 worker processes gives the local run\'s predictions and kernel, then again with one killed (kill -9) holding a task', async () => {
+    const local = runCli(dir, ['complete', ...common, '--output', 'local', '--spill', 'always', '--agop', 'factored'], env());
+    expect(local.status, local.stderr).toBe(0);
+
+    const workers = [startWorker(), startWorker(), startWorker()];
+    await Promise.all(workers.map(ready));
+    const run = await coordinate('cluster');
+    expect(run.status, run.stderr).toBe(0);
+    expect(bytes('cluster/predictions.csv').equals(bytes('local/predictions.csv'))).toBe(true);
+    expect(bytes('cluster/model/kernel.arrow').equals(bytes('local/model/kernel.arrow'))).toBe(true);
+    const report = JSON.parse(readFileSync(join(dir, 'cluster/report.json'), 'utf8'));
+    expect(report.cluster.sweeps.length).toBe(12);
+    expect(report.cluster.sweeps[0].tasks).toBeGreaterThanOrEqual(5);
+    // the three workers all took tasks
+    for (const w of workers) expect(w.log()).toContain('"event":"task"');
+    // its job directory is gone from the shared storage
+    expect(readdirSync(store)).toEqual([]);
+
+    // a fourth worker holds every task it takes: killed with kill -9 while holding one, its task goes to the others
+    const victim = startWorker({ LINRFM_WORKER_HOLD_MS: '600000' });
+    await ready(victim);
+    const second = coordinate('killed');
+    for (let t = 0; t < 600 && !victim.log().includes('"event":"task-start"'); t++) await new Promise((r) => setTimeout(r, 50));
+    expect(victim.log()).toContain('"event":"task-start"');
+    victim.child.kill('SIGKILL');
+    const killed = await second;
+    expect(killed.status, killed.stderr).toBe(0);
+    expect(bytes('killed/predictions.csv').equals(bytes('local/predictions.csv'))).toBe(true);
+    expect(bytes('killed/model/kernel.arrow').equals(bytes('local/model/kernel.arrow'))).toBe(true);
+    const kr = JSON.parse(readFileSync(join(dir, 'killed/report.json'), 'utf8'));
+    const retried = kr.cluster.sweeps.reduce((s: number, x: { retried: number }) => s + x.retried, 0);
+    expect(retried).toBeGreaterThanOrEqual(1);
+
+    // SIGTERM: a worker finishes and exits 0
+    for (const w of workers) expect(await stop(w)).toBe(0);
+  }, 240_000);
+
+  it('a wrong password ends with exit 77 and one line, for the coordinator and a worker, writing nothing; the password is in no output', () => {
+    const bad = cleanEnv({ LINRFM_CLUSTER_PASSWORD: 'wrong' });
+    const r = runCli(dir, ['complete', ...common, '--output', 'badpass', '--cluster', redis.url, '--cluster-storage', store], bad);
+    expect(r.status).toBe(77);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/authentication failed/);
+    expect(existsSync(join(dir, 'badpass/report.json'))).toBe(false);
+    const w = runCli(dir, ['worker', '--cluster', redis.url, '--cluster-storage', store], bad);
+    expect(w.status).toBe(77);
+    expect(w.stderr).toMatch(/authentication failed/);
+    // a password given in the URL is shown as ***
+    const u = runCli(dir, ['complete', ...common, '--output', 'badpass', '--cluster', `redis://:hunter2@127.0.0.1:${redis.port}`, '--cluster-storage', store], cleanEnv());
+    expect(u.status).toBe(77);
+    expect(u.stderr).not.toContain('hunter2');
+  }, 60_000);
+
+  it('an unreachable Redis ends with exit 69 after --cluster-wait, writing nothing', async () => {
+    const port = await freePort();
+    const t0 = Date.now();
+    const r = runCli(dir, ['complete', ...common, '--output', 'down', '--cluster', `redis://127.0.0.1:${port}`, '--cluster-storage', store, '--cluster-wait', '2'], env());
+    expect(r.status).toBe(69);
+    expect(r.stderr).toMatch(/Redis unreachable/);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(2000);
+    expect(existsSync(join(dir, 'down/report.json'))).toBe(false);
+  }, 60_000);
+});

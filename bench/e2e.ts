@@ -84,8 +84,16 @@ export function runCli(args: string[]): Promise<{ code: number; seconds: number;
   });
 }
 
-export async function run(args: string[]): Promise<void> {
-  const s = parse(args);
+/** The e2e job's input: the ratings file, the pairs to predict and their truth. */
+export interface E2eData {
+  ratings: string;
+  pairsPath: string;
+  pairs: { rows: Int32Array; cols: Int32Array };
+  truth: Float64Array;
+}
+
+/** Writes the e2e job's ratings (user, item, rating) and pairs (user, item) as Parquet into s.work. */
+export async function e2eData(s: Pick<Spec, 'rows' | 'cols' | 'rank' | 'observed' | 'truth' | 'seed' | 'work'>): Promise<E2eData> {
   mkdirSync(s.work, { recursive: true });
   const t0 = performance.now();
   const p = generateLowRank({ rows: s.rows, cols: s.cols, rank: s.rank, observed: s.observed, seed: s.seed });
@@ -104,6 +112,12 @@ export async function run(args: string[]): Promise<void> {
   const truth = Float64Array.from(pairs.rows, (i, e) => p.truth(i, pairs.cols[e]!));
   const genSeconds = (performance.now() - t0) / 1000;
   process.stdout.write(`wrote ${s.rows} x ${s.cols}, rank ${s.rank}, ${s.observed} observed (${(s.rows * s.cols - s.observed).toExponential(3)} missing) to ${ratings} in ${genSeconds.toFixed(1)} s\n`);
+  return { ratings, pairsPath, pairs, truth };
+}
+
+export async function run(args: string[]): Promise<void> {
+  const s = parse(args);
+  const { ratings, pairsPath, pairs, truth } = await e2eData(s);
 
   const out = join(s.work, 'out');
   rmSync(out, { recursive: true, force: true });

@@ -9,6 +9,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   rowsolve: () => import('./rowsolve.ts'),
   e2e: () => import('./e2e.ts'),
   'compare-kernels': () => import('./compare-kernels.ts'),
+  cluster: () => import('./cluster.ts'),
   netflix: () => import('./netflix.ts'),
 };
 

@@ -45,6 +45,9 @@ interface Pending {
   done: Promise<unknown>;
 }
 
+/** How often a task waited for is looked at in Redis (a missed event, a lost task, Redis gone). */
+const POLL_MS = 2000;
+
 /** A waiter for the queue's events about one task. */
 interface Waiter {
   resolve: (v: unknown) => void;
@@ -54,7 +57,7 @@ interface Waiter {
 export class ClusterCoordinator implements RemoteSolves {
   readonly job: string;
   readonly #o: CoordinatorOptions;
-  readonly #redis: Redis;
+  #redis: Redis;
   readonly #queue: Queue;
   readonly #events: QueueEvents;
   readonly #waiters = new Map<string, Waiter>();
@@ -69,6 +72,17 @@ export class ClusterCoordinator implements RemoteSolves {
     this.#redis = redis;
     this.#queue = queue;
     this.#events = events;
+    // BullMQ reports a lost connection as events (and prints them when nobody listens); the waits
+    // notice Redis gone through #call
+    let last = { text: '', at: 0 };
+    const lost = (err: Error): void => {
+      // once per message and 10 s: a reconnecting client repeats itself
+      if (err.message === last.text && Date.now() - last.at < 10_000) return;
+      last = { text: err.message, at: Date.now() };
+      o.log('connection', { error: err.message });
+    };
+    queue.on('error', lost);
+    events.on('error', lost);
     events.on('completed', ({ jobId, returnvalue }) => this.#settle(jobId, null, returnvalue));
     events.on('failed', ({ jobId, failedReason }) => this.#settle(jobId, failedReason, null));
     // a task whose worker went silent (killed, hung) is handed to another one by BullMQ
@@ -180,37 +194,88 @@ export class ClusterCoordinator implements RemoteSolves {
     }
   }
 
-  /** A task's receipt, or an error once it has failed for good. */
+  /**
+   * A task's receipt, or an error once it has failed for good. Every POLL_MS the task is looked at
+   * too: a result already there (its event missed) is taken; a task the queue no longer knows,
+   * with no result (Redis restarted empty), is sent again; Redis gone fails the wait through #call.
+   */
   async #wait(p: Pending): Promise<unknown> {
-    const value = await p.done;
-    return typeof value === 'string' ? JSON.parse(value) : value;
+    const id = `${this.job}-${p.task.sweep}-${p.task.chunk}-${p.attempt}`;
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined;
+      const tick = new Promise<'tick'>((r) => {
+        timer = setTimeout(() => r('tick'), POLL_MS);
+      });
+      const value = await Promise.race([p.done, tick]).finally(() => clearTimeout(timer));
+      if (value !== 'tick') return typeof value === 'string' ? JSON.parse(value) : value;
+      if ((await this.#call(() => this.#redis.exists(p.task.resultKey))) === 1) {
+        return { resultKey: p.task.resultKey, bytes: resultBytes(p.blocks, p.task.nTrain), sha: '0'.repeat(64), worker: 'unknown' };
+      }
+      const state = await this.#call(() => this.#queue.getJobState(id));
+      if (state === 'unknown') {
+        this.#o.log('task-lost', { id, why: `task ${id}: the queue lost it (Redis restarted?); sent again` });
+        this.#traffic!.retried++;
+        this.#waiters.delete(id);
+        await this.#send([{ task: p.task, blocks: p.blocks, attempt: p.attempt }]);
+        p = this.#pending.get(p.task.chunk)!;
+      }
+    }
   }
 
-  /** A Redis command, its failure (Redis gone past the connection's retries) a clear error. */
+  /**
+   * A Redis command. Redis gone: reconnect, waiting up to o.waitMs, and try once more; still gone,
+   * or a command hanging that long (BullMQ's connections retry on their own), a ClusterDown error.
+   */
   async #call<T>(f: () => Promise<T>): Promise<T> {
+    const bounded = async (): Promise<T> => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer in ${Math.round(this.#o.waitMs / 1000)} s`)), this.#o.waitMs);
+      });
+      return Promise.race([f(), late]).finally(() => clearTimeout(timer));
+    };
     try {
-      return await f();
+      return await bounded();
     } catch (err) {
-      throw Errors.ClusterDown(this.#o.target.shown, err instanceof Error ? err.message : String(err));
+      const why = err instanceof Error ? err.message : String(err);
+      if (/^no answer/.test(why) || this.#redis.status === 'ready') throw Errors.ClusterDown(this.#o.target.shown, why);
+      this.#o.log('waiting', { why: `Redis at ${this.#o.target.shown} lost (${why}); reconnecting for up to ${Math.round(this.#o.waitMs / 1000)} s` });
+      this.#redis.disconnect();
+      this.#redis = await connect(this.#o.target, this.#o.waitMs, (w) => this.#o.log('waiting', { why: w }));
+      try {
+        return await bounded();
+      } catch (again) {
+        throw Errors.ClusterDown(this.#o.target.shown, again instanceof Error ? again.message : String(again));
+      }
     }
   }
 
   /** Removes the job's keys and its tasks still queued, and closes the connections. */
   async close(): Promise<void> {
-    try {
-      const pattern = jobKey(this.#o.prefix, this.job, '*');
-      let cursor = '0';
-      do {
-        const [next, keys] = await this.#redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-        if (keys.length > 0) await this.#redis.del(...keys);
-        cursor = next;
-      } while (cursor !== '0');
-      for (const id of this.#waiters.keys()) await this.#queue.remove(id).catch(() => undefined);
-    } catch {
-      // Redis gone: its keys expire on their own (24 h)
+    const within = <T>(ms: number, f: () => Promise<T>): Promise<T | undefined> => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<undefined>((r) => {
+        timer = setTimeout(() => r(undefined), ms);
+      });
+      return Promise.race([f().catch(() => undefined), late]).finally(() => clearTimeout(timer));
+    };
+    // Redis gone: nothing to remove there now (the job's keys expire on their own after 24 h)
+    if (this.#redis.status === 'ready') {
+      await within(10_000, async () => {
+        const pattern = jobKey(this.#o.prefix, this.job, '*');
+        let cursor = '0';
+        do {
+          const [next, keys] = await this.#redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+          if (keys.length > 0) await this.#redis.del(...keys);
+          cursor = next;
+        } while (cursor !== '0');
+        for (const id of this.#waiters.keys()) await this.#queue.remove(id).catch(() => undefined);
+      });
     }
     this.#waiters.clear();
-    await Promise.allSettled([this.#queue.close(), this.#events.close()]);
+    // BullMQ's connections retry for ever: closed within a bound, then dropped
+    await within(3000, () => Promise.allSettled([this.#queue.close(), this.#events.close()]));
+    await within(1000, () => Promise.allSettled([this.#queue.disconnect(), this.#events.disconnect()]));
     this.#redis.disconnect();
   }
 }

@@ -6,6 +6,7 @@
 import { hostname } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
 import { readChunk } from '../../io/chunks.ts';
 import type { Csr } from '../../engine/csr.ts';
 import { nextOperandKey, type Block, type SweepArrays } from '../blocks.ts';
@@ -52,7 +53,11 @@ export interface RunningWorker {
 }
 
 export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
-  const redis = await connect(o.target, o.waitMs, (why) => o.log('waiting', { why }));
+  // the first contact proves the credentials; from then on the connection comes back by itself
+  // after Redis restarts (commands wait for it), as BullMQ's own do
+  (await connect(o.target, o.waitMs, (why) => o.log('waiting', { why }))).disconnect();
+  const redis = new Redis({ ...o.target.options, lazyConnect: false });
+  redis.on('error', (err: Error) => o.log('error', { error: err.message }));
   const pool = new SweepPool(o.threads);
   const id = `${hostname()}:${process.pid}`;
   const storage = resolve(o.storage);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, cleanEnv, runCli } from './helpers.ts';
-import { freePort, startRedis, type TestRedis } from '../pipeline/cluster/redis.ts';
+import { freePort, startRedis, type TestRedis } from '../../bench/redis.ts';
 
 const SEED = 41;
 const dir = mkdtempSync(join(tmpdir(), 'linrfm-cli-cluster-'));
@@ -124,6 +124,49 @@ describe(`complete --cluster (seed ${SEED}, 1,500 x 200, 30,000 observed, chunks
     expect(u.status).toBe(77);
     expect(u.stderr).not.toContain('hunter2');
   }, 60_000);
+
+  it('Redis killed mid-run: exit 69 after --cluster-wait, a checkpoint and no outputs; Redis back, --resume ends with the local bytes', async () => {
+    // a Redis of this test's own, without a password
+    const own = await startRedis();
+    let back: TestRedis | null = null;
+    const ws: Worker[] = [];
+    try {
+      const start = (url: string): Worker => {
+        const child = spawn(process.execPath, [BIN, 'worker', '--cluster', url, '--cluster-storage', store, '--lock-seconds', '2'], { cwd: dir, env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
+        let log = '';
+        child.stderr!.on('data', (b: Buffer) => {
+          log += b.toString();
+        });
+        children.push(child);
+        return { child, log: () => log };
+      };
+      ws.push(start(own.url), start(own.url));
+      await Promise.all(ws.map(ready));
+      const args = ['complete', ...common.filter((a) => a !== '--quiet'), '--output', 'restart', '--cluster', own.url, '--cluster-storage', store, '--cluster-wait', '3', '--checkpoint-every', '1'];
+      const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
+      children.push(child);
+      let stderr = '';
+      child.stderr!.on('data', (b: Buffer) => {
+        stderr += b.toString();
+      });
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      for (let t = 0; t < 600 && !/"event":"sweep"[^\n]*"sweep":3\b/.test(stderr); t++) await new Promise((r) => setTimeout(r, 25));
+      await own.stop();
+      expect(await exited).toBe(69);
+      expect(stderr).toMatch(/Redis unreachable/);
+      expect(existsSync(join(dir, 'restart/checkpoint.lrfm'))).toBe(true);
+      expect(existsSync(join(dir, 'restart/report.json'))).toBe(false);
+      // Redis back on the same port: the workers reconnect by themselves, and the job resumes
+      back = await startRedis({ port: own.port });
+      const resumed = runCli(dir, [...args, '--resume', '--quiet'], cleanEnv());
+      expect(resumed.status, resumed.stderr).toBe(0);
+      expect(bytes('restart/predictions.csv').equals(bytes('local/predictions.csv'))).toBe(true);
+      expect(JSON.parse(readFileSync(join(dir, 'restart/report.json'), 'utf8')).resumedAfterSweep).toBeGreaterThanOrEqual(1);
+    } finally {
+      for (const w of ws) await stop(w);
+      await back?.stop();
+    }
+  }, 120_000);
 
   it('an unreachable Redis ends with exit 69 after --cluster-wait, writing nothing', async () => {
     const port = await freePort();

@@ -16,7 +16,7 @@ import { ClusterCoordinator } from '../../../pipeline/cluster/coordinator.ts';
 import { startWorker, type RunningWorker } from '../../../pipeline/cluster/worker.ts';
 import { codeIdentity, QUEUE, type Task } from '../../../pipeline/cluster/protocol.ts';
 import { exitCodes, LinRfmError } from '../../../config/errors.ts';
-import { startRedis, type TestRedis } from './redis.ts';
+import { startRedis, type TestRedis } from '../../../bench/redis.ts';
 
 const SEED = 29;
 const problem = generateLowRank({ rows: 160, cols: 60, rank: 3, observed: 3000, seed: SEED });

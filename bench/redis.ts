@@ -1,5 +1,6 @@
-// A Redis server of the tests' own: redis-server on a free loopback port with a temporary
-// directory, no persistence, optionally a password; stopped (and its directory removed) by stop().
+// A Redis server of one's own, for the tests and the cluster bench: redis-server on a free loopback
+// port with a temporary directory, no persistence, optionally a password; stop() kills it and
+// removes the directory.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -11,6 +11,7 @@ import { clusterTarget } from '../pipeline/cluster/connection.ts';
 import { ClusterCoordinator } from '../pipeline/cluster/coordinator.ts';
 import { codeIdentity } from '../pipeline/cluster/protocol.ts';
 import { startWorker } from '../pipeline/cluster/worker.ts';
+import { clusterStatus } from '../pipeline/cluster/status.ts';
 import type { Progress } from './progress.ts';
 import { VERSION } from './report.ts';
 
@@ -101,4 +102,29 @@ function holdMs(): number {
   const x = Number(v);
   if (!(Number.isInteger(x) && x >= 0)) throw Errors.Usage(`LINRFM_WORKER_HOLD_MS: expected an integer >= 0, got "${v}"`);
   return x;
+}
+
+export interface StatusFlags {
+  cluster: string;
+  clusterPrefix?: string;
+  clusterUser?: string;
+  clusterWait?: number;
+  json?: boolean;
+}
+
+/** `lin-rfm cluster status`: the workers and the jobs of a Redis, as a short table or JSON. */
+export async function cmdClusterStatus(f: StatusFlags): Promise<void> {
+  const target = clusterTarget(f.cluster, { user: f.clusterUser ?? process.env['LINRFM_CLUSTER_USER'], password: process.env['LINRFM_CLUSTER_PASSWORD'] });
+  const st = await clusterStatus(target, f.clusterPrefix ?? 'lin-rfm', (f.clusterWait ?? 10) * 1000);
+  if (f.json === true) {
+    process.stdout.write(JSON.stringify(st, null, 2) + '\n');
+    return;
+  }
+  const out: string[] = [`cluster ${st.cluster}, prefix ${st.prefix}`];
+  out.push(`workers: ${st.workers.length}`);
+  for (const w of st.workers) out.push(`  ${w.name || '(unnamed)'}  ${w.addr}  connected ${w.age} s, idle ${w.idle} s`);
+  out.push(`tasks: ${Object.entries(st.tasks).map(([k, v]) => `${v} ${k}`).join(', ')}`);
+  out.push(`jobs: ${st.jobs.length}`);
+  for (const j of st.jobs) out.push(`  ${j.job}  sweep ${j.sweep}  ${j.waiting} tasks waiting, ${j.active} in hand`);
+  process.stdout.write(out.join('\n') + '\n');
 }

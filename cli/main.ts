@@ -10,7 +10,7 @@ import type { ExperimentFlags } from './experiment.ts';
 import type { GenerateFlags } from './generate.ts';
 import type { SimilarFlags } from './similar.ts';
 import type { RecommendFlags } from './recommend.ts';
-import type { WorkerFlags } from './cluster.ts';
+import type { StatusFlags, WorkerFlags } from './cluster.ts';
 import { engineDefaults } from './options.ts';
 import { VERSION } from './report.ts';
 
@@ -24,6 +24,7 @@ const cmdEvaluate = async (f: EvaluateFlags): Promise<void> => (await import('./
 const cmdSimilar = async (f: SimilarFlags): Promise<void> => (await import('./similar.ts')).cmdSimilar(f);
 const cmdRecommend = async (f: RecommendFlags): Promise<void> => (await import('./recommend.ts')).cmdRecommend(f);
 const cmdWorker = async (f: WorkerFlags): Promise<void> => (await import('./cluster.ts')).cmdWorker(f);
+const cmdClusterStatus = async (f: StatusFlags): Promise<void> => (await import('./cluster.ts')).cmdClusterStatus(f);
 const cmdConfig = async (f: Record<string, unknown>): Promise<void> => (await import('./config.ts')).cmdConfig(f);
 
 function intArg(flag: string, min: number) {
@@ -184,6 +185,17 @@ export function buildProgram(): Command {
     .option('--lock-seconds <s>', 'a task whose worker is silent this long goes to another worker (default 30)', intArg('--lock-seconds', 1))
     .option('--quiet', 'no line per task (the other events still go to stderr)')
     .action(cmdWorker);
+  program
+    .command('cluster')
+    .description('look at a cluster\'s Redis: `cluster status` lists the workers connected and the jobs running')
+    .command('status')
+    .description('the workers connected, the tasks by state and the jobs running (their latest sweep, tasks waiting and in hand)')
+    .requiredOption('--cluster <url>', 'the Redis: redis://[USER@]HOST:PORT, rediss:// for TLS (the password from LINRFM_CLUSTER_PASSWORD)')
+    .option('--cluster-prefix <p>', 'Redis key prefix of the queue (default lin-rfm)')
+    .option('--cluster-user <name>', 'Redis ACL user (default: the URL\'s, else LINRFM_CLUSTER_USER)')
+    .option('--cluster-wait <s>', 'seconds to wait for Redis (default 10)', intArg('--cluster-wait', 1))
+    .option('--json', 'as JSON')
+    .action(cmdClusterStatus);
   jobFlags(
     program
       .command('config')

@@ -178,7 +178,10 @@ export class ClusterCoordinator implements RemoteSolves {
         tr.bytesIn += buf.length;
         const seconds = (performance.now() - p.sent) / 1000;
         if (tr.slowest === null || seconds > tr.slowest.seconds) tr.slowest = { chunk, seconds, worker: receipt.worker };
-        if (chunk === Math.max(...this.#pending.keys())) this.history.push({ ...tr });
+        if (chunk === Math.max(...this.#pending.keys())) {
+          this.history.push({ ...tr });
+          this.#o.log('sweep', { ...tr });
+        }
         return r.se.map((se, b) => ({ se, fallbacks: r.fallbacks[b]! }));
       } catch (err) {
         if (isLinRfm(err)) throw err;

@@ -138,6 +138,8 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const worker = new Worker(QUEUE, handle, {
     connection: bullConnection(o.target),
     prefix: o.prefix,
+    // `lin-rfm cluster status` lists the workers by this name
+    name: id,
     concurrency: 1,
     lockDuration: o.lockMs,
     stalledInterval: o.lockMs,

@@ -105,6 +105,15 @@ describe(`complete --cluster (seed ${SEED}, 1,500 x 200, 30,000 observed, chunks
     const retried = kr.cluster.sweeps.reduce((s: number, x: { retried: number }) => s + x.retried, 0);
     expect(retried).toBeGreaterThanOrEqual(1);
 
+    // cluster status lists the three workers still connected, and no job left running
+    const st = runCli(dir, ['cluster', 'status', '--cluster', redis.url, '--json'], env());
+    expect(st.status, st.stderr).toBe(0);
+    const status = JSON.parse(st.stdout) as { workers: Array<{ name: string }>; jobs: unknown[] };
+    expect(status.workers.length).toBe(3);
+    for (const w of status.workers) expect(w.name).toMatch(/:\d+$/);
+    expect(status.jobs).toEqual([]);
+    expect(st.stdout).not.toContain(PASSWORD);
+
     // SIGTERM: a worker finishes and exits 0
     for (const w of workers) expect(await stop(w)).toBe(0);
   }, 240_000);

@@ -2,8 +2,6 @@
 // (pipeline/cluster/coordinator.ts) before the load, and `lin-rfm worker --cluster URL` runs the
 // worker role until SIGTERM or SIGINT (the task in hand finished first, then exit 0).
 
-import { statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { Errors } from '../config/errors.ts';
 import type { CompleteSettings } from '../config/settings.ts';
 import { parseBytes } from '../config/units.ts';
@@ -12,6 +10,7 @@ import { ClusterCoordinator } from '../pipeline/cluster/coordinator.ts';
 import { codeIdentity } from '../pipeline/cluster/protocol.ts';
 import { startWorker } from '../pipeline/cluster/worker.ts';
 import { clusterStatus } from '../pipeline/cluster/status.ts';
+import { openStorage } from '../pipeline/cluster/storage.ts';
 import type { Progress } from './progress.ts';
 import { VERSION } from './report.ts';
 
@@ -26,22 +25,10 @@ export interface OpenCluster {
   summary(): Record<string, unknown>;
 }
 
-function storageDir(dir: string | undefined, flag: string): string {
-  if (dir === undefined) throw Errors.Usage(`${flag}: a run on the cluster needs --cluster-storage DIR, a directory every worker reads`);
-  const abs = resolve(dir);
-  let isDir = false;
-  try {
-    isDir = statSync(abs).isDirectory();
-  } catch {
-    isDir = false;
-  }
-  if (!isDir) throw Errors.MissingInput(abs, '--cluster-storage: not a directory');
-  return abs;
-}
-
 export async function openCluster(s: CompleteSettings, progress: Progress): Promise<OpenCluster | undefined> {
   if (s.cluster === undefined) return undefined;
-  const storage = storageDir(s.clusterStorage, '--cluster');
+  if (s.clusterStorage === undefined) throw Errors.Usage('--cluster: a run on the cluster needs --cluster-storage DIR, a directory every worker reads');
+  const storage = openStorage(s.clusterStorage);
   if (s.kernel === 'low-rank') throw Errors.Config('kernel', s.kernel, 'a run on the cluster runs the dense kernel for now; drop --cluster or use --kernel dense');
   if (s.tune !== undefined) throw Errors.Usage('--tune and --cluster do not go together: a tuned job runs in memory');
   const target = clusterTarget(s.cluster, { user: s.clusterUser, password: s.clusterPassword });
@@ -50,10 +37,10 @@ export async function openCluster(s: CompleteSettings, progress: Progress): Prom
     if (event === 'waiting' || event === 'task-refused') progress.warn(`cluster: ${String(fields['why'])}`);
   };
   const coord = await ClusterCoordinator.open({ target, prefix: s.clusterPrefix, storage, code: codeIdentity(VERSION), waitMs: s.clusterWait * 1000, attempts: ATTEMPTS, log });
-  progress.info(`cluster ${target.shown}: job ${coord.job}, chunks in ${join(storage, `job-${coord.job}`)}`);
+  progress.info(`cluster ${target.shown}: job ${coord.job}, chunks in ${storage.jobDir(coord.job)}`);
   return {
     coord,
-    jobDir: join(storage, `job-${coord.job}`),
+    jobDir: storage.jobDir(coord.job),
     summary: () => ({ url: target.shown, prefix: s.clusterPrefix, job: coord.job, sweeps: coord.history }),
   };
 }
@@ -72,7 +59,7 @@ export interface WorkerFlags {
 
 /** `lin-rfm worker`: takes tasks until SIGTERM or SIGINT, then finishes the one in hand and exits 0. */
 export async function cmdWorker(f: WorkerFlags): Promise<void> {
-  const storage = storageDir(f.clusterStorage, '--cluster-storage');
+  const storage = openStorage(f.clusterStorage);
   const target = clusterTarget(f.cluster, { user: f.clusterUser ?? process.env['LINRFM_CLUSTER_USER'], password: process.env['LINRFM_CLUSTER_PASSWORD'] });
   const cacheBytes = f.cacheMemory === undefined ? 2e9 : parseBytes(f.cacheMemory);
   if (!(cacheBytes > 0)) throw Errors.Usage(`--cache-memory: expected a size such as 2G, got "${f.cacheMemory}"`);
@@ -84,7 +71,7 @@ export async function cmdWorker(f: WorkerFlags): Promise<void> {
     target, prefix: f.clusterPrefix ?? 'lin-rfm', storage, code: codeIdentity(VERSION), threads: f.threads ?? 1,
     cacheBytes, lockMs: (f.lockSeconds ?? 30) * 1000, waitMs: (f.clusterWait ?? 60) * 1000, log: line, holdMs: holdMs(),
   });
-  line('ready', { worker: worker.id, cluster: target.shown, prefix: f.clusterPrefix ?? 'lin-rfm', storage, version: VERSION });
+  line('ready', { worker: worker.id, cluster: target.shown, prefix: f.clusterPrefix ?? 'lin-rfm', storage: storage.shown, version: VERSION });
   const stop = (signal: string): void => {
     line('stopping', { signal, tasks: worker.tasks() });
     void worker.close();

@@ -30,17 +30,28 @@ function column<T extends Int32Array | Float64Array | Uint8Array>(path: string, 
  * file's bytes (one record batch), valid until the caller drops them.
  */
 export function readChunk(path: string, nnz: number): ChunkEntries {
-  let t: Table;
+  let bytes: Buffer;
   try {
-    t = tableFromIPC(readFileSync(path)) as Table;
+    bytes = readFileSync(path);
   } catch (err) {
     throw Errors.Io(path, `spill file unreadable: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
-  if (t.batches.length > 1) throw Errors.BadData(path, 'file', 'a spill file holds one record batch');
+  return chunkFromBytes(path, bytes, nnz);
+}
+
+/** A chunk from its file's bytes however they were fetched (a shared directory, an object store); `name` for errors. */
+export function chunkFromBytes(name: string, bytes: Uint8Array, nnz: number): ChunkEntries {
+  let t: Table;
+  try {
+    t = tableFromIPC(bytes) as Table;
+  } catch (err) {
+    throw Errors.Io(name, `spill file unreadable: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  if (t.batches.length > 1) throw Errors.BadData(name, 'file', 'a spill file holds one record batch');
   return {
-    row: column(path, t, 'row', Int32Array, nnz),
-    col: column(path, t, 'col', Int32Array, nnz),
-    value: column(path, t, 'value', Float64Array, nnz),
-    held: column(path, t, 'held', Uint8Array, nnz),
+    row: column(name, t, 'row', Int32Array, nnz),
+    col: column(name, t, 'col', Int32Array, nnz),
+    value: column(name, t, 'value', Float64Array, nnz),
+    held: column(name, t, 'held', Uint8Array, nnz),
   };
 }

@@ -4,19 +4,19 @@
 // does (pipeline/sweeploop.ts): the same bits whoever solved what, in whatever order, however often.
 
 import { randomBytes } from 'node:crypto';
-import { relative, resolve, sep } from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Errors } from '../../config/errors.ts';
 import type { BlockResult, RemoteChunk } from '../blocks.ts';
 import type { RemoteSolves } from '../run.ts';
 import { bullConnection, connect, type ClusterTarget } from './connection.ts';
+import type { SharedStorage } from './storage.ts';
 import { bytesOf, decodeResult, FORMAT, jobKey, QUEUE, receiptSchema, resultBytes, sha256, type CodeIdentity, type Task } from './protocol.ts';
 
 export interface CoordinatorOptions {
   target: ClusterTarget;
-  /** The shared storage's root as this host sees it: the chunk files' paths in tasks are relative to it. */
-  storage: string;
+  /** The shared storage: the chunk files are named in tasks by their names there. */
+  storage: SharedStorage;
   prefix: string;
   code: CodeIdentity;
   /** How long to wait for Redis (at the start, and when it goes away mid-run). */
@@ -129,7 +129,7 @@ export class ClusterCoordinator implements RemoteSolves {
     this.#traffic = { sweep, tasks: chunks.length, retried: 0, failed: 0, bytesOut: kbytes.length, bytesIn: 0, slowest: null };
     this.#pending = new Map();
     const tasks = chunks.map((c): Task => ({
-      format: FORMAT, code: this.#o.code, job: this.job, sweep, chunk: c.chunk, path: relative(resolve(this.#o.storage), c.path).split(sep).join('/'),
+      format: FORMAT, code: this.#o.code, job: this.job, sweep, chunk: c.chunk, path: this.#o.storage.nameOf(c.path),
       rows: c.rows, nnz: c.nnz, nTrain: c.nTrain, nVal: c.nVal, d, lambda, ranges: c.ranges,
       kernelKey, kernelSha, resultKey: jobKey(this.#o.prefix, this.job, 'result', sweep, c.chunk),
     }));

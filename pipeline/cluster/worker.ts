@@ -4,21 +4,21 @@
 // and puts the result back as a binary value. Chunks read stay cached across sweeps, within a budget.
 
 import { hostname } from 'node:os';
-import { join, resolve, sep } from 'node:path';
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { readChunk } from '../../io/chunks.ts';
+import { chunkFromBytes, type ChunkEntries } from '../../io/chunks.ts';
 import type { Csr } from '../../engine/csr.ts';
 import { nextOperandKey, type Block, type SweepArrays } from '../blocks.ts';
 import { SweepPool } from '../pool.ts';
 import { bullConnection, connect, type ClusterTarget } from './connection.ts';
+import type { SharedStorage } from './storage.ts';
 import { encodeResult, FORMAT, QUEUE, sha256, taskSchema, type CodeIdentity, type Receipt, type Task } from './protocol.ts';
 
 export interface WorkerOptions {
   target: ClusterTarget;
   prefix: string;
-  /** The shared storage's root as this host sees it. */
-  storage: string;
+  /** The shared storage the coordinators write their chunks into. */
+  storage: SharedStorage;
   code: CodeIdentity;
   threads: number;
   /** Bytes of chunks kept in memory between sweeps (least recently used dropped first). */
@@ -60,7 +60,6 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   redis.on('error', (err: Error) => o.log('error', { error: err.message }));
   const pool = new SweepPool(o.threads);
   const id = `${hostname()}:${process.pid}`;
-  const storage = resolve(o.storage);
   const chunks = new Map<string, CachedChunk>();
   let cached = 0;
   let kernel: { key: string; sha: string; K: Float64Array; kKey: number } | null = null;
@@ -74,9 +73,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       chunks.set(t.path, hit);
       return hit;
     }
-    const file = join(storage, t.path);
-    if (!file.startsWith(storage + sep)) throw new Error(`task path ${t.path} leaves the storage`);
-    const c = loadChunk(file, t);
+    const c = loadChunk(t.path, chunkFromBytes(t.path, o.storage.read(t.path), t.nnz), t);
     while (chunks.size > 0 && cached + c.bytes > o.cacheBytes) {
       const [oldest, old] = chunks.entries().next().value as [string, CachedChunk];
       chunks.delete(oldest);
@@ -166,8 +163,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
 }
 
 /** Reads a chunk file into shared arrays: its training rows (local numbers) and held-out entries, as SpillStore.load splits them. */
-function loadChunk(file: string, t: Task): CachedChunk {
-  const e = readChunk(file, t.nnz);
+function loadChunk(file: string, e: ChunkEntries, t: Task): CachedChunk {
   const rows = t.rows;
   const sab = (bytes: number): SharedArrayBuffer => new SharedArrayBuffer(bytes);
   const rowPtr = new Int32Array(sab(4 * (rows + 1)));

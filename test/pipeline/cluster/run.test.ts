@@ -16,6 +16,7 @@ import { ClusterCoordinator } from '../../../pipeline/cluster/coordinator.ts';
 import { startWorker, type RunningWorker } from '../../../pipeline/cluster/worker.ts';
 import { codeIdentity, QUEUE, type Task } from '../../../pipeline/cluster/protocol.ts';
 import { exitCodes, LinRfmError } from '../../../config/errors.ts';
+import { openStorage } from '../../../pipeline/cluster/storage.ts';
 import { startRedis, type TestRedis } from '../../../bench/redis.ts';
 
 const SEED = 29;
@@ -36,11 +37,11 @@ afterAll(async () => {
 });
 
 const worker = (prefix: string, workerCode = code): Promise<RunningWorker> =>
-  startWorker({ target: clusterTarget(redis.url), prefix, storage, code: workerCode, threads: 1, cacheBytes: 1e9, lockMs: 5000, waitMs: 5000, holdMs: 0, log: quiet });
+  startWorker({ target: clusterTarget(redis.url), prefix, storage: openStorage(storage), code: workerCode, threads: 1, cacheBytes: 1e9, lockMs: 5000, waitMs: 5000, holdMs: 0, log: quiet });
 
 /** A job on the cluster, on workers already started. */
 async function job(prefix: string, events: string[] = []): Promise<{ result: CompletionResult; coord: ClusterCoordinator }> {
-  const coord = await ClusterCoordinator.open({ target: clusterTarget(redis.url), prefix, storage, code, waitMs: 5000, attempts: 3, log: (e) => events.push(e) });
+  const coord = await ClusterCoordinator.open({ target: clusterTarget(redis.url), prefix, storage: openStorage(storage), code, waitMs: 5000, attempts: 3, log: (e) => events.push(e) });
   try {
     const result = await completeAsync(problem.train, { ...opts, workers: 2, spill: { dir: join(storage, `job-${coord.job}`), chunkEntries: 600 }, remote: coord });
     return { result, coord };

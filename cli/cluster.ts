@@ -74,7 +74,7 @@ export async function cmdWorker(f: WorkerFlags): Promise<void> {
   line('ready', { worker: worker.id, cluster: target.shown, prefix: f.clusterPrefix ?? 'lin-rfm', storage: storage.shown, version: VERSION });
   const stop = (signal: string): void => {
     line('stopping', { signal, tasks: worker.tasks() });
-    void worker.close();
+    worker.close().catch((err: unknown) => line('error', { error: err instanceof Error ? err.message : String(err) }));
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));

@@ -3,7 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { Errors, exitCodes, LinRfmError } from '../config/errors.ts';
 import { NumericError } from '../engine/errors.ts';
-import { keyDefs, keysOf, jobCommands, type JobCommand } from '../config/table.ts';
+import { keyDefs, keysOf, jobCommands, shownValue, type JobCommand } from '../config/table.ts';
 import { check, fromText, resolveConfig, type Resolved } from '../config/load.ts';
 import type { EvaluateFlags } from './evaluate.ts';
 import type { ExperimentFlags } from './experiment.ts';
@@ -53,7 +53,7 @@ function jobFlags(cmd: Command, command: JobCommand | 'all'): Command {
     if (d.kind !== 'boolean') {
       opt.argParser((v: string) => {
         const r = check(d, fromText(d, v));
-        if (!r.ok) throw Errors.Usage(`${d.flag.split(' ')[0]}: ${r.why}, got "${v}"`);
+        if (!r.ok) throw Errors.Usage(`${d.flag.split(' ')[0]}: ${r.why}, got "${String(shownValue(d.key, v))}"`);
         return r.value;
       });
     }

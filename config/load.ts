@@ -7,7 +7,7 @@ import { availableParallelism, totalmem } from 'node:os';
 import { extname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { Errors, LinRfmError } from './errors.ts';
-import { envName, keyDefs, keysOf, otherEnv, type JobCommand, type KeyDef } from './table.ts';
+import { envName, keyDefs, keysOf, otherEnv, shownValue, type JobCommand, type KeyDef } from './table.ts';
 
 export interface Resolved {
   values: Record<string, unknown>;
@@ -120,7 +120,7 @@ export function resolveConfig(
       if (d === undefined) throw unknownKey(`file ${file}`, key, raw, allKeys);
       if (!d.commands.includes(command)) continue;
       const r = check(d, raw);
-      if (!r.ok) throw Errors.Config(`${key} (file ${file})`, raw, r.why);
+      if (!r.ok) throw Errors.Config(`${key} (file ${file})`, shownValue(key, raw), r.why);
       values[key] = r.value;
       sources[key] = `file ${file}`;
     }
@@ -138,7 +138,7 @@ export function resolveConfig(
     }
     if (!d.commands.includes(command)) continue;
     const r = check(d, fromText(d, text));
-    if (!r.ok) throw Errors.Config(`${name} (environment)`, text, r.why);
+    if (!r.ok) throw Errors.Config(`${name} (environment)`, shownValue(d.key, text), r.why);
     values[d.key] = r.value;
     sources[d.key] = `env ${name}`;
   }

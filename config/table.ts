@@ -151,10 +151,14 @@ export function keysOf(command: JobCommand): KeyDef[] {
   return keyDefs.filter((k) => k.commands.includes(command));
 }
 
+/** One setting's value as it may be shown (in an error, a report): a secret as ***, a URL without its password. */
+export function shownValue(key: string, value: unknown): unknown {
+  if (keyDefs.some((d) => d.key === key && d.secret === true) && value !== undefined) return '***';
+  if (key === 'cluster' && typeof value === 'string') return value.replace(/^([^:/]*:\/*[^:/@]*:)[^@]*@/, '$1***@');
+  return value;
+}
+
 /** Resolved values as they may be shown: secrets replaced, a password in the cluster URL too. */
 export function shownValues(values: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...values };
-  for (const d of keyDefs) if (d.secret === true && out[d.key] !== undefined) out[d.key] = '***';
-  if (typeof out['cluster'] === 'string') out['cluster'] = out['cluster'].replace(/^(\w+:\/\/[^:/@]*:)[^@]*@/, '$1***@');
-  return out;
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, shownValue(k, v)]));
 }

@@ -67,8 +67,13 @@ export async function connect(t: ClusterTarget, waitMs: number, onWait?: (why: s
       event = err.message;
     });
     try {
-      await r.connect();
-      await r.ping();
+      // a server that accepts and never answers (a stopped process, a dead proxy) must not hang this
+      const left = Math.max(1000, waitMs - (Date.now() - started));
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer in ${Math.round(left / 1000)} s`)), left);
+      });
+      await Promise.race([r.connect().then(() => r.ping()), late]).finally(() => clearTimeout(timer));
       return r;
     } catch (err) {
       r.disconnect();

@@ -63,6 +63,8 @@ export class ClusterCoordinator implements RemoteSolves {
   readonly #waiters = new Map<string, Waiter>();
   #pending = new Map<number, Pending>();
   #kernelKey: string | null = null;
+  /** The sweep's kernel, kept to put back should Redis restart empty. */
+  #kernelBytes: Buffer | null = null;
   #traffic: SweepTraffic | null = null;
   readonly history: SweepTraffic[] = [];
 
@@ -100,8 +102,7 @@ export class ClusterCoordinator implements RemoteSolves {
     const queue = new Queue(QUEUE, { connection, prefix: o.prefix });
     const events = new QueueEvents(QUEUE, { connection, prefix: o.prefix });
     try {
-      await queue.waitUntilReady();
-      await events.waitUntilReady();
+      await within(o.waitMs, () => Promise.all([queue.waitUntilReady(), events.waitUntilReady()]), `BullMQ's connections not ready in ${Math.round(o.waitMs / 1000)} s`);
     } catch (err) {
       redis.disconnect();
       await Promise.allSettled([queue.close(), events.close()]);
@@ -126,18 +127,22 @@ export class ClusterCoordinator implements RemoteSolves {
     await this.#call(() => this.#redis.set(kernelKey, kbytes, 'EX', 24 * 3600));
     if (this.#kernelKey !== null && this.#kernelKey !== kernelKey) await this.#call(() => this.#redis.del(this.#kernelKey!));
     this.#kernelKey = kernelKey;
+    this.#kernelBytes = kbytes;
     this.#traffic = { sweep, tasks: chunks.length, retried: 0, failed: 0, bytesOut: kbytes.length, bytesIn: 0, slowest: null };
     this.#pending = new Map();
     const tasks = chunks.map((c): Task => ({
       format: FORMAT, code: this.#o.code, job: this.job, sweep, chunk: c.chunk, path: this.#o.storage.nameOf(c.path),
       rows: c.rows, nnz: c.nnz, nTrain: c.nTrain, nVal: c.nVal, d, lambda, ranges: c.ranges,
-      kernelKey, kernelSha, resultKey: jobKey(this.#o.prefix, this.job, 'result', sweep, c.chunk),
+      kernelKey, kernelSha, resultKey: '',
     }));
     await this.#send(tasks.map((task) => ({ task, blocks: task.ranges.length, attempt: 0 })));
+    this.#o.log('dispatch', { sweep, tasks: tasks.length, kernelBytes: kbytes.length });
   }
 
   async #send(list: Array<{ task: Task; blocks: number; attempt: number }>): Promise<void> {
-    const entries = list.map((p) => {
+    const entries = list.map((q) => {
+      // each attempt its own result key: a refused result can never be taken for a later attempt's
+      const p = { ...q, task: { ...q.task, resultKey: jobKey(this.#o.prefix, this.job, 'result', q.task.sweep, q.task.chunk, q.attempt) } };
       const id = `${this.job}-${p.task.sweep}-${p.task.chunk}-${p.attempt}`;
       const done = new Promise<unknown>((resolve, reject) => this.#waiters.set(id, { resolve, reject }));
       // a task that fails for good is reported when its chunk is collected, not as an unhandled rejection now
@@ -147,7 +152,8 @@ export class ClusterCoordinator implements RemoteSolves {
       return {
         name: 'solve',
         data: p.task,
-        opts: { jobId: id, attempts: this.#o.attempts, backoff: { type: 'fixed', delay: 500 }, removeOnComplete: true, removeOnFail: true },
+        // the attempts are counted here (a failure comes back at once and is sent again from here)
+        opts: { jobId: id, attempts: 1, removeOnComplete: true, removeOnFail: true },
       };
     });
     await this.#call(() => this.#queue.addBulk(entries));
@@ -193,7 +199,38 @@ export class ClusterCoordinator implements RemoteSolves {
         throw Errors.ClusterTask(this.#o.target.shown, `sweep ${t.sweep}, chunk ${chunk}: ${refused} (after ${p.attempt + 1} attempts)`);
       }
       this.#traffic!.retried++;
+      await this.#call(() => this.#redis.del(t.resultKey));
+      await this.#kernelBack();
       await this.#send([{ task: t, blocks: p.blocks, attempt: p.attempt + 1 }]);
+    }
+  }
+
+  /** Sends again, at once, every task of the sweep still out that the queue lost and that left no result. */
+  async #resendLost(): Promise<void> {
+    const lost: Pending[] = [];
+    for (const q of this.#pending.values()) {
+      const id = `${this.job}-${q.task.sweep}-${q.task.chunk}-${q.attempt}`;
+      if (!this.#waiters.has(id)) continue;
+      const state = await this.#call(() => this.#queue.getJobState(id));
+      if (state !== 'unknown' || (await this.#call(() => this.#redis.exists(q.task.resultKey))) === 1) continue;
+      this.#o.log('task-lost', { id, why: `task ${id}: the queue lost it (Redis restarted?); sent again` });
+      this.#traffic!.retried++;
+      this.#waiters.delete(id);
+      lost.push(q);
+    }
+    if (lost.length === 0) return;
+    await this.#kernelBack();
+    await this.#send(lost.map((q) => ({ task: q.task, blocks: q.blocks, attempt: q.attempt })));
+  }
+
+  /** Puts the sweep's kernel back if Redis lost it (a restart without persistence). */
+  async #kernelBack(): Promise<void> {
+    const key = this.#kernelKey;
+    const bytes = this.#kernelBytes;
+    if (key === null || bytes === null) return;
+    if ((await this.#call(() => this.#redis.exists(key))) === 0) {
+      this.#o.log('kernel-restored', { key });
+      await this.#call(() => this.#redis.set(key, bytes, 'EX', 24 * 3600));
     }
   }
 
@@ -204,23 +241,24 @@ export class ClusterCoordinator implements RemoteSolves {
    */
   async #wait(p: Pending): Promise<unknown> {
     const id = `${this.job}-${p.task.sweep}-${p.task.chunk}-${p.attempt}`;
-    for (;;) {
+    for (let ticks = 1; ; ticks++) {
       let timer: NodeJS.Timeout | undefined;
       const tick = new Promise<'tick'>((r) => {
         timer = setTimeout(() => r('tick'), POLL_MS);
       });
       const value = await Promise.race([p.done, tick]).finally(() => clearTimeout(timer));
       if (value !== 'tick') return typeof value === 'string' ? JSON.parse(value) : value;
-      if ((await this.#call(() => this.#redis.exists(p.task.resultKey))) === 1) {
-        return { resultKey: p.task.resultKey, bytes: resultBytes(p.blocks, p.task.nTrain), sha: '0'.repeat(64), worker: 'unknown' };
-      }
+      // the state first: a task finished meanwhile is gone from the queue but has its result
       const state = await this.#call(() => this.#queue.getJobState(id));
+      if ((await this.#call(() => this.#redis.exists(p.task.resultKey))) === 1) {
+        return { resultKey: p.task.resultKey, bytes: resultBytes(p.blocks, p.task.nTrain), worker: 'unknown' };
+      }
       if (state === 'unknown') {
-        this.#o.log('task-lost', { id, why: `task ${id}: the queue lost it (Redis restarted?); sent again` });
-        this.#traffic!.retried++;
-        this.#waiters.delete(id);
-        await this.#send([{ task: p.task, blocks: p.blocks, attempt: p.attempt }]);
+        // Redis lost this one: the sweep's other tasks still out are looked at now, not one poll each
+        await this.#resendLost();
         p = this.#pending.get(p.task.chunk)!;
+      } else if (ticks % 15 === 0) {
+        this.#o.log('waiting', { why: `no result for sweep ${p.task.sweep}, chunk ${p.task.chunk} after ${(ticks * POLL_MS) / 1000} s (task ${state}): are workers running? (lin-rfm cluster status)` });
       }
     }
   }
@@ -230,13 +268,7 @@ export class ClusterCoordinator implements RemoteSolves {
    * or a command hanging that long (BullMQ's connections retry on their own), a ClusterDown error.
    */
   async #call<T>(f: () => Promise<T>): Promise<T> {
-    const bounded = async (): Promise<T> => {
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer in ${Math.round(this.#o.waitMs / 1000)} s`)), this.#o.waitMs);
-      });
-      return Promise.race([f(), late]).finally(() => clearTimeout(timer));
-    };
+    const bounded = (): Promise<T> => within(this.#o.waitMs, f);
     try {
       return await bounded();
     } catch (err) {
@@ -255,16 +287,11 @@ export class ClusterCoordinator implements RemoteSolves {
 
   /** Removes the job's keys and its tasks still queued, and closes the connections. */
   async close(): Promise<void> {
-    const within = <T>(ms: number, f: () => Promise<T>): Promise<T | undefined> => {
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<undefined>((r) => {
-        timer = setTimeout(() => r(undefined), ms);
-      });
-      return Promise.race([f().catch(() => undefined), late]).finally(() => clearTimeout(timer));
-    };
+    const upTo = <T>(ms: number, f: () => Promise<T>): Promise<T | undefined> => within(ms, f).catch(() => undefined);
     // Redis gone: nothing to remove there now (the job's keys expire on their own after 24 h)
     if (this.#redis.status === 'ready') {
-      await within(10_000, async () => {
+      await upTo(10_000, async () => {
+        for (const id of this.#waiters.keys()) await this.#queue.remove(id).catch(() => undefined);
         const pattern = jobKey(this.#o.prefix, this.job, '*');
         let cursor = '0';
         do {
@@ -272,15 +299,23 @@ export class ClusterCoordinator implements RemoteSolves {
           if (keys.length > 0) await this.#redis.del(...keys);
           cursor = next;
         } while (cursor !== '0');
-        for (const id of this.#waiters.keys()) await this.#queue.remove(id).catch(() => undefined);
       });
     }
     this.#waiters.clear();
     // BullMQ's connections retry for ever: closed within a bound, then dropped
-    await within(3000, () => Promise.allSettled([this.#queue.close(), this.#events.close()]));
-    await within(1000, () => Promise.allSettled([this.#queue.disconnect(), this.#events.disconnect()]));
+    await upTo(3000, () => Promise.allSettled([this.#queue.close(), this.#events.close()]));
+    await upTo(1000, () => Promise.allSettled([this.#queue.disconnect(), this.#events.disconnect()]));
     this.#redis.disconnect();
   }
+}
+
+/** f(), or a rejection saying `why` once ms have passed. */
+export function within<T>(ms: number, f: () => Promise<T>, why = `no answer in ${Math.round(ms / 1000)} s`): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(why)), ms);
+  });
+  return Promise.race([f(), late]).finally(() => clearTimeout(timer));
 }
 
 function isLinRfm(err: unknown): boolean {

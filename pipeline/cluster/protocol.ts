@@ -58,7 +58,7 @@ export const taskSchema = z.object({
 export type Task = z.infer<typeof taskSchema>;
 
 /** What a task's job returns through the queue (JSON): where the binary result is, and its digest. */
-export const receiptSchema = z.object({ resultKey: z.string().max(200), bytes: z.number().int().positive(), sha: z.string().regex(/^[0-9a-f]{64}$/), worker: z.string().max(200) }).strict();
+export const receiptSchema = z.object({ resultKey: z.string().max(200), bytes: z.number().int().positive(), worker: z.string().max(200) }).strict();
 export type Receipt = z.infer<typeof receiptSchema>;
 
 export function sha256(bytes: Uint8Array): string {
@@ -77,9 +77,10 @@ export function bytesOf(x: Float64Array): Buffer {
 //  28  zero                  4 bytes
 //  32  job id (16 hex digits, ASCII)  16 bytes
 //  48  kernel SHA-256        32 bytes
-//  80  blocks x (se f64, fallbacks f64), then nTrain x f64
+//  80  SHA-256 of the bytes from 112 on  32 bytes
+// 112  blocks x (se f64, fallbacks f64), then nTrain x f64
 const MAGIC = Buffer.from('LRFMSOL\0', 'latin1');
-const HEADER = 80;
+const HEADER = 112;
 
 export function resultBytes(blocks: number, nTrain: number): number {
   return HEADER + 16 * blocks + 8 * nTrain;
@@ -103,6 +104,7 @@ export function encodeResult(t: Pick<Task, 'job' | 'sweep' | 'chunk' | 'kernelSh
     out.writeDoubleLE(r.fallbacks[b]!, HEADER + 16 * b + 8);
   }
   bytesOf(r.a).copy(out, HEADER + 16 * blocks);
+  Buffer.from(sha256(out.subarray(HEADER)), 'hex').copy(out, 80);
   return out;
 }
 
@@ -122,6 +124,7 @@ export function decodeResult(buf: Buffer, t: Pick<Task, 'job' | 'sweep' | 'chunk
   if (blocks !== t.blocks || nTrain !== t.nTrain) throw new RangeError(`result of ${blocks} blocks and ${nTrain} coefficients, expected ${t.blocks} and ${t.nTrain}`);
   const kernel = buf.toString('hex', 48, 80);
   if (kernel !== t.kernelSha) throw new RangeError(`result under kernel ${kernel.slice(0, 12)}..., expected ${t.kernelSha.slice(0, 12)}...`);
+  if (buf.toString('hex', 80, 112) !== sha256(buf.subarray(HEADER))) throw new RangeError('result bytes do not match their SHA-256 (corrupted)');
   const se: number[] = [];
   const fallbacks: number[] = [];
   for (let b = 0; b < blocks; b++) {

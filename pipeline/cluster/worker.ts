@@ -113,6 +113,9 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     if (t.code.version !== c.version || t.code.kernels !== c.kernels || t.code.fma !== c.fma) {
       throw new Error(`task of version ${t.code.version} (kernels ${t.code.kernels}, fma ${t.code.fma}); this worker is version ${c.version} (kernels ${c.kernels}, fma ${c.fma}): their bits would differ`);
     }
+    // a task writes and reads its own job's keys only
+    const own = `${o.prefix}:job:${t.job}:`;
+    if (!t.resultKey.startsWith(own) || !t.kernelKey.startsWith(own)) throw new Error(`task keys outside ${own}*`);
     const ts = performance.now();
     o.log('task-start', { job: t.job, sweep: t.sweep, chunk: t.chunk });
     if (o.holdMs > 0) await new Promise((r) => setTimeout(r, o.holdMs));
@@ -129,7 +132,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     await redis.set(t.resultKey, buf, 'EX', 24 * 3600);
     done++;
     o.log('task', { job: t.job, sweep: t.sweep, chunk: t.chunk, seconds: (performance.now() - ts) / 1000, bytes: buf.length });
-    return { resultKey: t.resultKey, bytes: buf.length, sha: sha256(buf), worker: id };
+    return { resultKey: t.resultKey, bytes: buf.length, worker: id };
   };
 
   const worker = new Worker(QUEUE, handle, {

@@ -132,6 +132,13 @@ describe(`complete --cluster (seed ${SEED}, 1,500 x 200, 30,000 observed, chunks
     const u = runCli(dir, ['complete', ...common, '--output', 'badpass', '--cluster', `redis://:hunter2@127.0.0.1:${redis.port}`, '--cluster-storage', store], cleanEnv());
     expect(u.status).toBe(77);
     expect(u.stderr).not.toContain('hunter2');
+    // nor when the URL is refused as malformed, from a flag or the environment
+    const m = runCli(dir, ['complete', ...common, '--output', 'badpass', '--cluster', 'http://:hunter3@127.0.0.1:1', '--cluster-storage', store], cleanEnv());
+    expect(m.status).toBe(64);
+    expect(m.stderr).not.toContain('hunter3');
+    const e = runCli(dir, ['complete', ...common, '--output', 'badpass', '--cluster-storage', store], cleanEnv({ LINRFM_CLUSTER: 'http://:hunter4@127.0.0.1:1' }));
+    expect(e.status).toBe(78);
+    expect(e.stderr).not.toContain('hunter4');
   }, 60_000);
 
   it('Redis killed mid-run: exit 69 after --cluster-wait, a checkpoint and no outputs; Redis back, --resume ends with the local bytes', async () => {

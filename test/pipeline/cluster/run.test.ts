@@ -129,6 +129,42 @@ describe(`a run on the cluster (seed ${SEED}, 160 x 60, 3,000 observed, chunks o
     }
   }, 120_000);
 
+  it('Redis restarted empty mid-run, within the wait: the lost tasks and the kernel are sent again, and the run ends with the local bits', async () => {
+    const own = await startRedis();
+    let back: TestRedis | null = null;
+    const target = clusterTarget(own.url);
+    const events: string[] = [];
+    const running = [
+      // each task held a moment, so that the restart finds them out
+      await startWorker({ target, prefix: 'restart', storage: openStorage(storage), code, threads: 1, cacheBytes: 1e9, lockMs: 5000, waitMs: 5000, holdMs: 50, log: quiet }),
+    ];
+    // the restart once the third sweep's tasks are out: the queue, the kernel and the results in Redis are lost
+    let restarted: Promise<void> | null = null;
+    const coord = await ClusterCoordinator.open({
+      target, prefix: 'restart', storage: openStorage(storage), code, waitMs: 15_000, attempts: 3,
+      log: (e, fields) => {
+        events.push(e);
+        if (e === 'dispatch' && fields['sweep'] === 2 && restarted === null) {
+          restarted = (async () => {
+            await own.stop();
+            back = await startRedis({ port: own.port });
+          })();
+        }
+      },
+    });
+    try {
+      const result = await completeAsync(problem.train, { ...opts, workers: 2, spill: { dir: join(storage, `job-${coord.job}`), chunkEntries: 600 }, remote: coord });
+      expect(restarted).not.toBeNull();
+      expectLocalBits(result);
+      expect(events.filter((e) => e === 'task-lost' || e === 'kernel-restored').length).toBeGreaterThanOrEqual(1);
+    } finally {
+      await coord.close();
+      await Promise.all(running.map((w) => w.close()));
+      await restarted;
+      await (back as TestRedis | null)?.stop();
+    }
+  }, 120_000);
+
   it('a worker of another version refuses the tasks: the job ends with exit code 76 (E_PROTOCOL)', async () => {
     const old = await worker('versions', codeIdentity('0.0.1'));
     try {

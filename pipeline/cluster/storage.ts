@@ -4,6 +4,7 @@
 
 import { readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Errors } from '../../config/errors.ts';
 
 export interface SharedStorage {
@@ -23,7 +24,7 @@ export function openStorage(spec: string): SharedStorage {
   if (m !== null && m[1]!.toLowerCase() !== 'file') {
     throw Errors.Usage(`--cluster-storage ${JSON.stringify(spec)}: ${m[1]}:// is not supported yet; give a directory every host mounts`);
   }
-  return directoryStorage(m === null ? spec : new URL(spec).pathname);
+  return directoryStorage(m === null ? spec : fileURLToPath(spec));
 }
 
 function directoryStorage(dir: string): SharedStorage {

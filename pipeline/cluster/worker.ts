@@ -113,6 +113,9 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     if (t.code.version !== c.version || t.code.kernels !== c.kernels || t.code.fma !== c.fma) {
       throw new Error(`task of version ${t.code.version} (kernels ${t.code.kernels}, fma ${t.code.fma}); this worker is version ${c.version} (kernels ${c.kernels}, fma ${c.fma}): their bits would differ`);
     }
+    for (const [r0, r1, v0, v1] of t.ranges) {
+      if (!(r0 <= r1 && r1 <= t.rows && v0 <= v1 && v1 <= t.nVal)) throw new Error(`task range [${r0}, ${r1}, ${v0}, ${v1}] outside the chunk's ${t.rows} rows and ${t.nVal} held-out entries`);
+    }
     // a task writes and reads its own job's keys only
     const own = `${o.prefix}:job:${t.job}:`;
     if (!t.resultKey.startsWith(own) || !t.kernelKey.startsWith(own)) throw new Error(`task keys outside ${own}*`);
@@ -200,8 +203,8 @@ function loadChunk(file: string, e: ChunkEntries, t: Task): CachedChunk {
     rowPtr[i + 1]! += rowPtr[i]!;
     maxRow = Math.max(maxRow, all[i]!);
   }
-  for (let p = 0; p < t.nTrain; p++) {
-    if (!(colIdx[p]! >= 0 && colIdx[p]! < t.d)) throw new Error(`${file}: column ${colIdx[p]} outside 0..${t.d - 1}`);
+  for (const c of [colIdx, valCol]) {
+    for (let p = 0; p < c.length; p++) if (!(c[p]! >= 0 && c[p]! < t.d)) throw new Error(`${file}: column ${c[p]} outside 0..${t.d - 1}`);
   }
   const train: Csr = { nRows: rows, nCols: t.d, rowPtr, colIdx, values };
   const bytes = 4 * (rows + 1) + 12 * t.nTrain + 16 * t.nVal;

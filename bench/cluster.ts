@@ -12,23 +12,15 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../pipeline/index.ts';
-import { e2eData, runCli } from './e2e.ts';
+import { BIN, e2eData, runCli, type DataSpec } from './e2e.ts';
 import { startRedis } from './redis.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const BIN = resolve(here, '../bin/lin-rfm.mjs');
 
-interface Spec {
-  rows: number;
-  cols: number;
-  rank: number;
-  observed: number;
-  truth: number;
-  seed: number;
+interface Spec extends DataSpec {
   maxSweeps: number;
   spillChunk: number;
   workers: number[];
-  work: string;
 }
 
 function parse(args: string[]): Spec {
@@ -86,7 +78,7 @@ async function stopWorkers(ws: ChildProcess[]): Promise<void> {
 
 export async function run(args: string[]): Promise<void> {
   const s = parse(args);
-  const data = await e2eData({ ...s, work: s.work });
+  const data = await e2eData(s);
   const storage = join(s.work, 'store');
   rmSync(storage, { recursive: true, force: true });
   mkdirSync(storage, { recursive: true });

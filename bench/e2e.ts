@@ -15,21 +15,26 @@ import { readTripletsParquet, writeFileAtomic, writeTableParquetAtomic } from '.
 import { generateLowRank, sampleUnobserved } from '../engine/index.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const BIN = resolve(here, '../bin/lin-rfm.mjs');
+/** The executable the benches run, as a user would. */
+export const BIN = resolve(here, '../bin/lin-rfm.mjs');
 
-interface Spec {
+/** The e2e job's data: a rows x cols matrix of this rank, `observed` entries, `truth` missing ones scored; files in `work`. */
+export interface DataSpec {
   rows: number;
   cols: number;
   rank: number;
   observed: number;
   truth: number;
   seed: number;
+  work: string;
+}
+
+interface Spec extends DataSpec {
   workers: number | null;
   tol: number;
   budget: string | null;
   spill: string | null;
   spillChunk: number | null;
-  work: string;
 }
 
 function parse(args: string[]): Spec {
@@ -93,7 +98,7 @@ export interface E2eData {
 }
 
 /** Writes the e2e job's ratings (user, item, rating) and pairs (user, item) as Parquet into s.work. */
-export async function e2eData(s: Pick<Spec, 'rows' | 'cols' | 'rank' | 'observed' | 'truth' | 'seed' | 'work'>): Promise<E2eData> {
+export async function e2eData(s: DataSpec): Promise<E2eData> {
   mkdirSync(s.work, { recursive: true });
   const t0 = performance.now();
   const p = generateLowRank({ rows: s.rows, cols: s.cols, rank: s.rank, observed: s.observed, seed: s.seed });

@@ -60,7 +60,7 @@ export interface WorkerFlags {
 /** `lin-rfm worker`: takes tasks until SIGTERM or SIGINT, then finishes the one in hand and exits 0. */
 export async function cmdWorker(f: WorkerFlags): Promise<void> {
   const storage = openStorage(f.clusterStorage);
-  const target = clusterTarget(f.cluster, { user: f.clusterUser ?? process.env['LINRFM_CLUSTER_USER'], password: process.env['LINRFM_CLUSTER_PASSWORD'] });
+  const target = envTarget(f.cluster, f.clusterUser);
   const cacheBytes = f.cacheMemory === undefined ? 2e9 : parseBytes(f.cacheMemory);
   if (!(cacheBytes > 0)) throw Errors.Usage(`--cache-memory: expected a size such as 2G, got "${f.cacheMemory}"`);
   const line = (event: string, fields: Record<string, unknown>): void => {
@@ -101,7 +101,7 @@ export interface StatusFlags {
 
 /** `lin-rfm cluster status`: the workers and the jobs of a Redis, as a short table or JSON. */
 export async function cmdClusterStatus(f: StatusFlags): Promise<void> {
-  const target = clusterTarget(f.cluster, { user: f.clusterUser ?? process.env['LINRFM_CLUSTER_USER'], password: process.env['LINRFM_CLUSTER_PASSWORD'] });
+  const target = envTarget(f.cluster, f.clusterUser);
   const st = await clusterStatus(target, f.clusterPrefix ?? 'lin-rfm', (f.clusterWait ?? 10) * 1000);
   if (f.json === true) {
     process.stdout.write(JSON.stringify(st, null, 2) + '\n');
@@ -114,4 +114,9 @@ export async function cmdClusterStatus(f: StatusFlags): Promise<void> {
   out.push(`jobs: ${st.jobs.length}`);
   for (const j of st.jobs) out.push(`  ${j.job}  sweep ${j.sweep}  ${j.waiting} tasks waiting, ${j.active} in hand`);
   process.stdout.write(out.join('\n') + '\n');
+}
+
+/** The Redis of `worker` and `cluster status` (not job commands): the user from the flag or LINRFM_CLUSTER_USER, the password from LINRFM_CLUSTER_PASSWORD. */
+function envTarget(url: string, user: string | undefined): ReturnType<typeof clusterTarget> {
+  return clusterTarget(url, { user: user ?? process.env['LINRFM_CLUSTER_USER'], password: process.env['LINRFM_CLUSTER_PASSWORD'] });
 }

@@ -154,8 +154,13 @@ export function keysOf(command: JobCommand): KeyDef[] {
 /** One setting's value as it may be shown (in an error, a report): a secret as ***, a URL without its password. */
 export function shownValue(key: string, value: unknown): unknown {
   if (keyDefs.some((d) => d.key === key && d.secret === true) && value !== undefined) return '***';
-  if (key === 'cluster' && typeof value === 'string') return value.replace(/^([^:/]*:\/*[^:/@]*:)[^@]*@/, '$1***@');
+  if (key === 'cluster' && typeof value === 'string') return redactUrl(value);
   return value;
+}
+
+/** A URL as it may be shown: a password in it replaced by ***. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([^:/]*:\/*[^:/@]*:)[^@]*@/, '$1***@');
 }
 
 /** Resolved values as they may be shown: secrets replaced, a password in the cluster URL too. */

@@ -179,22 +179,8 @@ export class SpillStore {
     const e = readChunk(c.path, c.nnz);
     const rows = c.r1 - c.r0;
     const rowPtr = this.#rowPtr.subarray(0, rows + 1);
-    rowPtr.fill(0);
-    let t = 0;
-    let v = 0;
-    for (let p = 0; p < c.nnz; p++) {
-      if (e.held[p] === 1) {
-        this.#valRow[v] = e.row[p]!;
-        this.#valCol[v] = e.col[p]!;
-        this.#valValue[v++] = e.value[p]!;
-      } else {
-        this.#colIdx[t] = e.col[p]!;
-        this.#values[t++] = e.value[p]!;
-        rowPtr[e.row[p]! + 1]!++;
-      }
-    }
+    const { train: t, held: v } = splitChunk(e, c.nnz, rows, { rowPtr, colIdx: this.#colIdx, values: this.#values, valRow: this.#valRow, valCol: this.#valCol, valValue: this.#valValue });
     if (t !== c.nTrain || v !== c.nVal) throw new RangeError(`${c.path}: ${t} training and ${v} held-out entries, expected ${c.nTrain} and ${c.nVal}`);
-    for (let i = 0; i < rows; i++) rowPtr[i + 1]! += rowPtr[i]!;
     const train: Csr = { nRows: rows, nCols: this.d, rowPtr, colIdx: this.#colIdx.subarray(0, t), values: this.#values.subarray(0, t) };
     s.train = train;
     s.a = this.#a.subarray(0, t);
@@ -304,6 +290,42 @@ export class SpillStore {
       // not empty (other files of the user's) or already gone
     }
   }
+}
+
+/** Where splitChunk puts a chunk's entries: sized for it (rowPtr exactly rows + 1). */
+export interface SplitArrays {
+  rowPtr: Int32Array;
+  colIdx: Int32Array;
+  values: Float64Array;
+  valRow: Int32Array;
+  valCol: Int32Array;
+  valValue: Float64Array;
+}
+
+/**
+ * A chunk's entries (CSR order, local rows) as a run reads them: its training rows (rowPtr
+ * prefix-summed, colIdx, values) and its held-out entries (row, col, value), each in file order.
+ * Returns how many of each it met; the caller compares them with what the chunk should hold
+ * (entries past the arrays' ends are counted, not written).
+ */
+export function splitChunk(e: ChunkEntries, nnz: number, rows: number, o: SplitArrays): { train: number; held: number } {
+  const { rowPtr } = o;
+  rowPtr.fill(0);
+  let t = 0;
+  let v = 0;
+  for (let p = 0; p < nnz; p++) {
+    if (e.held[p] === 1) {
+      o.valRow[v] = e.row[p]!;
+      o.valCol[v] = e.col[p]!;
+      o.valValue[v++] = e.value[p]!;
+    } else {
+      o.colIdx[t] = e.col[p]!;
+      o.values[t++] = e.value[p]!;
+      rowPtr[e.row[p]! + 1]!++;
+    }
+  }
+  for (let i = 0; i < rows; i++) rowPtr[i + 1]! += rowPtr[i]!;
+  return { train: t, held: v };
 }
 
 /** Rows of prepared entries: entry p is (r0 + row[p], col[p]) = value[p], held out when held[p] = 1; rows ascending, columns ascending within a row. */

@@ -5,6 +5,7 @@
 import type { ConnectionOptions } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { Errors } from '../../config/errors.ts';
+import { redactUrl } from '../../config/table.ts';
 
 export interface ClusterTarget {
   /** The URL with any password removed: what logs and reports show. */
@@ -26,7 +27,7 @@ export function clusterTarget(url: string, cred: Credentials = {}): ClusterTarge
   try {
     u = new URL(url);
   } catch {
-    throw Errors.Usage(`--cluster ${JSON.stringify(redact(url))}: not a URL (redis://HOST:PORT or rediss://HOST:PORT)`);
+    throw Errors.Usage(`--cluster ${JSON.stringify(redactUrl(url))}: not a URL (redis://HOST:PORT or rediss://HOST:PORT)`);
   }
   if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw Errors.Usage(`--cluster: ${u.protocol} is not redis: or rediss:`);
   const port = u.port === '' ? 6379 : Number(u.port);
@@ -46,11 +47,6 @@ export function clusterTarget(url: string, cred: Credentials = {}): ClusterTarge
     lazyConnect: true,
   };
   return { shown: `${u.protocol}//${user !== undefined && user !== '' ? `${user}@` : ''}${u.host}${db === 0 ? '' : `/${db}`}`, options };
-}
-
-/** A URL as it may be shown: any password replaced. */
-export function redact(url: string): string {
-  return url.replace(/^(\w+:\/\/[^:/@]*:)[^@]*@/, '$1***@');
 }
 
 /**

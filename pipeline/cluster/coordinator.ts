@@ -111,6 +111,11 @@ export class ClusterCoordinator implements RemoteSolves {
     return new ClusterCoordinator(o, job, redis, queue, events);
   }
 
+  /** The queue's job ID of a task's attempt. */
+  #taskId(p: { task: Pick<Task, 'sweep' | 'chunk'>; attempt: number }): string {
+    return `${this.job}-${p.task.sweep}-${p.task.chunk}-${p.attempt}`;
+  }
+
   #settle(jobId: string, failed: string | null, value: unknown): void {
     const w = this.#waiters.get(jobId);
     if (w === undefined) return;
@@ -143,7 +148,7 @@ export class ClusterCoordinator implements RemoteSolves {
     const entries = list.map((q) => {
       // each attempt its own result key: a refused result can never be taken for a later attempt's
       const p = { ...q, task: { ...q.task, resultKey: jobKey(this.#o.prefix, this.job, 'result', q.task.sweep, q.task.chunk, q.attempt) } };
-      const id = `${this.job}-${p.task.sweep}-${p.task.chunk}-${p.attempt}`;
+      const id = this.#taskId(p);
       const done = new Promise<unknown>((resolve, reject) => this.#waiters.set(id, { resolve, reject }));
       // a task that fails for good is reported when its chunk is collected, not as an unhandled rejection now
       done.catch(() => undefined);
@@ -209,7 +214,7 @@ export class ClusterCoordinator implements RemoteSolves {
   async #resendLost(): Promise<void> {
     const lost: Pending[] = [];
     for (const q of this.#pending.values()) {
-      const id = `${this.job}-${q.task.sweep}-${q.task.chunk}-${q.attempt}`;
+      const id = this.#taskId(q);
       if (!this.#waiters.has(id)) continue;
       const state = await this.#call(() => this.#queue.getJobState(id));
       if (state !== 'unknown' || (await this.#call(() => this.#redis.exists(q.task.resultKey))) === 1) continue;
@@ -240,7 +245,7 @@ export class ClusterCoordinator implements RemoteSolves {
    * with no result (Redis restarted empty), is sent again; Redis gone fails the wait through #call.
    */
   async #wait(p: Pending): Promise<unknown> {
-    const id = `${this.job}-${p.task.sweep}-${p.task.chunk}-${p.attempt}`;
+    const id = this.#taskId(p);
     for (let ticks = 1; ; ticks++) {
       let timer: NodeJS.Timeout | undefined;
       const tick = new Promise<'tick'>((r) => {

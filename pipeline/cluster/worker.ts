@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { chunkFromBytes, type ChunkEntries } from '../../io/chunks.ts';
 import type { Csr } from '../../engine/csr.ts';
 import { nextOperandKey, type Block, type SweepArrays } from '../blocks.ts';
+import { splitChunk } from '../spill.ts';
 import { SweepPool } from '../pool.ts';
 import { bullConnection, connect, type ClusterTarget } from './connection.ts';
 import type { SharedStorage } from './storage.ts';
@@ -178,31 +179,17 @@ function loadChunk(file: string, e: ChunkEntries, t: Task): CachedChunk {
   const valRow = new Int32Array(sab(4 * t.nVal));
   const valCol = new Int32Array(sab(4 * t.nVal));
   const valValue = new Float64Array(sab(8 * t.nVal));
-  let tr = 0;
-  let v = 0;
+  // a row outside the chunk would be dropped silently by the split: refused first
+  const all = new Int32Array(rows);
   for (let p = 0; p < t.nnz; p++) {
     const i = e.row[p]!;
     if (!(i >= 0 && i < rows)) throw new Error(`${file}: entry ${p} in row ${i}, outside the chunk's ${rows} rows`);
-    if (e.held[p] === 1) {
-      if (v >= t.nVal) throw new Error(`${file}: more than ${t.nVal} held-out entries`);
-      valRow[v] = i;
-      valCol[v] = e.col[p]!;
-      valValue[v++] = e.value[p]!;
-    } else {
-      if (tr >= t.nTrain) throw new Error(`${file}: more than ${t.nTrain} training entries`);
-      colIdx[tr] = e.col[p]!;
-      values[tr++] = e.value[p]!;
-      rowPtr[i + 1]!++;
-    }
+    all[i]!++;
   }
+  const { train: tr, held: v } = splitChunk(e, t.nnz, rows, { rowPtr, colIdx, values, valRow, valCol, valValue });
   if (tr !== t.nTrain || v !== t.nVal) throw new Error(`${file}: ${tr} training and ${v} held-out entries, expected ${t.nTrain} and ${t.nVal}`);
   let maxRow = 0;
-  const all = new Int32Array(rows);
-  for (let p = 0; p < t.nnz; p++) all[e.row[p]!]!++;
-  for (let i = 0; i < rows; i++) {
-    rowPtr[i + 1]! += rowPtr[i]!;
-    maxRow = Math.max(maxRow, all[i]!);
-  }
+  for (let i = 0; i < rows; i++) maxRow = Math.max(maxRow, all[i]!);
   for (const c of [colIdx, valCol]) {
     for (let p = 0; p < c.length; p++) if (!(c[p]! >= 0 && c[p]! < t.d)) throw new Error(`${file}: column ${c[p]} outside 0..${t.d - 1}`);
   }

@@ -6,6 +6,7 @@
 //
 //   npm run bench -- cluster                          10 sweeps a run, workers 1,2,4
 //   npm run bench -- cluster --max-sweeps 5 --workers 1,2 --rows 50000 --observed 2000000
+//   npm run bench -- cluster --kernel low-rank        the low-rank form (results in cluster-low-rank.json)
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -18,13 +19,14 @@ import { startRedis } from './redis.ts';
 const here = dirname(fileURLToPath(import.meta.url));
 
 interface Spec extends DataSpec {
+  kernel: 'dense' | 'low-rank';
   maxSweeps: number;
   spillChunk: number;
   workers: number[];
 }
 
 function parse(args: string[]): Spec {
-  const s: Spec = { rows: 200_000, cols: 2_000, rank: 10, observed: 8_000_000, truth: 20_000, seed: 4, maxSweeps: 10, spillChunk: 1_000_000, workers: [1, 2, 4], work: join(here, 'work', 'cluster') };
+  const s: Spec = { rows: 200_000, cols: 2_000, rank: 10, observed: 8_000_000, truth: 20_000, seed: 4, kernel: 'dense', maxSweeps: 10, spillChunk: 1_000_000, workers: [1, 2, 4], work: join(here, 'work', 'cluster') };
   for (let i = 0; i < args.length; i++) {
     const v = args[i + 1]!;
     switch (args[i]) {
@@ -34,6 +36,10 @@ function parse(args: string[]): Spec {
       case '--observed': s.observed = Number(v); break;
       case '--seed': s.seed = Number(v); break;
       case '--max-sweeps': s.maxSweeps = Number(v); break;
+      case '--kernel':
+        if (v !== 'dense' && v !== 'low-rank') throw new Error(`cluster: --kernel ${v}: dense or low-rank`);
+        s.kernel = v;
+        break;
       case '--spill-chunk': s.spillChunk = Number(v); break;
       case '--workers': s.workers = v.split(',').map(Number); break;
       case '--work': s.work = resolve(v); break;
@@ -45,6 +51,7 @@ function parse(args: string[]): Spec {
 }
 
 interface Traffic {
+  passes?: number;
   tasks: number;
   retried: number;
   bytesOut: number;
@@ -59,7 +66,10 @@ interface RunFigures {
   perSweep: number;
   wallSeconds: number;
   identical: boolean | null;
-  /** Per sweep and worker: the kernel it reads once, plus its share of the tasks and results. */
+  /**
+   * Per sweep and worker: dense, the kernel it reads once plus its share of the tasks and results;
+   * low-rank, its share of everything through Redis (operands counted once: each worker reads them).
+   */
   bytesPerSweepPerWorker: number | null;
   peakRssBytes: number;
 }
@@ -83,7 +93,7 @@ export async function run(args: string[]): Promise<void> {
   rmSync(storage, { recursive: true, force: true });
   mkdirSync(storage, { recursive: true });
   const base = ['complete', '--input', data.ratings, '--predict', data.pairsPath, '--row-key', 'user', '--col-key', 'item', '--value-key', 'rating',
-    '--seed', String(s.seed), '--max-sweeps', String(s.maxSweeps), '--tol', '0', '--spill-chunk', String(s.spillChunk), '--workers', '2'];
+    '--seed', String(s.seed), '--max-sweeps', String(s.maxSweeps), '--tol', '0', '--spill-chunk', String(s.spillChunk), '--workers', '2', '--kernel', s.kernel];
   const figures: RunFigures[] = [];
   const outputOf = (name: string): string => join(s.work, `out-${name}`);
   const measure = async (name: string, extra: string[], workers: number | 'local'): Promise<RunFigures> => {
@@ -99,7 +109,7 @@ export async function run(args: string[]): Promise<void> {
     };
     if (report.cluster !== null && typeof workers === 'number') {
       const t = report.cluster.sweeps;
-      const kernel = 8 * s.cols * s.cols;
+      const kernel = s.kernel === 'dense' ? 8 * s.cols * s.cols : 0;
       const moved = t.reduce((a, x) => a + x.bytesOut - kernel + x.bytesIn, 0) / t.length;
       f.bytesPerSweepPerWorker = kernel + moved / workers;
       f.identical = readFileSync(join(out, 'predictions.parquet')).equals(readFileSync(join(outputOf('local'), 'predictions.parquet')));
@@ -109,7 +119,8 @@ export async function run(args: string[]): Promise<void> {
     return f;
   };
 
-  figures.push(await measure('local', ['--spill', 'always', '--agop', 'factored', '--work-dir', join(s.work, 'spill')], 'local'));
+  const agop = s.kernel === 'dense' ? ['--agop', 'factored'] : [];
+  figures.push(await measure('local', ['--spill', 'always', ...agop, '--work-dir', join(s.work, 'spill')], 'local'));
   const redis = await startRedis();
   try {
     for (const n of s.workers) {
@@ -125,14 +136,14 @@ export async function run(args: string[]): Promise<void> {
   }
   const local = figures[0]!;
   const rows = figures.slice(1).map((f) => ({ ...f, overhead: f.perSweep / local.perSweep - 1 }));
-  process.stdout.write(`\n${s.rows} x ${s.cols}, ${s.observed} observed, ${s.maxSweeps} sweeps a run, coordinator pool of 2 threads, 2 cores in all:\n`);
+  process.stdout.write(`\n${s.rows} x ${s.cols}, ${s.observed} observed, the ${s.kernel} kernel, ${s.maxSweeps} sweeps a run, coordinator pool of 2 threads, 2 cores in all:\n`);
   process.stdout.write(`  local pool: ${local.perSweep.toFixed(2)} s a sweep\n`);
   for (const r of rows) {
     process.stdout.write(`  ${r.workers} worker process${r.workers === 1 ? '' : 'es'}: ${r.perSweep.toFixed(2)} s a sweep, overhead ${(100 * r.overhead).toFixed(1)}% against the local pool, `
       + `${(r.bytesPerSweepPerWorker! / 1e6).toFixed(1)} MB a sweep per worker, predictions ${r.identical ? 'byte-identical' : 'DIFFERENT'}\n`);
   }
   mkdirSync(join(here, 'results'), { recursive: true });
-  const path = join(here, 'results', 'cluster.json');
+  const path = join(here, 'results', s.kernel === 'dense' ? 'cluster.json' : `cluster-${s.kernel}.json`);
   await writeFileAtomic(path, JSON.stringify({ bench: 'cluster', node: process.version, spec: { ...s, work: undefined }, local, runs: rows }, null, 2) + '\n');
   process.stdout.write(`wrote ${path}\n`);
   if (rows.some((r) => !r.identical)) process.exitCode = 1;

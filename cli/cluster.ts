@@ -29,7 +29,6 @@ export async function openCluster(s: CompleteSettings, progress: Progress): Prom
   if (s.cluster === undefined) return undefined;
   if (s.clusterStorage === undefined) throw Errors.Usage('--cluster: a run on the cluster needs --cluster-storage DIR, a directory every worker reads');
   const storage = openStorage(s.clusterStorage);
-  if (s.kernel === 'low-rank') throw Errors.Config('kernel', s.kernel, 'a run on the cluster runs the dense kernel for now; drop --cluster or use --kernel dense');
   if (s.tune !== undefined) throw Errors.Usage('--tune and --cluster do not go together: a tuned job runs in memory');
   const target = clusterTarget(s.cluster, { user: s.clusterUser, password: s.clusterPassword });
   const log = (event: string, fields: Record<string, unknown>): void => {

@@ -107,9 +107,9 @@ async function clusterJob(
   s: CompleteSettings, settings: Resolved, t0: number, j: Parameters<typeof completeJob>[3], cluster: OpenCluster | undefined, checkInterrupt: () => void,
 ): Promise<void> {
   const { input, name, spooled, grid, outDir, folder, columns, eo, workers, budget, progress, job, checkpointPath } = j;
-  // a run on the cluster is a spilled run of the dense kernel, its chunks in the shared storage
+  // a run on the cluster is a spilled run, its chunks in the shared storage
   const loaded = cluster !== undefined
-    ? await loadSpilled({ ...s, kernel: 'dense' }, input, outDir, columns, eo, workers, budget, progress, checkInterrupt, cluster.jobDir)
+    ? await loadSpilled(s, input, outDir, columns, eo, workers, budget, progress, checkInterrupt, cluster.jobDir)
     : (await loadMode(s, input, budget, workers)) === 'spilled'
       ? await loadSpilled(s, input, outDir, columns, eo, workers, budget, progress, checkInterrupt)
       : await loadInMemory(s, input, outDir, columns, workers, budget, progress);

@@ -82,24 +82,37 @@ export type Block =
   /** G <- (G + G^T) / 2 on the pairs (i, j), j < i, i in [r0, r1). */
   | { kind: 'symm'; G: number; r0: number; r1: number }
   /**
-   * A scale-out run's row solves, done elsewhere (pipeline/cluster/): `dispatch` sends the sweep's
-   * kernel mats[K] and one task per chunk; `collect` takes one chunk's back, its coefficients into
-   * `a` (the chunk in hand) and its solve blocks' results. Never run by runBlock.
+   * A scale-out run's passes, done elsewhere (pipeline/cluster/): `dispatch` sends a pass's operand
+   * and one task per chunk; `collect` takes one chunk's back, its values into `out` and its solve
+   * blocks' results. Never run by runBlock.
    */
-  | { kind: 'dispatch'; K: number; lambda: number; sweep: number; tasks: RemoteChunk[] }
-  | { kind: 'collect'; chunk: number }
+  | { kind: 'dispatch'; pass: RemotePass }
+  | { kind: 'collect'; chunk: number; out: Float64Array }
   | LowRankBlock;
 
-/** One chunk of a spilled run as a remote task describes it: its file, sizes and solve blocks (chunk-local). */
+/** One chunk of a spilled run as a remote task describes it: its file, sizes and blocks (chunk-local). */
 export interface RemoteChunk {
   chunk: number;
   path: string;
+  /** Its first row in the whole matrix. */
+  r0: number;
   rows: number;
   nnz: number;
   nTrain: number;
   nVal: number;
   ranges: Array<[number, number, number, number]>;
 }
+
+/**
+ * A pass of a sweep over all chunks, done on the cluster: the dense form's row solves (kernel K,
+ * d x d), the low-rank form's row solves (U d x k, w), or the rows' phase of its operator G X
+ * (U, X d x p, T = U^T X, over the fit bs (n x k) that the pass `fit` named when it was solved).
+ */
+export type RemotePass = { sweep: number; pass: number; d: number; chunks: RemoteChunk[] } & (
+  | { kind: 'solve'; lambda: number; K: Float64Array }
+  | { kind: 'lr-solve'; k: number; tauK: number; lambda: number; U: Float64Array; w: Float64Array }
+  | { kind: 'lr-rows'; k: number; p: number; c: number; U: Float64Array; X: Float64Array; T: Float64Array; fit: number; bs: Float64Array }
+);
 
 export interface BlockResult {
   /** Row solves that needed a larger ridge (solve blocks). */

@@ -97,3 +97,18 @@ export function runLowRankBlock(inp: LowRankInputs, lr: LowRankArrays, b: LowRan
       return { fallbacks: 0, se: 0 };
   }
 }
+
+/**
+ * A spilled chunk's share of the operator's row phase, from its `groups` row groups' shares (P k x p
+ * and YP d x p each, from group `from` on), added in group order: out holds the share of PS, then
+ * that of c A^T Z. A chunk's share is the same bits wherever its groups ran (here, or on a worker
+ * of the cluster), and the chunks' shares are added up in chunk order.
+ */
+export function chunkShare(P: Float64Array, YP: Float64Array, from: number, groups: number, kp: number, dp: number, out: Float64Array): Float64Array {
+  out.fill(0);
+  for (let g = from; g < from + groups; g++) {
+    for (let e = 0; e < kp; e++) out[e] += P[g * kp + e]!;
+    for (let e = 0; e < dp; e++) out[kp + e] += YP[g * dp + e]!;
+  }
+  return out;
+}

@@ -1,6 +1,7 @@
 // The sweeps of a run with the low-rank kernel (engine/lowrank.ts, set up by lowrank-setup.ts): the
 // sweep loop as a generator of blocks (pipeline/lowrank-blocks.ts), with the dense run's schedule,
-// extrapolation, stopping and checkpoints between phases; a spilled run's phases chunk by chunk.
+// extrapolation, stopping and checkpoints between phases; a spilled run's phases chunk by chunk, on
+// the cluster (`remote`) as tasks of whole passes, taken back and added up chunk by chunk.
 
 import { Rng } from '../kernels/random.ts';
 import {
@@ -12,8 +13,10 @@ import { initialSchedule, nextStep, recordFit, scheduleOf, stopAfterFit, type Sc
 import { checkpointAfter, completionOf, sumSolves } from './loopsteps.ts';
 import { chooseRank, eigenAtRank, packedRank, RANK_LAST_SWEEP } from '../engine/rank.ts';
 import { ResumeMismatch, type EngineState, type RunControl } from '../engine/state.ts';
-import { nextOperandKey, type Block, type BlockResult } from './blocks.ts';
+import { nextOperandKey, type Block, type BlockResult, type RemoteChunk } from './blocks.ts';
+import { chunkShare } from './lowrank-blocks.ts';
 import { allocLowRank, type LowRankSetup } from './lowrank-setup.ts';
+import type { Chunk } from './spill.ts';
 
 /** Power steps of the first sweep, which has no previous subspace to start from. */
 export const FIRST_POWER_STEPS = 6;
@@ -27,11 +30,13 @@ function sweepRng(seed: number, sweep: number): Rng {
  * The sweeps of a low-rank run, as sweepLoop (pipeline/sweeploop.ts) runs the dense ones: it yields
  * each phase's blocks and is resumed with their results in block order. The extrapolation is taken
  * on the AGOP as an operator, G + beta (G - G_prev), whose negative Ritz values are clipped.
+ * `remote`: a spilled run's solves and operator rows go to the cluster, with the same bits.
  */
 export function* lowRankLoop(
-  run: LowRankSetup, opts: EngineOptions, onSweep: SweepCallback | undefined, control: RunControl, t0: number,
+  run: LowRankSetup, opts: EngineOptions, onSweep: SweepCallback | undefined, control: RunControl, t0: number, remote = false,
 ): Generator<Block[], CompletionResult, BlockResult[]> {
   const { data, d, nVal, momentum, store, arrays } = run;
+  if (remote && store === null) throw new RangeError('a run on the cluster is a spilled run: give the spill options');
   let { k } = run;
   let lr = arrays.lr!;
   let p = lr.p;
@@ -47,8 +52,9 @@ export function* lowRankLoop(
   // each slot's tauK and the ridge of its fit (the kernels' U and w are in the shared slots)
   const tauK = [1, 1];
   const ridge = [opts.lambda, opts.lambda];
-  // names each slot's U, for the threads' resident copies
+  // names each slot's U, for the threads' resident copies; and each slot's fit, for the cluster's copies
   const uKey = [0, 0];
+  const fitKey = [0, 0];
   let cur = 0;
   let prev = -1;
   const kernelOf = (s: number): LowRankKernel => ({ d, k, U: lr.slots[s]!.U, w: lr.slots[s]!.w, tauK: tauK[s]! });
@@ -74,13 +80,32 @@ export function* lowRankLoop(
     Ycur = new Float64Array(d * p);
   };
 
+  // a pass's number within its sweep, and a chunk as the cluster's tasks describe it
+  let passAt = { sweep: -1, next: 0 };
+  const nextPass = (): number => {
+    if (passAt.sweep !== sweep) passAt = { sweep, next: 0 };
+    return passAt.next++;
+  };
+  const remoteChunk = (c: Chunk, ranges: Array<[number, number, number, number]>): RemoteChunk => ({
+    chunk: c.index, path: c.path, r0: c.r0, rows: c.r1 - c.r0, nnz: c.nnz, nTrain: c.nTrain, nVal: c.nVal, ranges,
+  });
+
   // Row solves with slot s's kernel: all rows at once in memory, chunk after chunk when spilled
   function* solve(s: number, lambda: number, withValidation: boolean): Generator<Block[], BlockResult[], BlockResult[]> {
+    const held = (v: number): number => (withValidation ? v : 0);
     const blocks = (ranges: Array<[number, number, number, number]>, g0: number): Block[] => ranges.map(([r0, r1, v0, v1]): Block => ({
-      kind: 'lr-solve', slot: s, uKey: uKey[s]!, tauK: tauK[s]!, lambda, r0, r1, v0: withValidation ? v0 : 0, v1: withValidation ? v1 : 0, g0,
+      kind: 'lr-solve', slot: s, uKey: uKey[s]!, tauK: tauK[s]!, lambda, r0, r1, v0: held(v0), v1: held(v1), g0,
     }));
     if (store === null) return yield blocks(run.plan.solve, 0);
     const out: BlockResult[] = [];
+    fitKey[s] = nextOperandKey();
+    if (remote) {
+      const { U, w, bs } = lr.slots[s]!;
+      const chunks = store.chunks.map((c) => remoteChunk(c, run.chunkPlans[c.index]!.solve.map(([r0, r1, v0, v1]) => [r0, r1, held(v0), held(v1)])));
+      yield [{ kind: 'dispatch', pass: { kind: 'lr-solve', sweep, pass: nextPass(), d, chunks, k, tauK: tauK[s]!, lambda, U, w } }];
+      for (const c of store.chunks) out.push(...(yield [{ kind: 'collect', chunk: c.index, out: bs.subarray(c.r0 * k, c.r1 * k) }]));
+      return out;
+    }
     for (const c of store.chunks) {
       store.load(c, arrays);
       out.push(...(yield blocks(run.chunkPlans[c.index]!.solve, c.r0)));
@@ -89,33 +114,44 @@ export function* lowRankLoop(
   }
 
   // G X for slot s's kernel and fit into lr.Y: the rows' phase, their shares of PS and c A^T Z added
-  // in group order, the columns' phase. Spilled, each chunk's groups are added into group 0 as the
-  // chunks go, and the columns' phase reads that one group.
+  // in group order, the columns' phase. Spilled, each chunk's share (its groups' added up,
+  // chunkShare) is added into group 0 as the chunks go, and the columns' phase reads that one group.
   function* applyOperator(s: number, X: Float64Array): Generator<Block[], void, BlockResult[]> {
     lr.X.set(X);
     projectBlock(lr.slots[s]!.U, d, k, lr.X, p, lr.T);
     const c = tauK[s]! + ridge[s]!;
     const kp = k * p;
-    const addGroups = (from: number, to: number, YP: Float64Array | null): void => {
-      for (let part = from; part < to; part++) {
-        for (let e = 0; e < kp; e++) lr.PS[e] += lr.P[part * kp + e]!;
-        if (YP !== null) for (let e = 0; e < d * p; e++) YP[e] += lr.YP[part * d * p + e]!;
-      }
-    };
+    const dp = d * p;
     lr.PS.fill(0);
     let groups: number;
     if (store === null) {
       yield run.plan.rows.map(([r0, r1], part): Block => ({ kind: 'lr-rows', slot: s, c, r0, r1, part, g0: 0 }));
       groups = run.plan.rows.length;
-      addGroups(0, groups, null);
+      for (let part = 0; part < groups; part++) for (let e = 0; e < kp; e++) lr.PS[e] += lr.P[part * kp + e]!;
     } else {
-      const acc = lr.YP.subarray(0, d * p);
+      const acc = lr.YP.subarray(0, dp);
       acc.fill(0);
-      for (const ch of store.chunks) {
-        store.load(ch, arrays);
-        const rows = run.chunkPlans[ch.index]!.rows;
-        yield rows.map(([r0, r1], g): Block => ({ kind: 'lr-rows', slot: s, c, r0, r1, part: 1 + g, g0: ch.r0 }));
-        addGroups(1, 1 + rows.length, acc);
+      const share = new Float64Array(kp + dp);
+      const add = (): void => {
+        for (let e = 0; e < kp; e++) lr.PS[e] += share[e]!;
+        for (let e = 0; e < dp; e++) acc[e] += share[kp + e]!;
+      };
+      if (remote) {
+        const { U, bs } = lr.slots[s]!;
+        const chunks = store.chunks.map((ch) => remoteChunk(ch, run.chunkPlans[ch.index]!.rows.map(([r0, r1]) => [r0, r1, 0, 0])));
+        yield [{ kind: 'dispatch', pass: { kind: 'lr-rows', sweep, pass: nextPass(), d, chunks, k, p, c, U, X: lr.X, T: lr.T, fit: fitKey[s]!, bs } }];
+        for (const ch of store.chunks) {
+          yield [{ kind: 'collect', chunk: ch.index, out: share }];
+          add();
+        }
+      } else {
+        for (const ch of store.chunks) {
+          store.load(ch, arrays);
+          const rows = run.chunkPlans[ch.index]!.rows;
+          yield rows.map(([r0, r1], g): Block => ({ kind: 'lr-rows', slot: s, c, r0, r1, part: 1 + g, g0: ch.r0 }));
+          chunkShare(lr.P, lr.YP, 1, rows.length, kp, dp, share);
+          add();
+        }
       }
       groups = 1;
     }

@@ -1,7 +1,7 @@
 // Running a completion: the entry points complete() (in this thread) and completeAsync() (on a worker pool).
 
 import { availableParallelism } from 'node:os';
-import { blockContext, disposeBlockContext, runBlock, type Block, type BlockResult, type RemoteChunk, type SweepArrays } from './blocks.ts';
+import { blockContext, disposeBlockContext, runBlock, type Block, type BlockResult, type RemotePass, type SweepArrays } from './blocks.ts';
 import { lowRankLoop } from './lowrank-loop.ts';
 import { setupLowRank } from './lowrank-setup.ts';
 import type { RunControl } from '../engine/state.ts';
@@ -21,16 +21,17 @@ export interface StorageOptions {
    */
   spill?: SpillOptions;
   /**
-   * A spilled dense run's row solves done elsewhere (the cluster, pipeline/cluster/): the same bits
-   * as solving them here.
+   * A spilled run's row solves (and the low-rank form's operator rows) done elsewhere (the cluster,
+   * pipeline/cluster/): the same bits as doing them here.
    */
   remote?: RemoteSolves;
 }
 
-/** Where a scale-out run's row solves go (pipeline/cluster/coordinator.ts). */
+/** Where a scale-out run's passes go (pipeline/cluster/coordinator.ts). */
 export interface RemoteSolves {
-  dispatch(sweep: number, K: Float64Array, d: number, lambda: number, chunks: RemoteChunk[]): Promise<void>;
-  collect(chunk: number, a: Float64Array): Promise<BlockResult[]>;
+  dispatch(pass: RemotePass): Promise<void>;
+  /** One chunk's result of the pass last dispatched: its values into `out`, its solve blocks' results. */
+  collect(chunk: number, out: Float64Array): Promise<BlockResult[]>;
 }
 
 /** A run set up: its arrays (a spilled run points them at the chunk in hand), its sweep loop, and what to free if it fails. */
@@ -44,10 +45,10 @@ function startRun(
   input: Csr | CsrSource | PreparedBuckets, opts: EngineOptions, shared: boolean, spill: SpillOptions | undefined,
   onSweep: SweepCallback | undefined, control: RunControl, t0: number, remote = false,
 ): StartedRun {
-  if (remote && (opts.kernel === 'low-rank' || spill === undefined)) throw new RangeError('a run on the cluster is a spilled run of the dense kernel');
+  if (remote && spill === undefined) throw new RangeError('a run on the cluster is a spilled run: give the spill options');
   if (opts.kernel === 'low-rank') {
     const run = setupLowRank(input, opts, shared, spill);
-    return { run, loop: lowRankLoop(run, opts, onSweep, control, t0), dispose: () => run.store?.dispose() };
+    return { run, loop: lowRankLoop(run, opts, onSweep, control, t0, remote), dispose: () => run.store?.dispose() };
   }
   const run = setupRun(input, opts, shared, spill);
   return { run, loop: sweepLoop(run, opts, onSweep, control, t0, remote), dispose: () => run.store?.dispose() };
@@ -100,14 +101,13 @@ async function completeInline(
  * collect through `remote`); a run that fails takes its spill files with it.
  */
 async function drive(started: StartedRun, remote: RemoteSolves | undefined, exec: (blocks: Block[]) => Promise<BlockResult[]>): Promise<CompletionResult> {
-  const { arrays } = started.run;
   const run = async (blocks: Block[]): Promise<BlockResult[]> => {
     const b = blocks[0];
     if (b?.kind === 'dispatch') {
-      await remote!.dispatch(b.sweep, started.run.arrays.mats[b.K]!, arrays.d, b.lambda, b.tasks);
+      await remote!.dispatch(b.pass);
       return [];
     }
-    if (b?.kind === 'collect') return remote!.collect(b.chunk, started.run.arrays.a);
+    if (b?.kind === 'collect') return remote!.collect(b.chunk, b.out);
     return exec(blocks);
   };
   try {

@@ -76,7 +76,7 @@ export function* sweepLoop(
 
   if (remote && store === null) throw new RangeError('a run on the cluster is a spilled run: give the spill options');
   const remoteTasks = remote && store !== null
-    ? store.chunks.map((c): RemoteChunk => ({ chunk: c.index, path: c.path, rows: c.r1 - c.r0, nnz: c.nnz, nTrain: c.nTrain, nVal: c.nVal, ranges: store.solveRanges(plan, c) }))
+    ? store.chunks.map((c): RemoteChunk => ({ chunk: c.index, path: c.path, r0: c.r0, rows: c.r1 - c.r0, nnz: c.nnz, nTrain: c.nTrain, nVal: c.nVal, ranges: store.solveRanges(plan, c) }))
     : null;
 
   const probe: SweepProbe = {
@@ -94,11 +94,11 @@ export function* sweepLoop(
     let solved: BlockResult[];
     if (store !== null && remote) {
       // the solves on the cluster, all chunks at once; each chunk's share of Q here, in chunk order
-      yield [{ kind: 'dispatch', K: kI, lambda, sweep, tasks: remoteTasks! }];
+      yield [{ kind: 'dispatch', pass: { kind: 'solve', sweep, pass: 0, d, lambda, K: mats[kI]!, chunks: remoteTasks! } }];
       solved = [];
       for (const c of store.chunks) {
         store.load(c, arrays);
-        solved.push(...(yield [{ kind: 'collect', chunk: c.index }]));
+        solved.push(...(yield [{ kind: 'collect', chunk: c.index, out: arrays.a }]));
         if (sweep + 1 < opts.maxSweeps) yield plan.q.map(([r0, r1]): Block => ({ kind: 'q', Q: Slot.q, r0, r1, zero: c.index === 0 }));
       }
     } else if (store === null) {

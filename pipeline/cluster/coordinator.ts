@@ -1,17 +1,19 @@
-// The coordinator's side of a scale-out run: per sweep, the kernel goes to Redis once (binary), one
-// task per chunk goes to the queue, and each chunk's result is taken back in chunk order, checked
-// against its task and handed to the sweep loop, which adds it up exactly as a local spilled run
-// does (pipeline/sweeploop.ts): the same bits whoever solved what, in whatever order, however often.
+// The coordinator's side of a scale-out run: per pass of a sweep (the row solves; the low-rank
+// form's operator rows too), the operand goes to Redis once (binary), one task per chunk goes to
+// the queue, and each chunk's result is taken back in chunk order, checked against its task and
+// handed to the sweep loop, which adds it up exactly as a local spilled run does
+// (pipeline/sweeploop.ts, pipeline/lowrank-loop.ts): the same bits whoever did what, in whatever
+// order, however often.
 
 import { randomBytes } from 'node:crypto';
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Errors } from '../../config/errors.ts';
-import type { BlockResult, RemoteChunk } from '../blocks.ts';
+import type { BlockResult, RemotePass } from '../blocks.ts';
 import type { RemoteSolves } from '../run.ts';
 import { bullConnection, connect, type ClusterTarget } from './connection.ts';
 import type { SharedStorage } from './storage.ts';
-import { bytesOf, decodeResult, FORMAT, jobKey, QUEUE, receiptSchema, resultBytes, sha256, type CodeIdentity, type Task } from './protocol.ts';
+import { bytesOf, decodeResult, FORMAT, jobKey, QUEUE, receiptSchema, resultBytesOf, sha256, type CodeIdentity, type Task } from './protocol.ts';
 
 export interface CoordinatorOptions {
   target: ClusterTarget;
@@ -26,9 +28,10 @@ export interface CoordinatorOptions {
   log: (event: string, fields: Record<string, unknown>) => void;
 }
 
-/** Per sweep: what the cluster did. */
+/** Per sweep: what the cluster did, over all its passes. */
 export interface SweepTraffic {
   sweep: number;
+  passes: number;
   tasks: number;
   retried: number;
   failed: number;
@@ -39,7 +42,6 @@ export interface SweepTraffic {
 
 interface Pending {
   task: Task;
-  blocks: number;
   attempt: number;
   sent: number;
   done: Promise<unknown>;
@@ -62,9 +64,12 @@ export class ClusterCoordinator implements RemoteSolves {
   readonly #events: QueueEvents;
   readonly #waiters = new Map<string, Waiter>();
   #pending = new Map<number, Pending>();
-  #kernelKey: string | null = null;
-  /** The sweep's kernel, kept to put back should Redis restart empty. */
-  #kernelBytes: Buffer | null = null;
+  /** The pass's operand, kept to put back should Redis restart empty. */
+  #operand: Stored | null = null;
+  /** The low-rank form's fits published, by the sweep loop's name for them, then by chunk (at most two: the current and the previous sweep's). */
+  readonly #fits = new Map<number, Map<number, Stored>>();
+  /** The fits the pass's tasks read. */
+  #passFits: Map<number, Stored> | null = null;
   #traffic: SweepTraffic | null = null;
   readonly history: SweepTraffic[] = [];
 
@@ -112,8 +117,8 @@ export class ClusterCoordinator implements RemoteSolves {
   }
 
   /** The queue's job ID of a task's attempt. */
-  #taskId(p: { task: Pick<Task, 'sweep' | 'chunk'>; attempt: number }): string {
-    return `${this.job}-${p.task.sweep}-${p.task.chunk}-${p.attempt}`;
+  #taskId(p: { task: Pick<Task, 'sweep' | 'pass' | 'chunk'>; attempt: number }): string {
+    return `${this.job}-${p.task.sweep}-${p.task.pass}-${p.task.chunk}-${p.attempt}`;
   }
 
   #settle(jobId: string, failed: string | null, value: unknown): void {
@@ -124,27 +129,76 @@ export class ClusterCoordinator implements RemoteSolves {
     else w.resolve(value);
   }
 
-  /** Publishes the sweep's kernel and one task per chunk. */
-  async dispatch(sweep: number, K: Float64Array, d: number, lambda: number, chunks: RemoteChunk[]): Promise<void> {
-    const kbytes = bytesOf(K.subarray(0, d * d));
-    const kernelSha = sha256(kbytes);
-    const kernelKey = jobKey(this.#o.prefix, this.job, 'kernel', sweep);
-    await this.#call(() => this.#redis.set(kernelKey, kbytes, 'EX', 24 * 3600));
-    if (this.#kernelKey !== null && this.#kernelKey !== kernelKey) await this.#call(() => this.#redis.del(this.#kernelKey!));
-    this.#kernelKey = kernelKey;
-    this.#kernelBytes = kbytes;
-    this.#traffic = { sweep, tasks: chunks.length, retried: 0, failed: 0, bytesOut: kbytes.length, bytesIn: 0, slowest: null };
+  /** Publishes a pass's operand (and the fits it reads) and one task per chunk. */
+  async dispatch(pass: RemotePass): Promise<void> {
+    const { sweep, d } = pass;
+    const bytes = operandBytes(pass);
+    const operandSha = sha256(bytes);
+    const operandKey = jobKey(this.#o.prefix, this.job, 'operand', sweep, pass.pass);
+    await this.#put(operandKey, bytes);
+    if (this.#operand !== null && this.#operand.key !== operandKey) await this.#call(() => this.#redis.del(this.#operand!.key));
+    this.#operand = { key: operandKey, bytes, sha: operandSha };
+    if (this.#traffic?.sweep !== sweep) {
+      if (this.#traffic !== null) this.#o.log('sweep', { ...this.#traffic });
+      this.#traffic = { sweep, passes: 0, tasks: 0, retried: 0, failed: 0, bytesOut: 0, bytesIn: 0, slowest: null };
+      this.history.push(this.#traffic);
+    }
+    const tr = this.#traffic;
+    tr.passes++;
+    tr.tasks += pass.chunks.length;
+    tr.bytesOut += bytes.length;
+    this.#passFits = pass.kind === 'lr-rows' ? await this.#fitsOf(pass) : null;
     this.#pending = new Map();
-    const tasks = chunks.map((c): Task => ({
-      format: FORMAT, code: this.#o.code, job: this.job, sweep, chunk: c.chunk, path: this.#o.storage.nameOf(c.path),
-      rows: c.rows, nnz: c.nnz, nTrain: c.nTrain, nVal: c.nVal, d, lambda, ranges: c.ranges,
-      kernelKey, kernelSha, resultKey: '',
-    }));
-    await this.#send(tasks.map((task) => ({ task, blocks: task.ranges.length, attempt: 0 })));
-    this.#o.log('dispatch', { sweep, tasks: tasks.length, kernelBytes: kbytes.length });
+    const tasks = pass.chunks.map((c): Task => {
+      const base = {
+        format: FORMAT, code: this.#o.code, job: this.job, sweep, pass: pass.pass, chunk: c.chunk, path: this.#o.storage.nameOf(c.path),
+        rows: c.rows, nnz: c.nnz, nTrain: c.nTrain, nVal: c.nVal, d, ranges: c.ranges, operandKey, operandSha, resultKey: '',
+      };
+      switch (pass.kind) {
+        case 'solve': return { ...base, kind: 'solve', lambda: pass.lambda };
+        case 'lr-solve': return { ...base, kind: 'lr-solve', k: pass.k, tauK: pass.tauK, lambda: pass.lambda };
+        case 'lr-rows': {
+          const fit = this.#passFits!.get(c.chunk)!;
+          return { ...base, kind: 'lr-rows', k: pass.k, p: pass.p, c: pass.c, fitKey: fit.key, fitSha: fit.sha };
+        }
+      }
+    });
+    await this.#send(tasks.map((task) => ({ task, attempt: 0 })));
+    this.#o.log('dispatch', { sweep, pass: pass.pass, kind: pass.kind, tasks: tasks.length, operandBytes: bytes.length });
   }
 
-  async #send(list: Array<{ task: Task; blocks: number; attempt: number }>): Promise<void> {
+  /**
+   * The chunks' fits a pass of the operator reads (their rows' bs), put in Redis the first time a
+   * fit is named. The sweep loop names a fit afresh whenever it solves it again, so a name seen
+   * before still holds the same values.
+   */
+  async #fitsOf(pass: Extract<RemotePass, { kind: 'lr-rows' }>): Promise<Map<number, Stored>> {
+    const known = this.#fits.get(pass.fit);
+    if (known !== undefined) return known;
+    const fits = new Map<number, Stored>();
+    for (const c of pass.chunks) {
+      const bytes = bytesOf(pass.bs.subarray(c.r0 * pass.k, (c.r0 + c.rows) * pass.k));
+      const key = jobKey(this.#o.prefix, this.job, 'fit', pass.fit, c.chunk);
+      await this.#put(key, bytes);
+      this.#traffic!.bytesOut += bytes.length;
+      fits.set(c.chunk, { key, bytes, sha: sha256(bytes) });
+    }
+    this.#fits.set(pass.fit, fits);
+    // the extrapolation reads two fits: the current sweep's and the previous one's; older ones go
+    while (this.#fits.size > 2) {
+      const [oldest, old] = this.#fits.entries().next().value as [number, Map<number, Stored>];
+      this.#fits.delete(oldest);
+      const keys = [...old.values()].map((f) => f.key);
+      if (keys.length > 0) await this.#call(() => this.#redis.del(...keys));
+    }
+    return fits;
+  }
+
+  async #put(key: string, bytes: Buffer): Promise<void> {
+    await this.#call(() => this.#redis.set(key, bytes, 'EX', 24 * 3600));
+  }
+
+  async #send(list: Array<{ task: Task; attempt: number }>): Promise<void> {
     const entries = list.map((q) => {
       // each attempt its own result key: a refused result can never be taken for a later attempt's
       const p = { ...q, task: { ...q.task, resultKey: jobKey(this.#o.prefix, this.job, 'result', q.task.sweep, q.task.chunk, q.attempt) } };
@@ -165,11 +219,11 @@ export class ClusterCoordinator implements RemoteSolves {
   }
 
   /**
-   * Waits for a chunk's result of this sweep, checks it against its task, copies its coefficients
-   * into `a` and returns its solve blocks' results in block order. A result that does not answer
+   * Waits for a chunk's result of this pass, checks it against its task, copies its values into
+   * `out` and returns its solve blocks' results in block order. A result that does not answer
    * its task is refused, logged and asked for again (up to o.attempts times in all).
    */
-  async collect(chunk: number, a: Float64Array): Promise<BlockResult[]> {
+  async collect(chunk: number, out: Float64Array): Promise<BlockResult[]> {
     for (;;) {
       const p = this.#pending.get(chunk);
       if (p === undefined) throw new RangeError(`cluster: no task out for chunk ${chunk}`);
@@ -177,22 +231,18 @@ export class ClusterCoordinator implements RemoteSolves {
       let refused: string;
       try {
         const receipt = receiptSchema.parse(await this.#wait(p));
-        const want = resultBytes(p.blocks, t.nTrain);
+        const want = resultBytesOf(t);
         if (receipt.resultKey !== t.resultKey) throw new RangeError(`receipt names ${receipt.resultKey}, expected ${t.resultKey}`);
         const len = await this.#call(() => this.#redis.strlen(t.resultKey));
         if (len !== want) throw new RangeError(`result of ${len} bytes, expected ${want}`);
         const buf = await this.#call(() => this.#redis.getBuffer(t.resultKey));
         if (buf === null) throw new RangeError('result gone');
-        const r = decodeResult(buf, { ...t, blocks: p.blocks }, a);
+        const r = decodeResult(buf, t, out);
         await this.#call(() => this.#redis.del(t.resultKey));
         const tr = this.#traffic!;
         tr.bytesIn += buf.length;
         const seconds = (performance.now() - p.sent) / 1000;
         if (tr.slowest === null || seconds > tr.slowest.seconds) tr.slowest = { chunk, seconds, worker: receipt.worker };
-        if (chunk === Math.max(...this.#pending.keys())) {
-          this.history.push({ ...tr });
-          this.#o.log('sweep', { ...tr });
-        }
         return r.se.map((se, b) => ({ se, fallbacks: r.fallbacks[b]! }));
       } catch (err) {
         if (isLinRfm(err)) throw err;
@@ -201,12 +251,12 @@ export class ClusterCoordinator implements RemoteSolves {
       this.#traffic!.failed++;
       this.#o.log('task-refused', { sweep: t.sweep, chunk, attempt: p.attempt, why: refused });
       if (p.attempt + 1 >= this.#o.attempts) {
-        throw Errors.ClusterTask(this.#o.target.shown, `sweep ${t.sweep}, chunk ${chunk}: ${refused} (after ${p.attempt + 1} attempts)`);
+        throw Errors.ClusterTask(this.#o.target.shown, `sweep ${t.sweep}, pass ${t.pass}, chunk ${chunk}: ${refused} (after ${p.attempt + 1} attempts)`);
       }
       this.#traffic!.retried++;
       await this.#call(() => this.#redis.del(t.resultKey));
-      await this.#kernelBack();
-      await this.#send([{ task: t, blocks: p.blocks, attempt: p.attempt + 1 }]);
+      await this.#operandsBack([chunk]);
+      await this.#send([{ task: t, attempt: p.attempt + 1 }]);
     }
   }
 
@@ -224,18 +274,17 @@ export class ClusterCoordinator implements RemoteSolves {
       lost.push(q);
     }
     if (lost.length === 0) return;
-    await this.#kernelBack();
-    await this.#send(lost.map((q) => ({ task: q.task, blocks: q.blocks, attempt: q.attempt })));
+    await this.#operandsBack(lost.map((q) => q.task.chunk));
+    await this.#send(lost.map((q) => ({ task: q.task, attempt: q.attempt })));
   }
 
-  /** Puts the sweep's kernel back if Redis lost it (a restart without persistence). */
-  async #kernelBack(): Promise<void> {
-    const key = this.#kernelKey;
-    const bytes = this.#kernelBytes;
-    if (key === null || bytes === null) return;
-    if ((await this.#call(() => this.#redis.exists(key))) === 0) {
-      this.#o.log('kernel-restored', { key });
-      await this.#call(() => this.#redis.set(key, bytes, 'EX', 24 * 3600));
+  /** Puts the pass's operand, and the fits of these chunks' tasks, back if Redis lost them (a restart without persistence). */
+  async #operandsBack(chunks: number[]): Promise<void> {
+    const stored = [this.#operand, ...chunks.map((c) => this.#passFits?.get(c) ?? null)];
+    for (const v of stored) {
+      if (v === null || (await this.#call(() => this.#redis.exists(v.key))) === 1) continue;
+      this.#o.log('operand-restored', { key: v.key });
+      await this.#put(v.key, v.bytes);
     }
   }
 
@@ -256,14 +305,14 @@ export class ClusterCoordinator implements RemoteSolves {
       // the state first: a task finished meanwhile is gone from the queue but has its result
       const state = await this.#call(() => this.#queue.getJobState(id));
       if ((await this.#call(() => this.#redis.exists(p.task.resultKey))) === 1) {
-        return { resultKey: p.task.resultKey, bytes: resultBytes(p.blocks, p.task.nTrain), worker: 'unknown' };
+        return { resultKey: p.task.resultKey, bytes: resultBytesOf(p.task), worker: 'unknown' };
       }
       if (state === 'unknown') {
         // Redis lost this one: the sweep's other tasks still out are looked at now, not one poll each
         await this.#resendLost();
         p = this.#pending.get(p.task.chunk)!;
       } else if (ticks % 15 === 0) {
-        this.#o.log('waiting', { why: `no result for sweep ${p.task.sweep}, chunk ${p.task.chunk} after ${(ticks * POLL_MS) / 1000} s (task ${state}): are workers running? (lin-rfm cluster status)` });
+        this.#o.log('waiting', { why: `no result for sweep ${p.task.sweep}, pass ${p.task.pass}, chunk ${p.task.chunk} after ${(ticks * POLL_MS) / 1000} s (task ${state}): are workers running? (lin-rfm cluster status)` });
       }
     }
   }
@@ -292,6 +341,8 @@ export class ClusterCoordinator implements RemoteSolves {
 
   /** Removes the job's keys and its tasks still queued, and closes the connections. */
   async close(): Promise<void> {
+    if (this.#traffic !== null) this.#o.log('sweep', { ...this.#traffic });
+    this.#traffic = null;
     const upTo = <T>(ms: number, f: () => Promise<T>): Promise<T | undefined> => within(ms, f).catch(() => undefined);
     // Redis gone: nothing to remove there now (the job's keys expire on their own after 24 h)
     if (this.#redis.status === 'ready') {
@@ -311,6 +362,22 @@ export class ClusterCoordinator implements RemoteSolves {
     await upTo(3000, () => Promise.allSettled([this.#queue.close(), this.#events.close()]));
     await upTo(1000, () => Promise.allSettled([this.#queue.disconnect(), this.#events.disconnect()]));
     this.#redis.disconnect();
+  }
+}
+
+/** A value the coordinator put in Redis, kept to put back. */
+interface Stored {
+  key: string;
+  bytes: Buffer;
+  sha: string;
+}
+
+/** A pass's operand: K; or U then w; or U, X then T. */
+function operandBytes(pass: RemotePass): Buffer {
+  switch (pass.kind) {
+    case 'solve': return bytesOf(pass.K.subarray(0, pass.d * pass.d));
+    case 'lr-solve': return Buffer.concat([bytesOf(pass.U), bytesOf(pass.w)]);
+    case 'lr-rows': return Buffer.concat([bytesOf(pass.U), bytesOf(pass.X), bytesOf(pass.T)]);
   }
 }
 

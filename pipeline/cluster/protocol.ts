@@ -6,8 +6,11 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { kernelFma, kernelImpl } from '../../kernels/index.ts';
 
-/** The format of tasks, kernels and results; a worker refuses a task of another format. */
-export const FORMAT = 1;
+/**
+ * The format of tasks, operands and results; a worker refuses a task of another format. 2: task
+ * kinds (the dense solves, the low-rank form's solves and operator rows), passes, operands.
+ */
+export const FORMAT = 2;
 
 /** The queue every job's tasks go to (its keys under the prefix); the job's own keys are under jobKey. */
 export const QUEUE = 'solve';
@@ -29,33 +32,77 @@ export function codeIdentity(version: string): CodeIdentity {
   return { version, kernels: kernelImpl, fma: kernelFma };
 }
 
-const solveRange = z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative(), z.number().int().nonnegative(), z.number().int().nonnegative()]);
+const count = z.number().int().nonnegative();
+const range = z.tuple([count, count, count, count]);
+const key = z.string().max(200);
+const digest = z.string().regex(/^[0-9a-f]{64}$/);
 
-/** A task: the row solves of one chunk (partition) of the spilled matrix under one sweep's kernel. */
-export const taskSchema = z.object({
+/** What every task has: one chunk (partition) of the spilled matrix, one pass of one sweep. */
+const taskBase = {
   format: z.number().int(),
   code: z.object({ version: z.string().max(64), kernels: z.string().max(32), fma: z.boolean() }),
   job: z.string().regex(/^[0-9a-f]{16}$/),
-  sweep: z.number().int().nonnegative(),
-  chunk: z.number().int().nonnegative(),
+  sweep: count,
+  /** The pass within the sweep (the low-rank form's operator is applied several times a sweep). */
+  pass: count,
+  chunk: count,
   /** The chunk's file, relative to the shared storage. */
   path: z.string().regex(/^job-[0-9a-f]{16}\/chunk-\d{5}\.arrow$/),
   rows: z.number().int().positive(),
   nnz: z.number().int().positive(),
-  nTrain: z.number().int().nonnegative(),
-  nVal: z.number().int().nonnegative(),
+  nTrain: count,
+  nVal: count,
   d: z.number().int().positive(),
-  lambda: z.number().finite().positive(),
-  /** The chunk's solve blocks, in its local rows and held-out entries. */
-  ranges: z.array(solveRange).min(1).max(1_000_000),
-  /** The sweep's kernel: its key, and the SHA-256 of its bytes. */
-  kernelKey: z.string().max(200),
-  kernelSha: z.string().regex(/^[0-9a-f]{64}$/),
+  /**
+   * The chunk's blocks, in its local rows and held-out entries: [r0, r1, v0, v1] for solves,
+   * [r0, r1, 0, 0] for the operator's row groups.
+   */
+  ranges: z.array(range).min(1).max(1_000_000),
+  /** The pass's operand (the kernel, or the operator's factors and block): its key, and the SHA-256 of its bytes. */
+  operandKey: key,
+  operandSha: digest,
   /** Where the worker puts its result. */
-  resultKey: z.string().max(200),
-}).strict();
+  resultKey: key,
+};
+
+const rank = z.number().int().positive().max(100_000);
+
+/**
+ * A task. `solve`: the dense form's row solves, operand K (d x d); result the coefficients a.
+ * `lr-solve`: the low-rank form's row solves, operand U (d x k) then w (k); result the rows' bs.
+ * `lr-rows`: the operator's row phase over the chunk's fit (bs, its own key), operand U (d x k),
+ * X (d x p), T (k x p); result the chunk's shares of PS (k x p) then of c A^T Z (d x p).
+ */
+export const taskSchema = z.discriminatedUnion('kind', [
+  z.object({ ...taskBase, kind: z.literal('solve'), lambda: z.number().finite().positive() }).strict(),
+  z.object({ ...taskBase, kind: z.literal('lr-solve'), k: rank, tauK: z.number().finite().nonnegative(), lambda: z.number().finite().positive() }).strict(),
+  z.object({ ...taskBase, kind: z.literal('lr-rows'), k: rank, p: rank, c: z.number().finite().positive(), fitKey: key, fitSha: digest }).strict(),
+]);
 
 export type Task = z.infer<typeof taskSchema>;
+
+/** Doubles of a task's operand. */
+export function operandValues(t: Task): number {
+  switch (t.kind) {
+    case 'solve': return t.d * t.d;
+    case 'lr-solve': return t.d * t.k + t.k;
+    case 'lr-rows': return t.d * t.k + (t.d + t.k) * t.p;
+  }
+}
+
+/** Doubles a task's result carries after its blocks' figures. */
+export function resultValues(t: Task): number {
+  switch (t.kind) {
+    case 'solve': return t.nTrain;
+    case 'lr-solve': return t.rows * t.k;
+    case 'lr-rows': return (t.k + t.d) * t.p;
+  }
+}
+
+/** Solve blocks report their squared error and fallbacks; the operator's row groups report nothing. */
+export function resultBlocks(t: Task): number {
+  return t.kind === 'lr-rows' ? 0 : t.ranges.length;
+}
 
 /** What a task's job returns through the queue (JSON): where the binary result is, and its digest. */
 export const receiptSchema = z.object({ resultKey: z.string().max(200), bytes: z.number().int().positive(), worker: z.string().max(200) }).strict();
@@ -70,60 +117,70 @@ export function bytesOf(x: Float64Array): Buffer {
   return Buffer.from(x.buffer, x.byteOffset, x.byteLength);
 }
 
-// A result: header, then per solve block (se, fallbacks) as two doubles, then the chunk's
-// coefficients a (nTrain doubles).
+// A result: header, then per solve block (se, fallbacks) as two doubles, then the task's values
+// (resultValues: the coefficients, the rows' bs, or the operator's shares).
 //   0  magic "LRFMSOL\0"     8 bytes
-//   8  format, sweep, chunk, blocks, nTrain   5 x u32
-//  28  zero                  4 bytes
+//   8  format, sweep, chunk, blocks, values, pass   6 x u32
 //  32  job id (16 hex digits, ASCII)  16 bytes
-//  48  kernel SHA-256        32 bytes
+//  48  operand SHA-256       32 bytes
 //  80  SHA-256 of the bytes from 112 on  32 bytes
-// 112  blocks x (se f64, fallbacks f64), then nTrain x f64
+// 112  blocks x (se f64, fallbacks f64), then values x f64
 const MAGIC = Buffer.from('LRFMSOL\0', 'latin1');
 const HEADER = 112;
 
-export function resultBytes(blocks: number, nTrain: number): number {
-  return HEADER + 16 * blocks + 8 * nTrain;
+export function resultBytes(blocks: number, values: number): number {
+  return HEADER + 16 * blocks + 8 * values;
 }
 
-export interface SolveResult {
+/** A result's size for its task. */
+export function resultBytesOf(t: Task): number {
+  return resultBytes(resultBlocks(t), resultValues(t));
+}
+
+export interface TaskResult {
   se: number[];
   fallbacks: number[];
-  a: Float64Array;
+  values: Float64Array;
 }
 
-export function encodeResult(t: Pick<Task, 'job' | 'sweep' | 'chunk' | 'kernelSha'>, r: SolveResult): Buffer {
+type Answered = Pick<Task, 'job' | 'sweep' | 'pass' | 'chunk' | 'operandSha'>;
+
+export function encodeResult(t: Answered, r: TaskResult): Buffer {
   const blocks = r.se.length;
-  const out = Buffer.alloc(resultBytes(blocks, r.a.length));
+  const out = Buffer.alloc(resultBytes(blocks, r.values.length));
   MAGIC.copy(out, 0);
-  [FORMAT, t.sweep, t.chunk, blocks, r.a.length].forEach((v, q) => out.writeUInt32LE(v, 8 + 4 * q));
+  [FORMAT, t.sweep, t.chunk, blocks, r.values.length, t.pass].forEach((v, q) => out.writeUInt32LE(v, 8 + 4 * q));
   out.write(t.job, 32, 16, 'latin1');
-  Buffer.from(t.kernelSha, 'hex').copy(out, 48);
+  Buffer.from(t.operandSha, 'hex').copy(out, 48);
   for (let b = 0; b < blocks; b++) {
     out.writeDoubleLE(r.se[b]!, HEADER + 16 * b);
     out.writeDoubleLE(r.fallbacks[b]!, HEADER + 16 * b + 8);
   }
-  bytesOf(r.a).copy(out, HEADER + 16 * blocks);
+  bytesOf(r.values).copy(out, HEADER + 16 * blocks);
   Buffer.from(sha256(out.subarray(HEADER)), 'hex').copy(out, 80);
   return out;
 }
 
 /**
- * Reads a result, checking that it answers this very task (job, sweep, chunk, kernel, sizes);
- * the coefficients are copied into `a`. Throws a RangeError saying what differs.
+ * Reads a result, checking that it answers this very task (job, sweep, pass, chunk, operand,
+ * sizes); its values are copied into `out`. Throws a RangeError saying what differs.
  */
-export function decodeResult(buf: Buffer, t: Pick<Task, 'job' | 'sweep' | 'chunk' | 'kernelSha' | 'nTrain'> & { blocks: number }, a: Float64Array): { se: number[]; fallbacks: number[] } {
-  const want = resultBytes(t.blocks, t.nTrain);
+export function decodeResult(buf: Buffer, t: Task, out: Float64Array): { se: number[]; fallbacks: number[] } {
+  const want = resultBytesOf(t);
   if (buf.length !== want) throw new RangeError(`${buf.length} bytes, expected ${want}`);
-  if (!buf.subarray(0, 8).equals(MAGIC)) throw new RangeError('not a solve result (magic)');
-  const [format, sweep, chunk, blocks, nTrain] = [0, 1, 2, 3, 4].map((q) => buf.readUInt32LE(8 + 4 * q));
+  if (!buf.subarray(0, 8).equals(MAGIC)) throw new RangeError('not a task result (magic)');
+  const [format, sweep, chunk, blocks, values, pass] = [0, 1, 2, 3, 4, 5].map((q) => buf.readUInt32LE(8 + 4 * q));
   if (format !== FORMAT) throw new RangeError(`result format ${format}, expected ${FORMAT}`);
   const job = buf.toString('latin1', 32, 48);
   if (job !== t.job) throw new RangeError(`result of job ${JSON.stringify(job)}, expected ${t.job}`);
-  if (sweep !== t.sweep || chunk !== t.chunk) throw new RangeError(`result of sweep ${sweep} chunk ${chunk}, expected sweep ${t.sweep} chunk ${t.chunk}`);
-  if (blocks !== t.blocks || nTrain !== t.nTrain) throw new RangeError(`result of ${blocks} blocks and ${nTrain} coefficients, expected ${t.blocks} and ${t.nTrain}`);
-  const kernel = buf.toString('hex', 48, 80);
-  if (kernel !== t.kernelSha) throw new RangeError(`result under kernel ${kernel.slice(0, 12)}..., expected ${t.kernelSha.slice(0, 12)}...`);
+  if (sweep !== t.sweep || pass !== t.pass || chunk !== t.chunk) {
+    throw new RangeError(`result of sweep ${sweep} pass ${pass} chunk ${chunk}, expected sweep ${t.sweep} pass ${t.pass} chunk ${t.chunk}`);
+  }
+  if (blocks !== resultBlocks(t) || values !== resultValues(t) || values > out.length) {
+    throw new RangeError(`result of ${blocks} blocks and ${values} values, expected ${resultBlocks(t)} and ${resultValues(t)}`);
+  }
+  const operand = buf.toString('hex', 48, 80);
+  if (operand !== t.operandSha) throw new RangeError(`result under operand ${operand.slice(0, 12)}..., expected ${t.operandSha.slice(0, 12)}...`);
   if (buf.toString('hex', 80, 112) !== sha256(buf.subarray(HEADER))) throw new RangeError('result bytes do not match their SHA-256 (corrupted)');
   const se: number[] = [];
   const fallbacks: number[] = [];
@@ -135,6 +192,6 @@ export function decodeResult(buf: Buffer, t: Pick<Task, 'job' | 'sweep' | 'chunk
   }
   const at = HEADER + 16 * blocks;
   // copy through bytes: the buffer's offset need not be 8-aligned
-  new Uint8Array(a.buffer, a.byteOffset, 8 * nTrain).set(buf.subarray(at, at + 8 * nTrain));
+  new Uint8Array(out.buffer, out.byteOffset, 8 * values).set(buf.subarray(at, at + 8 * values));
   return { se, fallbacks };
 }

@@ -1,7 +1,8 @@
-// The worker role of a scale-out run: takes tasks from the queue (BullMQ over Redis), each the row
-// solves of one chunk of a spilled matrix under one sweep's kernel, runs them with the very blocks
-// of a local run (pipeline/blocks.ts, on a thread pool so that this thread keeps the task's lock),
-// and puts the result back as a binary value. Chunks read stay cached across sweeps, within a budget.
+// The worker role of a scale-out run: takes tasks from the queue (BullMQ over Redis), each one pass
+// over one chunk of a spilled matrix (the row solves under a sweep's kernel, dense or low-rank, or
+// the low-rank operator's rows), runs it with the very blocks of a local run (pipeline/blocks.ts,
+// on a thread pool so that this thread keeps the task's lock), and puts the result back as a binary
+// value. Chunks and fits read stay cached across sweeps, within a budget.
 
 import { hostname } from 'node:os';
 import { Worker, type Job } from 'bullmq';
@@ -9,11 +10,12 @@ import { Redis } from 'ioredis';
 import { chunkFromBytes, type ChunkEntries } from '../../io/chunks.ts';
 import type { Csr } from '../../engine/csr.ts';
 import { nextOperandKey, type Block, type SweepArrays } from '../blocks.ts';
+import { chunkShare, type LowRankArrays } from '../lowrank-blocks.ts';
 import { splitChunk } from '../spill.ts';
 import { SweepPool } from '../pool.ts';
 import { bullConnection, connect, type ClusterTarget } from './connection.ts';
 import type { SharedStorage } from './storage.ts';
-import { encodeResult, FORMAT, QUEUE, sha256, taskSchema, type CodeIdentity, type Receipt, type Task } from './protocol.ts';
+import { encodeResult, FORMAT, operandValues, QUEUE, sha256, taskSchema, type CodeIdentity, type Receipt, type Task } from './protocol.ts';
 
 export interface WorkerOptions {
   target: ClusterTarget;
@@ -22,7 +24,7 @@ export interface WorkerOptions {
   storage: SharedStorage;
   code: CodeIdentity;
   threads: number;
-  /** Bytes of chunks kept in memory between sweeps (least recently used dropped first). */
+  /** Bytes of chunks and fits kept in memory between sweeps (least recently used dropped first). */
   cacheBytes: number;
   /** A task's lock: a worker silent for this long has its task handed to another (BullMQ's stalled jobs). */
   lockMs: number;
@@ -31,6 +33,14 @@ export interface WorkerOptions {
   /** Fault drills: each task held this long before it is solved (LINRFM_WORKER_HOLD_MS; 0 in use). */
   holdMs: number;
   log: (event: string, fields: Record<string, unknown>) => void;
+}
+
+/** A binary value read from Redis (an operand or a fit), in shared memory; `name` a fresh operand key for the threads' copies. */
+interface Stored {
+  key: string;
+  sha: string;
+  x: Float64Array;
+  name: number;
 }
 
 /** One chunk as the solve blocks read it, in shared memory. */
@@ -61,44 +71,97 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   redis.on('error', (err: Error) => o.log('error', { error: err.message }));
   const pool = new SweepPool(o.threads);
   const id = `${hostname()}:${process.pid}`;
-  const chunks = new Map<string, CachedChunk>();
+  // chunks (by path) and fits (by key), least recently used first
+  const cache = new Map<string, { bytes: number; value: CachedChunk | Stored }>();
   let cached = 0;
-  let kernel: { key: string; sha: string; K: Float64Array; kKey: number } | null = null;
+  let operand: Stored | null = null;
   let done = 0;
 
-  const chunkFor = (t: Task): CachedChunk => {
-    const hit = chunks.get(t.path);
+  const cachedFor = <T extends CachedChunk | Stored>(key: string, make: () => T | Promise<T>): T | Promise<T> => {
+    const hit = cache.get(key);
     if (hit !== undefined) {
       // most recently used last
-      chunks.delete(t.path);
-      chunks.set(t.path, hit);
-      return hit;
+      cache.delete(key);
+      cache.set(key, hit);
+      return hit.value as T;
     }
-    const c = loadChunk(t.path, chunkFromBytes(t.path, o.storage.read(t.path), t.nnz), t);
-    while (chunks.size > 0 && cached + c.bytes > o.cacheBytes) {
-      const [oldest, old] = chunks.entries().next().value as [string, CachedChunk];
-      chunks.delete(oldest);
-      cached -= old.bytes;
-    }
-    chunks.set(t.path, c);
-    cached += c.bytes;
-    return c;
+    const keep = (v: T): T => {
+      const bytes = 'train' in v ? v.bytes : v.x.byteLength;
+      while (cache.size > 0 && cached + bytes > o.cacheBytes) {
+        const [oldest, old] = cache.entries().next().value as [string, { bytes: number }];
+        cache.delete(oldest);
+        cached -= old.bytes;
+      }
+      cache.set(key, { bytes, value: v });
+      cached += bytes;
+      return v;
+    };
+    const v = make();
+    return v instanceof Promise ? v.then(keep) : keep(v);
+  };
+  const chunkFor = (t: Task): CachedChunk => cachedFor(t.path, () => loadChunk(t.path, chunkFromBytes(t.path, o.storage.read(t.path), t.nnz), t)) as CachedChunk;
+
+  /** A binary value of the job's, in shared memory: its size checked before it is read, its SHA-256 after. */
+  const fetch = async (key: string, sha: string, values: number, what: string): Promise<Stored> => {
+    const want = 8 * values;
+    const len = await redis.strlen(key);
+    if (len !== want) throw new Error(`${what} ${key}: ${len} bytes, expected ${want}`);
+    const buf = await redis.getBuffer(key);
+    if (buf === null || buf.length !== want) throw new Error(`${what} ${key}: gone or changed while read`);
+    const got = sha256(buf);
+    if (got !== sha) throw new Error(`${what} ${key}: SHA-256 ${got.slice(0, 12)}..., expected ${sha.slice(0, 12)}...`);
+    const x = new Float64Array(new SharedArrayBuffer(want));
+    new Uint8Array(x.buffer).set(buf);
+    return { key, sha, x, name: nextOperandKey() };
+  };
+  const operandFor = async (t: Task): Promise<Stored> => {
+    if (operand === null || operand.key !== t.operandKey || operand.sha !== t.operandSha) operand = await fetch(t.operandKey, t.operandSha, operandValues(t), 'operand');
+    return operand;
+  };
+  const fitFor = async (t: Extract<Task, { kind: 'lr-rows' }>): Promise<Float64Array> => {
+    const f = await cachedFor(t.fitKey, () => fetch(t.fitKey, t.fitSha, t.rows * t.k, 'fit'));
+    if (f.sha !== t.fitSha) throw new Error(`fit ${t.fitKey}: SHA-256 ${f.sha.slice(0, 12)}..., expected ${t.fitSha.slice(0, 12)}...`);
+    return f.x;
   };
 
-  const kernelFor = async (t: Task): Promise<{ K: Float64Array; kKey: number }> => {
-    if (kernel !== null && kernel.key === t.kernelKey && kernel.sha === t.kernelSha) return kernel;
-    const want = 8 * t.d * t.d;
-    // the size first: never read a value larger than the task says it is
-    const len = await redis.strlen(t.kernelKey);
-    if (len !== want) throw new Error(`kernel ${t.kernelKey}: ${len} bytes, expected ${want}`);
-    const buf = await redis.getBuffer(t.kernelKey);
-    if (buf === null || buf.length !== want) throw new Error(`kernel ${t.kernelKey}: gone or changed while read`);
-    const sha = sha256(buf);
-    if (sha !== t.kernelSha) throw new Error(`kernel ${t.kernelKey}: SHA-256 ${sha.slice(0, 12)}..., expected ${t.kernelSha.slice(0, 12)}...`);
-    const K = new Float64Array(new SharedArrayBuffer(want));
-    new Uint8Array(K.buffer).set(buf);
-    kernel = { key: t.kernelKey, sha, K, kKey: nextOperandKey() };
-    return kernel;
+  /** Runs a task's blocks on the pool; the values of its result and its solve blocks' figures. */
+  const solve = async (t: Task, chunk: CachedChunk, op: Stored): Promise<{ values: Float64Array; se: number[]; fallbacks: number[] }> => {
+    const sab = (len: number): Float64Array => new Float64Array(new SharedArrayBuffer(8 * len));
+    const a = sab(t.nTrain);
+    const arrays: SweepArrays = {
+      d: t.d, train: chunk.train, a, valRow: chunk.valRow, valCol: chunk.valCol, valValue: chunk.valValue,
+      cols: null, mats: [], ybuf: new Float64Array(0), maxRow: chunk.maxRow, lr: null,
+    };
+    const none = new Float64Array(0);
+    let blocks: Block[];
+    let values: Float64Array;
+    let after = (): void => undefined;
+    if (t.kind === 'solve') {
+      arrays.mats = [op.x];
+      blocks = t.ranges.map(([r0, r1, v0, v1]): Block => ({ kind: 'solve', K: 0, lambda: t.lambda, r0, r1, v0, v1, yhat: false, runKey: chunk.runKey, kKey: op.name }));
+      values = a;
+    } else if (t.kind === 'lr-solve') {
+      const { d, k } = t;
+      values = sab(t.rows * k);
+      const slot = { U: op.x.subarray(0, d * k), w: op.x.subarray(d * k), a: none, bs: values };
+      arrays.lr = { k, p: 0, slots: [slot], X: none, T: none, Z: none, P: none, YP: none, PS: none, Y: none };
+      blocks = t.ranges.map(([r0, r1, v0, v1]): Block => ({ kind: 'lr-solve', slot: 0, uKey: op.name, tauK: t.tauK, lambda: t.lambda, r0, r1, v0, v1, g0: 0 }));
+    } else {
+      const { d, k, p } = t;
+      const groups = t.ranges.length;
+      const slot = { U: op.x.subarray(0, d * k), w: none, a: none, bs: await fitFor(t) };
+      const lr: LowRankArrays = {
+        k, p, slots: [slot], X: op.x.subarray(d * k, d * k + d * p), T: op.x.subarray(d * k + d * p),
+        Z: sab(t.rows * p), P: sab(groups * k * p), YP: sab(groups * d * p), PS: none, Y: none,
+      };
+      arrays.lr = lr;
+      blocks = t.ranges.map(([r0, r1], part): Block => ({ kind: 'lr-rows', slot: 0, c: t.c, r0, r1, part, g0: 0 }));
+      values = new Float64Array((k + d) * p);
+      after = () => void chunkShare(lr.P, lr.YP, 0, groups, k * p, d * p, values);
+    }
+    const results = await pool.runBlocks(arrays, blocks);
+    after();
+    return { values, se: t.kind === 'lr-rows' ? [] : results.map((r) => r.se), fallbacks: t.kind === 'lr-rows' ? [] : results.map((r) => r.fallbacks) };
   };
 
   const handle = async (job: Job): Promise<Receipt> => {
@@ -119,23 +182,17 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     }
     // a task writes and reads its own job's keys only
     const own = `${o.prefix}:job:${t.job}:`;
-    if (!t.resultKey.startsWith(own) || !t.kernelKey.startsWith(own)) throw new Error(`task keys outside ${own}*`);
+    const keys = [t.resultKey, t.operandKey, ...(t.kind === 'lr-rows' ? [t.fitKey] : [])];
+    if (!keys.every((key) => key.startsWith(own))) throw new Error(`task keys outside ${own}*`);
     const ts = performance.now();
-    o.log('task-start', { job: t.job, sweep: t.sweep, chunk: t.chunk });
+    const where = { job: t.job, sweep: t.sweep, pass: t.pass, kind: t.kind, chunk: t.chunk };
+    o.log('task-start', where);
     if (o.holdMs > 0) await new Promise((r) => setTimeout(r, o.holdMs));
-    const { K, kKey } = await kernelFor(t);
-    const chunk = chunkFor(t);
-    const a = new Float64Array(new SharedArrayBuffer(8 * t.nTrain));
-    const arrays: SweepArrays = {
-      d: t.d, train: chunk.train, a, valRow: chunk.valRow, valCol: chunk.valCol, valValue: chunk.valValue,
-      cols: null, mats: [K], ybuf: new Float64Array(0), maxRow: chunk.maxRow, lr: null,
-    };
-    const blocks = t.ranges.map(([r0, r1, v0, v1]): Block => ({ kind: 'solve', K: 0, lambda: t.lambda, r0, r1, v0, v1, yhat: false, runKey: chunk.runKey, kKey }));
-    const results = await pool.runBlocks(arrays, blocks);
-    const buf = encodeResult(t, { se: results.map((r) => r.se), fallbacks: results.map((r) => r.fallbacks), a });
+    const op = await operandFor(t);
+    const buf = encodeResult(t, await solve(t, chunkFor(t), op));
     await redis.set(t.resultKey, buf, 'EX', 24 * 3600);
     done++;
-    o.log('task', { job: t.job, sweep: t.sweep, chunk: t.chunk, seconds: (performance.now() - ts) / 1000, bytes: buf.length });
+    o.log('task', { ...where, seconds: (performance.now() - ts) / 1000, bytes: buf.length });
     return { resultKey: t.resultKey, bytes: buf.length, worker: id };
   };
 

@@ -1,6 +1,6 @@
 // complete --cluster with `lin-rfm worker` processes on a Redis of the test's own: the local spilled
-// run's bytes (predictions, kernel) with 3 workers, also when one is killed with kill -9 while it
-// holds a task; a wrong password and an unreachable Redis end with their exit codes and no outputs.
+// run's bytes (predictions, kernel) with 3 workers, with the dense and the low-rank kernel, also
+// when one is killed with kill -9 while it holds a task; a wrong password and an unreachable Redis end with their exit codes and no outputs.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -52,8 +52,8 @@ async function ready(w: Worker): Promise<void> {
   expect(w.log()).toContain('"event":"ready"');
 }
 
-function coordinate(out: string): Promise<{ status: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, 'complete', ...common, '--output', out, '--cluster', redis.url, '--cluster-storage', store], { cwd: dir, env: env(), stdio: ['ignore', 'ignore', 'pipe'] });
+function coordinate(out: string, extra: string[] = []): Promise<{ status: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, 'complete', ...common, ...extra, '--output', out, '--cluster', redis.url, '--cluster-storage', store], { cwd: dir, env: env(), stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(child);
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => {
@@ -89,6 +89,20 @@ describe(`complete --cluster (seed ${SEED}, 1,500 x 200, 30,000 observed, chunks
     for (const w of workers) expect(w.log()).toContain('"event":"task"');
     // its job directory is gone from the shared storage
     expect(readdirSync(store)).toEqual([]);
+
+    // the low-rank kernel too: the local spilled run's predictions and model files
+    const lr = ['--kernel', 'low-rank', '--kernel-rank', '3'];
+    const localLr = runCli(dir, ['complete', ...common, ...lr, '--output', 'local-lr', '--spill', 'always'], env());
+    expect(localLr.status, localLr.stderr).toBe(0);
+    const runLr = await coordinate('cluster-lr', lr);
+    expect(runLr.status, runLr.stderr).toBe(0);
+    expect(bytes('cluster-lr/predictions.csv').equals(bytes('local-lr/predictions.csv'))).toBe(true);
+    const modelFiles = readdirSync(join(dir, 'local-lr/model'));
+    expect(modelFiles.length).toBeGreaterThanOrEqual(1);
+    for (const f of modelFiles) expect(bytes(`cluster-lr/model/${f}`).equals(bytes(`local-lr/model/${f}`)), f).toBe(true);
+    const lrReport = JSON.parse(readFileSync(join(dir, 'cluster-lr/report.json'), 'utf8'));
+    expect(lrReport.kernel.form).toBe('low-rank');
+    expect(lrReport.cluster.sweeps[0].passes).toBeGreaterThan(1);
 
     // a fourth worker holds every task it takes: killed with kill -9 while holding one, its task goes to the others
     const victim = startWorker({ LINRFM_WORKER_HOLD_MS: '600000' });

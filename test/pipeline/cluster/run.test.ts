@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { completeAsync } from '../../../pipeline/run.ts';
 import type { CompletionResult } from '../../../engine/options.ts';
+import type { EngineState, RunControl } from '../../../engine/state.ts';
 import { generateLowRank, unobservedPairs } from '../../../engine/synthetic.ts';
 import { clusterTarget } from '../../../pipeline/cluster/connection.ts';
 import { ClusterCoordinator } from '../../../pipeline/cluster/coordinator.ts';
@@ -87,6 +88,42 @@ describe(`a run on the cluster (seed ${SEED}, 160 x 60, 3,000 observed, chunks o
     }
   }, 120_000);
 
+  it('the low-rank kernel: the local spilled run\'s bits with 2 workers, and again resumed from a checkpoint on the cluster', async () => {
+    // rank 3 with oversampling: the solves and every pass of the operator (extrapolated too) go out as tasks
+    const lr = { ...opts, kernel: 'low-rank' as const, kernelRank: 3 };
+    const spill = (dir: string) => ({ dir: join(storage, dir), chunkEntries: 600 });
+    const want = await completeAsync(problem.train, { ...lr, workers: 2, spill: spill('local-lr') });
+    const bitsOf = (r: CompletionResult): Buffer[] => {
+      const K = r.model.lowRank!;
+      return [Buffer.from(K.U.buffer), Buffer.from(K.w.buffer), Buffer.from(Float64Array.of(K.tauK).buffer), Buffer.from(r.predict(pairs.rows, pairs.cols).buffer)];
+    };
+    const running = [await worker('lowrank'), await worker('lowrank')];
+    try {
+      let saved: EngineState | undefined;
+      const onCluster = async (control: RunControl): Promise<{ result: CompletionResult; coord: ClusterCoordinator }> => {
+        const coord = await ClusterCoordinator.open({ target: clusterTarget(redis.url), prefix: 'lowrank', storage: openStorage(storage), code, waitMs: 5000, attempts: 3, log: quiet });
+        try {
+          return { result: await completeAsync(problem.train, { ...lr, workers: 2, spill: spill(`job-${coord.job}`), remote: coord }, undefined, control), coord };
+        } finally {
+          await coord.close();
+        }
+      };
+      const first = await onCluster({ checkpointEvery: 4, onCheckpoint: (st) => { saved ??= structuredClone(st); } });
+      const resumed = await onCluster({ resume: saved! });
+      expect(saved!.sweepsDone).toBe(4);
+      for (const { result, coord } of [first, resumed]) {
+        expect(result.sweeps).toBe(want.sweeps);
+        expect(result.history.map((h) => h.validationRmse)).toEqual(want.history.map((h) => h.validationRmse));
+        bitsOf(result).forEach((b, i) => expect(b.equals(bitsOf(want)[i]!)).toBe(true));
+        // several passes a sweep: the solves and the operator's
+        expect(coord.history.some((h) => h.passes > 2)).toBe(true);
+        expect(coord.history.every((h) => h.failed === 0)).toBe(true);
+      }
+    } finally {
+      await Promise.all(running.map((w) => w.close()));
+    }
+  }, 120_000);
+
   it('two jobs at once on one Redis and the same two workers each give the local bits', async () => {
     const running = [await worker('shared'), await worker('shared')];
     try {
@@ -107,7 +144,7 @@ describe(`a run on the cluster (seed ${SEED}, 160 x 60, 3,000 observed, chunks o
       rogue = new Worker(QUEUE, async (j) => {
         const t = j.data as Task;
         const { encodeResult } = await import('../../../pipeline/cluster/protocol.ts');
-        const buf = encodeResult({ ...t, sweep: t.sweep + 1 }, { se: t.ranges.map(() => 0), fallbacks: t.ranges.map(() => 0), a: new Float64Array(t.nTrain) });
+        const buf = encodeResult({ ...t, sweep: t.sweep + 1 }, { se: t.ranges.map(() => 0), fallbacks: t.ranges.map(() => 0), values: new Float64Array(t.nTrain) });
         await r.set(t.resultKey, buf);
         setImmediate(resolve);
         return { resultKey: t.resultKey, bytes: buf.length, sha: '0'.repeat(64), worker: 'rogue' };
@@ -129,7 +166,7 @@ describe(`a run on the cluster (seed ${SEED}, 160 x 60, 3,000 observed, chunks o
     }
   }, 120_000);
 
-  it('Redis restarted empty mid-run, within the wait: the lost tasks and the kernel are sent again, and the run ends with the local bits', async () => {
+  it('Redis restarted empty mid-run, within the wait: the lost tasks and the operand are sent again, and the run ends with the local bits', async () => {
     const own = await startRedis();
     let back: TestRedis | null = null;
     const target = clusterTarget(own.url);
@@ -156,7 +193,7 @@ describe(`a run on the cluster (seed ${SEED}, 160 x 60, 3,000 observed, chunks o
       const result = await completeAsync(problem.train, { ...opts, workers: 2, spill: { dir: join(storage, `job-${coord.job}`), chunkEntries: 600 }, remote: coord });
       expect(restarted).not.toBeNull();
       expectLocalBits(result);
-      expect(events.filter((e) => e === 'task-lost' || e === 'kernel-restored').length).toBeGreaterThanOrEqual(1);
+      expect(events.filter((e) => e === 'task-lost' || e === 'operand-restored').length).toBeGreaterThanOrEqual(1);
     } finally {
       await coord.close();
       await Promise.all(running.map((w) => w.close()));

@@ -25,10 +25,17 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startRedis(o: { password?: string; port?: number } = {}): Promise<TestRedis> {
+/**
+ * `tls`: the server's certificate and key files (PEM); it then listens for TLS only, without
+ * asking clients for certificates, and its URL is rediss://.
+ */
+export async function startRedis(o: { password?: string; port?: number; tls?: { cert: string; key: string } } = {}): Promise<TestRedis> {
   const port = o.port ?? await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'linrfm-redis-'));
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no'];
+  const listen = o.tls === undefined
+    ? ['--port', String(port)]
+    : ['--port', '0', '--tls-port', String(port), '--tls-cert-file', o.tls.cert, '--tls-key-file', o.tls.key, '--tls-auth-clients', 'no'];
+  const args = [...listen, '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no'];
   if (o.password !== undefined) args.push('--requirepass', o.password);
   const child: ChildProcess = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -52,7 +59,7 @@ export async function startRedis(o: { password?: string; port?: number } = {}): 
   child.removeAllListeners('exit');
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: `${o.tls === undefined ? 'redis' : 'rediss'}://127.0.0.1:${port}`,
     stop: async () => {
       if (child.exitCode === null) {
         const gone = new Promise((r) => child.once('exit', r));

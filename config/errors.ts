@@ -107,6 +107,11 @@ export const Errors = {
     return new LinRfmError('E_NOPERM', `cluster ${where}: authentication failed: ${why}; check the user and password (LINRFM_CLUSTER_PASSWORD, or the URL)`);
   },
 
+  /** The cluster's Redis (rediss://) showed a certificate this process does not trust, or spoke no TLS. */
+  ClusterTls(where: string, why: string): LinRfmError {
+    return new LinRfmError('E_NOPERM', `cluster ${where}: TLS failed: ${why}; trust the server's certificate authority with NODE_EXTRA_CA_CERTS=FILE (PEM), and use rediss:// only for a TLS port`);
+  },
+
   /** The cluster's Redis could not be reached within the wait. */
   ClusterDown(where: string, why: string): LinRfmError {
     return new LinRfmError('E_UNAVAILABLE', `cluster ${where}: Redis unreachable: ${why}`);

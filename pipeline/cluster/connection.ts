@@ -2,6 +2,7 @@
 // (from the URL, or the environment or config file, never logged), a first contact that tells a
 // wrong password from an unreachable server, and the options BullMQ's own connections take.
 
+import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { Errors } from '../../config/errors.ts';
@@ -41,7 +42,8 @@ export function clusterTarget(url: string, cred: Credentials = {}): ClusterTarge
     host, port, db,
     ...(user !== undefined && user !== '' ? { username: user } : {}),
     ...(password !== undefined && password !== '' ? { password } : {}),
-    ...(u.protocol === 'rediss:' ? { tls: { servername: host } } : {}),
+    // TLS checks the certificate against the host (an IP address goes by its IP SAN; SNI takes names only)
+    ...(u.protocol === 'rediss:' ? { tls: isIP(host) === 0 ? { servername: host } : {} } : {}),
     // BullMQ's blocking connections need this; our own commands are bounded by the caller
     maxRetriesPerRequest: null,
     lazyConnect: true,
@@ -51,7 +53,8 @@ export function clusterTarget(url: string, cred: Credentials = {}): ClusterTarge
 
 /**
  * Connects, retrying an unreachable server for up to `waitMs`, and proves the credentials with a
- * PING. A wrong password or user is a distinct error (exit 77), an unreachable server another (69).
+ * PING. A wrong password or user, or a TLS certificate not trusted, is a distinct error (exit 77),
+ * found at once; an unreachable server another (69).
  */
 export async function connect(t: ClusterTarget, waitMs: number, onWait?: (why: string) => void): Promise<Redis> {
   const started = Date.now();
@@ -64,18 +67,16 @@ export async function connect(t: ClusterTarget, waitMs: number, onWait?: (why: s
     });
     try {
       // a server that accepts and never answers (a stopped process, a dead proxy) must not hang this
-      const left = Math.max(1000, waitMs - (Date.now() - started));
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer in ${Math.round(left / 1000)} s`)), left);
-      });
-      await Promise.race([r.connect().then(() => r.ping()), late]).finally(() => clearTimeout(timer));
+      await within(Math.max(1000, waitMs - (Date.now() - started)), () => r.connect().then(() => r.ping()));
       return r;
     } catch (err) {
       r.disconnect();
       const why = event ?? (err instanceof Error ? err.message : String(err));
       if (/WRONGPASS|NOAUTH|NOPERM|invalid username-password|AUTH/i.test(why)) {
         throw Errors.ClusterAuth(t.shown, why);
+      }
+      if (t.options.tls !== undefined && /certificate|self[- ]signed|unable to verify|wrong version number|SSL|TLS/i.test(why)) {
+        throw Errors.ClusterTls(t.shown, why);
       }
       const left = waitMs - (Date.now() - started);
       if (left <= 0) throw Errors.ClusterDown(t.shown, `${why} (waited ${Math.round((Date.now() - started) / 1000)} s)`);
@@ -89,4 +90,13 @@ export async function connect(t: ClusterTarget, waitMs: number, onWait?: (why: s
 export function bullConnection(t: ClusterTarget): ConnectionOptions {
   const { host, port, db, username, password, tls } = t.options;
   return { host, port, db, username, password, tls, maxRetriesPerRequest: null } as ConnectionOptions;
+}
+
+/** f(), or a rejection saying `why` once ms have passed. */
+export function within<T>(ms: number, f: () => Promise<T>, why = `no answer in ${Math.round(ms / 1000)} s`): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(why)), ms);
+  });
+  return Promise.race([f(), late]).finally(() => clearTimeout(timer));
 }

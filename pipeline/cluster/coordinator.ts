@@ -11,9 +11,11 @@ import type { Redis } from 'ioredis';
 import { Errors } from '../../config/errors.ts';
 import type { BlockResult, RemotePass } from '../blocks.ts';
 import type { RemoteSolves } from '../run.ts';
-import { bullConnection, connect, type ClusterTarget } from './connection.ts';
+import { bullConnection, connect, within, type ClusterTarget } from './connection.ts';
 import type { SharedStorage } from './storage.ts';
-import { bytesOf, decodeResult, FORMAT, jobKey, QUEUE, receiptSchema, resultBytesOf, sha256, type CodeIdentity, type Task } from './protocol.ts';
+import {
+  bytesOf, decodeResult, FORMAT, jobKey, operandBytes, PART_BYTES, partKeys, QUEUE, receiptSchema, resultBytesOf, sha256, type CodeIdentity, type Stored, type Task,
+} from './protocol.ts';
 
 export interface CoordinatorOptions {
   target: ClusterTarget;
@@ -25,6 +27,8 @@ export interface CoordinatorOptions {
   waitMs: number;
   /** Attempts of a task (a worker's failures, stalls and refused results all count). */
   attempts: number;
+  /** An operand larger than this goes to Redis in parts (default PART_BYTES; tests make it small). */
+  partBytes?: number;
   log: (event: string, fields: Record<string, unknown>) => void;
 }
 
@@ -135,9 +139,12 @@ export class ClusterCoordinator implements RemoteSolves {
     const bytes = operandBytes(pass);
     const operandSha = sha256(bytes);
     const operandKey = jobKey(this.#o.prefix, this.job, 'operand', sweep, pass.pass);
-    await this.#put(operandKey, bytes);
-    if (this.#operand !== null && this.#operand.key !== operandKey) await this.#call(() => this.#redis.del(this.#operand!.key));
-    this.#operand = { key: operandKey, bytes, sha: operandSha };
+    const operandParts = Math.max(1, Math.ceil(bytes.length / (this.#o.partBytes ?? PART_BYTES)));
+    const operand: Stored = { key: operandKey, bytes, sha: operandSha, parts: operandParts };
+    await this.#put(operand);
+    const old = this.#operand;
+    if (old !== null && old.key !== operandKey) await this.#call(() => this.#redis.del(...partKeys(old.key, old.parts)));
+    this.#operand = operand;
     if (this.#traffic?.sweep !== sweep) {
       if (this.#traffic !== null) this.#o.log('sweep', { ...this.#traffic });
       this.#traffic = { sweep, passes: 0, tasks: 0, retried: 0, failed: 0, bytesOut: 0, bytesIn: 0, slowest: null };
@@ -152,7 +159,7 @@ export class ClusterCoordinator implements RemoteSolves {
     const tasks = pass.chunks.map((c): Task => {
       const base = {
         format: FORMAT, code: this.#o.code, job: this.job, sweep, pass: pass.pass, chunk: c.chunk, path: this.#o.storage.nameOf(c.path),
-        rows: c.rows, nnz: c.nnz, nTrain: c.nTrain, nVal: c.nVal, d, ranges: c.ranges, operandKey, operandSha, resultKey: '',
+        rows: c.rows, nnz: c.nnz, nTrain: c.nTrain, nVal: c.nVal, d, ranges: c.ranges, operandKey, operandSha, operandParts, resultKey: '',
       };
       switch (pass.kind) {
         case 'solve': return { ...base, kind: 'solve', lambda: pass.lambda };
@@ -164,7 +171,7 @@ export class ClusterCoordinator implements RemoteSolves {
       }
     });
     await this.#send(tasks.map((task) => ({ task, attempt: 0 })));
-    this.#o.log('dispatch', { sweep, pass: pass.pass, kind: pass.kind, tasks: tasks.length, operandBytes: bytes.length });
+    this.#o.log('dispatch', { sweep, pass: pass.pass, kind: pass.kind, tasks: tasks.length, operandBytes: bytes.length, operandParts });
   }
 
   /**
@@ -178,10 +185,10 @@ export class ClusterCoordinator implements RemoteSolves {
     const fits = new Map<number, Stored>();
     for (const c of pass.chunks) {
       const bytes = bytesOf(pass.bs.subarray(c.r0 * pass.k, (c.r0 + c.rows) * pass.k));
-      const key = jobKey(this.#o.prefix, this.job, 'fit', pass.fit, c.chunk);
-      await this.#put(key, bytes);
+      const fit: Stored = { key: jobKey(this.#o.prefix, this.job, 'fit', pass.fit, c.chunk), bytes, sha: sha256(bytes), parts: 1 };
+      await this.#put(fit);
       this.#traffic!.bytesOut += bytes.length;
-      fits.set(c.chunk, { key, bytes, sha: sha256(bytes) });
+      fits.set(c.chunk, fit);
     }
     this.#fits.set(pass.fit, fits);
     // the extrapolation reads two fits: the current sweep's and the previous one's; older ones go
@@ -194,8 +201,12 @@ export class ClusterCoordinator implements RemoteSolves {
     return fits;
   }
 
-  async #put(key: string, bytes: Buffer): Promise<void> {
-    await this.#call(() => this.#redis.set(key, bytes, 'EX', 24 * 3600));
+  /** A value into Redis, in its parts. */
+  async #put(v: Stored): Promise<void> {
+    const size = Math.ceil(v.bytes.length / v.parts);
+    for (const [i, key] of partKeys(v.key, v.parts).entries()) {
+      await this.#call(() => this.#redis.set(key, v.bytes.subarray(i * size, (i + 1) * size), 'EX', 24 * 3600));
+    }
   }
 
   async #send(list: Array<{ task: Task; attempt: number }>): Promise<void> {
@@ -282,9 +293,11 @@ export class ClusterCoordinator implements RemoteSolves {
   async #operandsBack(chunks: number[]): Promise<void> {
     const stored = [this.#operand, ...chunks.map((c) => this.#passFits?.get(c) ?? null)];
     for (const v of stored) {
-      if (v === null || (await this.#call(() => this.#redis.exists(v.key))) === 1) continue;
+      if (v === null) continue;
+      const keys = partKeys(v.key, v.parts);
+      if ((await this.#call(() => this.#redis.exists(...keys))) === keys.length) continue;
       this.#o.log('operand-restored', { key: v.key });
-      await this.#put(v.key, v.bytes);
+      await this.#put(v);
     }
   }
 
@@ -365,30 +378,8 @@ export class ClusterCoordinator implements RemoteSolves {
   }
 }
 
-/** A value the coordinator put in Redis, kept to put back. */
-interface Stored {
-  key: string;
-  bytes: Buffer;
-  sha: string;
-}
 
-/** A pass's operand: K; or U then w; or U, X then T. */
-function operandBytes(pass: RemotePass): Buffer {
-  switch (pass.kind) {
-    case 'solve': return bytesOf(pass.K.subarray(0, pass.d * pass.d));
-    case 'lr-solve': return Buffer.concat([bytesOf(pass.U), bytesOf(pass.w)]);
-    case 'lr-rows': return Buffer.concat([bytesOf(pass.U), bytesOf(pass.X), bytesOf(pass.T)]);
-  }
-}
 
-/** f(), or a rejection saying `why` once ms have passed. */
-export function within<T>(ms: number, f: () => Promise<T>, why = `no answer in ${Math.round(ms / 1000)} s`): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(why)), ms);
-  });
-  return Promise.race([f(), late]).finally(() => clearTimeout(timer));
-}
 
 function isLinRfm(err: unknown): boolean {
   return err instanceof Error && err.name === 'LinRfmError';

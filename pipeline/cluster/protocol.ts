@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { kernelFma, kernelImpl } from '../../kernels/index.ts';
+import type { RemotePass } from '../blocks.ts';
 
 /**
  * The format of tasks, operands and results; a worker refuses a task of another format. 2: task
@@ -61,11 +62,24 @@ const taskBase = {
   /** The pass's operand (the kernel, or the operator's factors and block): its key, and the SHA-256 of its bytes. */
   operandKey: key,
   operandSha: digest,
+  /** The operand's parts (PART_BYTES each, the last the rest). */
+  operandParts: z.number().int().positive().max(1024),
   /** Where the worker puts its result. */
   resultKey: key,
 };
 
 const rank = z.number().int().positive().max(100_000);
+
+/**
+ * Redis takes values of up to 512 MB (proto-max-bulk-len): an operand larger than a part (the dense
+ * kernel past d = 5,792 at 256 MB) goes as several values, `${key}:${i}`, read back in order.
+ */
+export const PART_BYTES = 256 * 1024 * 1024;
+
+/** The keys of a value stored in `parts` parts. */
+export function partKeys(key: string, parts: number): string[] {
+  return parts === 1 ? [key] : Array.from({ length: parts }, (_, i) => `${key}:${i}`);
+}
 
 /**
  * A task. `solve`: the dense form's row solves, operand K (d x d); result the coefficients a.
@@ -194,4 +208,21 @@ export function decodeResult(buf: Buffer, t: Task, out: Float64Array): { se: num
   // copy through bytes: the buffer's offset need not be 8-aligned
   new Uint8Array(out.buffer, out.byteOffset, 8 * values).set(buf.subarray(at, at + 8 * values));
   return { se, fallbacks };
+}
+
+/** A value the coordinator put in Redis (in `parts` parts, see PART_BYTES), kept to put back. */
+export interface Stored {
+  key: string;
+  bytes: Buffer;
+  sha: string;
+  parts: number;
+}
+
+/** A pass's operand: K; or U then w; or U, X then T. */
+export function operandBytes(pass: RemotePass): Buffer {
+  switch (pass.kind) {
+    case 'solve': return bytesOf(pass.K.subarray(0, pass.d * pass.d));
+    case 'lr-solve': return Buffer.concat([bytesOf(pass.U), bytesOf(pass.w)]);
+    case 'lr-rows': return Buffer.concat([bytesOf(pass.U), bytesOf(pass.X), bytesOf(pass.T)]);
+  }
 }

@@ -4,6 +4,7 @@
 // on a thread pool so that this thread keeps the task's lock), and puts the result back as a binary
 // value. Chunks and fits read stay cached across sweeps, within a budget.
 
+import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -15,7 +16,7 @@ import { splitChunk } from '../spill.ts';
 import { SweepPool } from '../pool.ts';
 import { bullConnection, connect, type ClusterTarget } from './connection.ts';
 import type { SharedStorage } from './storage.ts';
-import { encodeResult, FORMAT, operandValues, QUEUE, sha256, taskSchema, type CodeIdentity, type Receipt, type Task } from './protocol.ts';
+import { encodeResult, FORMAT, operandValues, partKeys, QUEUE, taskSchema, type CodeIdentity, type Receipt, type Task } from './protocol.ts';
 
 export interface WorkerOptions {
   target: ClusterTarget;
@@ -36,7 +37,7 @@ export interface WorkerOptions {
 }
 
 /** A binary value read from Redis (an operand or a fit), in shared memory; `name` a fresh operand key for the threads' copies. */
-interface Stored {
+interface Fetched {
   key: string;
   sha: string;
   x: Float64Array;
@@ -72,12 +73,12 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const pool = new SweepPool(o.threads);
   const id = `${hostname()}:${process.pid}`;
   // chunks (by path) and fits (by key), least recently used first
-  const cache = new Map<string, { bytes: number; value: CachedChunk | Stored }>();
+  const cache = new Map<string, { bytes: number; value: CachedChunk | Fetched }>();
   let cached = 0;
-  let operand: Stored | null = null;
+  let operand: Fetched | null = null;
   let done = 0;
 
-  const cachedFor = <T extends CachedChunk | Stored>(key: string, make: () => T | Promise<T>): T | Promise<T> => {
+  const cachedFor = <T extends CachedChunk | Fetched>(key: string, make: () => T | Promise<T>): T | Promise<T> => {
     const hit = cache.get(key);
     if (hit !== undefined) {
       // most recently used last
@@ -101,31 +102,46 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   };
   const chunkFor = (t: Task): CachedChunk => cachedFor(t.path, () => loadChunk(t.path, chunkFromBytes(t.path, o.storage.read(t.path), t.nnz), t)) as CachedChunk;
 
-  /** A binary value of the job's, in shared memory: its size checked before it is read, its SHA-256 after. */
-  const fetch = async (key: string, sha: string, values: number, what: string): Promise<Stored> => {
+  /**
+   * A binary value of the job's (in `parts` values, see PART_BYTES), in shared memory: its sizes
+   * checked before it is read, its SHA-256 after.
+   */
+  const fetch = async (key: string, sha: string, values: number, parts: number, what: string): Promise<Fetched> => {
     const want = 8 * values;
-    const len = await redis.strlen(key);
-    if (len !== want) throw new Error(`${what} ${key}: ${len} bytes, expected ${want}`);
-    const buf = await redis.getBuffer(key);
-    if (buf === null || buf.length !== want) throw new Error(`${what} ${key}: gone or changed while read`);
-    const got = sha256(buf);
-    if (got !== sha) throw new Error(`${what} ${key}: SHA-256 ${got.slice(0, 12)}..., expected ${sha.slice(0, 12)}...`);
+    const keys = partKeys(key, parts);
+    const lens = await Promise.all(keys.map((k) => redis.strlen(k)));
+    const len = lens.reduce((a, b) => a + b, 0);
+    if (len !== want) throw new Error(`${what} ${key}: ${len} bytes in ${parts} part${parts > 1 ? 's' : ''}, expected ${want}`);
     const x = new Float64Array(new SharedArrayBuffer(want));
-    new Uint8Array(x.buffer).set(buf);
+    const into = new Uint8Array(x.buffer);
+    const hash = createHash('sha256');
+    let at = 0;
+    for (const [i, k] of keys.entries()) {
+      const buf = await redis.getBuffer(k);
+      if (buf === null || buf.length !== lens[i]) throw new Error(`${what} ${k}: gone or changed while read`);
+      into.set(buf, at);
+      hash.update(buf);
+      at += buf.length;
+    }
+    const got = hash.digest('hex');
+    if (got !== sha) throw new Error(`${what} ${key}: SHA-256 ${got.slice(0, 12)}..., expected ${sha.slice(0, 12)}...`);
     return { key, sha, x, name: nextOperandKey() };
   };
-  const operandFor = async (t: Task): Promise<Stored> => {
-    if (operand === null || operand.key !== t.operandKey || operand.sha !== t.operandSha) operand = await fetch(t.operandKey, t.operandSha, operandValues(t), 'operand');
+  const operandFor = async (t: Task): Promise<Fetched> => {
+    if (operand === null || operand.key !== t.operandKey || operand.sha !== t.operandSha) {
+      operand = null;
+      operand = await fetch(t.operandKey, t.operandSha, operandValues(t), t.operandParts, 'operand');
+    }
     return operand;
   };
   const fitFor = async (t: Extract<Task, { kind: 'lr-rows' }>): Promise<Float64Array> => {
-    const f = await cachedFor(t.fitKey, () => fetch(t.fitKey, t.fitSha, t.rows * t.k, 'fit'));
+    const f = await cachedFor(t.fitKey, () => fetch(t.fitKey, t.fitSha, t.rows * t.k, 1, 'fit'));
     if (f.sha !== t.fitSha) throw new Error(`fit ${t.fitKey}: SHA-256 ${f.sha.slice(0, 12)}..., expected ${t.fitSha.slice(0, 12)}...`);
     return f.x;
   };
 
   /** Runs a task's blocks on the pool; the values of its result and its solve blocks' figures. */
-  const solve = async (t: Task, chunk: CachedChunk, op: Stored): Promise<{ values: Float64Array; se: number[]; fallbacks: number[] }> => {
+  const solve = async (t: Task, chunk: CachedChunk, op: Fetched): Promise<{ values: Float64Array; se: number[]; fallbacks: number[] }> => {
     const sab = (len: number): Float64Array => new Float64Array(new SharedArrayBuffer(8 * len));
     const a = sab(t.nTrain);
     const arrays: SweepArrays = {

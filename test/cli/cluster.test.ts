@@ -1,8 +1,9 @@
 // complete --cluster with `lin-rfm worker` processes on a Redis of the test's own: the local spilled
 // run's bytes (predictions, kernel) with 3 workers, with the dense and the low-rank kernel, also
-// when one is killed with kill -9 while it holds a task; a wrong password and an unreachable Redis end with their exit codes and no outputs.
+// when one is killed with kill -9 while it holds a task, and over TLS; a wrong password, an
+// untrusted certificate and an unreachable Redis end with their exit codes and no outputs.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -197,6 +198,38 @@ describe(`complete --cluster (seed ${SEED}, 1,500 x 200, 30,000 observed, chunks
       await back?.stop();
     }
   }, 120_000);
+
+  it('rediss:// (TLS): with the server\'s certificate trusted (NODE_EXTRA_CA_CERTS) the local bytes; not trusted, exit 77 at once', async () => {
+    // a self-signed certificate for 127.0.0.1, its own authority
+    const cert = join(dir, 'tls-cert.pem');
+    const key = join(dir, 'tls-key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    const tls = await startRedis({ tls: { cert, key } });
+    const trusted = cleanEnv({ NODE_EXTRA_CA_CERTS: cert });
+    expect(tls.url).toMatch(/^rediss:/);
+    const w = spawn(process.execPath, [BIN, 'worker', '--cluster', tls.url, '--cluster-storage', store], { cwd: dir, env: trusted, stdio: ['ignore', 'ignore', 'pipe'] });
+    children.push(w);
+    let log = '';
+    w.stderr!.on('data', (b: Buffer) => {
+      log += b.toString();
+    });
+    try {
+      await ready({ child: w, log: () => log });
+      const r = runCli(dir, ['complete', ...common, '--output', 'tls', '--cluster', tls.url, '--cluster-storage', store], trusted);
+      expect(r.status, r.stderr).toBe(0);
+      expect(bytes('tls/predictions.csv').equals(bytes('local/predictions.csv'))).toBe(true);
+      // not trusted: a clear message and exit 77 before the input is read, not a wait for an unreachable server
+      const t0 = Date.now();
+      const bad = runCli(dir, ['complete', ...common, '--output', 'tls-bad', '--cluster', tls.url, '--cluster-storage', store, '--cluster-wait', '30'], cleanEnv());
+      expect(bad.status).toBe(77);
+      expect(bad.stderr).toMatch(/TLS failed: .*certificate.*NODE_EXTRA_CA_CERTS/);
+      expect(Date.now() - t0).toBeLessThan(20_000);
+      expect(existsSync(join(dir, 'tls-bad/report.json'))).toBe(false);
+    } finally {
+      await stop({ child: w, log: () => log });
+      await tls.stop();
+    }
+  }, 90_000);
 
   it('an unreachable Redis ends with exit 69 after --cluster-wait, writing nothing', async () => {
     const port = await freePort();

@@ -41,8 +41,12 @@ const worker = (prefix: string, workerCode = code): Promise<RunningWorker> =>
   startWorker({ target: clusterTarget(redis.url), prefix, storage: openStorage(storage), code: workerCode, threads: 1, cacheBytes: 1e9, lockMs: 5000, waitMs: 5000, holdMs: 0, log: quiet });
 
 /** A job on the cluster, on workers already started. */
-async function job(prefix: string, events: string[] = []): Promise<{ result: CompletionResult; coord: ClusterCoordinator }> {
-  const coord = await ClusterCoordinator.open({ target: clusterTarget(redis.url), prefix, storage: openStorage(storage), code, waitMs: 5000, attempts: 3, log: (e) => events.push(e) });
+async function job(prefix: string, events: string[] = [], partBytes?: number, dispatched: Array<Record<string, unknown>> = []): Promise<{ result: CompletionResult; coord: ClusterCoordinator }> {
+  const log = (e: string, fields: Record<string, unknown>): void => {
+    events.push(e);
+    if (e === 'dispatch') dispatched.push(fields);
+  };
+  const coord = await ClusterCoordinator.open({ target: clusterTarget(redis.url), prefix, storage: openStorage(storage), code, waitMs: 5000, attempts: 3, partBytes, log });
   try {
     const result = await completeAsync(problem.train, { ...opts, workers: 2, spill: { dir: join(storage, `job-${coord.job}`), chunkEntries: 600 }, remote: coord });
     return { result, coord };
@@ -124,10 +128,14 @@ describe(`a run on the cluster (seed ${SEED}, 160 x 60, 3,000 observed, chunks o
     }
   }, 120_000);
 
-  it('two jobs at once on one Redis and the same two workers each give the local bits', async () => {
+  it('two jobs at once on one Redis and the same two workers each give the local bits (one with its kernel in 4 KB parts)', async () => {
     const running = [await worker('shared'), await worker('shared')];
     try {
-      const [a, b] = await Promise.all([job('shared'), job('shared')]);
+      // the 60 x 60 kernel (28,800 bytes) in 8 parts, as a kernel past Redis's 512 MB value limit goes
+      const dispatched: Array<Record<string, unknown>> = [];
+      const [a, b] = await Promise.all([job('shared', [], 4096, dispatched), job('shared')]);
+      expect(dispatched.length).toBe(a.result.sweeps);
+      expect(dispatched.every((f) => f['operandParts'] === 8)).toBe(true);
       expect(a.coord.job).not.toBe(b.coord.job);
       expectLocalBits(a.result);
       expectLocalBits(b.result);

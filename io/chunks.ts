@@ -40,6 +40,14 @@ export function readChunk(path: string, nnz: number): ChunkEntries {
 }
 
 /** A chunk from its file's bytes however they were fetched (a shared directory, an object store); `name` for errors. */
+/**
+ * At most how large a spill file of nnz entries is: 17 bytes an entry (row, col, value, held),
+ * each column padded, and the file's schema and footer; a reader refuses a larger one unread.
+ */
+export function chunkFileBound(nnz: number): number {
+  return 24 * nnz + 65_536;
+}
+
 export function chunkFromBytes(name: string, bytes: Uint8Array, nnz: number): ChunkEntries {
   let t: Table;
   try {

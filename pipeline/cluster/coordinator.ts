@@ -14,7 +14,7 @@ import type { RemoteSolves } from '../run.ts';
 import { bullConnection, connect, within, type ClusterTarget } from './connection.ts';
 import type { SharedStorage } from './storage.ts';
 import {
-  bytesOf, decodeResult, FORMAT, jobKey, operandBytes, PART_BYTES, partKeys, QUEUE, receiptSchema, resultBytesOf, sha256, type CodeIdentity, type Stored, type Task,
+  ALIVE_RENEW_MS, ALIVE_SECONDS, bytesOf, decodeResult, FORMAT, jobKey, operandBytes, PART_BYTES, partKeys, QUEUE, receiptSchema, resultBytesOf, sha256, type CodeIdentity, type Stored, type Task,
 } from './protocol.ts';
 
 export interface CoordinatorOptions {
@@ -75,6 +75,7 @@ export class ClusterCoordinator implements RemoteSolves {
   /** The fits the pass's tasks read. */
   #passFits: Map<number, Stored> | null = null;
   #traffic: SweepTraffic | null = null;
+  readonly #alive: NodeJS.Timeout;
   readonly history: SweepTraffic[] = [];
 
   private constructor(o: CoordinatorOptions, job: string, redis: Redis, queue: Queue, events: QueueEvents) {
@@ -97,6 +98,9 @@ export class ClusterCoordinator implements RemoteSolves {
     events.on('completed', ({ jobId, returnvalue }) => this.#settle(jobId, null, returnvalue));
     events.on('failed', ({ jobId, failedReason }) => this.#settle(jobId, failedReason, null));
     // a task whose worker went silent (killed, hung) is handed to another one by BullMQ
+    // the job's heartbeat, renewed in the background (a failed renewal is for the waits to notice)
+    this.#alive = setInterval(() => void this.#beat().catch(() => undefined), ALIVE_RENEW_MS);
+    this.#alive.unref();
     events.on('stalled', ({ jobId }) => {
       if (!this.#waiters.has(jobId) || this.#traffic === null) return;
       this.#traffic.retried++;
@@ -117,7 +121,14 @@ export class ClusterCoordinator implements RemoteSolves {
       await Promise.allSettled([queue.close(), events.close()]);
       throw Errors.ClusterDown(o.target.shown, err instanceof Error ? err.message : String(err));
     }
-    return new ClusterCoordinator(o, job, redis, queue, events);
+    const coord = new ClusterCoordinator(o, job, redis, queue, events);
+    await coord.#beat();
+    return coord;
+  }
+
+  /** The job's heartbeat (see ALIVE_SECONDS). */
+  async #beat(): Promise<void> {
+    await within(this.#o.waitMs, () => this.#redis.set(jobKey(this.#o.prefix, this.job, 'alive'), '1', 'EX', ALIVE_SECONDS));
   }
 
   /** The queue's job ID of a task's attempt. */
@@ -291,6 +302,7 @@ export class ClusterCoordinator implements RemoteSolves {
 
   /** Puts the pass's operand, and the fits of these chunks' tasks, back if Redis lost them (a restart without persistence). */
   async #operandsBack(chunks: number[]): Promise<void> {
+    await this.#call(() => this.#beat());
     const stored = [this.#operand, ...chunks.map((c) => this.#passFits?.get(c) ?? null)];
     for (const v of stored) {
       if (v === null) continue;
@@ -354,6 +366,7 @@ export class ClusterCoordinator implements RemoteSolves {
 
   /** Removes the job's keys and its tasks still queued, and closes the connections. */
   async close(): Promise<void> {
+    clearInterval(this.#alive);
     if (this.#traffic !== null) this.#o.log('sweep', { ...this.#traffic });
     this.#traffic = null;
     const upTo = <T>(ms: number, f: () => Promise<T>): Promise<T | undefined> => within(ms, f).catch(() => undefined);

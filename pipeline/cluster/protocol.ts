@@ -21,6 +21,14 @@ export function jobKey(prefix: string, job: string, ...parts: Array<string | num
   return [prefix, 'job', job, ...parts].join(':');
 }
 
+/**
+ * A running job's heartbeat: its coordinator keeps `${prefix}:job:${job}:alive` for this long and
+ * renews it every ALIVE_RENEW_MS; a worker drops the tasks of a job without one (its coordinator
+ * was killed, and nobody would read their results).
+ */
+export const ALIVE_SECONDS = 600;
+export const ALIVE_RENEW_MS = 30_000;
+
 /** What must match between the coordinator and a worker for their bits to agree. */
 export interface CodeIdentity {
   version: string;

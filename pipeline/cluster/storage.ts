@@ -14,8 +14,8 @@ export interface SharedStorage {
   jobDir(job: string): string;
   /** A chunk file's name in the storage, from where the coordinator wrote it. */
   nameOf(localPath: string): string;
-  /** A chunk file's bytes, by its name in the storage (a worker's read). */
-  read(name: string): Uint8Array;
+  /** A chunk file's bytes, by its name in the storage (a worker's read); refused if larger than maxBytes. */
+  read(name: string, maxBytes: number): Uint8Array;
 }
 
 /** The storage `spec` names: a directory (or file:///DIR). Other schemes are refused, for now. */
@@ -40,9 +40,11 @@ function directoryStorage(dir: string): SharedStorage {
     shown: root,
     jobDir: (job) => join(root, `job-${job}`),
     nameOf: (localPath) => relative(root, resolve(localPath)).split(sep).join('/'),
-    read: (name) => {
+    read: (name, maxBytes) => {
       const file = resolve(root, ...name.split('/'));
       if (!file.startsWith(root + sep)) throw new Error(`chunk ${name} leaves the storage`);
+      const size = statSync(file).size;
+      if (size > maxBytes) throw new Error(`chunk ${name}: ${size} bytes, more than the ${maxBytes} its task allows`);
       return readFileSync(file);
     },
   };

@@ -8,15 +8,15 @@ import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { chunkFromBytes, type ChunkEntries } from '../../io/chunks.ts';
+import { chunkFileBound, chunkFromBytes, type ChunkEntries } from '../../io/chunks.ts';
 import type { Csr } from '../../engine/csr.ts';
 import { nextOperandKey, type Block, type SweepArrays } from '../blocks.ts';
 import { chunkShare, type LowRankArrays } from '../lowrank-blocks.ts';
 import { splitChunk } from '../spill.ts';
 import { SweepPool } from '../pool.ts';
-import { bullConnection, connect, type ClusterTarget } from './connection.ts';
+import { bullConnection, connect, within, type ClusterTarget } from './connection.ts';
 import type { SharedStorage } from './storage.ts';
-import { encodeResult, FORMAT, operandValues, partKeys, QUEUE, taskSchema, type CodeIdentity, type Receipt, type Task } from './protocol.ts';
+import { encodeResult, FORMAT, jobKey, operandValues, partKeys, QUEUE, taskSchema, type CodeIdentity, type Receipt, type Task } from './protocol.ts';
 
 export interface WorkerOptions {
   target: ClusterTarget;
@@ -100,7 +100,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     const v = make();
     return v instanceof Promise ? v.then(keep) : keep(v);
   };
-  const chunkFor = (t: Task): CachedChunk => cachedFor(t.path, () => loadChunk(t.path, chunkFromBytes(t.path, o.storage.read(t.path), t.nnz), t)) as CachedChunk;
+  const chunkFor = (t: Task): CachedChunk => cachedFor(t.path, () => loadChunk(t.path, chunkFromBytes(t.path, o.storage.read(t.path, chunkFileBound(t.nnz)), t.nnz), t)) as CachedChunk;
 
   /**
    * A binary value of the job's (in `parts` values, see PART_BYTES), in shared memory: its sizes
@@ -200,6 +200,8 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     const own = `${o.prefix}:job:${t.job}:`;
     const keys = [t.resultKey, t.operandKey, ...(t.kind === 'lr-rows' ? [t.fitKey] : [])];
     if (!keys.every((key) => key.startsWith(own))) throw new Error(`task keys outside ${own}*`);
+    const alive = jobKey(o.prefix, t.job, 'alive');
+    if ((await redis.exists(alive)) === 0) throw new Error(`job ${t.job} has no coordinator any more (${alive} is gone): task dropped`);
     const ts = performance.now();
     const where = { job: t.job, sweep: t.sweep, pass: t.pass, kind: t.kind, chunk: t.chunk };
     o.log('task-start', where);
@@ -232,7 +234,22 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   });
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      await worker.close();
+      // the task in hand is finished first; but with Redis gone for longer than the wait its result
+      // could not be delivered, and BullMQ's close would wait for Redis for ever: then it is dropped
+      let downSince: number | null = null;
+      let watch: NodeJS.Timeout | undefined;
+      const gone = new Promise<'gone'>((r) => {
+        watch = setInterval(() => {
+          downSince = redis.status === 'ready' ? null : (downSince ?? Date.now());
+          if (downSince !== null && Date.now() - downSince > o.waitMs) r('gone');
+        }, 500);
+      });
+      const how = await Promise.race([worker.close(), gone]).finally(() => clearInterval(watch));
+      if (how === 'gone') {
+        o.log('stopping', { why: `Redis gone for ${Math.round(o.waitMs / 1000)} s: the task in hand, if any, is dropped` });
+        await within(3000, () => worker.close(true)).catch(() => undefined);
+        await within(1000, () => worker.disconnect()).catch(() => undefined);
+      }
       await pool.close();
       redis.disconnect();
       resolveClosed();

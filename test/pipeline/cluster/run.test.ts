@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Worker } from 'bullmq';
+import { Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { completeAsync } from '../../../pipeline/run.ts';
@@ -15,7 +15,7 @@ import { generateLowRank, unobservedPairs } from '../../../engine/synthetic.ts';
 import { clusterTarget } from '../../../pipeline/cluster/connection.ts';
 import { ClusterCoordinator } from '../../../pipeline/cluster/coordinator.ts';
 import { startWorker, type RunningWorker } from '../../../pipeline/cluster/worker.ts';
-import { codeIdentity, QUEUE, type Task } from '../../../pipeline/cluster/protocol.ts';
+import { codeIdentity, FORMAT, QUEUE, type Task } from '../../../pipeline/cluster/protocol.ts';
 import { exitCodes, LinRfmError } from '../../../config/errors.ts';
 import { openStorage } from '../../../pipeline/cluster/storage.ts';
 import { startRedis, type TestRedis } from '../../../bench/redis.ts';
@@ -209,6 +209,34 @@ describe(`a run on the cluster (seed ${SEED}, 160 x 60, 3,000 observed, chunks o
       await (back as TestRedis | null)?.stop();
     }
   }, 120_000);
+
+  it('a task whose job has no coordinator any more (no heartbeat) is dropped unsolved; a worker whose Redis is gone still stops', async () => {
+    const own = await startRedis();
+    const target = clusterTarget(own.url);
+    const w = await startWorker({ target, prefix: 'orphan', storage: openStorage(storage), code, threads: 1, cacheBytes: 1e9, lockMs: 5000, waitMs: 1500, holdMs: 0, log: quiet });
+    const queue = new Queue(QUEUE, { connection: { host: '127.0.0.1', port: own.port, maxRetriesPerRequest: null }, prefix: 'orphan' });
+    const events = new QueueEvents(QUEUE, { connection: { host: '127.0.0.1', port: own.port, maxRetriesPerRequest: null }, prefix: 'orphan' });
+    try {
+      await events.waitUntilReady();
+      const job = '0123456789abcdef';
+      const key = (...p: Array<string | number>): string => ['orphan', 'job', job, ...p].join(':');
+      const task: Task = {
+        kind: 'solve', format: FORMAT, code, job, sweep: 0, pass: 0, chunk: 0, path: `job-${job}/chunk-00000.arrow`, rows: 1, nnz: 1, nTrain: 1, nVal: 0, d: 1,
+        ranges: [[0, 1, 0, 0]], operandKey: key('operand', 0, 0), operandSha: '0'.repeat(64), operandParts: 1, resultKey: key('result', 0, 0, 0), lambda: 1,
+      };
+      const failed = new Promise<string>((r) => events.on('failed', ({ failedReason }) => r(failedReason)));
+      await queue.add('solve', task, { attempts: 1 });
+      expect(await failed).toMatch(/job 0123456789abcdef has no coordinator any more/);
+      expect(w.tasks()).toBe(0);
+    } finally {
+      await Promise.all([queue.close(), events.close()]);
+      await own.stop();
+    }
+    // Redis gone: close() gives up on it after the worker's wait instead of waiting for ever
+    const t0 = Date.now();
+    await w.close();
+    expect(Date.now() - t0).toBeLessThan(15_000);
+  }, 60_000);
 
   it('a worker of another version refuses the tasks: the job ends with exit code 76 (E_PROTOCOL)', async () => {
     const old = await worker('versions', codeIdentity('0.0.1'));

@@ -29,13 +29,14 @@ describe('shared storage', () => {
       writeFileSync(join(dir, 'chunk-00000.arrow'), 'bytes');
       const name = s.nameOf(join(dir, 'chunk-00000.arrow'));
       expect(name).toBe('job-0123456789abcdef/chunk-00000.arrow');
-      expect(Buffer.from(s.read(name)).toString()).toBe('bytes');
+      expect(Buffer.from(s.read(name, 5)).toString()).toBe('bytes');
+      expect(() => s.read(name, 4)).toThrow(/5 bytes, more than the 4/);
     }
   });
 
   it('refuses a name leaving the directory, a missing directory (66) and other schemes (64)', () => {
     const s = openStorage(root);
-    expect(() => s.read('../etc/passwd')).toThrow(/leaves the storage/);
+    expect(() => s.read('../etc/passwd', 1e9)).toThrow(/leaves the storage/);
     expect(codeOf(() => openStorage(join(root, 'missing')))).toBe(exitCodes.E_MISSING_INPUT);
     expect(codeOf(() => openStorage('s3://bucket/prefix'))).toBe(exitCodes.E_USAGE);
   });

@@ -1,9 +1,9 @@
-// Scale-out from the command line: `complete --cluster URL` opens the coordinator's side
+// Scale-out from the command line: `complete --cluster URL` (and `predict --cluster URL`) opens the coordinator's side
 // (pipeline/cluster/coordinator.ts) before the load, and `lin-rfm worker --cluster URL` runs the
 // worker role until SIGTERM or SIGINT (the task in hand finished first, then exit 0).
 
 import { Errors } from '../config/errors.ts';
-import type { CompleteSettings } from '../config/settings.ts';
+import type { ClusterSettings } from '../config/settings.ts';
 import { parseBytes } from '../config/units.ts';
 import { clusterTarget } from '../pipeline/cluster/connection.ts';
 import { ClusterCoordinator } from '../pipeline/cluster/coordinator.ts';
@@ -25,7 +25,7 @@ export interface OpenCluster {
   summary(): Record<string, unknown>;
 }
 
-export async function openCluster(s: CompleteSettings, progress: Progress): Promise<OpenCluster | undefined> {
+export async function openCluster(s: ClusterSettings & { tune?: string | undefined }, progress: Progress): Promise<OpenCluster | undefined> {
   if (s.cluster === undefined) return undefined;
   if (s.clusterStorage === undefined) throw Errors.Usage('--cluster: a run on the cluster needs --cluster-storage DIR, a directory every worker reads');
   const storage = openStorage(s.clusterStorage);

@@ -9,17 +9,15 @@ import { Errors } from '../config/errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import type { KeyDictionary } from '../io/key-dictionary.ts';
 import { readModel, type StoredModel } from '../io/model.ts';
-import { centered, clipTo, rowBiases, uncenter, type Center } from '../engine/center.ts';
+import { centered, clipTo, rowBiases, type Center } from '../engine/center.ts';
 import { csrFromTriplets, type Csr } from '../engine/csr.ts';
-import { predictWithModel } from '../engine/prediction.ts';
+import { csrRows, FOLD_ROWS, topKOfRows } from '../engine/prediction.ts';
 import { isParquet, readObserved } from '../pipeline/inputs.ts';
 import { writeKeyedTable, type TopKLists } from '../pipeline/outputs.ts';
 import { openOutputFolder } from '../pipeline/outdir.ts';
 import { peakRssBytes, VERSION } from './report.ts';
 import { withInput } from '../pipeline/stdin.ts';
 
-/** Rows solved together: one call of the fold-in, rows x candidates predictions. */
-const CHUNK_ROWS = 256;
 
 export interface FoldInTopK {
   /** The rows (indices into `observed`) to list; all of them when null. */
@@ -42,40 +40,17 @@ export function foldInTopK(model: StoredModel, observed: Csr, k: number, o: Fold
   const cands = o.candidates ?? Int32Array.from({ length: model.d }, (_, j) => j);
   const lm = { d: model.d, K: model.K, lowRank: model.lowRank, lambda: model.lambda, scale: model.scale, transposed: false, alpha: model.alpha };
   const out = { rows: [] as number[], cols: [] as number[], scores: [] as number[], ranks: [] as number[] };
-  for (let c0 = 0; c0 < rows.length; c0 += CHUNK_ROWS) {
-    const chunk = rows.subarray(c0, Math.min(rows.length, c0 + CHUNK_ROWS));
+  for (let c0 = 0; c0 < rows.length; c0 += FOLD_ROWS) {
+    const chunk = rows.subarray(c0, Math.min(rows.length, c0 + FOLD_ROWS));
     // the chunk's rows as a CSR of their own, so a call costs the chunk, not the input
-    const rowPtr = new Int32Array(chunk.length + 1);
-    chunk.forEach((i, q) => { rowPtr[q + 1] = rowPtr[q]! + observed.rowPtr[i + 1]! - observed.rowPtr[i]!; });
-    const colIdx = new Int32Array(rowPtr[chunk.length]!);
-    const values = new Float64Array(rowPtr[chunk.length]!);
-    chunk.forEach((i, q) => {
-      colIdx.set(observed.colIdx.subarray(observed.rowPtr[i]!, observed.rowPtr[i + 1]!), rowPtr[q]!);
-      values.set(observed.values.subarray(observed.rowPtr[i]!, observed.rowPtr[i + 1]!), rowPtr[q]!);
+    const sub = csrRows(observed, chunk);
+    const rowBias = Float64Array.from(chunk, (i) => o.rowBias[i]!);
+    topKOfRows(lm, sub, rowBias, o.center, cands, k, o.excludeSeen, (q, col, score, rank) => {
+      out.rows.push(chunk[q]!);
+      out.cols.push(col);
+      out.scores.push(score);
+      out.ranks.push(rank);
     });
-    const sub: Csr = { nRows: chunk.length, nCols: model.d, rowPtr, colIdx, values };
-    const pr = new Int32Array(chunk.length * cands.length);
-    const pc = new Int32Array(chunk.length * cands.length);
-    const global = new Int32Array(chunk.length * cands.length);
-    for (let q = 0; q < chunk.length; q++) {
-      pr.fill(q, q * cands.length, (q + 1) * cands.length);
-      global.fill(chunk[q]!, q * cands.length, (q + 1) * cands.length);
-      pc.set(cands, q * cands.length);
-    }
-    const pred = uncenter(o.center, o.rowBias, global, pc, predictWithModel(lm, sub, pr, pc));
-    for (let q = 0; q < chunk.length; q++) {
-      const seen = new Set(colIdx.subarray(rowPtr[q]!, rowPtr[q + 1]!));
-      const order: number[] = [];
-      for (let e = 0; e < cands.length; e++) if (!(o.excludeSeen && seen.has(cands[e]!))) order.push(e);
-      const base = q * cands.length;
-      order.sort((a, b) => pred[base + b]! - pred[base + a]! || cands[a]! - cands[b]!);
-      for (let r = 0; r < Math.min(k, order.length); r++) {
-        out.rows.push(chunk[q]!);
-        out.cols.push(cands[order[r]!]!);
-        out.scores.push(pred[base + order[r]!]!);
-        out.ranks.push(r + 1);
-      }
-    }
   }
   return { rows: Int32Array.from(out.rows), cols: Int32Array.from(out.cols), scores: Float64Array.from(out.scores), ranks: Int32Array.from(out.ranks) };
 }

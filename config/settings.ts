@@ -62,7 +62,7 @@ export interface IoSettings {
   duplicates: Duplicates;
 }
 
-export interface CompleteSettings extends EngineSettings, IoSettings {
+interface CompleteOnly {
   center: CenterKind;
   outliers: OutlierPolicy;
   outlierLimit: number;
@@ -76,20 +76,26 @@ export interface CompleteSettings extends EngineSettings, IoSettings {
   memoryBudget?: number;
   spill: SpillWhen;
   workDir?: string;
-  spillChunk: number;
   checkpointEvery: number;
   checkpoint?: string;
   resume: boolean;
-  /** Scale-out (pipeline/cluster/): the Redis URL, the shared storage, the key prefix, the wait, the credentials. */
+}
+
+/** Scale-out (pipeline/cluster/): the Redis URL, the shared storage, the key prefix, the wait, the credentials. */
+export interface ClusterSettings {
   cluster?: string;
   clusterStorage?: string;
   clusterPrefix: string;
   clusterWait: number;
   clusterUser?: string;
   clusterPassword?: string;
+  /** Entries a chunk (a task of the cluster's), and of a spilled run's chunks. */
+  spillChunk: number;
 }
 
-export interface PredictSettings extends IoSettings {
+export interface CompleteSettings extends EngineSettings, IoSettings, ClusterSettings, CompleteOnly {}
+
+export interface PredictSettings extends IoSettings, ClusterSettings {
   model: string;
   predict?: string;
   topK?: number;
@@ -105,6 +111,9 @@ const engineKeys: Record<keyof EngineSettings, true> = {
   alpha: true, lambda: true, lambdaSchedule: true, lambdaFactor: true, lambdaPlateau: true, momentum: true, maxSweeps: true,
   patience: true, tol: true, validation: true, agop: true, root: true, kernel: true, kernelRank: true, seed: true, workers: true,
 };
+const clusterKeys: Record<keyof ClusterSettings, true> = {
+  cluster: true, clusterStorage: true, clusterPrefix: true, clusterWait: true, clusterUser: true, clusterPassword: true, spillChunk: true,
+};
 const ioKeys: Record<keyof IoSettings, true> = {
   quiet: true, input: true, output: true, predict: true, rowKey: true, colKey: true, valueKey: true, format: true, coldStart: true, clip: true, delimiter: true, filter: true, duplicates: true,
 };
@@ -116,11 +125,10 @@ const ioKeys: Record<keyof IoSettings, true> = {
 export const settingKeys: { [C in JobCommand]: Record<keyof SettingsOf[C], true> } = {
   demo: { ...engineKeys, quiet: true, output: true, rows: true, cols: true, rank: true, observed: true, dataSeed: true },
   complete: {
-    ...engineKeys, ...ioKeys, center: true, outliers: true, outlierLimit: true, topK: true, evaluate: true, tune: true, full: true, memoryBudget: true, spill: true, workDir: true, spillChunk: true,
-    checkpointEvery: true, checkpoint: true, resume: true,
-    cluster: true, clusterStorage: true, clusterPrefix: true, clusterWait: true, clusterUser: true, clusterPassword: true,
+    ...engineKeys, ...ioKeys, ...clusterKeys, center: true, outliers: true, outlierLimit: true, topK: true, evaluate: true, tune: true, full: true, memoryBudget: true,
+    spill: true, workDir: true, checkpointEvery: true, checkpoint: true, resume: true,
   },
-  predict: { ...ioKeys, model: true, predict: true, topK: true },
+  predict: { ...ioKeys, ...clusterKeys, model: true, predict: true, topK: true },
 };
 
 /**

@@ -126,17 +126,17 @@ export const keyDefs: readonly KeyDef[] = [
   def('memoryBudget', '--memory-budget <size>', 'bytes', bytes, 'refuse a job whose memory estimate exceeds this (bytes, or 1500M, 4G, 512MiB; default 80% of RAM)', ['complete']),
   def('spill', '--spill <when>', 'choice', choice(['auto', 'always', 'never']), 'load and sweep through files in --work-dir instead of memory: auto (when the load or the run could exceed --memory-budget) | always | never', ['complete'], { choices: ['auto', 'always', 'never'], default: 'auto' }),
   def('workDir', '--work-dir <dir>', 'string', z.string().min(1), 'directory for the spilled load\'s buckets and the spill chunks (default OUTPUT/spill; removed when the job ends)', ['complete']),
-  def('spillChunk', '--spill-chunk <entries>', 'int', intMin(1), 'observed entries per spill chunk', ['complete'], { default: 1_000_000 }),
+  def('spillChunk', '--spill-chunk <entries>', 'int', intMin(1), 'observed entries per spill chunk (predict --cluster: observed entries and pairs a task)', ['complete', 'predict'], { default: 1_000_000 }),
   def('checkpointEvery', '--checkpoint-every <n>', 'int', intMin(0), 'write a checkpoint every n sweeps (0: only on SIGTERM/SIGINT)', ['complete'], { default: 10 }),
   def('checkpoint', '--checkpoint <file>', 'string', z.string().min(1), 'checkpoint file (default OUTPUT/checkpoint.lrfm; removed once the outputs are written)', ['complete']),
   def('resume', '--resume', 'boolean', z.boolean(), 'continue from the checkpoint if there is one (same input and engine options); bit-identical to an uninterrupted run', ['complete'], { default: false }),
   // scale-out
-  def('cluster', '--cluster <url>', 'string', z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'), 'run the sweeps\' row solves on the workers of this Redis (redis://HOST:PORT, rediss:// for TLS; lin-rfm worker): a spilled run of the dense kernel, the same bits as here', ['complete']),
-  def('clusterStorage', '--cluster-storage <dir>', 'string', z.string().min(1), 'a directory every worker reads at the same path given to it (--cluster-storage of lin-rfm worker): the run\'s chunk files go to a job directory in it', ['complete']),
-  def('clusterPrefix', '--cluster-prefix <p>', 'string', z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (1 to 64)'), 'Redis key prefix of the queue (the workers\' own); each job\'s keys are under PREFIX:job:ID', ['complete'], { default: 'lin-rfm' }),
-  def('clusterWait', '--cluster-wait <s>', 'int', intMin(1), 'seconds to wait for an unreachable Redis (at the start, and mid-run) before giving up (exit 69)', ['complete'], { default: 60 }),
-  def('clusterUser', '--cluster-user <name>', 'string', z.string().min(1), 'Redis ACL user (default: the URL\'s, else none)', ['complete']),
-  def('clusterPassword', '--cluster-password <p>', 'string', z.string().min(1), 'Redis password: better from LINRFM_CLUSTER_PASSWORD or the config file than a flag; never logged or reported', ['complete'], { secret: true }),
+  def('cluster', '--cluster <url>', 'string', z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'), 'run the sweeps\' row solves (and the low-rank operator\'s rows; predict: the fold-in) on the workers of this Redis (redis://HOST:PORT, rediss:// for TLS; lin-rfm worker): the same bits as here', ['complete', 'predict']),
+  def('clusterStorage', '--cluster-storage <dir>', 'string', z.string().min(1), 'a directory every worker reads at the same path given to it (--cluster-storage of lin-rfm worker): the run\'s chunk files go to a job directory in it', ['complete', 'predict']),
+  def('clusterPrefix', '--cluster-prefix <p>', 'string', z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (1 to 64)'), 'Redis key prefix of the queue (the workers\' own); each job\'s keys are under PREFIX:job:ID', ['complete', 'predict'], { default: 'lin-rfm' }),
+  def('clusterWait', '--cluster-wait <s>', 'int', intMin(1), 'seconds to wait for an unreachable Redis (at the start, and mid-run) before giving up (exit 69)', ['complete', 'predict'], { default: 60 }),
+  def('clusterUser', '--cluster-user <name>', 'string', z.string().min(1), 'Redis ACL user (default: the URL\'s, else none)', ['complete', 'predict']),
+  def('clusterPassword', '--cluster-password <p>', 'string', z.string().min(1), 'Redis password: better from LINRFM_CLUSTER_PASSWORD or the config file than a flag; never logged or reported', ['complete', 'predict'], { secret: true }),
 ];
 
 /** LINRFM_MAX_SWEEPS for maxSweeps. */

@@ -1,5 +1,6 @@
 // Predictions from a kernel: for rows in training (the model, a sweep's probe) and rows folded in.
 
+import { uncenter, type Center } from './center.ts';
 import type { Csr } from './csr.ts';
 import { woodburyRow, woodburyScratch } from '../kernels/index.ts';
 import type { LowRankFit, LowRankKernel } from './lowrank.ts';
@@ -30,6 +31,52 @@ export function predictWithModel(model: LinRfmModel, observed: Csr, rows: Int32A
   return model.lowRank === undefined
     ? predictInput(data, model.K, model.lambda, null, false, rows, cols, o)
     : predictLowRank(data, model.lowRank, model.lambda, null, false, rows, cols, o);
+}
+
+/** Rows folded in together for top-k lists: one call of the fold-in, rows x candidates predictions. */
+export const FOLD_ROWS = 256;
+
+/** Rows `rows` of m as a CSR of their own (in that order). */
+export function csrRows(m: Csr, rows: Int32Array): Csr {
+  const rowPtr = new Int32Array(rows.length + 1);
+  rows.forEach((i, q) => { rowPtr[q + 1] = rowPtr[q]! + m.rowPtr[i + 1]! - m.rowPtr[i]!; });
+  const colIdx = new Int32Array(rowPtr[rows.length]!);
+  const values = new Float64Array(rowPtr[rows.length]!);
+  rows.forEach((i, q) => {
+    colIdx.set(m.colIdx.subarray(m.rowPtr[i]!, m.rowPtr[i + 1]!), rowPtr[q]!);
+    values.set(m.values.subarray(m.rowPtr[i]!, m.rowPtr[i + 1]!), rowPtr[q]!);
+  });
+  return { nRows: rows.length, nCols: m.nCols, rowPtr, colIdx, values };
+}
+
+/**
+ * Each row q of `sub` (rows folded in, in the model's columns, centred) ranked by fold-in over the
+ * candidate columns: the scores in the data's units (the centering's offsets added, rowBias[q] the
+ * row's), the best k handed to `emit` in order (rank 1 first), ties to the lower column, a row's
+ * observed columns left out with `excludeSeen`. Rows are independent: any grouping of the rows
+ * gives the same lists.
+ */
+export function topKOfRows(
+  model: LinRfmModel, sub: Csr, rowBias: Float64Array, center: Center, cands: Int32Array, k: number, excludeSeen: boolean,
+  emit: (q: number, col: number, score: number, rank: number) => void,
+): void {
+  const n = sub.nRows;
+  const m = cands.length;
+  const pr = new Int32Array(n * m);
+  const pc = new Int32Array(n * m);
+  for (let q = 0; q < n; q++) {
+    pr.fill(q, q * m, (q + 1) * m);
+    pc.set(cands, q * m);
+  }
+  const pred = uncenter(center, rowBias, pr, pc, predictWithModel(model, sub, pr, pc));
+  for (let q = 0; q < n; q++) {
+    const seen = new Set(sub.colIdx.subarray(sub.rowPtr[q]!, sub.rowPtr[q + 1]!));
+    const order: number[] = [];
+    for (let e = 0; e < m; e++) if (!(excludeSeen && seen.has(cands[e]!))) order.push(e);
+    const base = q * m;
+    order.sort((a, b) => pred[base + b]! - pred[base + a]! || cands[a]! - cands[b]!);
+    for (let r = 0; r < Math.min(k, order.length); r++) emit(q, cands[order[r]!]!, pred[base + order[r]!]!, r + 1);
+  }
 }
 
 /** Pairs in input coordinates grouped by oriented row (a counting sort), so each row is solved once; out-of-range pairs get NaN. */

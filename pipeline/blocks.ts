@@ -2,7 +2,9 @@
 // thread or a pool worker).
 
 import { dgemm, dgemmPackB, dgemmPacked, dgemmPackedFree, createRowSolver, kernelImpl, type PackedB, type RowSolver } from '../kernels/index.ts';
+import type { Center } from '../engine/center.ts';
 import type { Csr } from '../engine/csr.ts';
+import type { LinRfmModel } from '../engine/options.ts';
 import { runLowRankBlock, type LowRankArrays, type LowRankBlock } from './lowrank-blocks.ts';
 import { accumulateQ, predictEntry, rowScratch, solveRows, yhatRows, type ColumnIndex, type RowScratch } from '../engine/sweep.ts';
 
@@ -107,11 +109,15 @@ export interface RemoteChunk {
  * A pass of a sweep over all chunks, done on the cluster: the dense form's row solves (kernel K,
  * d x d), the low-rank form's row solves (U d x k, w), or the rows' phase of its operator G X
  * (U, X d x p, T = U^T X, over the fit bs (n x k) that the pass `fit` named when it was solved).
+ * Or predict's fold-in (`fold`, sweep and pass 0): the chunks' rows solved with a saved model's
+ * kernel, their pairs predicted, and with topK > 0 their best topK columns ranked (the rows'
+ * biases `rowBias`, named `fit`, and the model's centering for the scores).
  */
 export type RemotePass = { sweep: number; pass: number; d: number; chunks: RemoteChunk[] } & (
   | { kind: 'solve'; lambda: number; K: Float64Array }
   | { kind: 'lr-solve'; k: number; tauK: number; lambda: number; U: Float64Array; w: Float64Array }
   | { kind: 'lr-rows'; k: number; p: number; c: number; U: Float64Array; X: Float64Array; T: Float64Array; fit: number; bs: Float64Array }
+  | { kind: 'fold'; model: Pick<LinRfmModel, 'K' | 'lowRank' | 'lambda' | 'scale'>; center: Center; topK: number; fit: number; rowBias: Float64Array }
 );
 
 export interface BlockResult {

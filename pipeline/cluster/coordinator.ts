@@ -14,7 +14,7 @@ import type { RemoteSolves } from '../run.ts';
 import { bullConnection, connect, within, type ClusterTarget } from './connection.ts';
 import type { SharedStorage } from './storage.ts';
 import {
-  ALIVE_RENEW_MS, ALIVE_SECONDS, bytesOf, decodeResult, FORMAT, jobKey, operandBytes, PART_BYTES, partKeys, QUEUE, receiptSchema, resultBytesOf, sha256, type CodeIdentity, type Stored, type Task,
+  ALIVE_RENEW_MS, ALIVE_SECONDS, bytesOf, decodeResult, FORMAT, jobKey, operandBytes, taskOf, PART_BYTES, partKeys, QUEUE, receiptSchema, resultBytesOf, sha256, type CodeIdentity, type Stored, type Task,
 } from './protocol.ts';
 
 export interface CoordinatorOptions {
@@ -146,7 +146,7 @@ export class ClusterCoordinator implements RemoteSolves {
 
   /** Publishes a pass's operand (and the fits it reads) and one task per chunk. */
   async dispatch(pass: RemotePass): Promise<void> {
-    const { sweep, d } = pass;
+    const { sweep } = pass;
     const bytes = operandBytes(pass);
     const operandSha = sha256(bytes);
     const operandKey = jobKey(this.#o.prefix, this.job, 'operand', sweep, pass.pass);
@@ -165,43 +165,32 @@ export class ClusterCoordinator implements RemoteSolves {
     tr.passes++;
     tr.tasks += pass.chunks.length;
     tr.bytesOut += bytes.length;
-    this.#passFits = pass.kind === 'lr-rows' ? await this.#fitsOf(pass) : null;
+    this.#passFits = pass.kind === 'lr-rows' ? await this.#fitsOf(pass.fit, pass.bs, pass.k, pass.chunks)
+      : pass.kind === 'fold' ? await this.#fitsOf(pass.fit, pass.rowBias, 1, pass.chunks) : null;
     this.#pending = new Map();
-    const tasks = pass.chunks.map((c): Task => {
-      const base = {
-        format: FORMAT, code: this.#o.code, job: this.job, sweep, pass: pass.pass, chunk: c.chunk, path: this.#o.storage.nameOf(c.path),
-        rows: c.rows, nnz: c.nnz, nTrain: c.nTrain, nVal: c.nVal, d, ranges: c.ranges, operandKey, operandSha, operandParts, resultKey: '',
-      };
-      switch (pass.kind) {
-        case 'solve': return { ...base, kind: 'solve', lambda: pass.lambda };
-        case 'lr-solve': return { ...base, kind: 'lr-solve', k: pass.k, tauK: pass.tauK, lambda: pass.lambda };
-        case 'lr-rows': {
-          const fit = this.#passFits!.get(c.chunk)!;
-          return { ...base, kind: 'lr-rows', k: pass.k, p: pass.p, c: pass.c, fitKey: fit.key, fitSha: fit.sha };
-        }
-      }
-    });
+    const common = { format: FORMAT, code: this.#o.code, job: this.job, operandKey, operandSha, operandParts };
+    const tasks = pass.chunks.map((c) => taskOf(pass, c, this.#o.storage.nameOf(c.path), common, this.#passFits?.get(c.chunk)));
     await this.#send(tasks.map((task) => ({ task, attempt: 0 })));
     this.#o.log('dispatch', { sweep, pass: pass.pass, kind: pass.kind, tasks: tasks.length, operandBytes: bytes.length, operandParts });
   }
 
   /**
-   * The chunks' fits a pass of the operator reads (their rows' bs), put in Redis the first time a
-   * fit is named. The sweep loop names a fit afresh whenever it solves it again, so a name seen
-   * before still holds the same values.
+   * The chunks' fits a pass reads (their rows' k values each in `bs`: the operator's bs, the fold-in's
+   * row biases), put in Redis the first time a fit is named. The sweep loop names a fit afresh
+   * whenever it solves it again, so a name seen before still holds the same values.
    */
-  async #fitsOf(pass: Extract<RemotePass, { kind: 'lr-rows' }>): Promise<Map<number, Stored>> {
-    const known = this.#fits.get(pass.fit);
+  async #fitsOf(name: number, bs: Float64Array, k: number, chunks: RemotePass['chunks']): Promise<Map<number, Stored>> {
+    const known = this.#fits.get(name);
     if (known !== undefined) return known;
     const fits = new Map<number, Stored>();
-    for (const c of pass.chunks) {
-      const bytes = bytesOf(pass.bs.subarray(c.r0 * pass.k, (c.r0 + c.rows) * pass.k));
-      const fit: Stored = { key: jobKey(this.#o.prefix, this.job, 'fit', pass.fit, c.chunk), bytes, sha: sha256(bytes), parts: 1 };
+    for (const c of chunks) {
+      const bytes = bytesOf(bs.subarray(c.r0 * k, (c.r0 + c.rows) * k));
+      const fit: Stored = { key: jobKey(this.#o.prefix, this.job, 'fit', name, c.chunk), bytes, sha: sha256(bytes), parts: 1 };
       await this.#put(fit);
       this.#traffic!.bytesOut += bytes.length;
       fits.set(c.chunk, fit);
     }
-    this.#fits.set(pass.fit, fits);
+    this.#fits.set(name, fits);
     // the extrapolation reads two fits: the current sweep's and the previous one's; older ones go
     while (this.#fits.size > 2) {
       const [oldest, old] = this.#fits.entries().next().value as [number, Map<number, Stored>];

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { kernelFma, kernelImpl } from '../../kernels/index.ts';
-import type { RemotePass } from '../blocks.ts';
+import type { RemoteChunk, RemotePass } from '../blocks.ts';
 
 /**
  * The format of tasks, operands and results; a worker refuses a task of another format. 2: task
@@ -99,9 +99,38 @@ export const taskSchema = z.discriminatedUnion('kind', [
   z.object({ ...taskBase, kind: z.literal('solve'), lambda: z.number().finite().positive() }).strict(),
   z.object({ ...taskBase, kind: z.literal('lr-solve'), k: rank, tauK: z.number().finite().nonnegative(), lambda: z.number().finite().positive() }).strict(),
   z.object({ ...taskBase, kind: z.literal('lr-rows'), k: rank, p: rank, c: z.number().finite().positive(), fitKey: key, fitSha: digest }).strict(),
+  z.object({
+    ...taskBase, kind: z.literal('fold'), lambda: z.number().finite().positive(), scale: z.number().finite().positive(),
+    /** The kernel's rank (low-rank form), 0 for the dense one; its tauK. */
+    k: z.number().int().nonnegative().max(100_000), tauK: z.number().finite().nonnegative(),
+    center: z.object({ kind: z.enum(['none', 'mean', 'bias']), mean: z.number().finite(), reg: z.number().finite().nonnegative() }).strict(),
+    topK: z.number().int().nonnegative().max(100_000),
+    /** The chunk's rows' biases (centering 'bias'). */
+    fitKey: key, fitSha: digest,
+  }).strict(),
 ]);
 
 export type Task = z.infer<typeof taskSchema>;
+
+/** The task of one chunk of a pass (its result key still to be named); `fit` the chunk's fit, for the passes that read one. */
+export function taskOf(
+  pass: RemotePass, c: RemoteChunk, path: string, common: Pick<Task, 'format' | 'code' | 'job' | 'operandKey' | 'operandSha' | 'operandParts'>, fit: Stored | undefined,
+): Task {
+  const base = { ...common, sweep: pass.sweep, pass: pass.pass, chunk: c.chunk, path, rows: c.rows, nnz: c.nnz, nTrain: c.nTrain, nVal: c.nVal, d: pass.d, ranges: c.ranges, resultKey: '' };
+  const fitOf = (): { fitKey: string; fitSha: string } => ({ fitKey: fit!.key, fitSha: fit!.sha });
+  switch (pass.kind) {
+    case 'solve': return { ...base, kind: 'solve', lambda: pass.lambda };
+    case 'lr-solve': return { ...base, kind: 'lr-solve', k: pass.k, tauK: pass.tauK, lambda: pass.lambda };
+    case 'lr-rows': return { ...base, kind: 'lr-rows', k: pass.k, p: pass.p, c: pass.c, ...fitOf() };
+    case 'fold': {
+      const { model: m, center } = pass;
+      return {
+        ...base, kind: 'fold', lambda: m.lambda, scale: m.scale, k: m.lowRank?.k ?? 0, tauK: m.lowRank?.tauK ?? 0,
+        center: { kind: center.kind, mean: center.mean, reg: center.reg }, topK: pass.topK, ...fitOf(),
+      };
+    }
+  }
+}
 
 /** Doubles of a task's operand. */
 export function operandValues(t: Task): number {
@@ -109,6 +138,8 @@ export function operandValues(t: Task): number {
     case 'solve': return t.d * t.d;
     case 'lr-solve': return t.d * t.k + t.k;
     case 'lr-rows': return t.d * t.k + (t.d + t.k) * t.p;
+    // the kernel (K, or U then w), then the column biases of a 'bias' centering
+    case 'fold': return (t.k === 0 ? t.d * t.d : t.d * t.k + t.k) + (t.center.kind === 'bias' ? t.d : 0);
   }
 }
 
@@ -118,12 +149,14 @@ export function resultValues(t: Task): number {
     case 'solve': return t.nTrain;
     case 'lr-solve': return t.rows * t.k;
     case 'lr-rows': return (t.k + t.d) * t.p;
+    // the pairs' predictions, then per row topK (column, score) pairs, column -1 where a row has fewer
+    case 'fold': return t.nVal + 2 * t.rows * t.topK;
   }
 }
 
 /** Solve blocks report their squared error and fallbacks; the operator's row groups report nothing. */
 export function resultBlocks(t: Task): number {
-  return t.kind === 'lr-rows' ? 0 : t.ranges.length;
+  return t.kind === 'lr-rows' || t.kind === 'fold' ? 0 : t.ranges.length;
 }
 
 /** What a task's job returns through the queue (JSON): where the binary result is, and its digest. */
@@ -226,11 +259,16 @@ export interface Stored {
   parts: number;
 }
 
-/** A pass's operand: K; or U then w; or U, X then T. */
+/** A pass's operand: K; or U then w; or U, X then T; or a model's kernel and column biases. */
 export function operandBytes(pass: RemotePass): Buffer {
   switch (pass.kind) {
     case 'solve': return bytesOf(pass.K.subarray(0, pass.d * pass.d));
     case 'lr-solve': return Buffer.concat([bytesOf(pass.U), bytesOf(pass.w)]);
     case 'lr-rows': return Buffer.concat([bytesOf(pass.U), bytesOf(pass.X), bytesOf(pass.T)]);
+    case 'fold': {
+      const { K, lowRank } = pass.model;
+      const kernel = lowRank === undefined ? [bytesOf(K.subarray(0, pass.d * pass.d))] : [bytesOf(lowRank.U), bytesOf(lowRank.w)];
+      return Buffer.concat([...kernel, ...(pass.center.kind === 'bias' ? [bytesOf(pass.center.colBias)] : [])]);
+    }
   }
 }

@@ -15,6 +15,7 @@ import { chunkShare, type LowRankArrays } from '../lowrank-blocks.ts';
 import { splitChunk } from '../spill.ts';
 import { SweepPool } from '../pool.ts';
 import { bullConnection, connect, within, type ClusterTarget } from './connection.ts';
+import { foldChunk } from './fold.ts';
 import type { SharedStorage } from './storage.ts';
 import { encodeResult, FORMAT, jobKey, operandValues, partKeys, QUEUE, taskSchema, type CodeIdentity, type Receipt, type Task } from './protocol.ts';
 
@@ -134,14 +135,18 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     }
     return operand;
   };
-  const fitFor = async (t: Extract<Task, { kind: 'lr-rows' }>): Promise<Float64Array> => {
-    const f = await cachedFor(t.fitKey, () => fetch(t.fitKey, t.fitSha, t.rows * t.k, 1, 'fit'));
+  const fitFor = async (t: Extract<Task, { kind: 'lr-rows' | 'fold' }>): Promise<Float64Array> => {
+    const f = await cachedFor(t.fitKey, () => fetch(t.fitKey, t.fitSha, t.kind === 'fold' ? t.rows : t.rows * t.k, 1, 'fit'));
     if (f.sha !== t.fitSha) throw new Error(`fit ${t.fitKey}: SHA-256 ${f.sha.slice(0, 12)}..., expected ${t.fitSha.slice(0, 12)}...`);
     return f.x;
   };
 
   /** Runs a task's blocks on the pool; the values of its result and its solve blocks' figures. */
   const solve = async (t: Task, chunk: CachedChunk, op: Fetched): Promise<{ values: Float64Array; se: number[]; fallbacks: number[] }> => {
+    if (t.kind === 'fold') {
+      const rowBias = t.topK > 0 && t.center.kind === 'bias' ? await fitFor(t) : new Float64Array(0);
+      return { values: await foldChunk(t, chunk, op.x, rowBias), se: [], fallbacks: [] };
+    }
     const sab = (len: number): Float64Array => new Float64Array(new SharedArrayBuffer(8 * len));
     const a = sab(t.nTrain);
     const arrays: SweepArrays = {

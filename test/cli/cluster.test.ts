@@ -1,5 +1,6 @@
 // complete --cluster with `lin-rfm worker` processes on a Redis of the test's own: the local spilled
-// run's bytes (predictions, kernel) with 3 workers, with the dense and the low-rank kernel, also
+// run's bytes (predictions, kernel) with 3 workers, with the dense and the low-rank kernel (and
+// predict's fold-in), also
 // when one is killed with kill -9 while it holds a task, and over TLS; a wrong password, an
 // untrusted certificate and an unreachable Redis end with their exit codes and no outputs.
 
@@ -54,7 +55,12 @@ async function ready(w: Worker): Promise<void> {
 }
 
 function coordinate(out: string, extra: string[] = []): Promise<{ status: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, 'complete', ...common, ...extra, '--output', out, '--cluster', redis.url, '--cluster-storage', store], { cwd: dir, env: env(), stdio: ['ignore', 'ignore', 'pipe'] });
+  return spawnCli(['complete', ...common, ...extra, '--output', out, '--cluster', redis.url, '--cluster-storage', store]);
+}
+
+/** A command run without blocking this process (the workers' logs keep flowing). */
+function spawnCli(args: string[]): Promise<{ status: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: env(), stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(child);
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => {
@@ -104,6 +110,19 @@ describe(`complete --cluster (seed ${SEED}, 1,500 x 200, 30,000 observed, chunks
     const lrReport = JSON.parse(readFileSync(join(dir, 'cluster-lr/report.json'), 'utf8'));
     expect(lrReport.kernel.form).toBe('low-rank');
     expect(lrReport.cluster.sweeps[0].passes).toBeGreaterThan(1);
+
+    // predict --cluster: the fold-in of every row (pairs and top-k lists) gives a local predict's bytes, either kernel
+    for (const m of ['local', 'local-lr']) {
+      const args = ['predict', '--model', `${m}/model`, '--input', 'train.csv', '--predict', 'truth.csv', '--top-k', '5', '--spill-chunk', '5000', '--quiet'];
+      const here = runCli(dir, [...args, '--output', `p-${m}`], env());
+      expect(here.status, here.stderr).toBe(0);
+      const there = await spawnCli([...args, '--output', `pc-${m}`, '--cluster', redis.url, '--cluster-storage', store]);
+      expect(there.status, there.stderr).toBe(0);
+      for (const f of ['predictions.csv', 'topk.csv']) expect(bytes(`pc-${m}/${f}`).equals(bytes(`p-${m}/${f}`)), `${m} ${f}`).toBe(true);
+      const pr = JSON.parse(readFileSync(join(dir, `pc-${m}/report.json`), 'utf8'));
+      expect(pr.cluster.sweeps[0].tasks).toBeGreaterThanOrEqual(5);
+    }
+    expect(readdirSync(store)).toEqual([]);
 
     // a fourth worker holds every task it takes: killed with kill -9 while holding one, its task goes to the others
     const victim = startWorker({ LINRFM_WORKER_HOLD_MS: '600000' });

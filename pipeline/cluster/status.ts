@@ -1,5 +1,5 @@
 // `lin-rfm cluster status`: what a Redis holds for lin-rfm under a prefix: the workers connected
-// (BullMQ's client list), the tasks by state, and the jobs running (their kernels' keys: one job,
+// (BullMQ's client list), the tasks by state, and the jobs running (their heartbeat keys: one job,
 // its latest sweep, its tasks waiting and in hand).
 
 import { Queue } from 'bullmq';
@@ -28,18 +28,24 @@ export async function clusterStatus(target: ClusterTarget, prefix: string, waitM
     }));
     const tasks = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
     const jobs = new Map<string, { job: string; sweep: number; waiting: number; active: number }>();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:job:*:kernel:*`, 'COUNT', 1000);
-      for (const k of keys) {
-        const m = /:job:([0-9a-f]{16}):kernel:(\d+)$/.exec(k);
-        if (m === null) continue;
-        const j = jobs.get(m[1]!) ?? { job: m[1]!, sweep: 0, waiting: 0, active: 0 };
-        j.sweep = Math.max(j.sweep, Number(m[2]));
-        jobs.set(m[1]!, j);
-      }
-      cursor = next;
-    } while (cursor !== '0');
+    const scan = async (pattern: string, each: (key: string) => void): Promise<void> => {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        keys.forEach(each);
+        cursor = next;
+      } while (cursor !== '0');
+    };
+    // a job runs while its heartbeat is there; its latest sweep is that of its latest operand
+    await scan(`${prefix}:job:*:alive`, (k) => {
+      const m = /:job:([0-9a-f]{16}):alive$/.exec(k);
+      if (m !== null) jobs.set(m[1]!, { job: m[1]!, sweep: 0, waiting: 0, active: 0 });
+    });
+    await scan(`${prefix}:job:*:operand:*`, (k) => {
+      const m = /:job:([0-9a-f]{16}):operand:(\d+):/.exec(k);
+      const j = m === null ? undefined : jobs.get(m[1]!);
+      if (j !== undefined) j.sweep = Math.max(j.sweep, Number(m![2]));
+    });
     for (const [state, list] of [['waiting', await queue.getWaiting(0, 9999)], ['active', await queue.getActive(0, 9999)]] as const) {
       for (const t of list) {
         const parsed = taskSchema.safeParse(t.data);

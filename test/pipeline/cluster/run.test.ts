@@ -18,6 +18,7 @@ import { startWorker, type RunningWorker } from '../../../pipeline/cluster/worke
 import { codeIdentity, FORMAT, QUEUE, type Task } from '../../../pipeline/cluster/protocol.ts';
 import { exitCodes, LinRfmError } from '../../../config/errors.ts';
 import { openStorage } from '../../../pipeline/cluster/storage.ts';
+import { clusterStatus } from '../../../pipeline/cluster/status.ts';
 import { startRedis, type TestRedis } from '../../../bench/redis.ts';
 
 const SEED = 29;
@@ -210,7 +211,7 @@ describe(`a run on the cluster (seed ${SEED}, 160 x 60, 3,000 observed, chunks o
     }
   }, 120_000);
 
-  it('a task whose job has no coordinator any more (no heartbeat) is dropped unsolved; a worker whose Redis is gone still stops', async () => {
+  it('a task whose job has no coordinator any more (no heartbeat) is dropped unsolved; cluster status lists a job by its heartbeat; a worker whose Redis is gone still stops', async () => {
     const own = await startRedis();
     const target = clusterTarget(own.url);
     const w = await startWorker({ target, prefix: 'orphan', storage: openStorage(storage), code, threads: 1, cacheBytes: 1e9, lockMs: 5000, waitMs: 1500, holdMs: 0, log: quiet });
@@ -228,6 +229,13 @@ describe(`a run on the cluster (seed ${SEED}, 160 x 60, 3,000 observed, chunks o
       await queue.add('solve', task, { attempts: 1 });
       expect(await failed).toMatch(/job 0123456789abcdef has no coordinator any more/);
       expect(w.tasks()).toBe(0);
+      // cluster status lists a job while its coordinator's heartbeat is there, and the worker
+      const coord = await ClusterCoordinator.open({ target, prefix: 'orphan', storage: openStorage(storage), code, waitMs: 5000, attempts: 3, log: quiet });
+      const st = await clusterStatus(target, 'orphan', 5000);
+      expect(st.jobs.map((j) => j.job)).toEqual([coord.job]);
+      expect(st.workers.length).toBe(1);
+      await coord.close();
+      expect((await clusterStatus(target, 'orphan', 5000)).jobs).toEqual([]);
     } finally {
       await Promise.all([queue.close(), events.close()]);
       await own.stop();

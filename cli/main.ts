@@ -162,6 +162,7 @@ export function buildProgram(): Command {
     .description("run one of the paper's comparisons (or the ratings one) and write a CSV table and SVG figures: completion-samples, regression-samples, time-vs-size, alpha, ratings")
     .argument('<name>', 'completion-samples | regression-samples | time-vs-size | alpha | ratings')
     .option('--quick', 'the small grid, minutes on 2 cores (the default)')
+    .option('--medium', 'completion-samples: the published matrix size (500 x 500) in under an hour')
     .option('--full', 'the grid at the published sizes (hours)')
     .option('--smoke', 'the smallest grid, seconds: checks the command end to end, not the claims')
     .option('--output <dir>', 'where the CSV, SVG and report.json go (default out/experiments/NAME)')
@@ -169,6 +170,12 @@ export function buildProgram(): Command {
       const seeds = v.split(',').map((x) => Number(x.trim()));
       if (seeds.length === 0 || seeds.some((x) => !Number.isInteger(x) || x < 0)) throw Errors.Usage(`--seeds: expected integers >= 0 separated by commas, got "${v}"`);
       return seeds;
+    })
+    .option('--resume', 'take the cells already in OUTPUT/NAME.cells.jsonl (a run in parts) instead of running them again')
+    .option('--cells <first-last>', 'run only the grid\'s cells first to last (numbered from 0, in the grid\'s order; the report says how many it has)', (v: string) => {
+      const m = /^(\d+)-(\d+)$/.exec(v.trim());
+      if (m === null || Number(m[1]) > Number(m[2])) throw Errors.Usage(`--cells: expected FIRST-LAST with FIRST <= LAST, e.g. 0-99, got "${v}"`);
+      return [Number(m[1]), Number(m[2])] as const;
     })
     .option('--quiet', 'no progress output')
     .action(cmdExperiment);

@@ -3,6 +3,7 @@
 
 export { experiments, findExperiment } from './experiments/index.ts';
 export type { Experiment, ExperimentOptions, ExperimentOutput, Grid } from './experiments/types.ts';
+export { CellsMismatch, CellStore, type CellCounts, type CellOptions } from './experiments/cells.ts';
 export { completeDln } from './baselines/dln.ts';
 export { completeIrls } from './baselines/irls.ts';
 export { completeSoftImpute } from './baselines/softimpute.ts';

@@ -5,7 +5,8 @@ import { complete } from '../../pipeline/index.ts';
 import type { Series } from '../svg.ts';
 import { Rng } from '../../kernels/index.ts';
 import { generateLowRank, unobservedPairs, type StopReason } from '../../engine/index.ts';
-import { defineExperiment, experimentOutput, medianCurve, recordCell, writeChart, writeCsv } from './common.ts';
+import { CellStore } from './cells.ts';
+import { defineExperiment, experimentOutput, medianCurve, runCell, writeChart, writeCsv } from './common.ts';
 import { sampleUnobserved } from './time-vs-size.ts';
 import type { ExperimentOptions, ExperimentOutput } from './types.ts';
 
@@ -83,7 +84,7 @@ function label(size: string, observed: number, momentum: number): string {
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
 
 /** Runs every (size, alpha, momentum, seed) cell, writes alpha.csv, alpha-error.svg and alpha-sweeps.svg. */
-export async function runAlpha(grid: AlphaGrid, outDir: string, log: ExperimentOptions['log']): Promise<ExperimentOutput> {
+export async function runAlpha(grid: AlphaGrid, outDir: string, log: ExperimentOptions['log'], cells: CellStore<AlphaRecord> = CellStore.memory()): Promise<ExperimentOutput> {
   const t0 = performance.now();
   const records: AlphaRecord[] = [];
   for (const sz of grid.sizes) {
@@ -102,19 +103,20 @@ export async function runAlpha(grid: AlphaGrid, outDir: string, log: ExperimentO
       };
       for (const momentum of grid.momenta) {
         for (const alpha of grid.alphas) {
-          const ts = performance.now();
-          let sweepsToTarget = Number.NaN;
-          const res = complete(prob.train, { alpha, momentum, seed, maxSweeps: sz.maxSweeps }, (info, probe) => {
-            if (Number.isFinite(sweepsToTarget)) return;
-            probe.predict(rows, cols, pred);
-            if (relError() <= grid.target) sweepsToTarget = info.sweep + 1;
+          await runCell(cells, `${size} rank ${sz.rank} m=${sz.observed} seed ${seed} momentum ${momentum} alpha ${alpha}`, records, log, () => {
+            const ts = performance.now();
+            let sweepsToTarget = Number.NaN;
+            const res = complete(prob.train, { alpha, momentum, seed, maxSweeps: sz.maxSweeps }, (info, probe) => {
+              if (Number.isFinite(sweepsToTarget)) return;
+              probe.predict(rows, cols, pred);
+              if (relError() <= grid.target) sweepsToTarget = info.sweep + 1;
+            });
+            res.predict(rows, cols, pred);
+            return [{
+              size, rank: sz.rank, observed: sz.observed, alpha, momentum, seed, relError: relError(),
+              sweeps: res.sweeps, bestSweep: res.bestSweep, sweepsToTarget, seconds: (performance.now() - ts) / 1000, stop: res.stopReason,
+            }];
           });
-          res.predict(rows, cols, pred);
-          const rec: AlphaRecord = {
-            size, rank: sz.rank, observed: sz.observed, alpha, momentum, seed, relError: relError(),
-            sweeps: res.sweeps, bestSweep: res.bestSweep, sweepsToTarget, seconds: (performance.now() - ts) / 1000, stop: res.stopReason,
-          };
-          await recordCell(records, rec, log, { ...rec });
         }
       }
     }

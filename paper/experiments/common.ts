@@ -3,7 +3,9 @@
 // Experiment built from the three grids, so that each experiment file holds only its grid and its
 // measurements.
 
+import { join } from 'node:path';
 import { writeFileAtomic } from '../../pipeline/index.ts';
+import { CellStore, gridId } from './cells.ts';
 import { lineChart, type ChartOptions, type Series } from '../svg.ts';
 import type { Experiment, ExperimentOptions, ExperimentOutput, Grid } from './types.ts';
 
@@ -74,28 +76,45 @@ export function experimentOutput(t0: number, csv: string, svg: string[], summary
   return { csv: [csv], svg, summary: { ...summary, cells, seconds: (performance.now() - t0) / 1000 } };
 }
 
-export interface ExperimentSpec<G> {
+export interface ExperimentSpec<G, R> {
   name: string;
   description: string;
-  grids: Readonly<Record<Grid, G>>;
+  grids: Readonly<Record<Exclude<Grid, 'medium'>, G>> & { medium?: G };
   /** The grid with its seeds replaced (ExperimentOptions.seeds, from --seeds). */
   withSeeds: (grid: G, seeds: number[]) => G;
-  run: (grid: G, outDir: string, log: ExperimentOptions['log']) => Promise<ExperimentOutput>;
+  /** Runs the grid, each unit of work through `cells` (so that it resumes and slices). */
+  run: (grid: G, outDir: string, log: ExperimentOptions['log'], cells: CellStore<R>) => Promise<ExperimentOutput>;
 }
 
 export interface GridExperiment<G> extends Experiment {
   gridFor(g: Grid): G;
 }
 
-export function defineExperiment<G>(spec: ExperimentSpec<G>): GridExperiment<G> {
-  const gridFor = (g: Grid): G => spec.grids[g];
+export function defineExperiment<G, R>(spec: ExperimentSpec<G, R>): GridExperiment<G> {
+  const gridFor = (g: Grid): G => {
+    const grid = spec.grids[g];
+    if (grid === undefined) throw new RangeError(`experiment ${spec.name} has no ${g} grid`);
+    return grid;
+  };
   return {
     name: spec.name,
     description: spec.description,
+    grids: (['smoke', 'quick', 'medium', 'full'] as const).filter((g) => spec.grids[g] !== undefined),
     gridFor,
-    run: (o) => {
-      const grid = gridFor(o.grid);
-      return spec.run(o.seeds ? spec.withSeeds(grid, o.seeds) : grid, o.outDir, o.log);
+    run: async (o) => {
+      const base = gridFor(o.grid);
+      const grid = o.seeds ? spec.withSeeds(base, o.seeds) : base;
+      const cells = CellStore.open<R>(join(o.outDir, `${spec.name}.cells.jsonl`), spec.name, gridId(grid), o.cells ?? { resume: false });
+      const out = await spec.run(grid, o.outDir, o.log, cells);
+      return { ...out, cells: { ...cells.counts } };
     },
   };
+}
+
+/** Runs one unit of work of a grid through the cells file and records what it gave (see CellStore.cell). */
+export async function runCell<R extends object>(
+  cells: CellStore<R>, key: string, records: R[], log: ExperimentOptions['log'], compute: () => Promise<R[]> | R[],
+): Promise<void> {
+  const got = await cells.cell(key, compute);
+  for (const rec of got.records) await recordCell(records, rec, log, { ...rec, ...(got.resumed ? { resumed: true } : {}) });
 }

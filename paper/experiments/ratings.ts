@@ -11,7 +11,8 @@ import {
 } from '../../engine/index.ts';
 import { completeSoftImpute } from '../baselines/softimpute.ts';
 import type { Series } from '../svg.ts';
-import { defineExperiment, experimentOutput, median, recordCell, writeChart, writeCsv } from './common.ts';
+import { CellStore } from './cells.ts';
+import { defineExperiment, experimentOutput, median, runCell as runGridCell, writeChart, writeCsv } from './common.ts';
 import type { ExperimentOptions, ExperimentOutput } from './types.ts';
 
 export interface RatingsSize {
@@ -175,19 +176,28 @@ async function runCell(grid: RatingsGrid, sz: RatingsSize, seed: number, train: 
   await record('linrfm-tuned', t0, best.score(tr, tc), best.score, best.setting);
 }
 
-export async function runRatings(grid: RatingsGrid, outDir: string, log: ExperimentOptions['log']): Promise<ExperimentOutput> {
+export async function runRatings(
+  grid: RatingsGrid, outDir: string, log: ExperimentOptions['log'], cells: CellStore<RatingsRecord> = CellStore.memory(),
+): Promise<ExperimentOutput> {
   const t0 = performance.now();
   const records: RatingsRecord[] = [];
   for (const sz of grid.sizes) {
     const size = `${sz.rows}x${sz.cols}`;
     for (const seed of sz.seeds) {
-      const p = generateRatings({ rows: sz.rows, cols: sz.cols, observed: sz.observed, rank: sz.rank, noise: grid.noise, seed });
-      const train: Csr = { ...p.train, values: p.train.values.map(star) };
-      const test = { ...p.test, values: p.test.values.map(star) };
-      await runCell(grid, sz, seed, train, test, async (method, ts, pred, score, picked = '') => {
-        const seconds = (performance.now() - ts) / 1000;
-        const rec: RatingsRecord = { size, seed, method, testRmse: rmse(pred, test.values), ndcg10: ndcgAt10(train, test, score), seconds, picked };
-        await recordCell(records, rec, log, { ...rec });
+      // a cell is one (size, seed): its data and every method on it
+      await runGridCell(cells, `${size} seed ${seed}`, records, log, async () => {
+        const p = generateRatings({ rows: sz.rows, cols: sz.cols, observed: sz.observed, rank: sz.rank, noise: grid.noise, seed });
+        const train: Csr = { ...p.train, values: p.train.values.map(star) };
+        const test = { ...p.test, values: p.test.values.map(star) };
+        const got: RatingsRecord[] = [];
+        await runCell(grid, sz, seed, train, test, async (method, ts, pred, score, picked = '') => {
+          const seconds = (performance.now() - ts) / 1000;
+          const rec: RatingsRecord = { size, seed, method, testRmse: rmse(pred, test.values), ndcg10: ndcgAt10(train, test, score), seconds, picked };
+          got.push(rec);
+          log('method', { ...rec });
+          await new Promise((resolve) => setImmediate(resolve));
+        });
+        return got;
       });
     }
   }

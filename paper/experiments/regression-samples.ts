@@ -8,7 +8,8 @@ import { irls } from '../regression/irls.ts';
 import { lasso } from '../regression/lasso.ts';
 import { sparseRegression, type SparseRegressionProblem } from '../regression/synthetic.ts';
 import { relativeError, type SolveResult } from '../regression/types.ts';
-import { defineExperiment, experimentOutput, medianCurve, recordCell, writeChart, writeCsv } from './common.ts';
+import { CellStore } from './cells.ts';
+import { defineExperiment, experimentOutput, medianCurve, runCell, writeChart, writeCsv } from './common.ts';
 import type { ExperimentOptions, ExperimentOutput } from './types.ts';
 
 /**
@@ -113,6 +114,7 @@ export interface CellRecord {
   relError: number;
   iterations: number;
   seconds: number;
+  converged: boolean;
 }
 
 const COLORS: Record<Method, string> = {
@@ -136,6 +138,7 @@ export async function runRegressionSamples(
   g: RegressionSamplesGrid,
   outDir: string,
   log: ExperimentOptions['log'],
+  cells: CellStore<CellRecord> = CellStore.memory(),
 ): Promise<ExperimentOutput> {
   const t0 = performance.now();
   const records: CellRecord[] = [];
@@ -143,11 +146,12 @@ export async function runRegressionSamples(
     for (const n of g.ns) {
       const P = sparseRegression({ n, d: g.d, s: g.s, seed, values: g.values });
       for (const method of g.methods) {
-        const ts = performance.now();
-        const r = runMethod(method, P, g);
-        const seconds = (performance.now() - ts) / 1000;
-        const rec: CellRecord = { d: g.d, s: g.s, n, method, seed, relError: relativeError(r.beta, P.beta), iterations: r.iterations, seconds };
-        await recordCell(records, rec, log, { ...rec, converged: r.converged });
+        await runCell(cells, `d ${g.d} s ${g.s} n ${n} seed ${seed} ${method}`, records, log, () => {
+          const ts = performance.now();
+          const r = runMethod(method, P, g);
+          const seconds = (performance.now() - ts) / 1000;
+          return [{ d: g.d, s: g.s, n, method, seed, relError: relativeError(r.beta, P.beta), iterations: r.iterations, seconds, converged: r.converged }];
+        });
       }
     }
   }

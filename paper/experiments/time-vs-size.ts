@@ -5,7 +5,8 @@ import { complete } from '../../pipeline/index.ts';
 import type { Series } from '../svg.ts';
 import { Rng } from '../../kernels/index.ts';
 import { findEntry, generateLowRank, type Csr, type EngineOptions, type RootMethod, type StopReason } from '../../engine/index.ts';
-import { defineExperiment, experimentOutput, median, medianCurve, recordCell, writeChart, writeCsv } from './common.ts';
+import { CellStore } from './cells.ts';
+import { defineExperiment, experimentOutput, median, medianCurve, runCell, writeChart, writeCsv } from './common.ts';
 import type { ExperimentOptions, ExperimentOutput } from './types.ts';
 
 /**
@@ -109,7 +110,7 @@ export function sampleUnobserved(m: Csr, count: number, rng: Rng): { rows: Int32
   return { rows, cols };
 }
 
-function runCell(grid: TimeVsSizeGrid, d: number, method: TimeMethod, seed: number): TimeRecord {
+function measureCell(grid: TimeVsSizeGrid, d: number, method: TimeMethod, seed: number): TimeRecord {
   const n = grid.rowsPerCol * d;
   const observed = Math.min(Math.round(grid.oversampling * grid.rank * n * Math.log(d)), Math.floor((n * d) / 2));
   const prob = generateLowRank({ rows: n, cols: d, rank: grid.rank, observed, seed });
@@ -156,14 +157,15 @@ function runCell(grid: TimeVsSizeGrid, d: number, method: TimeMethod, seed: numb
 const COLORS = ['#d62728', '#1f77b4', '#ff7f0e', '#17becf', '#2ca02c', '#9467bd'];
 
 /** Runs every (d, method, seed) cell, writes time-vs-size.csv and two log-log figures. */
-export async function runTimeVsSize(grid: TimeVsSizeGrid, outDir: string, log: ExperimentOptions['log']): Promise<ExperimentOutput> {
+export async function runTimeVsSize(
+  grid: TimeVsSizeGrid, outDir: string, log: ExperimentOptions['log'], cells: CellStore<TimeRecord> = CellStore.memory(),
+): Promise<ExperimentOutput> {
   const t0 = performance.now();
   const records: TimeRecord[] = [];
   for (const d of grid.dims) {
     for (const seed of grid.seeds) {
       for (const method of grid.methods) {
-        const rec = runCell(grid, d, method, seed);
-        await recordCell(records, rec, log, { ...rec });
+        await runCell(cells, `d ${d} seed ${seed} ${method.label}`, records, log, () => [measureCell(grid, d, method, seed)]);
       }
     }
   }

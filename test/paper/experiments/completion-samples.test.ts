@@ -1,7 +1,7 @@
 // The completion-samples experiment on a reduced grid: CSV rows and columns, progress events, the
 // figure's labels; by name through the executable on the smoke grid, and its usage errors.
 
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -80,6 +80,30 @@ describe('lin-rfm experiment completion-samples', () => {
     for (const sz of smokeGrid.sizes) {
       for (const m of sz.methods) expect(rows.some((x) => x[0] === `${sz.rows}x${sz.cols}` && x[3] === m), m).toBe(true);
     }
+  });
+
+  it('--cells runs a slice of the grid and --resume the rest, the same numbers for the cells run before; another grid\'s cells are refused', async () => {
+    const out = await tempDir('completion-samples-cells-');
+    const csv = (): string[] => readFileSync(join(out, 'completion-samples.csv'), 'utf8').trimEnd().split('\n').slice(1);
+    const report = (): { cells: Record<string, unknown> } => JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    const part = experiment('completion-samples', '--smoke', '--cells', '0-4', '--output', out, '--quiet');
+    expect(part.code, part.stderr).toBe(0);
+    const total = smokeGrid.sizes.reduce((n, sz) => n + sz.observed.length * sz.seeds.length * sz.methods.length, 0);
+    expect(report().cells).toEqual({ total, ran: 5, resumed: 0, skipped: total - 5, slice: [0, 4] });
+    const first = csv();
+    expect(first).toHaveLength(5);
+    const rest = experiment('completion-samples', '--smoke', '--resume', '--output', out, '--quiet');
+    expect(rest.code, rest.stderr).toBe(0);
+    expect(report().cells).toEqual({ total, ran: total - 5, resumed: 5, skipped: 0, slice: null });
+    const all = csv();
+    expect(all).toHaveLength(total);
+    // the resumed cells' rows, as the first part wrote them
+    for (const row of first) expect(all).toContain(row);
+    const other = experiment('completion-samples', '--smoke', '--resume', '--seeds', '5', '--output', out, '--quiet');
+    expect(other.code).toBe(64);
+    expect(other.stderr).toMatch(/^lin-rfm: experiment completion-samples --resume: .*cells of another grid/);
+    const bad = experiment('completion-samples', '--smoke', '--cells', '5-2', '--output', out, '--quiet');
+    expect(bad.code).toBe(64);
   });
 
   it('--smoke with --quick, and an unknown name, exit 64 with one line and write nothing', async () => {

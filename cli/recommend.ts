@@ -13,7 +13,7 @@ import { centered, clipTo, rowBiases, type Center } from '../engine/center.ts';
 import { csrFromTriplets, type Csr } from '../engine/csr.ts';
 import { csrRows, FOLD_ROWS, topKOfRows } from '../engine/prediction.ts';
 import { isParquet, readObserved } from '../pipeline/inputs.ts';
-import { writeKeyedTable, type TopKLists } from '../pipeline/outputs.ts';
+import { topKCollector, writeKeyedTable, type TopKLists } from '../pipeline/outputs.ts';
 import { openOutputFolder } from '../pipeline/outdir.ts';
 import { peakRssBytes, VERSION } from './report.ts';
 import { withInput } from '../pipeline/stdin.ts';
@@ -39,20 +39,15 @@ export function foldInTopK(model: StoredModel, observed: Csr, k: number, o: Fold
   const rows = o.rows ?? Int32Array.from({ length: observed.nRows }, (_, i) => i);
   const cands = o.candidates ?? Int32Array.from({ length: model.d }, (_, j) => j);
   const lm = { d: model.d, K: model.K, lowRank: model.lowRank, lambda: model.lambda, scale: model.scale, transposed: false, alpha: model.alpha };
-  const out = { rows: [] as number[], cols: [] as number[], scores: [] as number[], ranks: [] as number[] };
+  const out = topKCollector();
   for (let c0 = 0; c0 < rows.length; c0 += FOLD_ROWS) {
     const chunk = rows.subarray(c0, Math.min(rows.length, c0 + FOLD_ROWS));
     // the chunk's rows as a CSR of their own, so a call costs the chunk, not the input
     const sub = csrRows(observed, chunk);
     const rowBias = Float64Array.from(chunk, (i) => o.rowBias[i]!);
-    topKOfRows(lm, sub, rowBias, o.center, cands, k, o.excludeSeen, (q, col, score, rank) => {
-      out.rows.push(chunk[q]!);
-      out.cols.push(col);
-      out.scores.push(score);
-      out.ranks.push(rank);
-    });
+    topKOfRows(lm, sub, rowBias, o.center, cands, k, o.excludeSeen, (q, col, score, rank) => out.add(chunk[q]!, col, score, rank));
   }
-  return { rows: Int32Array.from(out.rows), cols: Int32Array.from(out.cols), scores: Float64Array.from(out.scores), ranks: Int32Array.from(out.ranks) };
+  return out.lists();
 }
 
 /** The observed entries of an input in a model's columns, centred as training centred them. */

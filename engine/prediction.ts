@@ -91,21 +91,35 @@ function groupPairs(data: PreparedData, n: number, d: number, rows: Int32Array, 
   const count = rows.length;
   const orow = new Int32Array(count);
   const ocol = new Int32Array(count);
-  const start = new Int32Array(n + 1);
   for (let e = 0; e < count; e++) {
     const i = data.transposed ? cols[e]! : rows[e]!;
     const j = data.transposed ? rows[e]! : cols[e]!;
     const ok = i >= 0 && i < n && j >= 0 && j < d;
     orow[e] = ok ? i : -1;
     ocol[e] = j;
-    if (ok) start[i + 1]!++;
-    else out[e] = Number.NaN;
+    if (!ok) out[e] = Number.NaN;
+  }
+  return { ocol, ...rowOrder(n, count, (e) => orow[e]!) };
+}
+
+/**
+ * Items 0..count-1 grouped by their row (rowOf: a row in 0..n-1, or -1 to leave one out), each
+ * row's in their own order: row i's are order[start[i]..start[i+1]).
+ */
+export function rowOrder(n: number, count: number, rowOf: (e: number) => number): { start: Int32Array; order: Int32Array } {
+  const start = new Int32Array(n + 1);
+  for (let e = 0; e < count; e++) {
+    const i = rowOf(e);
+    if (i >= 0) start[i + 1]!++;
   }
   for (let i = 0; i < n; i++) start[i + 1]! += start[i]!;
   const order = new Int32Array(start[n]!);
   const next = start.slice(0, n);
-  for (let e = 0; e < count; e++) if (orow[e]! >= 0) order[next[orow[e]!]!++] = e;
-  return { ocol, start, order };
+  for (let e = 0; e < count; e++) {
+    const i = rowOf(e);
+    if (i >= 0) order[next[i]!++] = e;
+  }
+  return { start, order };
 }
 
 /**

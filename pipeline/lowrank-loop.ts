@@ -13,10 +13,10 @@ import { initialSchedule, nextStep, recordFit, scheduleOf, stopAfterFit, type Sc
 import { checkpointAfter, completionOf, sumSolves } from './loopsteps.ts';
 import { chooseRank, eigenAtRank, packedRank, RANK_LAST_SWEEP } from '../engine/rank.ts';
 import { ResumeMismatch, type EngineState, type RunControl } from '../engine/state.ts';
-import { nextOperandKey, type Block, type BlockResult, type RemoteChunk } from './blocks.ts';
+import { nextOperandKey, type Block, type BlockResult } from './blocks.ts';
 import { chunkShare } from './lowrank-blocks.ts';
 import { allocLowRank, type LowRankSetup } from './lowrank-setup.ts';
-import type { Chunk } from './spill.ts';
+import { remoteChunk } from './spill.ts';
 
 /** Power steps of the first sweep, which has no previous subspace to start from. */
 export const FIRST_POWER_STEPS = 6;
@@ -86,9 +86,6 @@ export function* lowRankLoop(
     if (passAt.sweep !== sweep) passAt = { sweep, next: 0 };
     return passAt.next++;
   };
-  const remoteChunk = (c: Chunk, ranges: Array<[number, number, number, number]>): RemoteChunk => ({
-    chunk: c.index, path: c.path, r0: c.r0, rows: c.r1 - c.r0, nnz: c.nnz, nTrain: c.nTrain, nVal: c.nVal, ranges,
-  });
 
   // Row solves with slot s's kernel: all rows at once in memory, chunk after chunk when spilled
   function* solve(s: number, lambda: number, withValidation: boolean): Generator<Block[], BlockResult[], BlockResult[]> {

@@ -138,6 +138,23 @@ export interface TopKLists {
   ranks: Int32Array;
 }
 
+/** Top-k lists built one entry at a time, in the order they are added. */
+export function topKCollector(): { add(row: number, col: number, score: number, rank: number): void; lists(): TopKLists } {
+  const rows: number[] = [];
+  const cols: number[] = [];
+  const scores: number[] = [];
+  const ranks: number[] = [];
+  return {
+    add(row, col, score, rank) {
+      rows.push(row);
+      cols.push(col);
+      scores.push(score);
+      ranks.push(rank);
+    },
+    lists: () => ({ rows: Int32Array.from(rows), cols: Int32Array.from(cols), scores: Float64Array.from(scores), ranks: Int32Array.from(ranks) }),
+  };
+}
+
 /**
  * The k highest predicted unobserved entries of every row (ties: lower column first), in rank order,
  * computed a chunk of rows at a time so that only a chunk of the completed matrix exists at once.
@@ -149,10 +166,7 @@ export function topKPerRow(
 ): TopKLists {
   const { nRows: n, nCols: d } = observed;
   const per = Math.min(k, d);
-  const outRows: number[] = [];
-  const outCols: number[] = [];
-  const outScores: number[] = [];
-  const outRanks: number[] = [];
+  const out = topKCollector();
   const chunk = Math.max(1, Math.floor(4_000_000 / d));
   const order = new Int32Array(d);
   const seen = new Uint8Array(d);
@@ -177,15 +191,10 @@ export function topKPerRow(
       for (let p = p0; p < p1; p++) seen[obs.colIdx[p]!] = 0;
       const cand = Array.from(order.subarray(0, m));
       cand.sort((x, y) => pred[base + y]! - pred[base + x]! || x - y);
-      for (let r = 0; r < Math.min(per, cand.length); r++) {
-        outRows.push(i);
-        outCols.push(cand[r]!);
-        outScores.push(pred[base + cand[r]!]!);
-        outRanks.push(r + 1);
-      }
+      for (let r = 0; r < Math.min(per, cand.length); r++) out.add(i, cand[r]!, pred[base + cand[r]!]!, r + 1);
     }
   }
-  return { rows: Int32Array.from(outRows), cols: Int32Array.from(outCols), scores: Float64Array.from(outScores), ranks: Int32Array.from(outRanks) };
+  return out.lists();
 }
 
 /**

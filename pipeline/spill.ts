@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { readChunk, writeChunk, type ChunkEntries } from '../io/chunks.ts';
 import type { Csr } from '../engine/csr.ts';
 import type { PreparedData } from '../engine/split.ts';
-import type { SweepArrays } from './blocks.ts';
+import type { RemoteChunk, SweepArrays } from './blocks.ts';
 import type { RowShape, SweepPlan } from './plan.ts';
 import { columnIndexInto } from '../engine/sweep.ts';
 import { makeDir } from './workdir.ts';
@@ -36,6 +36,11 @@ export interface Chunk {
   nnz: number;
   nTrain: number;
   nVal: number;
+}
+
+/** A chunk as the cluster's tasks name it, with the row and held-out ranges its blocks cover. */
+export function remoteChunk(c: Chunk, ranges: Array<[number, number, number, number]>): RemoteChunk {
+  return { chunk: c.index, path: c.path, r0: c.r0, rows: c.r1 - c.r0, nnz: c.nnz, nTrain: c.nTrain, nVal: c.nVal, ranges };
 }
 
 type Alloc = {

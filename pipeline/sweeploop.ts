@@ -2,11 +2,11 @@
 // schedule, momentum, stopping and checkpoints between phases.
 
 import { ResumeMismatch, type EngineState, type RunControl } from '../engine/state.ts';
-import { nextOperandKey, Slot, type Block, type BlockResult, type RemoteChunk } from './blocks.ts';
+import { nextOperandKey, Slot, type Block, type BlockResult } from './blocks.ts';
 import type { CompletionResult, EngineOptions, LambdaSchedule, LinRfmModel, StopReason, SweepCallback, SweepInfo, SweepProbe } from '../engine/options.ts';
 import { predictInput } from '../engine/prediction.ts';
 import type { RunSetup } from './setup.ts';
-import type { SpillStore } from './spill.ts';
+import { remoteChunk, type SpillStore } from './spill.ts';
 import type { PreparedData } from '../engine/split.ts';
 import { nextKernelPower, powerScratch } from '../engine/sweep.ts';
 import { initialSchedule, nextStep, recordFit, scheduleOf, stopAfterFit, type ScheduleOptions } from '../engine/schedule.ts';
@@ -76,7 +76,7 @@ export function* sweepLoop(
 
   if (remote && store === null) throw new RangeError('a run on the cluster is a spilled run: give the spill options');
   const remoteTasks = remote && store !== null
-    ? store.chunks.map((c): RemoteChunk => ({ chunk: c.index, path: c.path, r0: c.r0, rows: c.r1 - c.r0, nnz: c.nnz, nTrain: c.nTrain, nVal: c.nVal, ranges: store.solveRanges(plan, c) }))
+    ? store.chunks.map((c) => remoteChunk(c, store.solveRanges(plan, c)))
     : null;
 
   const probe: SweepProbe = {

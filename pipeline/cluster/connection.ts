@@ -100,3 +100,13 @@ export function within<T>(ms: number, f: () => Promise<T>, why = `no answer in $
   });
   return Promise.race([f(), late]).finally(() => clearTimeout(timer));
 }
+
+/** Calls `each` with every key matching `pattern` (SCAN, a thousand at a time: never KEYS). */
+export async function scanKeys(redis: Redis, pattern: string, each: (keys: string[]) => Promise<unknown> | void): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    if (keys.length > 0) await each(keys);
+    cursor = next;
+  } while (cursor !== '0');
+}

@@ -11,7 +11,7 @@ import type { Redis } from 'ioredis';
 import { Errors } from '../../config/errors.ts';
 import type { BlockResult, RemotePass } from '../blocks.ts';
 import type { RemoteSolves } from '../run.ts';
-import { bullConnection, connect, within, type ClusterTarget } from './connection.ts';
+import { bullConnection, connect, scanKeys, within, type ClusterTarget } from './connection.ts';
 import type { SharedStorage } from './storage.ts';
 import {
   ALIVE_RENEW_MS, ALIVE_SECONDS, bytesOf, decodeResult, FORMAT, jobKey, operandBytes, taskOf, PART_BYTES, partKeys, QUEUE, receiptSchema, resultBytesOf, sha256, type CodeIdentity, type Stored, type Task,
@@ -122,7 +122,12 @@ export class ClusterCoordinator implements RemoteSolves {
       throw Errors.ClusterDown(o.target.shown, err instanceof Error ? err.message : String(err));
     }
     const coord = new ClusterCoordinator(o, job, redis, queue, events);
-    await coord.#beat();
+    try {
+      await coord.#beat();
+    } catch (err) {
+      await coord.close();
+      throw Errors.ClusterDown(o.target.shown, err instanceof Error ? err.message : String(err));
+    }
     return coord;
   }
 
@@ -212,7 +217,7 @@ export class ClusterCoordinator implements RemoteSolves {
   async #send(list: Array<{ task: Task; attempt: number }>): Promise<void> {
     const entries = list.map((q) => {
       // each attempt its own result key: a refused result can never be taken for a later attempt's
-      const p = { ...q, task: { ...q.task, resultKey: jobKey(this.#o.prefix, this.job, 'result', q.task.sweep, q.task.chunk, q.attempt) } };
+      const p = { ...q, task: { ...q.task, resultKey: jobKey(this.#o.prefix, this.job, 'result', q.task.sweep, q.task.pass, q.task.chunk, q.attempt) } };
       const id = this.#taskId(p);
       const done = new Promise<unknown>((resolve, reject) => this.#waiters.set(id, { resolve, reject }));
       // a task that fails for good is reported when its chunk is collected, not as an unhandled rejection now
@@ -250,6 +255,8 @@ export class ClusterCoordinator implements RemoteSolves {
         if (buf === null) throw new RangeError('result gone');
         const r = decodeResult(buf, t, out);
         await this.#call(() => this.#redis.del(t.resultKey));
+        // a result taken by the poll leaves its waiter: gone now, or a lost-task check would send it again
+        this.#waiters.delete(this.#taskId(p));
         const tr = this.#traffic!;
         tr.bytesIn += buf.length;
         const seconds = (performance.now() - p.sent) / 1000;
@@ -363,13 +370,7 @@ export class ClusterCoordinator implements RemoteSolves {
     if (this.#redis.status === 'ready') {
       await upTo(10_000, async () => {
         for (const id of this.#waiters.keys()) await this.#queue.remove(id).catch(() => undefined);
-        const pattern = jobKey(this.#o.prefix, this.job, '*');
-        let cursor = '0';
-        do {
-          const [next, keys] = await this.#redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-          if (keys.length > 0) await this.#redis.del(...keys);
-          cursor = next;
-        } while (cursor !== '0');
+        await scanKeys(this.#redis, jobKey(this.#o.prefix, this.job, '*'), (keys) => this.#redis.del(...keys));
       });
     }
     this.#waiters.clear();

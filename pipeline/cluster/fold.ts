@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import type { Center } from '../../engine/center.ts';
 import type { Csr } from '../../engine/csr.ts';
 import type { LinRfmModel } from '../../engine/options.ts';
-import { csrRows, FOLD_ROWS, predictWithModel, topKOfRows } from '../../engine/prediction.ts';
+import { csrRows, FOLD_ROWS, predictWithModel, rowOrder, topKOfRows } from '../../engine/prediction.ts';
 import { writeChunk } from '../../io/chunks.ts';
 import type { RemoteChunk, RemotePass } from '../blocks.ts';
-import type { TopKLists } from '../outputs.ts';
+import { topKCollector, type TopKLists } from '../outputs.ts';
 import type { RemoteSolves } from '../run.ts';
 import type { Task } from './protocol.ts';
 
@@ -91,13 +91,8 @@ export async function foldOnCluster(remote: RemoteSolves, j: FoldJob): Promise<{
   // the pairs grouped by row, in their order within a row
   const pairs = j.pairs ?? { rows: new Int32Array(0), cols: new Int32Array(0) };
   const pred = j.pairs === null ? null : new Float64Array(pairs.rows.length).fill(Number.NaN);
-  const start = new Int32Array(n + 1);
   const ok = (e: number): boolean => pairs.rows[e]! >= 0 && pairs.rows[e]! < n && pairs.cols[e]! >= 0 && pairs.cols[e]! < d;
-  for (let e = 0; e < pairs.rows.length; e++) if (ok(e)) start[pairs.rows[e]! + 1]!++;
-  for (let i = 0; i < n; i++) start[i + 1]! += start[i]!;
-  const order = new Int32Array(start[n]!);
-  const fill = start.slice(0, n);
-  for (let e = 0; e < pairs.rows.length; e++) if (ok(e)) order[fill[pairs.rows[e]!]!++] = e;
+  const { start, order } = rowOrder(n, pairs.rows.length, (e) => (ok(e) ? pairs.rows[e]! : -1));
   // chunks of whole rows; a row with nothing joins its neighbours' chunk
   const entries = (i: number): number => m.rowPtr[i + 1]! - m.rowPtr[i]! + start[i + 1]! - start[i]!;
   const chunks: RemoteChunk[] = [];
@@ -124,25 +119,23 @@ export async function foldOnCluster(remote: RemoteSolves, j: FoldJob): Promise<{
     writeChunk(path, e);
     chunks.push({ chunk: chunks.length, path, r0, rows: r1 - r0, nnz, nTrain, nVal, ranges: [[0, r1 - r0, 0, nVal]] });
   };
+  // a row weighs its entries and its list (2 topK values of the result); only a row with entries
+  // starts a chunk, so every chunk has some and a row with none is listed with its neighbours
   let r0 = 0;
   let held = 0;
   for (let i = 0; i < n; i++) {
-    if (held > 0 && held + entries(i) > j.chunkEntries) {
+    const weight = entries(i) + 2 * topK;
+    if (held > 0 && entries(i) > 0 && held + weight > j.chunkEntries) {
       cut(r0, i);
       r0 = i;
       held = 0;
     }
-    held += entries(i);
+    held += weight;
   }
-  // (held is 0 at the end only when no row has anything: then there is nothing to send)
-  if (held > 0) cut(r0, n);
-  const top = { rows: [] as number[], cols: [] as number[], scores: [] as number[], ranks: [] as number[] };
-  const emit = (i: number, col: number, score: number, rank: number): void => {
-    top.rows.push(i);
-    top.cols.push(col);
-    top.scores.push(score);
-    top.ranks.push(rank);
-  };
+  // nothing left to send only when no row has anything (the lists are then made here, below)
+  if (m.rowPtr[n]! - m.rowPtr[r0]! + start[n]! - start[r0]! > 0) cut(r0, n);
+  const top = topKCollector();
+  const emit = top.add;
   if (chunks.length === 0 && topK > 0) {
     // rows without entries, listed here as a local predict lists them
     const cands = Int32Array.from({ length: d }, (_, c) => c);
@@ -166,6 +159,6 @@ export async function foldOnCluster(remote: RemoteSolves, j: FoldJob): Promise<{
   }
   return {
     pred,
-    top: topK === 0 ? null : { rows: Int32Array.from(top.rows), cols: Int32Array.from(top.cols), scores: Float64Array.from(top.scores), ranks: Int32Array.from(top.ranks) },
+    top: topK === 0 ? null : top.lists(),
   };
 }

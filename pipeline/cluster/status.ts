@@ -3,7 +3,7 @@
 // its latest sweep, its tasks waiting and in hand).
 
 import { Queue } from 'bullmq';
-import { bullConnection, connect, type ClusterTarget } from './connection.ts';
+import { bullConnection, connect, scanKeys, type ClusterTarget } from './connection.ts';
 import { QUEUE, taskSchema } from './protocol.ts';
 
 export interface ClusterStatus {
@@ -28,14 +28,7 @@ export async function clusterStatus(target: ClusterTarget, prefix: string, waitM
     }));
     const tasks = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
     const jobs = new Map<string, { job: string; sweep: number; waiting: number; active: number }>();
-    const scan = async (pattern: string, each: (key: string) => void): Promise<void> => {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-        keys.forEach(each);
-        cursor = next;
-      } while (cursor !== '0');
-    };
+    const scan = (pattern: string, each: (key: string) => void): Promise<void> => scanKeys(redis, pattern, (keys) => keys.forEach(each));
     // a job runs while its heartbeat is there; its latest sweep is that of its latest operand
     await scan(`${prefix}:job:*:alive`, (k) => {
       const m = /:job:([0-9a-f]{16}):alive$/.exec(k);

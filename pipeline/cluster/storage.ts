@@ -2,7 +2,7 @@
 // workers use, and its one implementation so far, a directory every host mounts (NFS, a cluster
 // file system). An object store (s3://, gs://) is another implementation of the same three calls.
 
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Errors } from '../../config/errors.ts';
@@ -43,9 +43,22 @@ function directoryStorage(dir: string): SharedStorage {
     read: (name, maxBytes) => {
       const file = resolve(root, ...name.split('/'));
       if (!file.startsWith(root + sep)) throw new Error(`chunk ${name} leaves the storage`);
-      const size = statSync(file).size;
-      if (size > maxBytes) throw new Error(`chunk ${name}: ${size} bytes, more than the ${maxBytes} its task allows`);
-      return readFileSync(file);
+      // one open file for the size and the read: a file swapped between the two cannot pass unchecked
+      const fd = openSync(file, 'r');
+      try {
+        const size = fstatSync(fd).size;
+        if (size > maxBytes) throw new Error(`chunk ${name}: ${size} bytes, more than the ${maxBytes} its task allows`);
+        const bytes = new Uint8Array(size);
+        let at = 0;
+        while (at < size) {
+          const n = readSync(fd, bytes, at, size - at, at);
+          if (n === 0) throw new Error(`chunk ${name}: cut short at byte ${at} of ${size} while read`);
+          at += n;
+        }
+        return bytes;
+      } finally {
+        closeSync(fd);
+      }
     },
   };
 }

@@ -136,7 +136,8 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     return operand;
   };
   const fitFor = async (t: Extract<Task, { kind: 'lr-rows' | 'fold' }>): Promise<Float64Array> => {
-    const f = await cachedFor(t.fitKey, () => fetch(t.fitKey, t.fitSha, t.kind === 'fold' ? t.rows : t.rows * t.k, 1, 'fit'));
+    // by key and SHA-256: a fit put back with other values after a restart is fetched afresh
+    const f = await cachedFor(`${t.fitKey}@${t.fitSha}`, () => fetch(t.fitKey, t.fitSha, t.kind === 'fold' ? t.rows : t.rows * t.k, 1, 'fit'));
     if (f.sha !== t.fitSha) throw new Error(`fit ${t.fitKey}: SHA-256 ${f.sha.slice(0, 12)}..., expected ${t.fitSha.slice(0, 12)}...`);
     return f.x;
   };
@@ -203,8 +204,9 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     }
     // a task writes and reads its own job's keys only
     const own = `${o.prefix}:job:${t.job}:`;
-    const keys = [t.resultKey, t.operandKey, ...(t.kind === 'lr-rows' ? [t.fitKey] : [])];
+    const keys = [t.resultKey, t.operandKey, ...('fitKey' in t ? [t.fitKey] : [])];
     if (!keys.every((key) => key.startsWith(own))) throw new Error(`task keys outside ${own}*`);
+    if (!t.path.startsWith(`job-${t.job}/`)) throw new Error(`chunk ${t.path} outside job-${t.job}/ in the storage`);
     const alive = jobKey(o.prefix, t.job, 'alive');
     if ((await redis.exists(alive)) === 0) throw new Error(`job ${t.job} has no coordinator any more (${alive} is gone): task dropped`);
     const ts = performance.now();

@@ -13,7 +13,14 @@ export interface IterationInfo {
   extra?: Record<string, number>;
 }
 
-export type BaselineStop = 'converged' | 'max-iters' | 'diverged';
+export type BaselineStop = 'converged' | 'max-iters' | 'diverged' | 'budget';
+
+/**
+ * Called after every iteration with the current iterate's predictions (computed only if called;
+ * valid during the call). 'stop' ends the run there, stopReason 'budget' (the experiments' wall-time
+ * budget).
+ */
+export type IterateHook = (iteration: number, predict: BaselineResult['predict']) => 'stop' | void;
 
 export interface BaselineResult {
   /** Predictions at (row, col) pairs in input coordinates, in the data's units; observed entries come back as the fit has them. */

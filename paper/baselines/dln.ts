@@ -2,7 +2,7 @@
 
 import { dgemm, Rng } from '../../kernels/index.ts';
 import { type Csr } from '../../engine/index.ts';
-import { checkOption, densePredictor, denseProblem, relativeChange, type BaselineResult, type BaselineStop, type IterationInfo } from './common.ts';
+import { checkOption, densePredictor, denseProblem, relativeChange, type BaselineResult, type BaselineStop, type IterateHook, type IterationInfo } from './common.ts';
 
 export type DlnOptimizer = 'gd' | 'adam';
 
@@ -231,7 +231,7 @@ const MAX_TRIALS = 60;
  * Completes `input` (any shape; oriented and scaled like the engine's data) with a depth-L deep
  * linear network. History records every `logEvery`-th iteration (and the last) to keep it small.
  */
-export function completeDln(input: Csr, options: Partial<DlnOptions> = {}, logEvery = 50): BaselineResult {
+export function completeDln(input: Csr, options: Partial<DlnOptions> = {}, logEvery = 50, onIterate?: IterateHook): BaselineResult {
   const o: DlnOptions = { ...defaultDlnOptions, ...options };
   validate(o);
   const t0 = performance.now();
@@ -299,6 +299,15 @@ export function completeDln(input: Csr, options: Partial<DlnOptions> = {}, logEv
       history.push({ iteration: t, seconds: (now - tLog) / 1000, relChange: relativeChange(nd, W, Wprev), extra: { loss, step } });
       Wprev.set(W);
       tLog = now;
+    }
+    // the product into W only when the hook asks for predictions (W is formed afresh before each use)
+    const predict: BaselineResult['predict'] = (rows, cols, out) => {
+      obj.product(params, W);
+      return densePredictor(prob, W)(rows, cols, out);
+    };
+    if (onIterate?.(t, predict) === 'stop') {
+      stopReason = 'budget';
+      break;
     }
   }
   obj.product(params, W);

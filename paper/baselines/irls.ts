@@ -11,6 +11,7 @@ import {
   type BaselineResult,
   type BaselineStop,
   type IterationInfo,
+  type IterateHook,
 } from './common.ts';
 import { kernelRowFit } from './rowfit.ts';
 
@@ -112,7 +113,7 @@ export function irlsStep(
  * the geometric smoothing schedule above, until the relative change is at most tol or maxIters.
  * Dense n x d iterates (two buffers, swapped); every buffer is allocated before the loop.
  */
-export function completeIrls(input: Csr, options: Partial<IrlsOptions> = {}): BaselineResult {
+export function completeIrls(input: Csr, options: Partial<IrlsOptions> = {}, onIterate?: IterateHook): BaselineResult {
   const o: IrlsOptions = { ...defaultIrlsOptions, ...options };
   validate(o);
   const t0 = performance.now();
@@ -141,6 +142,10 @@ export function completeIrls(input: Csr, options: Partial<IrlsOptions> = {}): Ba
       }
       if (rel <= o.tol) {
         stopReason = 'converged';
+        break;
+      }
+      if (onIterate?.(t, densePredictor(prob, X)) === 'stop') {
+        stopReason = 'budget';
         break;
       }
       eps = Math.max(o.epsMin, eps / o.eta);

@@ -11,6 +11,7 @@ import {
   type BaselineResult,
   type BaselineStop,
   type IterationInfo,
+  type IterateHook,
 } from './common.ts';
 
 /**
@@ -218,7 +219,7 @@ function largestSingularValue(n: number, d: number, Z: Float64Array, rng: Rng, u
 }
 
 /** Completes `input` (any shape) by soft-impute down the lambda path, warm-starting each lambda. */
-export function completeSoftImpute(input: Csr, options: Partial<SoftImputeOptions> = {}): BaselineResult {
+export function completeSoftImpute(input: Csr, options: Partial<SoftImputeOptions> = {}, onIterate?: IterateHook): BaselineResult {
   const o: SoftImputeOptions = { ...defaultSoftImputeOptions, ...options };
   validate(o);
   const t0 = performance.now();
@@ -257,6 +258,10 @@ export function completeSoftImpute(input: Csr, options: Partial<SoftImputeOption
           break path;
         }
         break;
+      }
+      if (onIterate?.(it, densePredictor(prob, X)) === 'stop') {
+        stopReason = 'budget';
+        break path;
       }
     }
   }

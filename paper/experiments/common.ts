@@ -72,8 +72,8 @@ export async function writeChart(path: string, series: Series[], options: ChartO
 }
 
 /** The output of a run that started at t0 (performance.now()); the cell count and seconds come last in the summary. */
-export function experimentOutput(t0: number, csv: string, svg: string[], summary: Record<string, unknown>, cells: number): ExperimentOutput {
-  return { csv: [csv], svg, summary: { ...summary, cells, seconds: (performance.now() - t0) / 1000 } };
+export function experimentOutput(t0: number, csv: string | string[], svg: string[], summary: Record<string, unknown>, cells: number): ExperimentOutput {
+  return { csv: typeof csv === 'string' ? [csv] : csv, svg, summary: { ...summary, cells, seconds: (performance.now() - t0) / 1000 } };
 }
 
 export interface ExperimentSpec<G, R> {

@@ -3,12 +3,13 @@
 import { join } from 'node:path';
 import { complete } from '../../pipeline/index.ts';
 import type { Series } from '../svg.ts';
-import type { BaselineResult } from '../baselines/common.ts';
+import type { BaselineResult, IterateHook } from '../baselines/common.ts';
 import { completeDln } from '../baselines/dln.ts';
 import { completeIrls } from '../baselines/irls.ts';
 import { completeSoftImpute } from '../baselines/softimpute.ts';
 import { generateLowRank, unobservedPairs, type Csr } from '../../engine/index.ts';
 import { CellStore } from './cells.ts';
+import { errorTrace } from './trace.ts';
 import { defineExperiment, experimentOutput, medianCurve, runCell, writeChart, writeCsv } from './common.ts';
 import type { ExperimentOptions, ExperimentOutput } from './types.ts';
 
@@ -43,6 +44,8 @@ export interface SizeGrid {
   caps: Caps;
   /** lin-RFM's stopping tolerance (relative validation MSE); 0: none, it stops on patience or its cap. Default the engine's. */
   tol?: number;
+  /** Every method's wall-time budget a fit (seconds, the error evaluations left out); none when absent. */
+  budgetSeconds?: number;
 }
 
 export interface CompletionSamplesGrid {
@@ -88,15 +91,16 @@ export const smokeGrid: CompletionSamplesGrid = {
 
 /**
  * medium: the published matrix size (500 x 500, rank 5) at five sample counts from below the
- * published 10,000 to 20,000, three seeds, every method; lin-RFM without a tolerance (it stops on
- * patience, so it goes to its floor), IRLS capped at 60 reweightings (an eigendecomposition each),
- * the deep linear networks at 400 gradient steps, soft-impute at 600 steps. Run in parts with
- * --resume --cells (135 cells).
+ * published 10,000 to 20,000, three seeds, every method, each fit given the same 25 s of wall time
+ * (the error evaluations of its trace left out); lin-RFM without a tolerance (it stops on patience
+ * or the budget, so it goes to its floor when it gets there in time), the other methods' iteration
+ * caps set past what 25 s allows, so the budget is what stops them. 135 cells, at most ~56 minutes
+ * of fits on this machine; run in parts with --resume --cells.
  */
 export const mediumGrid: CompletionSamplesGrid = {
   sizes: [{
     rows: 500, cols: 500, rank: 5, observed: [6000, 8000, 10000, 15000, 20000], seeds: [0, 1, 2], methods: METHODS,
-    caps: { linrfm: 1500, irls: 60, dln: 400, softimpute: 600 }, tol: 0,
+    caps: { linrfm: 20000, irls: 20000, dln: 100000, softimpute: 100000 }, tol: 0, budgetSeconds: 25,
   }],
 };
 
@@ -118,19 +122,21 @@ interface CellRun {
   stop: string;
 }
 
-function runMethod(method: Method, train: Csr, seed: number, caps: Caps, tol: number | undefined): CellRun {
+function runMethod(method: Method, train: Csr, seed: number, caps: Caps, tol: number | undefined, hook: IterateHook): CellRun {
   if (method.startsWith('lin-RFM')) {
     const alpha = method.endsWith('1/4') ? 0.25 : method.endsWith('1/2') ? 0.5 : 1;
-    const r = complete(train, { alpha, seed, maxSweeps: caps.linrfm, ...(tol === undefined ? {} : { tol }) });
-    return { result: { predict: r.predict, iterations: r.sweeps, hitCap: r.stopReason === 'max-sweeps' }, stop: r.stopReason };
+    const r = complete(train, { alpha, seed, maxSweeps: caps.linrfm, ...(tol === undefined ? {} : { tol }) }, (info, probe) => hook(info.sweep + 1, probe.predict));
+    // the hook stops a run only at its budget
+    const stop = r.stopReason === 'callback' ? 'budget' : r.stopReason;
+    return { result: { predict: r.predict, iterations: r.sweeps, hitCap: stop === 'max-sweeps' || stop === 'budget' }, stop };
   }
   let r: BaselineResult;
-  if (method.startsWith('IRLS')) r = completeIrls(train, { p: method.endsWith('p=1') ? 1 : 0, maxIters: caps.irls });
+  if (method.startsWith('IRLS')) r = completeIrls(train, { p: method.endsWith('p=1') ? 1 : 0, maxIters: caps.irls }, hook);
   else if (method.startsWith('DLN')) {
     const depth = Number(method.slice(-1));
-    r = completeDln(train, { depth, initScale: DLN_INIT[depth]!, seed, maxIters: caps.dln });
-  } else r = completeSoftImpute(train, { seed, maxIters: caps.softimpute });
-  return { result: r, stop: r.stopReason };
+    r = completeDln(train, { depth, initScale: DLN_INIT[depth]!, seed, maxIters: caps.dln }, undefined, hook);
+  } else r = completeSoftImpute(train, { seed, maxIters: caps.softimpute }, hook);
+  return { result: { ...r, hitCap: r.hitCap || r.stopReason === 'budget' }, stop: r.stopReason };
 }
 
 export interface CellRecord {
@@ -142,8 +148,11 @@ export interface CellRecord {
   relError: number;
   iterations: number;
   seconds: number;
+  /** The iteration cap or the wall-time budget ended the run. */
   hitCap: boolean;
   stop: string;
+  /** (fit seconds, relative test error) during the run, its end included (trace.ts). */
+  trace: Array<[number, number]>;
 }
 
 const COLORS: Record<Method, string> = {
@@ -174,20 +183,14 @@ export async function runCompletionSamples(
         const prob = generateLowRank({ rows: sz.rows, cols: sz.cols, rank: sz.rank, observed, seed });
         const { rows, cols } = unobservedPairs(prob.train);
         const truth = Float64Array.from(rows, (i, e) => prob.truth(i, cols[e]!));
-        let den = 0;
-        for (const t of truth) den += t * t;
-        const pred = new Float64Array(rows.length);
         for (const method of sz.methods) {
           await runCell(cells, `${size} rank ${sz.rank} m=${observed} seed ${seed} ${method}`, records, log, () => {
-            const ts = performance.now();
-            const { result, stop } = runMethod(method, prob.train, seed, sz.caps, sz.tol);
-            result.predict(rows, cols, pred);
-            const seconds = (performance.now() - ts) / 1000;
-            let num = 0;
-            for (let e = 0; e < pred.length; e++) num += (pred[e]! - truth[e]!) ** 2;
+            const trace = errorTrace(rows, cols, truth, sz.budgetSeconds ?? Infinity);
+            const { result, stop } = runMethod(method, prob.train, seed, sz.caps, sz.tol, (t, predict) => trace.hook(t, predict));
+            const relError = trace.finish(result.predict);
             return [{
-              size, rank: sz.rank, observed, method, seed, relError: Math.sqrt(num / den),
-              iterations: result.iterations, seconds, hitCap: result.hitCap, stop,
+              size, rank: sz.rank, observed, method, seed, relError,
+              iterations: result.iterations, seconds: trace.seconds(), hitCap: result.hitCap, stop, trace: trace.points,
             }];
           });
         }
@@ -228,7 +231,41 @@ export async function runCompletionSamples(
       width: 820,
     }));
   }
-  return experimentOutput(t0, csvPath, svg, { medians, capHits }, records.length);
+  const traceCsv = await writeCsv(join(outDir, 'completion-samples-trace.csv'), 'size,rank,observed,method,seed,seconds,rel_error',
+    records.flatMap((r) => (r.trace ?? []).map(([sec, err]) => [r.size, r.rank, r.observed, r.method, r.seed, sec.toPrecision(4), err.toPrecision(6)].join(','))));
+  svg.push(...await traceCharts(grid, records, outDir));
+  return experimentOutput(t0, [csvPath, traceCsv], svg, { medians, capHits }, records.length);
+}
+
+/**
+ * Error against seconds, one figure per size and sample count, for the first seed: who gets where
+ * first, and who goes lower.
+ */
+async function traceCharts(grid: CompletionSamplesGrid, records: CellRecord[], outDir: string): Promise<string[]> {
+  const svg: string[] = [];
+  for (const sz of grid.sizes) {
+    const size = `${sz.rows}x${sz.cols}`;
+    const seed = sz.seeds[0]!;
+    for (const observed of sz.observed) {
+      const series: Series[] = [];
+      for (const method of sz.methods) {
+        const r = records.find((x) => x.size === size && x.observed === observed && x.seed === seed && x.method === method);
+        // a log axis: the first evaluation's time is above 0, but keep any 0 off it
+        const points = (r?.trace ?? []).filter(([sec, err]) => sec > 0 && err > 0);
+        if (points.length > 0) series.push({ label: method, points, color: COLORS[method], dashed: !method.startsWith('lin-RFM') });
+      }
+      const budget = sz.budgetSeconds === undefined ? 'iteration caps only' : `budget ${sz.budgetSeconds} s a fit`;
+      svg.push(await writeChart(join(outDir, `completion-samples-${size}-m${observed}-time.svg`), series, {
+        title: `${sz.rows} x ${sz.cols}, rank ${sz.rank}, ${observed} observed, seed ${seed}: error against seconds (${budget})`,
+        xLabel: 'seconds of the fit',
+        yLabel: 'relative test error (unobserved entries)',
+        logX: true,
+        logY: true,
+        width: 820,
+      }));
+    }
+  }
+  return svg;
 }
 
 /** The grid with its seeds replaced (ExperimentOptions.seeds), for every size. */

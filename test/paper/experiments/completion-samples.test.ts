@@ -19,7 +19,8 @@ describe('completion-samples', () => {
     };
     const { events, log } = cellLog();
     const out = await runCompletionSamples(grid, dir, log);
-    await expectWritten(out, dir, 'completion-samples.csv', ['completion-samples-40x40.svg']);
+    await expectWritten(out, dir, ['completion-samples.csv', 'completion-samples-trace.csv'],
+      ['completion-samples-40x40.svg', 'completion-samples-40x40-m500-time.svg', 'completion-samples-40x40-m900-time.svg']);
     expect(events).toHaveLength(2 * METHODS.length);
 
     const lines = (await readFile(out.csv[0]!, 'utf8')).trimEnd().split('\n');
@@ -41,6 +42,16 @@ describe('completion-samples', () => {
     }
     for (const method of METHODS) {
       expect(rows.filter((r) => r[3] === method).map((r) => r[2]).sort()).toEqual(['500', '900']);
+    }
+    // every cell's trace: seconds ascending, up to the cell's seconds, and its last error the cell's
+    const trace = (await readFile(out.csv[1]!, 'utf8')).trimEnd().split('\n');
+    expect(trace[0]).toBe('size,rank,observed,method,seed,seconds,rel_error');
+    for (const r of rows) {
+      const points = trace.slice(1).map((l) => l.split(',')).filter((t) => t[2] === r[2] && t[3] === r[3]).map((t) => [Number(t[5]), Number(t[6])] as const);
+      expect(points.length, `${r[3]} m=${r[2]}`).toBeGreaterThanOrEqual(2);
+      for (let q = 1; q < points.length; q++) expect(points[q]![0]).toBeGreaterThanOrEqual(points[q - 1]![0]);
+      expect(points.at(-1)![0]).toBeLessThanOrEqual(Number(r[7]) * 1.001 + 1e-3);
+      expect(points.at(-1)![1]).toBeCloseTo(Number(r[5]), 5);
     }
     // 900 of 1,600 entries is 5.8x the 156 degrees of freedom: lin-RFM recovers it, but a single seed
     // is noisy at this size: the stop reads only ~45 held-out entries, and which ones they are moves
@@ -66,6 +77,35 @@ describe('completion-samples', () => {
     expect(Object.keys(medians['40x40']!).sort()).toEqual([...METHODS].sort());
   });
 
+  it('a wall-time budget stops every method that has not stopped by itself, on its budget, with its trace', async () => {
+    // 200 x 200 rank 3, 3,000 observed, seed 1, iteration caps far past 0.3 s
+    const budget = 0.3;
+    const grid: CompletionSamplesGrid = {
+      sizes: [{
+        rows: 200, cols: 200, rank: 3, observed: [3000], seeds: [1], methods: METHODS,
+        caps: { linrfm: 100000, irls: 100000, dln: 1000000, softimpute: 1000000 }, tol: 0, budgetSeconds: budget,
+      }],
+    };
+    const dir = await tempDir('completion-samples-budget-');
+    const { events, log } = cellLog();
+    await runCompletionSamples(grid, dir, log);
+    const records = events as unknown as Array<{ method: string; stop: string; seconds: number; hitCap: boolean }>;
+    expect(records).toHaveLength(METHODS.length);
+    for (const r of records) {
+      // one iteration past the budget at most: at this size the slowest (an IRLS p = 1 reweighting) is ~0.1 s
+      if (r.stop === 'budget') {
+        expect(r.seconds, r.method).toBeGreaterThan(budget);
+        expect(r.seconds, r.method).toBeLessThan(budget + 1);
+        expect(r.hitCap, r.method).toBe(true);
+      } else {
+        expect(['converged', 'patience'], `${r.method}: ${r.stop}`).toContain(r.stop);
+        expect(r.seconds, r.method).toBeLessThanOrEqual(budget + 1);
+      }
+    }
+    // the deep networks and IRLS p = 1 cannot finish in 0.3 s here: the budget is what stops them
+    for (const m of ['IRLS p=1', 'DLN depth 4']) expect(records.find((r) => r.method === m)!.stop, m).toBe('budget');
+  });
+
   it('its quick grid keeps every method at 100 x 100, and so does its smoke grid', () => {
     const small = quickGrid.sizes.find((s) => s.rows === 100)!;
     expect([...small.methods].sort()).toEqual([...METHODS].sort());
@@ -75,7 +115,9 @@ describe('completion-samples', () => {
 
 describe('lin-rfm experiment completion-samples', () => {
   it('--smoke runs by name and writes the CSV with a row per size and method, the figures and report.json', () => {
-    const { header, rows } = runSmoke('completion-samples', smokeGrid.sizes.map((sz) => `completion-samples-${sz.rows}x${sz.cols}.svg`));
+    const { header, rows } = runSmoke('completion-samples', smokeGrid.sizes.flatMap((sz) => [
+      `completion-samples-${sz.rows}x${sz.cols}.svg`, ...sz.observed.map((m) => `completion-samples-${sz.rows}x${sz.cols}-m${m}-time.svg`),
+    ]));
     expect(header).toBe('size,rank,observed,method,seed,rel_error,iterations,seconds,hit_cap,stop');
     for (const sz of smokeGrid.sizes) {
       for (const m of sz.methods) expect(rows.some((x) => x[0] === `${sz.rows}x${sz.cols}` && x[3] === m), m).toBe(true);

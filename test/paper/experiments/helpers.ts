@@ -41,10 +41,11 @@ export function cellLog(): { events: Record<string, unknown>[]; log: ExperimentO
  * That a direct run reports exactly these files of dir, in this order, and that dir holds nothing
  * else: the atomic writes leave no temporary files behind.
  */
-export async function expectWritten(out: ExperimentOutput, dir: string, csv: string, svg: string[]): Promise<void> {
-  expect(out.csv).toEqual([join(dir, csv)]);
+export async function expectWritten(out: ExperimentOutput, dir: string, csv: string | string[], svg: string[]): Promise<void> {
+  const csvs = typeof csv === 'string' ? [csv] : csv;
+  expect(out.csv).toEqual(csvs.map((f) => join(dir, f)));
   expect(out.svg).toEqual(svg.map((f) => join(dir, f)));
-  expect((await readdir(dir)).sort()).toEqual([csv, ...svg].sort());
+  expect((await readdir(dir)).sort()).toEqual([...csvs, ...svg].sort());
 }
 
 /** `lin-rfm experiment ARGS`; LINRFM_* settings of the caller's environment left out, so that they cannot change the run. */

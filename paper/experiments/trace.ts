@@ -1,0 +1,60 @@
+// Error against wall time for one fit: the relative test error of the iterate, taken at
+// geometrically spaced moments of the fit's own time (the evaluations' time left out), and a
+// wall-time budget after which the fit is told to stop.
+
+import type { BaselineResult } from '../baselines/common.ts';
+
+export interface ErrorTrace {
+  /** Call after every iteration; 'stop' once the fit's time has passed the budget. */
+  hook(iteration: number, predict: BaselineResult['predict']): 'stop' | void;
+  /** The fit's seconds so far, the evaluations left out. */
+  seconds(): number;
+  /** Relative test error of `predict`, recorded as the trace's last point; returns it. */
+  finish(predict: BaselineResult['predict']): number;
+  /** (fit seconds, relative test error) in time order. */
+  readonly points: Array<[number, number]>;
+}
+
+/** Evaluations a fit gets at most, spaced by this factor in time (from the first iteration). */
+const SPACING = 1.25;
+
+/**
+ * A trace over the pairs (rows, cols) whose true values are `truth`; `budgetSeconds` Infinity for
+ * none. Starts the fit's clock now.
+ */
+export function errorTrace(rows: Int32Array, cols: Int32Array, truth: Float64Array, budgetSeconds: number): ErrorTrace {
+  let den = 0;
+  for (const t of truth) den += t * t;
+  const pred = new Float64Array(rows.length);
+  const start = performance.now();
+  let spent = 0;
+  let next = 0;
+  const points: Array<[number, number]> = [];
+  const seconds = (): number => (performance.now() - start) / 1000 - spent;
+  const relError = (predict: BaselineResult['predict']): number => {
+    const t0 = performance.now();
+    predict(rows, cols, pred);
+    let num = 0;
+    for (let e = 0; e < pred.length; e++) num += (pred[e]! - truth[e]!) ** 2;
+    spent += (performance.now() - t0) / 1000;
+    return Math.sqrt(num / den);
+  };
+  return {
+    points,
+    seconds,
+    hook(_iteration, predict) {
+      const now = seconds();
+      if (now >= next) {
+        points.push([now, relError(predict)]);
+        next = Math.max(now * SPACING, 1e-3);
+      }
+      return now > budgetSeconds ? 'stop' : undefined;
+    },
+    finish(predict) {
+      const now = seconds();
+      const e = relError(predict);
+      points.push([now, e]);
+      return e;
+    },
+  };
+}

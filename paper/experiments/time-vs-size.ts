@@ -19,6 +19,8 @@ export interface TimeMethod {
   label: string;
   alpha: number;
   root: RootMethod;
+  /** The kernel kept as a d x d matrix (absent) or in low-rank form, of this rank (engine/lowrank.ts). */
+  kernelRank?: number;
 }
 
 export const METHODS: readonly TimeMethod[] = [
@@ -26,6 +28,9 @@ export const METHODS: readonly TimeMethod[] = [
   { label: 'RFM a=1/4 NS root', alpha: 0.25, root: 'newton-schulz' },
   { label: 'IRLS p=0 eig (a=1/2)', alpha: 0.5, root: 'eig' },
   { label: 'IRLS p=1 eig (a=1/4)', alpha: 0.25, root: 'eig' },
+  // rank 2 r of the rank-r problem: room for the signal and a margin, no d x d matrix formed
+  { label: 'RFM a=1/2 low-rank', alpha: 0.5, root: 'auto', kernelRank: 10 },
+  { label: 'RFM a=1/4 low-rank', alpha: 0.25, root: 'auto', kernelRank: 10 },
 ];
 
 export interface TimeVsSizeGrid {
@@ -70,6 +75,15 @@ export const smokeGrid: TimeVsSizeGrid = {
   tolerance: 1e-2, maxSweeps: 30, budgetSeconds: 1, testSample: 200, momentum: 0,
 };
 
+/**
+ * medium: d = 200 to 3,200, one seed, a minute a run: where the low-rank form's sweeps (no d x d
+ * matrix) part from the dense form's d^3 products and the eigendecompositions (~25 minutes).
+ */
+export const mediumGrid: TimeVsSizeGrid = {
+  dims: [200, 400, 800, 1600, 3200], rowsPerCol: 1, rank: 5, oversampling: 2, methods: METHODS, seeds: [0],
+  tolerance: 1e-2, maxSweeps: 3000, budgetSeconds: 60, testSample: 50000, momentum: 0,
+};
+
 /** full: up to d = 3000 with budgets that let the eigendecomposition methods reach the tolerance (hours). */
 export const fullGrid: TimeVsSizeGrid = {
   dims: [100, 200, 400, 800, 1200, 2000, 3000], rowsPerCol: 1, rank: 5, oversampling: 2, methods: METHODS, seeds: [0, 1],
@@ -94,6 +108,8 @@ export interface TimeRecord {
   relError: number;
   hitCap: boolean;
   stop: StopReason | 'budget';
+  /** 'dense', or 'low-rank k=K' (absent in cells written before the low-rank form was measured: dense). */
+  kernel?: string;
 }
 
 /** `count` unobserved (row, col) pairs of m, uniformly with replacement. */
@@ -124,7 +140,10 @@ function measureCell(grid: TimeVsSizeGrid, d: number, method: TimeMethod, seed: 
   let secToTol = Number.NaN;
   let relError = Number.NaN;
   let overBudget = false;
-  const opts: Partial<EngineOptions> = { alpha: method.alpha, root: method.root, seed, maxSweeps: grid.maxSweeps, momentum: grid.momentum, tol: 0 };
+  const opts: Partial<EngineOptions> = {
+    alpha: method.alpha, root: method.root, seed, maxSweeps: grid.maxSweeps, momentum: grid.momentum, tol: 0,
+    ...(method.kernelRank === undefined ? {} : { kernel: 'low-rank' as const, kernelRank: method.kernelRank }),
+  };
   const res = complete(prob.train, opts, (info, probe) => {
     probe.predict(rows, cols, pred);
     let num = 0;
@@ -150,7 +169,7 @@ function measureCell(grid: TimeVsSizeGrid, d: number, method: TimeMethod, seed: 
   return {
     d, n, observed, method: method.label, alpha: method.alpha, root: method.root, seed, sweeps: res.sweeps,
     secPerIter: median(times), sweepsToTol, secToTol, relError,
-    hitCap: !Number.isFinite(sweepsToTol), stop,
+    hitCap: !Number.isFinite(sweepsToTol), stop, kernel: method.kernelRank === undefined ? 'dense' : `low-rank k=${method.kernelRank}`,
   };
 }
 
@@ -169,11 +188,11 @@ export async function runTimeVsSize(
       }
     }
   }
-  const header = 'd,n,observed,method,alpha,root,seed,sweeps,sec_per_iter,sweeps_to_tol,sec_to_tol,rel_error,hit_cap,stop';
+  const header = 'd,n,observed,method,alpha,root,seed,sweeps,sec_per_iter,sweeps_to_tol,sec_to_tol,rel_error,hit_cap,stop,kernel';
   const num = (x: number, p: number): string => (Number.isFinite(x) ? x.toPrecision(p) : '');
   const lines = records.map((r) => [
     r.d, r.n, r.observed, r.method, r.alpha, r.root, r.seed, r.sweeps, num(r.secPerIter, 4),
-    Number.isFinite(r.sweepsToTol) ? r.sweepsToTol : '', num(r.secToTol, 4), num(r.relError, 4), r.hitCap ? 1 : 0, r.stop,
+    Number.isFinite(r.sweepsToTol) ? r.sweepsToTol : '', num(r.secToTol, 4), num(r.relError, 4), r.hitCap ? 1 : 0, r.stop, r.kernel ?? 'dense',
   ].join(','));
   const csvPath = await writeCsv(join(outDir, 'time-vs-size.csv'), header, lines);
 
@@ -206,9 +225,9 @@ export const timeVsSize = defineExperiment({
   name: 'time-vs-size',
   description:
     'seconds per sweep and seconds to relative test error 1e-2 against d (square, rank 5, 2 r n ln d observed): '
-    + 'SVD-free lin-RFM (alpha 1/2 by products, alpha 1/4 by Newton-Schulz) against the same iteration with '
-    + 'eigendecomposition powers (IRLS p = 0 and p = 1)',
-  grids: { smoke: smokeGrid, quick: quickGrid, full: fullGrid },
+    + 'SVD-free lin-RFM (alpha 1/2 by products, alpha 1/4 by Newton-Schulz, and both with the kernel in low-rank form) '
+    + 'against the same iteration with eigendecomposition powers (IRLS p = 0 and p = 1)',
+  grids: { smoke: smokeGrid, quick: quickGrid, medium: mediumGrid, full: fullGrid },
   withSeeds: (grid: TimeVsSizeGrid, seeds) => ({ ...grid, seeds: [...seeds] }),
   run: runTimeVsSize,
 });

@@ -20,7 +20,7 @@ describe('time-vs-size', () => {
     expect(events).toHaveLength(2 * 2 * METHODS.length);
 
     const lines = (await readFile(out.csv[0]!, 'utf8')).trimEnd().split('\n');
-    expect(lines[0]).toBe('d,n,observed,method,alpha,root,seed,sweeps,sec_per_iter,sweeps_to_tol,sec_to_tol,rel_error,hit_cap,stop');
+    expect(lines[0]).toBe('d,n,observed,method,alpha,root,seed,sweeps,sec_per_iter,sweeps_to_tol,sec_to_tol,rel_error,hit_cap,stop,kernel');
     const rows = lines.slice(1).map((l) => l.split(','));
     expect(rows).toHaveLength(2 * 2 * METHODS.length);
     // 3x oversampled rank 2 at this size, seeds 0-9 measured (150 sweeps): 78 of the 80 cells reach
@@ -32,7 +32,8 @@ describe('time-vs-size', () => {
     // eigendecomposition alike. Whether it sticks depends on the held-out 5% (that problem with split
     // seeds 0-9: 2 stick at ~0.07, 8 reach 5e-5 or below in 150 sweeps). More sweeps would not change it.
     for (const r of rows) {
-      expect(r).toHaveLength(14);
+      expect(r).toHaveLength(15);
+      expect(r[14]).toBe(METHODS.find((m) => m.label === r[3])!.kernelRank === undefined ? 'dense' : 'low-rank k=10');
       expect(['40', '45']).toContain(r[0]);
       expect(r[1]).toBe(r[0]);
       // round(3 * 2 * d * ln d), at most half the entries
@@ -95,7 +96,7 @@ describe('time-vs-size', () => {
 describe('lin-rfm experiment time-vs-size', () => {
   it('--smoke runs by name and writes the CSV with a row per method, both figures and report.json', () => {
     const { header, rows } = runSmoke('time-vs-size', ['time-vs-size-per-iter.svg', 'time-vs-size-to-tol.svg']);
-    expect(header).toBe('d,n,observed,method,alpha,root,seed,sweeps,sec_per_iter,sweeps_to_tol,sec_to_tol,rel_error,hit_cap,stop');
+    expect(header).toBe('d,n,observed,method,alpha,root,seed,sweeps,sec_per_iter,sweeps_to_tol,sec_to_tol,rel_error,hit_cap,stop,kernel');
     const methods = rows.map((r) => r[3]);
     for (const m of smokeGrid.methods) expect(methods, m.label).toContain(m.label);
   });

@@ -22,6 +22,8 @@ export const METHODS = [
   'lin-RFM alpha=1/4 (p=1)',
   'lin-RFM alpha=1/2 (p=0)',
   'lin-RFM alpha=1 (p=-2)',
+  'lin-RFM alpha=1/2 smoothed',
+  'lin-RFM alpha=1 smoothed',
   'IRLS p=1',
   'IRLS p=0.5',
   'DLN depth 2',
@@ -89,6 +91,11 @@ function runMethod(m: Method, P: SparseRegressionProblem, g: RegressionSamplesGr
       return diagRfm(P, { alpha: 0.5, maxIter: g.caps.reweight });
     case 'lin-RFM alpha=1 (p=-2)':
       return diagRfm(P, { alpha: 1, maxIter: g.caps.reweight });
+    // the kernel smoothed as IRLS smooths its weights, with the same eps rule and sparsity s
+    case 'lin-RFM alpha=1/2 smoothed':
+      return diagRfm(P, { alpha: 0.5, maxIter: g.caps.reweight, smoothing: { s: g.s } });
+    case 'lin-RFM alpha=1 smoothed':
+      return diagRfm(P, { alpha: 1, maxIter: g.caps.reweight, smoothing: { s: g.s } });
     case 'IRLS p=1':
       return irls(P, { p: 1, s: g.s, maxIter: g.caps.reweight });
     case 'IRLS p=0.5':
@@ -121,6 +128,9 @@ const COLORS: Record<Method, string> = {
   'lin-RFM alpha=1/4 (p=1)': '#1f77b4',
   'lin-RFM alpha=1/2 (p=0)': '#d62728',
   'lin-RFM alpha=1 (p=-2)': '#2ca02c',
+  // lighter shades of their unsmoothed alphas
+  'lin-RFM alpha=1/2 smoothed': '#ff9896',
+  'lin-RFM alpha=1 smoothed': '#98df8a',
   'IRLS p=1': '#17becf',
   'IRLS p=0.5': '#ff7f0e',
   'DLN depth 2': '#9467bd',

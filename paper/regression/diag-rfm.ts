@@ -1,6 +1,7 @@
 // Diagonal lin-RFM for sparse regression (docs/DESIGN.md, "Sparse regression"): kernel ridge fits alternating with k <- |beta|^(4 alpha).
 
 import { checkProblem, type RegressionProblem, type SolveResult } from './types.ts';
+import { kthLargest } from './irls.ts';
 import { WeightedSolver } from './weighted.ts';
 
 /**
@@ -24,6 +25,14 @@ export interface DiagRfmOptions {
   rho0?: number;
   rhoDecay?: number;
   rhoMin?: number;
+  /**
+   * Smoothing of the kernel as IRLS smooths its weights: k_j = (beta_j^2 + eps^2)^(2 alpha), the
+   * AGOP's diagonal plus eps^2, with eps <- min(eps, r(beta)_{s+1} / epsDivisor) after every
+   * iteration (r(beta)_{s+1}: the (s+1)-th largest |beta_j|; Daubechies et al.'s rule, as
+   * paper/regression/irls.ts has it). A k_j is then never 0 while eps > 0, so a coefficient that
+   * falls to 0 early can grow back. Absent: no smoothing (k = |beta|^(4 alpha)).
+   */
+  smoothing?: { s: number; eps0?: number; epsDivisor?: number };
   /** Stop once rho is at rhoMin and ||beta_t - beta_{t-1}|| <= tol ||beta_t|| (default 1e-10). */
   tol?: number;
   /** Iteration cap (default 500). */
@@ -64,6 +73,14 @@ export function diagRfm(p: RegressionProblem, o: DiagRfmOptions): SolveResult {
     throw new RangeError(`diagRfm: need rho0 >= rhoMin >= 0 and 0 < rhoDecay <= 1, got ${rho0}, ${rhoMin}, ${rhoDecay}`);
   }
 
+  const sm = o.smoothing;
+  const epsDivisor = sm?.epsDivisor ?? d;
+  if (sm !== undefined && !(Number.isInteger(sm.s) && sm.s >= 0 && sm.s < d && epsDivisor > 0 && (sm.eps0 ?? 1) > 0)) {
+    throw new RangeError(`diagRfm: smoothing needs an integer s in [0, ${d}), eps0 > 0 and epsDivisor > 0`);
+  }
+  let eps = sm?.eps0 ?? 1;
+  const mags = new Float64Array(sm === undefined ? 0 : d);
+
   const solver = new WeightedSolver(n, d);
   const colSq = new Float64Array(d);
   for (let i = 0; i < n; i++) {
@@ -102,8 +119,15 @@ export function diagRfm(p: RegressionProblem, o: DiagRfmOptions): SolveResult {
     if (big === 0) break;
     // Normalised by max |beta| so that alpha = 1 (k = beta^4) cannot overflow; the relative ridge
     // makes the scale of k irrelevant.
-    const e = 4 * alpha;
-    for (let j = 0; j < d; j++) k[j] = (Math.abs(beta[j]!) / big) ** e;
+    if (sm === undefined) {
+      const e = 4 * alpha;
+      for (let j = 0; j < d; j++) k[j] = (Math.abs(beta[j]!) / big) ** e;
+    } else {
+      for (let j = 0; j < d; j++) mags[j] = Math.abs(beta[j]!);
+      eps = Math.min(eps, kthLargest(d, mags, sm.s + 1) / epsDivisor);
+      const e2 = (eps / big) ** 2;
+      for (let j = 0; j < d; j++) k[j] = ((beta[j]! / big) ** 2 + e2) ** (2 * alpha);
+    }
     rho = Math.max(rhoMin, rho * rhoDecay);
     const t = prev;
     prev = beta;

@@ -2,8 +2,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../../kernels/random.ts';
-import { diagRfmStep } from '../../../paper/regression/diag-rfm.ts';
-import { irlsStep } from '../../../paper/regression/irls.ts';
+import { diagRfm, diagRfmStep } from '../../../paper/regression/diag-rfm.ts';
+import { irls, irlsStep } from '../../../paper/regression/irls.ts';
 import { relativeError } from '../../../paper/regression/types.ts';
 import { WeightedSolver } from '../../../paper/regression/weighted.ts';
 
@@ -86,5 +86,28 @@ describe('one lin-RFM step equals one IRLS step', () => {
       irlsStep(solver, X, y, 0, 0.1, beta, work, ir);
       expect(relativeError(rfm, ir)).toBeGreaterThan(1e-4);
     });
+  }
+});
+
+// The smoothed kernel k_j = (beta_j^2 + eps^2)^(2 alpha), with IRLS's eps rule, is IRLS-p's
+// W^-1 at p = 2 - 4 alpha; whole runs then agree up to lin-RFM's ridge (relative 1e-13 here).
+describe('the smoothed diagonal lin-RFM runs as IRLS with the same eps rule', () => {
+  for (const seed of [5, 2024]) {
+    for (const [alpha, p] of [[0.25, 1], [0.5, 0]] as const) {
+      it(`alpha = ${alpha}, smoothed, ridge 1e-13, and IRLS p = ${p}: the same beta after 1, 3 and 6 iterations to 1e-6 (seed ${seed})`, () => {
+        const { n, d, X, y } = instance(seed);
+        const prob = { n, d, X, y };
+        for (const iters of [1, 3, 6]) {
+          const rfm = diagRfm(prob, { alpha, rho0: 1e-13, rhoMin: 1e-13, maxIter: iters, smoothing: { s: 3 } });
+          const ir = irls(prob, { p, s: 3, maxIter: iters });
+          expect(rfm.iterations).toBe(iters);
+          expect(ir.iterations).toBe(iters);
+          expect(relativeError(rfm.beta, ir.beta)).toBeLessThan(1e-6);
+        }
+        // and the smoothing is what makes them agree: unsmoothed, six iterations part from IRLS
+        const plain = diagRfm(prob, { alpha, rho0: 1e-13, rhoMin: 1e-13, maxIter: 6 });
+        expect(relativeError(plain.beta, irls(prob, { p, s: 3, maxIter: 6 }).beta)).toBeGreaterThan(1e-4);
+      });
+    }
   }
 });

@@ -252,17 +252,16 @@ export function completeSoftImpute(input: Csr, options: Partial<SoftImputeOption
         stopReason = 'diverged';
         break path;
       }
-      if (rel <= o.tol) {
-        if (last) {
-          stopReason = 'converged';
-          break path;
-        }
-        break;
+      if (rel <= o.tol && last) {
+        stopReason = 'converged';
+        break path;
       }
       if (onIterate?.(it, densePredictor(prob, X)) === 'stop') {
         stopReason = 'budget';
         break path;
       }
+      // converged at this lambda: on to the next
+      if (rel <= o.tol) break;
     }
   }
   return {

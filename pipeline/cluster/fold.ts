@@ -119,18 +119,22 @@ export async function foldOnCluster(remote: RemoteSolves, j: FoldJob): Promise<{
     writeChunk(path, e);
     chunks.push({ chunk: chunks.length, path, r0, rows: r1 - r0, nnz, nTrain, nVal, ranges: [[0, r1 - r0, 0, nVal]] });
   };
-  // a row weighs its entries and its list (2 topK values of the result); only a row with entries
-  // starts a chunk, so every chunk has some and a row with none is listed with its neighbours
+  // a row weighs its entries and its list (2 topK values of the result); a chunk is cut only once
+  // it holds some entries and only before a row with entries, so every chunk has some (the task
+  // needs them) and a row with none is listed with its neighbours
   let r0 = 0;
   let held = 0;
+  let heldEntries = 0;
   for (let i = 0; i < n; i++) {
     const weight = entries(i) + 2 * topK;
-    if (held > 0 && entries(i) > 0 && held + weight > j.chunkEntries) {
+    if (heldEntries > 0 && entries(i) > 0 && held + weight > j.chunkEntries) {
       cut(r0, i);
       r0 = i;
       held = 0;
+      heldEntries = 0;
     }
     held += weight;
+    heldEntries += entries(i);
   }
   // nothing left to send only when no row has anything (the lists are then made here, below)
   if (m.rowPtr[n]! - m.rowPtr[r0]! + start[n]! - start[r0]! > 0) cut(r0, n);

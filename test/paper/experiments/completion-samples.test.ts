@@ -51,7 +51,8 @@ describe('completion-samples', () => {
       expect(points.length, `${r[3]} m=${r[2]}`).toBeGreaterThanOrEqual(2);
       for (let q = 1; q < points.length; q++) expect(points[q]![0]).toBeGreaterThanOrEqual(points[q - 1]![0]);
       expect(points.at(-1)![0]).toBeLessThanOrEqual(Number(r[7]) * 1.001 + 1e-3);
-      expect(points.at(-1)![1]).toBeCloseTo(Number(r[5]), 5);
+      // a run that recovers the matrix starts far above where it ends (the first sweep's kernel is I)
+      if (r[3]!.startsWith('lin-RFM') && r[2] === '900' && Number(r[5]) < 0.05) expect(points[0]![1], r[3]).toBeGreaterThan(4 * points.at(-1)![1]);
     }
     // 900 of 1,600 entries is 5.8x the 156 degrees of freedom: lin-RFM recovers it, but a single seed
     // is noisy at this size: the stop reads only ~45 held-out entries, and which ones they are moves
@@ -89,12 +90,15 @@ describe('completion-samples', () => {
     const dir = await tempDir('completion-samples-budget-');
     const { events, log } = cellLog();
     await runCompletionSamples(grid, dir, log);
-    const records = events as unknown as Array<{ method: string; stop: string; seconds: number; hitCap: boolean }>;
+    const records = events as unknown as Array<{ method: string; stop: string; seconds: number; hitCap: boolean; trace: Array<[number, number]> }>;
     expect(records).toHaveLength(METHODS.length);
     for (const r of records) {
       // one iteration past the budget at most: at this size the slowest (an IRLS p = 1 reweighting) is ~0.1 s
       if (r.stop === 'budget') {
         expect(r.seconds, r.method).toBeGreaterThan(budget);
+        // traced up to the budget: a point past it, and earlier ones before it
+        expect(r.trace.at(-1)![0], r.method).toBeGreaterThan(budget);
+        expect(r.trace.filter(([sec]) => sec < budget).length, r.method).toBeGreaterThanOrEqual(2);
         expect(r.seconds, r.method).toBeLessThan(budget + 1);
         expect(r.hitCap, r.method).toBe(true);
       } else {

@@ -129,8 +129,7 @@ function runMethod(method: Method, train: Csr, seed: number, caps: Caps, tol: nu
     const alpha = method.endsWith('1/4') ? 0.25 : method.endsWith('1/2') ? 0.5 : 1;
     const r = complete(train, { alpha, seed, maxSweeps: caps.linrfm, ...(tol === undefined ? {} : { tol }) }, (info, probe) => hook(info.sweep + 1, probe.predict));
     // the hook stops a run only at its budget
-    const stop = r.stopReason === 'callback' ? 'budget' : r.stopReason;
-    return { result: { predict: r.predict, iterations: r.sweeps, hitCap: stop === 'max-sweeps' || stop === 'budget' }, stop };
+    return { result: { predict: r.predict, iterations: r.sweeps, hitCap: r.stopReason === 'max-sweeps' }, stop: r.stopReason === 'callback' ? 'budget' : r.stopReason };
   }
   let r: BaselineResult;
   if (method.startsWith('IRLS')) r = completeIrls(train, { p: method.endsWith('p=1') ? 1 : 0, maxIters: caps.irls }, hook);
@@ -138,7 +137,7 @@ function runMethod(method: Method, train: Csr, seed: number, caps: Caps, tol: nu
     const depth = Number(method.slice(-1));
     r = completeDln(train, { depth, initScale: DLN_INIT[depth]!, seed, maxIters: caps.dln }, undefined, hook);
   } else r = completeSoftImpute(train, { seed, maxIters: caps.softimpute }, hook);
-  return { result: { ...r, hitCap: r.hitCap || r.stopReason === 'budget' }, stop: r.stopReason };
+  return { result: r, stop: r.stopReason };
 }
 
 export interface CellRecord {
@@ -192,7 +191,7 @@ export async function runCompletionSamples(
             const relError = trace.finish(result.predict);
             return [{
               size, rank: sz.rank, observed, method, seed, relError,
-              iterations: result.iterations, seconds: trace.seconds(), hitCap: result.hitCap, stop, trace: trace.points,
+              iterations: result.iterations, seconds: trace.seconds(), hitCap: result.hitCap || stop === 'budget', stop, trace: trace.points,
             }];
           });
         }

@@ -6,6 +6,7 @@ import type { Series } from '../svg.ts';
 import { Rng } from '../../kernels/index.ts';
 import { findEntry, generateLowRank, type Csr, type EngineOptions, type RootMethod, type StopReason } from '../../engine/index.ts';
 import { CellStore } from './cells.ts';
+import { testError } from './trace.ts';
 import { defineExperiment, experimentOutput, median, medianCurve, runCell, writeChart, writeCsv } from './common.ts';
 import type { ExperimentOptions, ExperimentOutput } from './types.ts';
 
@@ -131,10 +132,7 @@ function measureCell(grid: TimeVsSizeGrid, d: number, method: TimeMethod, seed: 
   const observed = Math.min(Math.round(grid.oversampling * grid.rank * n * Math.log(d)), Math.floor((n * d) / 2));
   const prob = generateLowRank({ rows: n, cols: d, rank: grid.rank, observed, seed });
   const { rows, cols } = sampleUnobserved(prob.train, grid.testSample, new Rng(seed + 7919));
-  const truth = Float64Array.from(rows, (i, e) => prob.truth(i, cols[e]!));
-  let den = 0;
-  for (const t of truth) den += t * t;
-  const pred = new Float64Array(rows.length);
+  const error = testError(rows, cols, Float64Array.from(rows, (i, e) => prob.truth(i, cols[e]!)));
   const start = performance.now();
   let sweepsToTol = Number.NaN;
   let secToTol = Number.NaN;
@@ -145,10 +143,7 @@ function measureCell(grid: TimeVsSizeGrid, d: number, method: TimeMethod, seed: 
     ...(method.kernelRank === undefined ? {} : { kernel: 'low-rank' as const, kernelRank: method.kernelRank }),
   };
   const res = complete(prob.train, opts, (info, probe) => {
-    probe.predict(rows, cols, pred);
-    let num = 0;
-    for (let e = 0; e < pred.length; e++) num += (pred[e]! - truth[e]!) ** 2;
-    relError = Math.sqrt(num / den);
+    relError = error(probe.predict);
     if (relError <= grid.tolerance) {
       sweepsToTol = info.sweep + 1;
       return 'stop';

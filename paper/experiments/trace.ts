@@ -19,13 +19,27 @@ export interface ErrorTrace {
 const SPACING = 1.25;
 
 /**
+ * The relative test error ||pred - truth|| / ||truth|| of a predictor over the pairs (rows, cols)
+ * whose true values are `truth` (one buffer for the predictions, reused by every call).
+ */
+export function testError(rows: Int32Array, cols: Int32Array, truth: Float64Array): (predict: BaselineResult['predict']) => number {
+  let den = 0;
+  for (const t of truth) den += t * t;
+  const pred = new Float64Array(rows.length);
+  return (predict) => {
+    predict(rows, cols, pred);
+    let num = 0;
+    for (let e = 0; e < pred.length; e++) num += (pred[e]! - truth[e]!) ** 2;
+    return Math.sqrt(num / den);
+  };
+}
+
+/**
  * A trace over the pairs (rows, cols) whose true values are `truth`; `budgetSeconds` Infinity for
  * none. Starts the fit's clock now.
  */
 export function errorTrace(rows: Int32Array, cols: Int32Array, truth: Float64Array, budgetSeconds: number): ErrorTrace {
-  let den = 0;
-  for (const t of truth) den += t * t;
-  const pred = new Float64Array(rows.length);
+  const error = testError(rows, cols, truth);
   const start = performance.now();
   let spent = 0;
   let next = 0;
@@ -35,11 +49,9 @@ export function errorTrace(rows: Int32Array, cols: Int32Array, truth: Float64Arr
   // own: for lin-RFM it solves every row with the chosen kernel)
   const relError = (predict: BaselineResult['predict'], spend: boolean): number => {
     const t0 = performance.now();
-    predict(rows, cols, pred);
-    let num = 0;
-    for (let e = 0; e < pred.length; e++) num += (pred[e]! - truth[e]!) ** 2;
+    const e = error(predict);
     if (spend) spent += (performance.now() - t0) / 1000;
-    return Math.sqrt(num / den);
+    return e;
   };
   return {
     points,

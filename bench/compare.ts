@@ -131,7 +131,7 @@ export async function run(args: string[]): Promise<void> {
     let hit = -1;
     const rssBefore = process.resourceUsage().maxRSS * 1024;
     const t0 = performance.now();
-    const res = await completeAsync(p.train, { seed, maxSweeps, tol: 0, patience: 50, pool }, (info, probe) => {
+    const res = await completeAsync(p.train, { seed, maxSweeps, tol: 0, patience: 50, pool, finalRidge: 'keep' }, (info, probe) => {
       probe.predict(rows, cols, pred);
       let s = 0;
       for (let e = 0; e < rows.length; e++) s += (pred[e]! - truth[e]!) ** 2;
@@ -151,7 +151,7 @@ export async function run(args: string[]): Promise<void> {
     if (hit > 0) {
       await pool.close();
       const t2 = performance.now();
-      const again = await completeAsync(p.train, { seed, maxSweeps: hit, tol: 0, patience: 50 });
+      const again = await completeAsync(p.train, { seed, maxSweeps: hit, tol: 0, patience: 50, finalRidge: 'keep' });
       seconds = (performance.now() - t2) / 1000;
       if (again.sweeps !== hit || again.history.at(-1)!.validationRmse !== res.history[hit - 1]!.validationRmse) {
         throw new Error('compare: the timed rerun did not retrace the monitored run');

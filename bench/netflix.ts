@@ -39,7 +39,7 @@ interface Spec {
 function parse(args: string[]): Spec {
   const s: Spec = {
     rows: 480_189, cols: 17_770, observed: 100_000_000, rank: 10, noise: 0.5, seed: 7, parts: 8, workers: 2,
-    alsRidges: [0.005, 0.01, 0.02], alsIterations: 10, als: true, work: join(here, 'work', 'netflix'), extra: [],
+    alsRidges: [0.0025, 0.005, 0.01], alsIterations: 10, als: true, work: join(here, 'work', 'netflix'), extra: [],
   };
   let scale = 1;
   for (let i = 0; i < args.length; i++) {

@@ -196,6 +196,8 @@ async function writeCompleteOutputs(s: CompleteSettings, settings: Resolved, t0:
     throw Errors.Numeric(input, `the validation error became non-finite at sweep ${at.sweep + 1} (ridge ${at.lambda.toExponential(2)}, ${at.cholFallbacks} row solves that would not factor); nothing was written`);
   }
   progress.info(`${result.sweeps} sweeps, stop: ${result.stopReason}, validation RMSE ${result.bestValidationRmse.toExponential(3)}`);
+  const rs = result.ridgeSearch;
+  if (rs !== null) progress.info(`final ridge ${rs.chosen.toExponential(2)} (the best sweep's ${rs.tried[0]!.lambda.toExponential(2)}), picked on the validation entries from ${rs.tried.length} tried: validation RMSE ${rs.tried[0]!.validationRmse.toExponential(3)} to ${result.bestValidationRmse.toExponential(3)}`);
 
   const outputs: Record<string, string> = {};
   let unseen = 0;

@@ -68,6 +68,7 @@ export function runSummary(r: CompletionResult): Record<string, unknown> {
     bestSweep: r.bestSweep,
     bestValidationRmse: r.bestValidationRmse,
     lambda: r.model.lambda * r.model.scale * r.model.scale,
+    ridgeSearch: r.ridgeSearch,
     kernelSide: r.model.d,
     transposed: r.model.transposed,
     nTrain: r.nTrain,

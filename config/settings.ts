@@ -19,6 +19,7 @@ export interface EngineSettings {
   lambdaSchedule: 'adaptive' | 'official' | 'fixed';
   lambdaFactor: number;
   lambdaPlateau: number;
+  finalRidge: 'search' | 'keep';
   momentum: number;
   maxSweeps: number;
   patience: number;
@@ -108,7 +109,7 @@ export interface SettingsOf {
 }
 
 const engineKeys: Record<keyof EngineSettings, true> = {
-  alpha: true, lambda: true, lambdaSchedule: true, lambdaFactor: true, lambdaPlateau: true, momentum: true, maxSweeps: true,
+  alpha: true, lambda: true, lambdaSchedule: true, lambdaFactor: true, lambdaPlateau: true, finalRidge: true, momentum: true, maxSweeps: true,
   patience: true, tol: true, validation: true, agop: true, root: true, kernel: true, kernelRank: true, seed: true, workers: true,
 };
 const clusterKeys: Record<keyof ClusterSettings, true> = {

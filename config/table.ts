@@ -83,6 +83,7 @@ export const keyDefs: readonly KeyDef[] = [
   def('lambdaSchedule', '--lambda-schedule <s>', 'choice', choice(['adaptive', 'official', 'fixed']), 'adaptive | official | fixed', ENGINE, { choices: ['adaptive', 'official', 'fixed'] }),
   def('lambdaFactor', '--lambda-factor <f>', 'number', positive, 'adaptive schedule: lambda tracks f x validation MSE', ENGINE),
   def('lambdaPlateau', '--lambda-plateau <n>', 'int', intMin(0), 'adaptive schedule: cut lambda to a quarter after n sweeps without a 1% validation gain (0: never)', ENGINE),
+  def('finalRidge', '--final-ridge <how>', 'choice', choice(['search', 'keep']), 'the completions\' ridge: search (picked on the validation entries with the best kernel) | keep (the best sweep\'s)', ENGINE, { choices: ['search', 'keep'] }),
   def('momentum', '--momentum <b>', 'number', z.number().min(0, 'must be in [0, 1)').lt(1, 'must be in [0, 1)'), 'cap of the kernel extrapolation (Nesterov, restarted on validation rise); 0 = plain lin-RFM', ENGINE),
   def('maxSweeps', '--max-sweeps <n>', 'int', intMin(1), 'stop after this many sweeps', ENGINE),
   def('patience', '--patience <n>', 'int', intMin(1), 'stop after this many sweeps without a validation error 0.1% below the best', ENGINE),

@@ -9,6 +9,8 @@ export type AgopMode = 'auto' | AgopPath;
 /** How the kernel is kept: a d x d matrix, or K = U diag(w) U^T + tauK I of rank kernelRank (engine/lowrank.ts). */
 export type KernelForm = 'dense' | 'low-rank';
 export type LambdaSchedule = 'adaptive' | 'official' | 'fixed';
+export type FinalRidge = 'search' | 'keep';
+
 export type StopReason = 'converged' | 'patience' | 'max-sweeps' | 'callback' | 'diverged' | 'interrupted';
 
 export interface EngineOptions {
@@ -38,6 +40,11 @@ export interface EngineOptions {
    * alone can hold a ridge that is itself what keeps the error up (docs/DESIGN.md, "The schedule").
    */
   lambdaPlateau: number;
+  /**
+   * The ridge of the completions: 'search' picks it on the validation entries with the best sweep's
+   * kernel held (engine/schedule.ts searchRidge); 'keep' keeps the best sweep's ridge.
+   */
+  finalRidge: FinalRidge;
   maxSweeps: number;
   /**
    * Cap of the kernel extrapolation (0 = the plain iteration): K_{t+1} = G_t + beta_k (G_t - G_{t-1}) with
@@ -93,6 +100,7 @@ export const defaultEngineOptions: EngineOptions = {
   lambdaFloor: 1e-8,
   lambdaFactor: 2,
   lambdaPlateau: 5,
+  finalRidge: 'search',
   maxSweeps: 1000,
   momentum: 0.95,
   patience: 20,
@@ -177,6 +185,11 @@ export interface CompletionResult {
   predict(rows: Int32Array, cols: Int32Array, out?: Float64Array): Float64Array;
   /** Low-rank form: the top Ritz values of the last AGOP and its tail level, in the data's units squared. */
   spectrum: { s: number[]; tau: number; rankNote?: string } | null;
+  /**
+   * The final ridge search (finalRidge 'search' with a validation split): each ridge tried and its
+   * validation RMSE, in the data's units, the first the best sweep's; `chosen` the model's ridge.
+   */
+  ridgeSearch: { tried: Array<{ lambda: number; validationRmse: number }>; chosen: number } | null;
   /** Chunks of the matrix a spilled run streamed (0: it ran in memory). */
   spilledChunks: number;
   /** Removes what the run keeps on disk for predict (a spilled run's chunk files); predict is unusable after. */
@@ -206,6 +219,7 @@ export function validateEngineOptions(o: EngineOptions): void {
   if (!['auto', 'streamed', 'factored'].includes(o.agop)) bad('agop', 'must be auto, streamed or factored');
   if (!['auto', 'eig', 'newton-schulz'].includes(o.root)) bad('root', 'must be auto, eig or newton-schulz');
   if (!['adaptive', 'official', 'fixed'].includes(o.lambdaSchedule)) bad('lambdaSchedule', 'must be adaptive, official or fixed');
+  if (!['search', 'keep'].includes(o.finalRidge)) bad('finalRidge', 'must be search or keep');
   if (!(Number.isInteger(o.chunkRows) && o.chunkRows >= 1)) bad('chunkRows', 'must be an integer >= 1');
   if (!(Number.isInteger(o.superChunkRows) && o.superChunkRows >= 0)) bad('superChunkRows', 'must be an integer >= 0');
   if (!['dense', 'low-rank'].includes(o.kernel)) bad('kernel', 'must be dense or low-rank');

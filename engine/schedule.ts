@@ -154,3 +154,49 @@ export function nextStep(s: ScheduleState, mse: number, opts: ScheduleOptions, s
   } else if (schedule === 'official' && mse < 0.1) lambda = Math.min(lambda, 1e-3);
   return { state: { ...s, restarts, sinceRestart, havePrev, lambda, plateauMse, plateauSweeps, cutFrom, cutBest, cutSweeps, heldLambda, prevMse: mse }, next };
 }
+
+/** One ridge the final search tried and its validation MSE (relative units). */
+export interface RidgeTrial {
+  lambda: number;
+  mse: number;
+}
+
+/** Steps of the final ridge search each way from the best sweep's ridge (factors up to 2^RIDGE_STEPS). */
+export const RIDGE_STEPS = 6;
+
+/**
+ * The final ridge: with the best sweep's kernel held, the ridge that gives the lowest validation
+ * MSE. The kernel was learned under the schedule's ridge, whose job is to steer the sweeps; the
+ * ridge of the completions themselves is a hyperparameter like any ridge regression's, and the
+ * validation split picks it (as one picks ALS's by validation). A generator: it yields each ridge
+ * to try and is resumed with that ridge's validation MSE, so the caller runs the solves where the
+ * data live. From (lambda0, mse0), the best sweep's, it doubles the ridge while that gains, else
+ * halves it while that gains (at most RIDGE_STEPS each way, never below `floor`), then tries the
+ * best times and over sqrt(2). Returns the trials in order; the lowest MSE wins, the earlier on a tie.
+ */
+export function* searchRidge(lambda0: number, mse0: number, floor: number): Generator<number, RidgeTrial[], number> {
+  const tried: RidgeTrial[] = [{ lambda: lambda0, mse: mse0 }];
+  const attempt = function* (lambda: number): Generator<number, boolean, number> {
+    const before = bestTrial(tried).mse;
+    const mse = yield lambda;
+    tried.push({ lambda, mse });
+    return mse < before;
+  };
+  let up = 0;
+  while (up < RIDGE_STEPS && (yield* attempt(lambda0 * 2 ** (up + 1)))) up++;
+  if (up === 0) {
+    for (let down = 1; down <= RIDGE_STEPS && lambda0 / 2 ** down >= floor; down++) {
+      if (!(yield* attempt(lambda0 / 2 ** down))) break;
+    }
+  }
+  const centre = bestTrial(tried).lambda;
+  for (const lambda of [centre * Math.SQRT2, centre / Math.SQRT2]) {
+    if (lambda >= floor) yield* attempt(lambda);
+  }
+  return tried;
+}
+
+/** The winner of searchRidge's trials: the lowest MSE, the earlier on a tie (NaN never wins). */
+export function bestTrial(tried: RidgeTrial[]): RidgeTrial {
+  return tried.reduce((a, b) => (b.mse < a.mse ? b : a));
+}

@@ -2,9 +2,9 @@
 // the low-rank one) do alike around their sweeps: the solves' sums, checkpoints and interruption
 // after a sweep, and the completion they return.
 
-import type { BlockResult } from './blocks.ts';
+import type { Block, BlockResult } from './blocks.ts';
 import type { CompletionResult, EngineOptions, LinRfmModel, StopReason, SweepInfo } from '../engine/options.ts';
-import type { ScheduleState } from '../engine/schedule.ts';
+import { bestTrial, searchRidge, type ScheduleState } from '../engine/schedule.ts';
 import type { EngineState, RunControl } from '../engine/state.ts';
 
 /** The solve blocks' fallbacks and squared held-out errors, added in block order (so the same bits for any workers). */
@@ -29,10 +29,38 @@ export function checkpointAfter(control: RunControl, sweep: number, state: () =>
   return interrupted;
 }
 
+/**
+ * The model's ridge after the sweeps (EngineOptions.finalRidge): with 'search', a validation split and
+ * a run that ended well, searchRidge over passes of row solves with the best sweep's kernel
+ * (`solveAt`, one pass at a ridge, its blocks' results in block order: the same bits for any
+ * workers); the schedule comes back with the winner as its best ridge and MSE. Else the best
+ * sweep's ridge, and no search. `scale`: the data's unit (RMSEs and ridges reported in it).
+ */
+export function* finalRidge(
+  sched: ScheduleState, opts: EngineOptions, nVal: number, stopReason: StopReason, scale: number,
+  solveAt: (lambda: number) => Generator<Block[], BlockResult[], BlockResult[]>,
+): Generator<Block[], { sched: ScheduleState; ridgeSearch: CompletionResult['ridgeSearch'] }, BlockResult[]> {
+  if (opts.finalRidge !== 'search' || nVal === 0 || stopReason === 'interrupted' || stopReason === 'diverged' || !Number.isFinite(sched.bestMse)) {
+    return { sched, ridgeSearch: null };
+  }
+  const search = searchRidge(sched.bestLambda, sched.bestMse, opts.lambdaFloor);
+  let step = search.next();
+  while (!step.done) {
+    const { se } = sumSolves(yield* solveAt(step.value));
+    step = search.next(se / nVal);
+  }
+  const win = bestTrial(step.value);
+  const ms = scale * scale;
+  return {
+    sched: { ...sched, bestLambda: win.lambda, bestMse: win.mse },
+    ridgeSearch: { tried: step.value.map((t) => ({ lambda: t.lambda * ms, validationRmse: Math.sqrt(t.mse) * scale })), chosen: win.lambda * ms },
+  };
+}
+
 /** A completion from what a sweep loop ends with; `extra` holds what differs between the kernel forms. */
 export function completionOf(
   end: { model: LinRfmModel; sched: ScheduleState; stopReason: StopReason; sweeps: number; history: SweepInfo[]; t0: number; opts: EngineOptions; nTrain: number; nVal: number },
-  extra: Pick<CompletionResult, 'predict' | 'spectrum' | 'spilledChunks' | 'release'>,
+  extra: Pick<CompletionResult, 'predict' | 'spectrum' | 'spilledChunks' | 'release' | 'ridgeSearch'>,
 ): CompletionResult {
   const { model, sched, opts } = end;
   return {

@@ -10,7 +10,7 @@ import {
 import type { CompletionResult, EngineOptions, LambdaSchedule, LinRfmModel, StopReason, SweepCallback, SweepInfo, SweepProbe } from '../engine/options.ts';
 import { predictLowRank } from '../engine/prediction.ts';
 import { initialSchedule, nextStep, recordFit, scheduleOf, stopAfterFit, type ScheduleOptions } from '../engine/schedule.ts';
-import { checkpointAfter, completionOf, sumSolves } from './loopsteps.ts';
+import { checkpointAfter, completionOf, finalRidge, sumSolves } from './loopsteps.ts';
 import { chooseRank, eigenAtRank, packedRank, RANK_LAST_SWEEP } from '../engine/rank.ts';
 import { ResumeMismatch, type EngineState, type RunControl } from '../engine/state.ts';
 import { nextOperandKey, type Block, type BlockResult } from './blocks.ts';
@@ -283,11 +283,21 @@ export function* lowRankLoop(
     }
   }
   const bestK = unpackKernel(best, d, packedRank(best, d))!;
+  // the final ridge: the best kernel into the current slot (unless a rank change came after it), its solves at each ridge tried
+  let held = false;
+  const fin = bestK.k !== k ? { sched, ridgeSearch: null } : yield* finalRidge(sched, opts, nVal, stopReason, data.scale, function* (lambda) {
+    if (!held) setKernel(cur, bestK);
+    held = true;
+    ridge[cur] = lambda;
+    return yield* solve(cur, lambda, true);
+  });
+  sched = fin.sched;
   const model: LinRfmModel = { d, K: new Float64Array(0), lambda: sched.bestLambda, scale: data.scale, transposed: data.transposed, alpha: opts.alpha, lowRank: bestK };
   return completionOf({ model, sched, stopReason, sweeps: sweep, history, t0, opts, nTrain: run.nTrain, nVal }, {
     predict: predictWith(bestK, model.lambda, null, false),
     spectrum: { ...spectrum, rankNote },
     spilledChunks: store === null ? 0 : store.chunks.length,
     release: () => store?.dispose(),
+    ridgeSearch: fin.ridgeSearch,
   });
 }

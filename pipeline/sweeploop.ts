@@ -10,7 +10,7 @@ import { remoteChunk, type SpillStore } from './spill.ts';
 import type { PreparedData } from '../engine/split.ts';
 import { nextKernelPower, powerScratch } from '../engine/sweep.ts';
 import { initialSchedule, nextStep, recordFit, scheduleOf, stopAfterFit, type ScheduleOptions } from '../engine/schedule.ts';
-import { checkpointAfter, completionOf, sumSolves } from './loopsteps.ts';
+import { checkpointAfter, completionOf, finalRidge, sumSolves } from './loopsteps.ts';
 
 /**
  * The sweeps, as a generator: it yields each phase's blocks, is resumed with their results (in
@@ -85,35 +85,33 @@ export function* sweepLoop(
       : predictSpilled(store, data, mats[kI]!, sched.lambda, true, rows, cols, out),
   };
 
+  // Row solves with the kernel in mats[kI] at ridge `lambda`: on the cluster (all chunks at once,
+  // taken back chunk by chunk), in memory, or chunk by chunk; `yhat` fuses Yhat rows in (in memory);
+  // `q` adds each chunk's rows' share of Q after its solves (rows of Q ascending, as in memory).
+  function* solvePass(lambda: number, yhat: boolean, q: boolean, pass: number): Generator<Block[], BlockResult[], BlockResult[]> {
+    const kKey = nextOperandKey();
+    const qBlocks = (c: { index: number }): Block[] => plan.q.map(([r0, r1]): Block => ({ kind: 'q', Q: Slot.q, r0, r1, zero: c.index === 0 }));
+    if (store === null) return yield plan.solve.map(([r0, r1, v0, v1]): Block => ({ kind: 'solve', K: kI, lambda, r0, r1, v0, v1, yhat, runKey, kKey }));
+    const solved: BlockResult[] = [];
+    if (remote) yield [{ kind: 'dispatch', pass: { kind: 'solve', sweep, pass, d, lambda, K: mats[kI]!, chunks: remoteTasks! } }];
+    for (const c of store.chunks) {
+      store.load(c, arrays);
+      if (remote) solved.push(...(yield [{ kind: 'collect', chunk: c.index, out: arrays.a }]));
+      else {
+        const chunkKey = nextOperandKey();
+        solved.push(...(yield store.solveRanges(plan, c).map(([r0, r1, v0, v1]): Block => ({ kind: 'solve', K: kI, lambda, r0, r1, v0, v1, yhat: false, runKey: chunkKey, kKey }))));
+      }
+      if (q) yield qBlocks(c);
+    }
+    return solved;
+  }
+
   for (; sweep < opts.maxSweeps; sweep++) {
     const ts = performance.now();
     // Yhat rows along with the solves, unless this is the last sweep (which forms no AGOP)
     const yhat = plan.fuseYhat && sweep + 1 < opts.maxSweeps;
-    const kKey = nextOperandKey();
     const lambda = sched.lambda;
-    let solved: BlockResult[];
-    if (store !== null && remote) {
-      // the solves on the cluster, all chunks at once; each chunk's share of Q here, in chunk order
-      yield [{ kind: 'dispatch', pass: { kind: 'solve', sweep, pass: 0, d, lambda, K: mats[kI]!, chunks: remoteTasks! } }];
-      solved = [];
-      for (const c of store.chunks) {
-        store.load(c, arrays);
-        solved.push(...(yield [{ kind: 'collect', chunk: c.index, out: arrays.a }]));
-        if (sweep + 1 < opts.maxSweeps) yield plan.q.map(([r0, r1]): Block => ({ kind: 'q', Q: Slot.q, r0, r1, zero: c.index === 0 }));
-      }
-    } else if (store === null) {
-      solved = yield plan.solve.map(([r0, r1, v0, v1]): Block => ({ kind: 'solve', K: kI, lambda, r0, r1, v0, v1, yhat, runKey, kKey }));
-    } else {
-      // chunk by chunk: its solves, then its rows' share of Q (rows of Q in ascending rows, as in memory)
-      solved = [];
-      for (const c of store.chunks) {
-        store.load(c, arrays);
-        const chunkKey = nextOperandKey();
-        const blocks = store.solveRanges(plan, c).map(([r0, r1, v0, v1]): Block => ({ kind: 'solve', K: kI, lambda, r0, r1, v0, v1, yhat: false, runKey: chunkKey, kKey }));
-        solved.push(...(yield blocks));
-        if (sweep + 1 < opts.maxSweeps) yield plan.q.map(([r0, r1]): Block => ({ kind: 'q', Q: Slot.q, r0, r1, zero: c.index === 0 }));
-      }
-    }
+    const solved = yield* solvePass(lambda, yhat, sweep + 1 < opts.maxSweeps, 0);
     const { fallbacks, se } = sumSolves(solved);
     const mse = nVal > 0 ? se / nVal : Number.NaN;
     const solveSeconds = (performance.now() - ts) / 1000;
@@ -212,6 +210,13 @@ export function* sweepLoop(
       break;
     }
   }
+  // the final ridge: the best kernel back in mats[kI], its solves at each ridge tried (passes of a sweep not run)
+  let pass = 0;
+  const fin = yield* finalRidge(sched, opts, nVal, stopReason, data.scale, (lambda) => {
+    if (pass === 0) mats[kI]!.set(best);
+    return solvePass(lambda, false, false, pass++);
+  });
+  sched = fin.sched;
   const model: LinRfmModel = { d, K: best, lambda: sched.bestLambda, scale: data.scale, transposed: data.transposed, alpha: opts.alpha };
   return completionOf({ model, sched, stopReason, sweeps: sweep, history, t0, opts, nTrain: run.nTrain, nVal }, {
     predict: (rows, cols, out) => store === null
@@ -220,6 +225,7 @@ export function* sweepLoop(
     spectrum: null,
     spilledChunks: store === null ? 0 : store.chunks.length,
     release: () => store?.dispose(),
+    ridgeSearch: fin.ridgeSearch,
   });
 }
 

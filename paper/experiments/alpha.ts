@@ -106,7 +106,7 @@ export async function runAlpha(grid: AlphaGrid, outDir: string, log: ExperimentO
           await runCell(cells, `${size} rank ${sz.rank} m=${sz.observed} seed ${seed} momentum ${momentum} alpha ${alpha}`, records, log, () => {
             const ts = performance.now();
             let sweepsToTarget = Number.NaN;
-            const res = complete(prob.train, { alpha, momentum, seed, maxSweeps: sz.maxSweeps }, (info, probe) => {
+            const res = complete(prob.train, { alpha, momentum, seed, maxSweeps: sz.maxSweeps, finalRidge: 'keep' }, (info, probe) => {
               if (Number.isFinite(sweepsToTarget)) return;
               probe.predict(rows, cols, pred);
               if (relError() <= grid.target) sweepsToTarget = info.sweep + 1;

@@ -160,7 +160,7 @@ async function runCell(grid: RatingsGrid, sz: RatingsSize, seed: number, train: 
   const linrfm = async (center: 'mean' | 'bias', lambda: number) => {
     const c = fitCenter(train, center);
     const rb = rowBiases(train, c, new Float64Array(train.nRows));
-    const result = await completeAsync(centered(train, c, rb), { seed, lambda, kernel: 'low-rank', kernelRank: 20, kernelRankAuto: true, maxSweeps: grid.maxSweeps, workers: 2 });
+    const result = await completeAsync(centered(train, c, rb), { seed, lambda, kernel: 'low-rank', kernelRank: 20, kernelRankAuto: true, maxSweeps: grid.maxSweeps, workers: 2, finalRidge: 'keep' });
     const score = (r: Int32Array, cols: Int32Array): Float64Array => result.predict(r, cols).map((v, e) => v + offset(c, rb, r[e]!, cols[e]!));
     return { score, val: result.bestValidationRmse, setting: `center ${center}; lambda ${lambda}; rank ${result.model.lowRank?.k ?? 'dense'}` };
   };

@@ -139,7 +139,7 @@ function measureCell(grid: TimeVsSizeGrid, d: number, method: TimeMethod, seed: 
   let relError = Number.NaN;
   let overBudget = false;
   const opts: Partial<EngineOptions> = {
-    alpha: method.alpha, root: method.root, seed, maxSweeps: grid.maxSweeps, momentum: grid.momentum, tol: 0,
+    alpha: method.alpha, root: method.root, seed, maxSweeps: grid.maxSweeps, momentum: grid.momentum, tol: 0, finalRidge: 'keep',
     ...(method.kernelRank === undefined ? {} : { kernel: 'low-rank' as const, kernelRank: method.kernelRank }),
   };
   const res = complete(prob.train, opts, (info, probe) => {

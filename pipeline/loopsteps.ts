@@ -31,22 +31,24 @@ export function checkpointAfter(control: RunControl, sweep: number, state: () =>
 
 /**
  * The model's ridge after the sweeps (EngineOptions.finalRidge): with 'search', a validation split and
- * a run that ended well, searchRidge over passes of row solves with the best sweep's kernel
- * (`solveAt`, one pass at a ridge, its blocks' results in block order: the same bits for any
- * workers); the schedule comes back with the winner as its best ridge and MSE. Else the best
- * sweep's ridge, and no search. `scale`: the data's unit (RMSEs and ridges reported in it).
+ * a run that ended well, searchRidge over passes of row solves with the best sweep's kernel: `hold`
+ * puts that kernel where the solves read it, once, before the first pass; `solveAt` runs pass
+ * number `pass` (0, 1, ...) at a ridge and gives its blocks' results in block order (the same bits
+ * for any workers). The schedule comes back with the winner as its best ridge and MSE. Else the
+ * best sweep's ridge, and no search. `scale`: the data's unit (RMSEs and ridges reported in it).
  */
 export function* finalRidge(
   sched: ScheduleState, opts: EngineOptions, nVal: number, stopReason: StopReason, scale: number,
-  solveAt: (lambda: number) => Generator<Block[], BlockResult[], BlockResult[]>,
+  hold: () => void, solveAt: (lambda: number, pass: number) => Generator<Block[], BlockResult[], BlockResult[]>,
 ): Generator<Block[], { sched: ScheduleState; ridgeSearch: CompletionResult['ridgeSearch'] }, BlockResult[]> {
   if (opts.finalRidge !== 'search' || nVal === 0 || stopReason === 'interrupted' || stopReason === 'diverged' || !Number.isFinite(sched.bestMse)) {
     return { sched, ridgeSearch: null };
   }
+  hold();
   const search = searchRidge(sched.bestLambda, sched.bestMse, opts.lambdaFloor);
   let step = search.next();
-  while (!step.done) {
-    const { se } = sumSolves(yield* solveAt(step.value));
+  for (let pass = 0; !step.done; pass++) {
+    const { se } = sumSolves(yield* solveAt(step.value, pass));
     step = search.next(se / nVal);
   }
   const win = bestTrial(step.value);

@@ -284,13 +284,9 @@ export function* lowRankLoop(
   }
   const bestK = unpackKernel(best, d, packedRank(best, d))!;
   // the final ridge: the best kernel into the current slot (unless a rank change came after it), its solves at each ridge tried
-  let held = false;
-  const fin = bestK.k !== k ? { sched, ridgeSearch: null } : yield* finalRidge(sched, opts, nVal, stopReason, data.scale, function* (lambda) {
-    if (!held) setKernel(cur, bestK);
-    held = true;
-    ridge[cur] = lambda;
-    return yield* solve(cur, lambda, true);
-  });
+  const fin = bestK.k !== k
+    ? { sched, ridgeSearch: null }
+    : yield* finalRidge(sched, opts, nVal, stopReason, data.scale, () => setKernel(cur, bestK), (lambda) => solve(cur, lambda, true));
   sched = fin.sched;
   const model: LinRfmModel = { d, K: new Float64Array(0), lambda: sched.bestLambda, scale: data.scale, transposed: data.transposed, alpha: opts.alpha, lowRank: bestK };
   return completionOf({ model, sched, stopReason, sweeps: sweep, history, t0, opts, nTrain: run.nTrain, nVal }, {

@@ -211,11 +211,7 @@ export function* sweepLoop(
     }
   }
   // the final ridge: the best kernel back in mats[kI], its solves at each ridge tried (passes of a sweep not run)
-  let pass = 0;
-  const fin = yield* finalRidge(sched, opts, nVal, stopReason, data.scale, (lambda) => {
-    if (pass === 0) mats[kI]!.set(best);
-    return solvePass(lambda, false, false, pass++);
-  });
+  const fin = yield* finalRidge(sched, opts, nVal, stopReason, data.scale, () => mats[kI]!.set(best), (lambda, pass) => solvePass(lambda, false, false, pass));
   sched = fin.sched;
   const model: LinRfmModel = { d, K: best, lambda: sched.bestLambda, scale: data.scale, transposed: data.transposed, alpha: opts.alpha };
   return completionOf({ model, sched, stopReason, sweeps: sweep, history, t0, opts, nTrain: run.nTrain, nVal }, {

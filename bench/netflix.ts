@@ -4,7 +4,8 @@
 // default settings, and its predictions for a held-out test share are scored against the noise
 // floor and against biased ALS of the same rank on the same split (its ridge picked on a
 // validation share of the training entries). Prints wall time, sweeps, seconds a sweep, peak RSS and
-// the test RMSEs; writes bench/results/netflix.json.
+// the test RMSEs, and both methods' test RMSE by the user's and by the item's training count (where a
+// gap between them lies); writes bench/results/netflix.json.
 //
 //   npm run bench -- netflix                          the full size (generation ~2 min, then the job)
 //   npm run bench -- netflix --scale 0.1              a tenth of the rows and entries (same columns)
@@ -65,6 +66,34 @@ function parse(args: string[]): Spec {
 }
 
 const rmseOf = (pred: Float64Array, truth: Float64Array): number => Math.sqrt(pred.reduce((acc, x, e) => acc + (x - truth[e]!) ** 2, 0) / pred.length);
+
+type TestPairs = { rows: Int32Array; cols: Int32Array; values: Float64Array };
+interface Bucket { side: 'user' | 'item'; from: number; to: number; pairs: number; linRfm: number; als: number | null }
+const EDGES = { user: [5, 20, 50, 100, 200, 500, 1000, Infinity], item: [0, 100, 500, 1000, 2000, 5000, Infinity] };
+
+/** Test RMSE of each method over the pairs whose user (or item) has a training count in [from, to): where a gap between the two lies. */
+function buckets(train: Csr, test: TestPairs, lin: Float64Array, als: Float64Array | null): Bucket[] {
+  const count = { user: new Int32Array(train.nRows), item: new Int32Array(train.nCols) };
+  for (let i = 0; i < train.nRows; i++) count.user[i] = train.rowPtr[i + 1]! - train.rowPtr[i]!;
+  for (const j of train.colIdx) count.item[j]!++;
+  const out: Bucket[] = [];
+  for (const side of ['user', 'item'] as const) {
+    const edges = EDGES[side];
+    const key = side === 'user' ? test.rows : test.cols;
+    for (let b = 0; b + 1 < edges.length; b++) {
+      let pairs = 0, sl = 0, sa = 0;
+      for (let e = 0; e < key.length; e++) {
+        const c = count[side][key[e]!]!;
+        if (c < edges[b]! || c >= edges[b + 1]!) continue;
+        pairs++;
+        sl += (lin[e]! - test.values[e]!) ** 2;
+        if (als !== null) sa += (als[e]! - test.values[e]!) ** 2;
+      }
+      if (pairs > 0) out.push({ side, from: edges[b]!, to: edges[b + 1]!, pairs, linRfm: Math.sqrt(sl / pairs), als: als === null ? null : Math.sqrt(sa / pairs) });
+    }
+  }
+  return out;
+}
 const seconds = (t0: number): number => (performance.now() - t0) / 1000;
 
 /** Writes the training entries as `parts` Parquet files of consecutive rows (user, item, rating). */
@@ -86,27 +115,29 @@ async function writeParts(train: Csr, dir: string, parts: number): Promise<void>
 }
 
 /** Biased ALS over a ridge grid: each ridge fitted on the training entries less a validation share, the best by validation RMSE scored on the test pairs. */
-function alsBaseline(s: Spec, train: Csr, test: { rows: Int32Array; cols: Int32Array; values: Float64Array }) {
+function alsBaseline(s: Spec, train: Csr, test: TestPairs) {
   const prep = prepareData(train, 0.05, s.seed);
   const fit: Csr = { ...prep.train, values: prep.train.values.map((v) => v * prep.scale) };
   const valTruth = prep.valValue.map((v) => v * prep.scale);
   const grid: { lambda: number; validationRmse: number; testRmse: number; seconds: number }[] = [];
+  const testPred: Float64Array[] = [];
   for (const lambda of s.alsRidges) {
     const t0 = performance.now();
     const model = fitBiasedAls(fit, { rank: s.rank, lambda, iterations: s.alsIterations, seed: s.seed }, (it) => {
       process.stderr.write(`  ALS ridge ${lambda}: iteration ${it}/${s.alsIterations} [${seconds(t0).toFixed(0)} s]\n`);
     });
+    testPred.push(predictAls(model, test.rows, test.cols));
     const row = {
       lambda,
       validationRmse: rmseOf(predictAls(model, prep.valRow, prep.valCol), valTruth),
-      testRmse: rmseOf(predictAls(model, test.rows, test.cols), test.values),
+      testRmse: rmseOf(testPred.at(-1)!, test.values),
       seconds: seconds(t0),
     };
     process.stdout.write(`biased ALS rank ${s.rank}, ridge ${lambda}: validation RMSE ${row.validationRmse.toFixed(4)}, test RMSE ${row.testRmse.toFixed(4)} (${row.seconds.toFixed(0)} s)\n`);
     grid.push(row);
   }
   const best = grid.reduce((a, b) => (b.validationRmse < a.validationRmse ? b : a));
-  return { rank: s.rank, iterations: s.alsIterations, grid, best, bestAtEdge: best === grid[0] || best === grid.at(-1) };
+  return { rank: s.rank, iterations: s.alsIterations, grid, best, bestAtEdge: best === grid[0] || best === grid.at(-1), bestTest: testPred[grid.indexOf(best)]! };
 }
 
 export async function run(args: string[]): Promise<void> {
@@ -159,6 +190,13 @@ export async function run(args: string[]): Promise<void> {
         `lin-rfm / ALS = ${(testRmse / als.best.testRmse).toFixed(3)}\n`,
     );
   }
+  const byCount = buckets(p.train, p.test, pred.values, als?.bestTest ?? null);
+  for (const b of byCount) {
+    process.stdout.write(
+      `  ${b.side}s with ${b.from}-${Number.isFinite(b.to) ? b.to - 1 : 'more'} training ratings: ${b.pairs} test pairs, lin-rfm ${b.linRfm.toFixed(4)}` +
+        (b.als === null ? '\n' : `, ALS ${b.als.toFixed(4)} (${(b.linRfm / b.als).toFixed(4)})\n`),
+    );
+  }
   const result = {
     bench: 'netflix',
     date: new Date().toISOString(),
@@ -182,7 +220,8 @@ export async function run(args: string[]): Promise<void> {
       peakRssBytes: report['peakRssBytes'],
       memory: report['memory'],
     },
-    als,
+    als: als === null ? null : { ...als, bestTest: undefined },
+    testRmseByCount: byCount.map((b) => ({ ...b, to: Number.isFinite(b.to) ? b.to : null })),
   };
   const name = s.rows === 480_189 && s.extra.length === 0 ? 'netflix' : 'netflix-variant';
   mkdirSync(join(here, 'results'), { recursive: true });

@@ -10,6 +10,7 @@
 //   npm run bench -- netflix                          the full size (generation ~2 min, then the job)
 //   npm run bench -- netflix --scale 0.1              a tenth of the rows and entries (same columns)
 //   npm run bench -- netflix --als-ridges 0.05 --no-als
+//   npm run bench -- netflix --biases 0,0             user and item bias std (default 0.4,0.5)
 //   npm run bench -- netflix -- --kernel-rank 30      flags after a second -- go to lin-rfm complete
 
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -33,6 +34,8 @@ interface Spec {
   alsRidges: number[];
   alsIterations: number;
   als: boolean;
+  /** Standard deviations of the user and item biases (engine/ratings.ts's defaults unless --biases). */
+  biases: [number, number] | null;
   work: string;
   extra: string[];
 }
@@ -40,7 +43,7 @@ interface Spec {
 function parse(args: string[]): Spec {
   const s: Spec = {
     rows: 480_189, cols: 17_770, observed: 100_000_000, rank: 10, noise: 0.5, seed: 7, parts: 8, workers: 2,
-    alsRidges: [0.0025, 0.005, 0.01], alsIterations: 10, als: true, work: join(here, 'work', 'netflix'), extra: [],
+    alsRidges: [0.0025, 0.005, 0.01], alsIterations: 10, als: true, biases: null, work: join(here, 'work', 'netflix'), extra: [],
   };
   let scale = 1;
   for (let i = 0; i < args.length; i++) {
@@ -53,6 +56,12 @@ function parse(args: string[]): Spec {
       case '--als-ridges': s.alsRidges = v!.split(',').map(Number); break;
       case '--als-iterations': s.alsIterations = Number(v); break;
       case '--no-als': s.als = false; i--; break;
+      case '--biases': {
+        const b = v!.split(',').map(Number);
+        if (b.length !== 2 || !b.every((x) => x >= 0)) throw new Error('netflix: --biases takes USER,ITEM standard deviations');
+        s.biases = [b[0]!, b[1]!];
+        break;
+      }
       case '--work': s.work = resolve(v!); break;
       case '--': s.extra = args.slice(i + 1); i = args.length; break;
       default: throw new Error(`netflix: unknown flag ${args[i]}`);
@@ -144,7 +153,10 @@ export async function run(args: string[]): Promise<void> {
   const s = parse(args);
   mkdirSync(s.work, { recursive: true });
   const t0 = performance.now();
-  const p = generateRatings({ rows: s.rows, cols: s.cols, observed: s.observed, rank: s.rank, noise: s.noise, seed: s.seed });
+  const p = generateRatings({
+    rows: s.rows, cols: s.cols, observed: s.observed, rank: s.rank, noise: s.noise, seed: s.seed,
+    ...(s.biases === null ? {} : { rowBias: s.biases[0], colBias: s.biases[1] }),
+  });
   const ratings = join(s.work, 'ratings');
   await writeParts(p.train, ratings, s.parts);
   const pairsPath = join(s.work, 'test-pairs.parquet');
@@ -223,7 +235,7 @@ export async function run(args: string[]): Promise<void> {
     als: als === null ? null : { ...als, bestTest: undefined },
     testRmseByCount: byCount.map((b) => ({ ...b, to: Number.isFinite(b.to) ? b.to : null })),
   };
-  const name = s.rows === 480_189 && s.extra.length === 0 ? 'netflix' : 'netflix-variant';
+  const name = s.rows === 480_189 && s.extra.length === 0 && s.biases === null ? 'netflix' : 'netflix-variant';
   mkdirSync(join(here, 'results'), { recursive: true });
   await writeFileAtomic(join(here, 'results', `${name}.json`), JSON.stringify(result, null, 2) + '\n');
   process.stdout.write(`wrote ${join(here, 'results', `${name}.json`)}\n`);

@@ -78,7 +78,7 @@ const rmseOf = (pred: Float64Array, truth: Float64Array): number => Math.sqrt(pr
 
 type TestPairs = { rows: Int32Array; cols: Int32Array; values: Float64Array };
 interface Bucket { side: 'user' | 'item'; from: number; to: number; pairs: number; linRfm: number; als: number | null }
-const EDGES = { user: [5, 20, 50, 100, 200, 500, 1000, Infinity], item: [0, 100, 500, 1000, 2000, 5000, Infinity] };
+const EDGES = { user: [0, 20, 50, 100, 200, 500, 1000, Infinity], item: [0, 100, 500, 1000, 2000, 5000, Infinity] };
 
 /** Test RMSE of each method over the pairs whose user (or item) has a training count in [from, to): where a gap between the two lies. */
 function buckets(train: Csr, test: TestPairs, lin: Float64Array, als: Float64Array | null): Bucket[] {

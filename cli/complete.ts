@@ -11,8 +11,8 @@ import { settingsOf, type CompleteSettings } from '../config/settings.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import type { Pairs } from '../io/entries.ts';
 import { writeModel } from '../io/model.ts';
-import { clipTo, uncenter } from '../engine/center.ts';
-import type { CompletionResult, CsrSource, EngineOptions } from '../engine/options.ts';
+import { clipTo, uncenter, type Center } from '../engine/center.ts';
+import type { CompletionResult, CsrSource, EngineOptions, LinRfmModel } from '../engine/options.ts';
 import { NumericError } from '../engine/errors.ts';
 import { ResumeMismatch } from '../engine/state.ts';
 import { fingerprint, isParquet, readPairs } from '../pipeline/inputs.ts';
@@ -107,6 +107,10 @@ async function clusterJob(
   s: CompleteSettings, settings: Resolved, t0: number, j: Parameters<typeof completeJob>[3], cluster: OpenCluster | undefined, checkInterrupt: () => void,
 ): Promise<void> {
   const { input, name, spooled, grid, outDir, folder, columns, eo, workers, budget, progress, job, checkpointPath } = j;
+  const sideBiasSpills = (why: string): never => {
+    throw Errors.Config('center', 'side-bias', `the side biases are fitted in memory and ${why}; use --center mean or bias, or raise --memory-budget`);
+  };
+  if (eo.sideBias && cluster !== undefined) sideBiasSpills('a run on the cluster is spilled');
   // a run on the cluster is a spilled run, its chunks in the shared storage
   const loaded = cluster !== undefined
     ? await loadSpilled(s, input, outDir, columns, eo, workers, budget, progress, checkInterrupt, cluster.jobDir)
@@ -125,6 +129,7 @@ async function clusterJob(
     const predictPath = s.predict;
     const pairs = predictPath !== undefined ? await readPairs(predictPath, loaded.keys.rowKeys, loaded.keys.colKeys, columns) : null;
     const { nRows, nCols, nnz, spill, estimate } = loaded;
+    if (eo.sideBias && (loaded.mode === 'spilled' || spill !== undefined)) sideBiasSpills(`this job spills (an estimated ${(estimate.bytes / 1e9).toFixed(1)} GB against a budget of ${(budget / 1e9).toFixed(1)} GB)`);
     progress.event('memory', { estimateBytes: estimate.bytes, budgetBytes: budget, spill: spill !== undefined, chunkEntries: spill?.chunkEntries ?? null, load: loaded.mode });
     progress.info(`${nRows} rows x ${nCols} columns, ${nnz} observed${spill ? `; spilling to ${spill.dir} in chunks of up to ${spill.chunkEntries} entries` : ''}`);
     let result: CompletionResult;
@@ -257,7 +262,7 @@ async function writeCompleteOutputs(s: CompleteSettings, settings: Resolved, t0:
     alpha: result.model.alpha,
     transposed: result.model.transposed,
     keys: result.model.transposed ? tri.rowKeys : tri.colKeys,
-    center: { kind: center.kind, mean: center.mean, reg: center.reg, bias: result.model.transposed ? new Float64Array(0) : center.colBias },
+    center: { kind: center.kind, mean: center.mean, reg: center.reg, bias: modelBias(result.model, center) },
   });
   outputs['model'] = final(modelDir);
   const report = {
@@ -288,4 +293,13 @@ async function writeCompleteOutputs(s: CompleteSettings, settings: Resolved, t0:
   // the outputs supersede the checkpoint
   rmSync(checkpointPath, { force: true });
   if (!s.quiet) process.stdout.write(`wrote ${Object.values(outputs).concat(join(outDir, 'report.json')).join(', ')}\n`);
+}
+
+/**
+ * The kernel side's biases the model keeps, in the data's units: the side biases fitted with the
+ * sweeps (engine/side-bias.ts), or a 'bias' centering's column biases when the kernel is on the columns.
+ */
+function modelBias(model: LinRfmModel, center: Center): Float64Array {
+  if (model.bias !== undefined) return model.bias;
+  return model.transposed ? new Float64Array(0) : center.colBias;
 }

@@ -11,7 +11,7 @@ import { clipTo, uncenter } from '../engine/center.ts';
 import { predictWithModel } from '../engine/prediction.ts';
 import { isParquet, readPairs } from '../pipeline/inputs.ts';
 import { writeKeyedTable, writePredictions } from '../pipeline/outputs.ts';
-import { foldInInput, foldInTopK } from './recommend.ts';
+import { foldInInput, foldInTopK, foldModel } from './recommend.ts';
 import { openOutputFolder, type OutputFolder } from '../pipeline/outdir.ts';
 import { createProgress, type Progress } from './progress.ts';
 import { peakRssBytes, VERSION } from './report.ts';
@@ -67,12 +67,13 @@ async function predictInto(
   const outputs: Record<string, string> = {};
   const pairs = s.predict === undefined ? null : await readPairs(s.predict, fold.rowKeys, model.keys, columns);
   // on the cluster, the fold-in of every row (pairs and lists) as tasks; the same bytes as here
+  if (cluster !== undefined && model.bias !== undefined) throw Errors.Config('cluster', s.cluster, `the model in ${modelDir} has side biases (--center side-bias), which are folded in here only: predict without --cluster`);
   const remote = cluster === undefined ? null : await foldOnCluster(cluster.coord, {
     jobDir: cluster.jobDir, model, center, rowBias, observed, pairs, topK: s.topK ?? 0, chunkEntries: s.spillChunk,
   });
   if (s.predict !== undefined && pairs !== null) {
     const raw = remote?.pred ?? predictWithModel(
-      { d: model.d, K: model.K, lowRank: model.lowRank, lambda: model.lambda, scale: model.scale, transposed: false, alpha: model.alpha },
+      foldModel(model),
       observed,
       pairs.rows,
       pairs.cols,

@@ -11,6 +11,7 @@ import type { KeyDictionary } from '../io/key-dictionary.ts';
 import { readModel, type StoredModel } from '../io/model.ts';
 import { centered, clipTo, rowBiases, type Center } from '../engine/center.ts';
 import { csrFromTriplets, type Csr } from '../engine/csr.ts';
+import type { LinRfmModel } from '../engine/options.ts';
 import { csrRows, FOLD_ROWS, topKOfRows } from '../engine/prediction.ts';
 import { isParquet, readObserved } from '../pipeline/inputs.ts';
 import { topKCollector, writeKeyedTable, type TopKLists } from '../pipeline/outputs.ts';
@@ -35,10 +36,18 @@ export interface FoldInTopK {
  * ties to the lower column, as complete's topKPerRow orders them; `observed` holds the rows' entries
  * in the model's columns after centering. A chunk of rows at a time.
  */
+/** The engine's model of a stored one, for folding rows in (its kernel on the columns). */
+export function foldModel(model: StoredModel): LinRfmModel {
+  return {
+    d: model.d, K: model.K, lowRank: model.lowRank, lambda: model.lambda, scale: model.scale, transposed: false, alpha: model.alpha,
+    ...(model.bias === undefined ? {} : { bias: model.bias }),
+  };
+}
+
 export function foldInTopK(model: StoredModel, observed: Csr, k: number, o: FoldInTopK): TopKLists {
   const rows = o.rows ?? Int32Array.from({ length: observed.nRows }, (_, i) => i);
   const cands = o.candidates ?? Int32Array.from({ length: model.d }, (_, j) => j);
-  const lm = { d: model.d, K: model.K, lowRank: model.lowRank, lambda: model.lambda, scale: model.scale, transposed: false, alpha: model.alpha };
+  const lm = foldModel(model);
   const out = topKCollector();
   for (let c0 = 0; c0 < rows.length; c0 += FOLD_ROWS) {
     const chunk = rows.subarray(c0, Math.min(rows.length, c0 + FOLD_ROWS));

@@ -2,7 +2,8 @@
 
 import type { Csr } from './csr.ts';
 
-export type CenterKind = 'none' | 'mean' | 'bias';
+/** side-bias: the mean here; the kernel side's biases are the engine's, fitted with the sweeps (engine/side-bias.ts). */
+export type CenterKind = 'none' | 'mean' | 'bias' | 'side-bias';
 
 export interface Center {
   kind: CenterKind;
@@ -14,7 +15,7 @@ export interface Center {
 }
 
 const BIAS_PASSES = 10;
-const BIAS_REG = 5;
+export const BIAS_REG = 5;
 
 /**
  * The observed entries (i, j, v), i and j in the input's rows and columns, every call visiting
@@ -105,7 +106,7 @@ export function centered(m: Csr, c: Center, rowBias: Float64Array): Csr {
 
 export function offset(c: Center, rowBias: Float64Array, i: number, j: number): number {
   if (c.kind === 'none') return 0;
-  if (c.kind === 'mean') return c.mean;
+  if (c.kind === 'mean' || c.kind === 'side-bias') return c.mean;
   return c.mean + rowBias[i]! + c.colBias[j]!;
 }
 

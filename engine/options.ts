@@ -90,6 +90,11 @@ export interface EngineOptions {
    * of the time a sweep; 0 (Rayleigh-Ritz on [U_prev, random columns] alone) stalls at 0.23.
    */
   kernelPowerSteps: number;
+  /**
+   * Low-rank form, in memory: fit the kernel side's biases along with the sweeps (engine/side-bias.ts),
+   * one ridge half step a sweep from the fit's residuals, and take them out of the targets.
+   */
+  sideBias: boolean;
 }
 
 export const defaultEngineOptions: EngineOptions = {
@@ -116,6 +121,7 @@ export const defaultEngineOptions: EngineOptions = {
   kernelRankAuto: false,
   kernelOversample: 10,
   kernelPowerSteps: 1,
+  sideBias: false,
 };
 
 export interface SweepInfo {
@@ -166,6 +172,8 @@ export interface LinRfmModel {
   alpha: number;
   /** The low-rank form's kernel (then K is empty). */
   lowRank?: LowRankKernel;
+  /** The kernel side's biases fitted with the sweeps (engine/side-bias.ts), in the data's units: part of every prediction. */
+  bias?: Float64Array;
 }
 
 export interface CompletionResult {
@@ -227,5 +235,7 @@ export function validateEngineOptions(o: EngineOptions): void {
   if (typeof o.kernelRankAuto !== 'boolean') bad('kernelRankAuto', 'must be true or false');
   if (!(Number.isInteger(o.kernelOversample) && o.kernelOversample >= 0)) bad('kernelOversample', 'must be an integer >= 0');
   if (!(Number.isInteger(o.kernelPowerSteps) && o.kernelPowerSteps >= 0)) bad('kernelPowerSteps', 'must be an integer >= 0');
+  if (typeof o.sideBias !== 'boolean') bad('sideBias', 'must be true or false');
+  if (o.sideBias && o.kernel !== 'low-rank') bad('sideBias', 'fits its biases with the low-rank kernel: set kernel to low-rank');
   if (!(o.blockFlops >= 1 && Number.isFinite(o.blockFlops))) bad('blockFlops', 'must be a finite number >= 1');
 }

@@ -5,6 +5,7 @@ import type { Csr } from './csr.ts';
 import { woodburyRow, woodburyScratch } from '../kernels/index.ts';
 import type { LowRankFit, LowRankKernel } from './lowrank.ts';
 import type { LinRfmModel } from './options.ts';
+import { addSideBias } from './side-bias.ts';
 import type { PreparedData } from './split.ts';
 import { maxRowLength, rowScratch, solveRow } from './sweep.ts';
 
@@ -15,8 +16,10 @@ import { maxRowLength, rowScratch, solveRow } from './sweep.ts';
  */
 export function predictWithModel(model: LinRfmModel, observed: Csr, rows: Int32Array, cols: Int32Array, out?: Float64Array): Float64Array {
   if (model.transposed) throw new RangeError('the model\'s kernel is on the input\'s rows (it had more columns than rows): fold-in of new rows is not possible');
+  // the kernel side's biases (engine/side-bias.ts) come out of the targets and back into the predictions
+  const bias = model.bias ?? new Float64Array(0);
   const values = new Float64Array(observed.values.length);
-  for (let p = 0; p < values.length; p++) values[p] = observed.values[p]! / model.scale;
+  for (let p = 0; p < values.length; p++) values[p] = observed.values[p]! / model.scale - (bias.length > 0 ? bias[observed.colIdx[p]!]! / model.scale : 0);
   const all: Csr = { nRows: observed.nRows, nCols: model.d, rowPtr: observed.rowPtr, colIdx: observed.colIdx, values };
   const data: PreparedData = {
     transposed: false,
@@ -28,9 +31,9 @@ export function predictWithModel(model: LinRfmModel, observed: Csr, rows: Int32A
     valValue: new Float64Array(0),
   };
   const o = out ?? new Float64Array(rows.length);
-  return model.lowRank === undefined
-    ? predictInput(data, model.K, model.lambda, null, false, rows, cols, o)
-    : predictLowRank(data, model.lowRank, model.lambda, null, false, rows, cols, o);
+  if (model.lowRank === undefined) return predictInput(data, model.K, model.lambda, null, false, rows, cols, o);
+  predictLowRank(data, model.lowRank, model.lambda, null, false, rows, cols, o);
+  return bias.length > 0 ? addSideBias(bias, false, rows, cols, o) : o;
 }
 
 /** Rows folded in together for top-k lists: one call of the fold-in, rows x candidates predictions. */

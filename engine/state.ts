@@ -20,6 +20,8 @@ export interface EngineState extends ScheduleState {
   best: Float64Array;
   /** G of the last sweep for the extrapolation (its power G^(2 alpha) when 2 alpha < 1); length 0 without momentum. */
   Gprev: Float64Array;
+  /** The side biases (engine/side-bias.ts SideBias.pack: the next targets', the last fit's, the best's); absent without them. */
+  bias?: Float64Array;
 }
 
 /** What a run may be told besides its options: checkpoints, a state to resume from, interruption. */

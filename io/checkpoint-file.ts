@@ -3,7 +3,9 @@
 //
 // Layout: the 8 bytes "LRFMCKP1", a little-endian uint32 header length, the header (JSON: the
 // scalars, the history and the array lengths), zero padding to a multiple of 8, then the arrays
-// K, best and Gprev as little-endian float64, then a uint32 FNV-1a checksum of everything before it.
+// K, best, Gprev and the side biases (empty without them) as little-endian float64, then a uint32
+// FNV-1a checksum of everything before it. A file of three arrays (written before the side biases)
+// reads as one without them.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { Errors } from '../config/errors.ts';
@@ -23,19 +25,24 @@ function fnv1a(bytes: Uint8Array): number {
 }
 
 export function encodeCheckpoint(s: EngineState): Uint8Array {
-  const { K, best, Gprev, ...scalars } = s;
-  const header = new TextEncoder().encode(JSON.stringify({ ...scalars, lengths: [K.length, best.length, Gprev.length] }, nonFinite));
+  const { K, best, Gprev, bias, ...scalars } = s;
+  const arrays = [K, best, Gprev, bias ?? new Float64Array(0)];
+  const lengths = arrays.map((x) => x.length);
+  const header = new TextEncoder().encode(JSON.stringify({ ...scalars, lengths }, nonFinite));
   const start = Math.ceil((12 + header.length) / 8) * 8;
-  const total = start + 8 * (K.length + best.length + Gprev.length) + 4;
+  const n = lengths.reduce((x, y) => x + y, 0);
+  const total = start + 8 * n + 4;
   const out = new Uint8Array(total);
   const view = new DataView(out.buffer);
   out.set(new TextEncoder().encode(MAGIC), 0);
   view.setUint32(8, header.length, true);
   out.set(header, 12);
-  const f = new Float64Array(out.buffer, start, K.length + best.length + Gprev.length);
-  f.set(K, 0);
-  f.set(best, K.length);
-  f.set(Gprev, K.length + best.length);
+  const f = new Float64Array(out.buffer, start, n);
+  let at = 0;
+  for (const x of arrays) {
+    f.set(x, at);
+    at += x.length;
+  }
   view.setUint32(total - 4, fnv1a(out.subarray(0, total - 4)), true);
   return out;
 }
@@ -55,18 +62,22 @@ export function decodeCheckpoint(path: string, bytes: Uint8Array): EngineState {
     return bad('unreadable header');
   }
   const lengths = header['lengths'] as number[];
+  if (!Array.isArray(lengths) || (lengths.length !== 3 && lengths.length !== 4)) bad('unreadable header');
   const start = Math.ceil((12 + hlen) / 8) * 8;
-  const n = lengths[0]! + lengths[1]! + lengths[2]!;
+  const n = lengths.reduce((x, y) => x + y, 0);
   if (start + 8 * n + 4 !== bytes.length) bad('array lengths do not match the file size');
   // copy into aligned storage: the file's bytes may sit at any offset of a pooled buffer
   const f = new Float64Array(n);
   new Uint8Array(f.buffer).set(bytes.subarray(start, start + 8 * n));
   delete header['lengths'];
+  const ends = lengths.map((_, e) => lengths.slice(0, e + 1).reduce((x, y) => x + y, 0));
+  const bias = lengths.length === 4 && lengths[3]! > 0 ? { bias: f.subarray(ends[2], ends[3]) } : {};
   return {
-    ...(header as unknown as Omit<EngineState, 'K' | 'best' | 'Gprev'>),
-    K: f.subarray(0, lengths[0]),
-    best: f.subarray(lengths[0], lengths[0]! + lengths[1]!),
-    Gprev: f.subarray(lengths[0]! + lengths[1]!),
+    ...(header as unknown as Omit<EngineState, 'K' | 'best' | 'Gprev' | 'bias'>),
+    K: f.subarray(0, ends[0]),
+    best: f.subarray(ends[0], ends[1]),
+    Gprev: f.subarray(ends[1], ends[2]),
+    ...bias,
   };
 }
 

@@ -7,6 +7,7 @@ import { Errors } from '../config/errors.ts';
 import { writeFileAtomic } from './atomic.ts';
 import { KeyDictionary } from './key-dictionary.ts';
 import { makeDirs } from './dirs.ts';
+import type { CenterKind } from '../engine/center.ts';
 import type { LowRankKernel } from '../engine/lowrank.ts';
 
 /** A dense kernel's model; a low-rank kernel's is LOW_RANK_FORMAT (older readers refuse it by name). */
@@ -25,8 +26,13 @@ export interface StoredModel {
   transposed: boolean;
   /** Keys of the kernel's side, index i = row/column i of K. */
   keys: KeyDictionary;
-  /** Centering: kind, mean, bias ridge, and the kernel side's biases (empty unless kind is bias). */
-  center: { kind: 'none' | 'mean' | 'bias'; mean: number; reg: number; bias: Float64Array };
+  /**
+   * Centering: kind, mean, bias ridge, and the kernel side's biases in the data's units (keys.arrow's
+   * column bias): a 'bias' centering's column biases, or the side biases of a 'side-bias' one.
+   */
+  center: { kind: CenterKind; mean: number; reg: number; bias: Float64Array };
+  /** The side biases (engine/side-bias.ts; keys.arrow's column bias of a 'side-bias' model), part of every prediction. */
+  bias?: Float64Array;
 }
 
 interface ModelMeta {
@@ -36,7 +42,7 @@ interface ModelMeta {
   scale: number;
   alpha: number;
   transposed: boolean;
-  center: { kind: 'none' | 'mean' | 'bias'; mean: number; reg: number };
+  center: { kind: CenterKind; mean: number; reg: number };
   /** LOW_RANK_FORMAT only. */
   kernel?: { form: 'low-rank'; rank: number; tauK: number; w: number[] };
 }
@@ -98,10 +104,14 @@ export function readModel(dir: string): StoredModel {
   if (keyCol === null || keyCol.length !== meta.d) throw Errors.BadData(join(dir, 'keys.arrow'), 'column "key"', `expected ${meta.d} keys`);
   if (biasCol === null || biasCol.length !== meta.d) throw Errors.BadData(join(dir, 'keys.arrow'), 'column "bias"', `expected ${meta.d} values`);
   const keys = KeyDictionary.from(Array.from(keyCol.toArray() as Iterable<string>, (k) => String(k)));
-  const bias = meta.center.kind === 'bias' ? Float64Array.from(biasCol.toArray() as Iterable<number>) : new Float64Array(0);
+  const kind = meta.center.kind;
+  const bias = kind === 'bias' || kind === 'side-bias' ? Float64Array.from(biasCol.toArray() as Iterable<number>) : new Float64Array(0);
+  if (kind === 'side-bias' && lowRank === undefined) throw Errors.BadData(metaPath, 'center.kind', 'side biases come with a low-rank kernel (a lin-rfm-model/2)');
   return {
     d: meta.d, K: lowRank === undefined ? K : new Float64Array(0), lowRank, lambda: meta.lambda, scale: meta.scale, alpha: meta.alpha, transposed: meta.transposed, keys,
-    center: { ...meta.center, bias },
+    // the side biases are the model's, not the centering's: the fold-in takes them out and adds them back (engine/prediction.ts)
+    center: { ...meta.center, bias: kind === 'side-bias' ? new Float64Array(0) : bias },
+    ...(kind === 'side-bias' ? { bias } : {}),
   };
 }
 

@@ -279,7 +279,13 @@ function memoryPlan(
 /** --kernel and --kernel-rank taken for a job of this shape (chooseKernel). */
 function pickKernel(s: LoadSettings, shape: { n: number; d: number; observed: number; sumCubes: number }, denseFits: boolean): KernelChoice {
   const { kernelOversample, kernelPowerSteps } = defaultEngineOptions;
-  return chooseKernel(s.kernel, s.kernelRank === 'auto' ? defaultEngineOptions.kernelRank : s.kernelRank, kernelOversample, kernelPowerSteps, shape, denseFits);
+  const rank = s.kernelRank === 'auto' ? defaultEngineOptions.kernelRank : s.kernelRank;
+  if (s.center === 'side-bias') {
+    // the side biases are fitted by the low-rank form's sweeps (engine/side-bias.ts)
+    if (s.kernel === 'dense') throw Errors.Config('kernel', 'dense', '--center side-bias fits its biases with the low-rank kernel: use --kernel auto or low-rank, or another --center');
+    if (s.kernel === 'auto') return { form: 'low-rank', rank: Math.min(rank, shape.d), why: '--center side-bias (its biases are fitted with the low-rank kernel)' };
+  }
+  return chooseKernel(s.kernel, rank, kernelOversample, kernelPowerSteps, shape, denseFits);
 }
 
 /** The rank and block width a low-rank run's memory is estimated at: an automatic rank may grow to twice its start (engine/rank.ts). */

@@ -9,6 +9,7 @@ import {
 } from '../engine/lowrank.ts';
 import type { CompletionResult, EngineOptions, LambdaSchedule, LinRfmModel, StopReason, SweepCallback, SweepInfo, SweepProbe } from '../engine/options.ts';
 import { predictLowRank } from '../engine/prediction.ts';
+import { addSideBias, SideBias } from '../engine/side-bias.ts';
 import { initialSchedule, nextStep, recordFit, scheduleOf, stopAfterFit, type ScheduleOptions } from '../engine/schedule.ts';
 import { checkpointAfter, completionOf, finalRidge, sumSolves } from './loopsteps.ts';
 import { chooseRank, eigenAtRank, packedRank, RANK_LAST_SWEEP } from '../engine/rank.ts';
@@ -37,6 +38,9 @@ export function* lowRankLoop(
 ): Generator<Block[], CompletionResult, BlockResult[]> {
   const { data, d, nVal, momentum, store, arrays } = run;
   if (remote && store === null) throw new RangeError('a run on the cluster is a spilled run: give the spill options');
+  if (opts.sideBias && store !== null) throw new RangeError('side biases are fitted in memory only: this run is spilled');
+  // the kernel side's biases, fitted along with the sweeps (engine/side-bias.ts)
+  const side = opts.sideBias ? new SideBias(data) : null;
   let { k } = run;
   let lr = arrays.lr!;
   let p = lr.p;
@@ -174,7 +178,7 @@ export function* lowRankLoop(
       Gprev[0] = ridge[prev]!;
       Gprev.set(packed, 1);
     }
-    return { sweepsDone, d, runId: run.id, ...sched, history, K: packKernel(kernelOf(cur)), best, Gprev };
+    return { sweepsDone, d, runId: run.id, ...sched, history, K: packKernel(kernelOf(cur)), best, Gprev, ...(side === null ? {} : { bias: side.pack() }) };
   };
   const r = control.resume;
   if (r !== undefined) {
@@ -185,7 +189,9 @@ export function* lowRankLoop(
     const prevLen = r.Gprev.length;
     const bestRank = packedRank(r.best, d);
     const bestOk = auto ? Number.isInteger(bestRank) && bestRank >= 1 && bestRank <= rankCap : r.best.length === best.length;
-    if (r.runId !== run.id || r.d !== d || Kr === null || !bestOk || (prevLen !== 0 && (momentum === 0 || prevLen !== 1 + r.K.length))) {
+    // the side biases take up the last fit's targets, which the previous fit is solved again with
+    const biasOk = side === null ? (r.bias?.length ?? 0) === 0 : r.bias !== undefined && side.unpack(r.bias);
+    if (r.runId !== run.id || r.d !== d || Kr === null || !bestOk || !biasOk || (prevLen !== 0 && (momentum === 0 || prevLen !== 1 + r.K.length))) {
       throw new ResumeMismatch(r.runId, run.id);
     }
     // undecided until the rank moved or its last sweep passed (chooseRank decides at the end of a sweep)
@@ -206,19 +212,28 @@ export function* lowRankLoop(
   }
 
   const probe: SweepProbe = {
-    predict: (rows, cols, out) => predictWith(kernelOf(cur), ridge[cur]!, fitOf(cur), true)(rows, cols, out),
+    predict: (rows, cols, out) => {
+      const o = predictWith(kernelOf(cur), ridge[cur]!, fitOf(cur), true)(rows, cols, out);
+      return side === null ? o : addSideBias(Float64Array.from(side.fitted, (b) => b * data.scale), data.transposed, rows, cols, o);
+    },
   };
 
   for (; sweep < opts.maxSweeps; sweep++) {
     const ts = performance.now();
     const lambda = sched.lambda;
     ridge[cur] = lambda;
+    side?.apply(side.current);
     const solved = yield* solve(cur, lambda, true);
+    // the next targets' biases, a half step from this fit (taken up at the next sweep's start)
+    side?.step(lr.slots[cur]!.a, tauK[cur]! + lambda);
     const { fallbacks, se } = sumSolves(solved);
     const mse = nVal > 0 ? se / nVal : Number.NaN;
     const fit = recordFit(sched, sweep, mse, nVal > 0);
     sched = fit.state;
-    if (fit.best) best = packKernel(kernelOf(cur));
+    if (fit.best) {
+      best = packKernel(kernelOf(cur));
+      side?.best.set(side.fitted);
+    }
     const info: SweepInfo = {
       sweep, lambda: lambda * ms, validationRmse: Math.sqrt(mse) * data.scale, validationRelMse: mse, agop: 'low-rank', kernelRank: k,
       cholFallbacks: fallbacks, restarts: sched.restarts, seconds: 0, solveSeconds: (performance.now() - ts) / 1000, agopSeconds: 0,
@@ -283,14 +298,21 @@ export function* lowRankLoop(
     }
   }
   const bestK = unpackKernel(best, d, packedRank(best, d))!;
+  // the best sweep's targets for the ridge search and the predictions, its biases in the data's units
+  const bias = side?.finish();
   // the final ridge: the best kernel into the current slot (unless a rank change came after it), its solves at each ridge tried
   const fin = bestK.k !== k
     ? { sched, ridgeSearch: null }
     : yield* finalRidge(sched, opts, nVal, stopReason, data.scale, () => setKernel(cur, bestK), (lambda) => solve(cur, lambda, true));
   sched = fin.sched;
-  const model: LinRfmModel = { d, K: new Float64Array(0), lambda: sched.bestLambda, scale: data.scale, transposed: data.transposed, alpha: opts.alpha, lowRank: bestK };
+  const model: LinRfmModel = { d, K: new Float64Array(0), lambda: sched.bestLambda, scale: data.scale, transposed: data.transposed, alpha: opts.alpha, lowRank: bestK,
+    ...(bias === undefined ? {} : { bias }),
+  };
   return completionOf({ model, sched, stopReason, sweeps: sweep, history, t0, opts, nTrain: run.nTrain, nVal }, {
-    predict: predictWith(bestK, model.lambda, null, false),
+    predict: (rows, cols, out) => {
+      const o = predictWith(bestK, model.lambda, null, false)(rows, cols, out);
+      return bias === undefined ? o : addSideBias(bias, data.transposed, rows, cols, o);
+    },
     spectrum: { ...spectrum, rankNote },
     spilledChunks: store === null ? 0 : store.chunks.length,
     release: () => store?.dispose(),

@@ -124,6 +124,8 @@ export function taskOf(
     case 'lr-rows': return { ...base, kind: 'lr-rows', k: pass.k, p: pass.p, c: pass.c, ...fitOf() };
     case 'fold': {
       const { model: m, center } = pass;
+      // the side biases are a model's own (engine/side-bias.ts), which a fold task does not carry: cli/predict.ts refuses them first
+      if (center.kind === 'side-bias') throw new RangeError('a model with side biases is not folded in on the cluster');
       return {
         ...base, kind: 'fold', lambda: m.lambda, scale: m.scale, k: m.lowRank?.k ?? 0, tauK: m.lowRank?.tauK ?? 0,
         center: { kind: center.kind, mean: center.mean, reg: center.reg }, topK: pass.topK, ...fitOf(),

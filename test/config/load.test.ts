@@ -89,7 +89,7 @@ describe('resolveConfig', () => {
     const e4 = failure(() => resolveConfig('complete', {}, {}, file('range.json', '{"input":"a","output":"o","lambda":-1}')));
     expect(e4.message).toMatch(/^config lambda \(file .*range\.json\) = -1: must be > 0$/);
     const e5 = failure(() => resolveConfig('complete', {}, {}, file('choice.yaml', 'center: median\n')));
-    expect(e5.message).toMatch(/= "median": must be one of none, mean, bias$/);
+    expect(e5.message).toMatch(/= "median": must be one of none, mean, bias, side-bias$/);
     // an unknown environment variable is ignored with a warning (the environment is shared); an unknown file key is not
     const w = resolveConfig('complete', { input: 'a.csv', output: 'o' }, { LINRFM_BOGUS: '1', LINRFM_MAX_SWEPS: '3' });
     expect(w.warnings).toEqual([

@@ -107,10 +107,7 @@ async function clusterJob(
   s: CompleteSettings, settings: Resolved, t0: number, j: Parameters<typeof completeJob>[3], cluster: OpenCluster | undefined, checkInterrupt: () => void,
 ): Promise<void> {
   const { input, name, spooled, grid, outDir, folder, columns, eo, workers, budget, progress, job, checkpointPath } = j;
-  const sideBiasSpills = (why: string): never => {
-    throw Errors.Config('center', 'side-bias', `the side biases are fitted in memory and ${why}; use --center mean or bias, or raise --memory-budget`);
-  };
-  if (eo.sideBias && cluster !== undefined) sideBiasSpills('a run on the cluster is spilled');
+  if (eo.sideBias && cluster !== undefined) throw Errors.Config('center', 'side-bias', 'the side biases are not yet fitted on the cluster; run on one machine (spilled if need be), or use --center mean or bias');
   // a run on the cluster is a spilled run, its chunks in the shared storage
   const loaded = cluster !== undefined
     ? await loadSpilled(s, input, outDir, columns, eo, workers, budget, progress, checkInterrupt, cluster.jobDir)
@@ -129,7 +126,6 @@ async function clusterJob(
     const predictPath = s.predict;
     const pairs = predictPath !== undefined ? await readPairs(predictPath, loaded.keys.rowKeys, loaded.keys.colKeys, columns) : null;
     const { nRows, nCols, nnz, spill, estimate } = loaded;
-    if (eo.sideBias && (loaded.mode === 'spilled' || spill !== undefined)) sideBiasSpills(`this job spills (an estimated ${(estimate.bytes / 1e9).toFixed(1)} GB against a budget of ${(budget / 1e9).toFixed(1)} GB)`);
     progress.event('memory', { estimateBytes: estimate.bytes, budgetBytes: budget, spill: spill !== undefined, chunkEntries: spill?.chunkEntries ?? null, load: loaded.mode });
     progress.info(`${nRows} rows x ${nCols} columns, ${nnz} observed${spill ? `; spilling to ${spill.dir} in chunks of up to ${spill.chunkEntries} entries` : ''}`);
     let result: CompletionResult;

@@ -2,14 +2,14 @@
 // c_j for each column j of the oriented matrix (the items of a users x items matrix), taken out of
 // the targets the row solves fit, so that the kernel keeps its directions for the signal.
 
-import { BIAS_REG, fitCenter } from './center.ts';
+import { BIAS_REG, csrEntries, fitCenterEntries, type EntryVisitor } from './center.ts';
 import type { PreparedData } from './split.ts';
 
 /**
- * The biases and the training and held-out values they are taken from. The prepared data's values
- * become the targets `value - c_j` (apply); the original values are kept, so the targets are
- * always one subtraction from them whatever the biases went through, and a resumed run, handed the
- * biases, has the targets of the run it continues.
+ * The biases, and the half step that moves them. Where the targets live is the caller's: `targets`
+ * makes them `value - b_j` from the original values (in memory, inMemoryTargets; a spilled run's
+ * chunks take them on load), always one subtraction from the originals whatever the biases went
+ * through, so a resumed run, handed the biases, has the targets of the run it continues.
  */
 export class SideBias {
   /** The biases the next sweep's targets are taken with (oriented columns, the engine's units). */
@@ -21,62 +21,65 @@ export class SideBias {
   /** The training entries' mean, which the biases' ridge pulls them towards. */
   readonly mean: number;
   readonly #count: Float64Array;
-  readonly #train0: Float64Array;
-  readonly #val0: Float64Array;
+  readonly #sum: Float64Array;
+  readonly #targets: (b: Float64Array) => void;
 
-  constructor(private readonly data: PreparedData) {
-    const { train, valValue } = data;
-    const d = train.nCols;
-    this.#train0 = train.values.slice();
-    this.#val0 = valValue.slice();
-    this.#count = new Float64Array(d);
-    for (let q = 0; q < train.colIdx.length; q++) this.#count[train.colIdx[q]!]++;
-    // the start: the biases of a row-and-column bias fit of the training entries, the rows' dropped
-    // (they are the kernel's: each row's coefficient on the all-ones direction)
-    const c = fitCenter(train, 'bias');
+  /**
+   * Starts from the column biases (plus the mean) of a row-and-column bias fit of the training
+   * entries `each` (engine/center.ts), the rows' dropped: they are the kernel's, each row's
+   * coefficient on the all-ones direction.
+   */
+  constructor(each: EntryVisitor, nRows: number, d: number, targets: (b: Float64Array) => void) {
+    const c = fitCenterEntries(each, nRows, d, 'bias');
     this.mean = c.mean;
     this.current = Float64Array.from(c.colBias, (b) => c.mean + b);
     this.fitted = this.current.slice();
     this.best = this.current.slice();
+    this.#count = new Float64Array(d);
+    each((_i, j) => {
+      this.#count[j]++;
+    });
+    this.#sum = new Float64Array(d);
+    this.#targets = targets;
   }
 
-  /** The training and held-out targets taken with the biases b: value - b_j. */
+  /** The targets taken with the biases b: value - b_j. */
   apply(b: Float64Array): void {
-    const { train, valCol, valValue } = this.data;
     this.fitted.set(b);
-    for (let q = 0; q < train.colIdx.length; q++) train.values[q] = this.#train0[q]! - b[train.colIdx[q]!]!;
-    for (let q = 0; q < valValue.length; q++) valValue[q] = this.#val0[q]! - b[valCol[q]!]!;
+    this.#targets(this.fitted);
   }
 
   /**
-   * One bias half step from a fit of the current targets (a next to the training values, `c` the
-   * fit's tauK + lambda): the part of an entry the kernel's directions do not explain is c a_ij
-   * (c a = y - U_O bs, engine/lowrank.ts refitRows), so with m the mean,
-   * c_j <- m + (n_j (c_j - m) + sum_i c a_ij) / (n_j + reg), the minimiser of
-   * sum_i (value_ij - c_j - (U_O bs)_ij)^2 + reg (c_j - m)^2. Sums in entry order.
+   * A fit's entries [0, len) of colIdx and a, with c = its tauK + lambda, into the next half step:
+   * c a = y - U_O bs (engine/lowrank.ts refitRows) is the part of an entry the kernel's directions
+   * leave. Added in the order given: rows ascending, in memory or chunk by chunk alike.
    */
-  step(a: Float64Array, c: number): void {
-    const { colIdx } = this.data.train;
-    const sum = new Float64Array(this.current.length);
-    for (let q = 0; q < colIdx.length; q++) sum[colIdx[q]!] += c * a[q]!;
+  add(colIdx: Int32Array, a: Float64Array, c: number, len: number): void {
+    for (let q = 0; q < len; q++) this.#sum[colIdx[q]!] += c * a[q]!;
+  }
+
+  /**
+   * The half step from the fit added: with m the mean, c_j <- m + (n_j (c_j - m) + sum_i c a_ij) /
+   * (n_j + reg), the minimiser of sum_i (value_ij - c_j - (U_O bs)_ij)^2 + reg (c_j - m)^2. The
+   * result is the next sweep's (current); the sums start again.
+   */
+  step(): void {
     const b = this.fitted;
     const m = this.mean;
-    for (let j = 0; j < b.length; j++) this.current[j] = m + (this.#count[j]! * (b[j]! - m) + sum[j]!) / (this.#count[j]! + BIAS_REG);
+    for (let j = 0; j < b.length; j++) this.current[j] = m + (this.#count[j]! * (b[j]! - m) + this.#sum[j]!) / (this.#count[j]! + BIAS_REG);
+    this.#sum.fill(0);
   }
 
   /**
-   * After the sweeps: the best sweep's biases in the data's units (what the model keeps), and every
-   * observed entry (what predictions are made from) taken with them as a fold-in takes a new row's
-   * (engine/prediction.ts predictWithModel: value / scale - bias / scale), so the two agree to the bit.
+   * After the sweeps: the best sweep's biases in the data's units (what the model keeps), and the
+   * targets taken with them as a fold-in takes a new row's (engine/prediction.ts predictWithModel:
+   * value / scale - bias / scale), so the two agree to the bit. Returns both.
    */
-  finish(): Float64Array {
-    const { all, scale } = this.data;
+  finish(scale: number): { model: Float64Array; engine: Float64Array } {
     const model = Float64Array.from(this.best, (b) => b * scale);
-    const b = Float64Array.from(model, (x) => x / scale);
-    this.apply(b);
-    // all.values are the engine's own (engine/split.ts prepareData): taken in place, once
-    for (let q = 0; q < all.colIdx.length; q++) all.values[q] = all.values[q]! - b[all.colIdx[q]!]!;
-    return model;
+    const engine = Float64Array.from(model, (x) => x / scale);
+    this.apply(engine);
+    return { model, engine };
   }
 
   /** The biases as state: [current, fitted, best]. */
@@ -89,7 +92,7 @@ export class SideBias {
     return out;
   }
 
-  /** Takes up packed biases; false when they are not this run's length. */
+  /** Takes up packed biases (the targets become the last fit's); false when they are not this run's length. */
   unpack(x: Float64Array): boolean {
     const d = this.current.length;
     if (x.length !== 3 * d) return false;
@@ -98,6 +101,26 @@ export class SideBias {
     this.apply(x.subarray(d, 2 * d));
     return true;
   }
+}
+
+/**
+ * Side biases over prepared data in memory: the training and held-out values become the targets
+ * (copies of the originals kept); `all` (what predictions are made from) is taken once, by
+ * takeAll, with the biases finish gives.
+ */
+export function inMemorySideBias(data: PreparedData): { side: SideBias; takeAll: (b: Float64Array) => void } {
+  const { train, valCol, valValue, all } = data;
+  const train0 = train.values.slice();
+  const val0 = valValue.slice();
+  const side = new SideBias(csrEntries(train), train.nRows, train.nCols, (b) => {
+    for (let q = 0; q < train.colIdx.length; q++) train.values[q] = train0[q]! - b[train.colIdx[q]!]!;
+    for (let q = 0; q < valValue.length; q++) valValue[q] = val0[q]! - b[valCol[q]!]!;
+  });
+  // all.values are the engine's own (engine/split.ts prepareData): taken in place, once
+  const takeAll = (b: Float64Array): void => {
+    for (let q = 0; q < all.colIdx.length; q++) all.values[q] = all.values[q]! - b[all.colIdx[q]!]!;
+  };
+  return { side, takeAll };
 }
 
 /** Adds the biases b (the data's units) back to predictions in the data's units at (row, col) pairs of the input. */

@@ -9,14 +9,14 @@ import {
 } from '../engine/lowrank.ts';
 import type { CompletionResult, EngineOptions, LambdaSchedule, LinRfmModel, StopReason, SweepCallback, SweepInfo, SweepProbe } from '../engine/options.ts';
 import { predictLowRank } from '../engine/prediction.ts';
-import { addSideBias, SideBias } from '../engine/side-bias.ts';
+import { addSideBias } from '../engine/side-bias.ts';
 import { initialSchedule, nextStep, recordFit, scheduleOf, stopAfterFit, type ScheduleOptions } from '../engine/schedule.ts';
 import { checkpointAfter, completionOf, finalRidge, sumSolves } from './loopsteps.ts';
 import { chooseRank, eigenAtRank, packedRank, RANK_LAST_SWEEP } from '../engine/rank.ts';
 import { ResumeMismatch, type EngineState, type RunControl } from '../engine/state.ts';
 import { nextOperandKey, type Block, type BlockResult } from './blocks.ts';
 import { chunkShare } from './lowrank-blocks.ts';
-import { allocLowRank, type LowRankSetup } from './lowrank-setup.ts';
+import { allocLowRank, sideBiasOf, type LowRankSetup } from './lowrank-setup.ts';
 import { remoteChunk } from './spill.ts';
 
 /** Power steps of the first sweep, which has no previous subspace to start from. */
@@ -38,9 +38,12 @@ export function* lowRankLoop(
 ): Generator<Block[], CompletionResult, BlockResult[]> {
   const { data, d, nVal, momentum, store, arrays } = run;
   if (remote && store === null) throw new RangeError('a run on the cluster is a spilled run: give the spill options');
-  if (opts.sideBias && store !== null) throw new RangeError('side biases are fitted in memory only: this run is spilled');
-  // the kernel side's biases, fitted along with the sweeps (engine/side-bias.ts)
-  const side = opts.sideBias ? new SideBias(data) : null;
+  if (opts.sideBias && remote) throw new RangeError('side biases are not fitted on the cluster');
+  // the kernel side's biases, fitted along with the sweeps (engine/side-bias.ts), and the biases of
+  // each slot's fit (a spilled run reads a slot's targets again in the operator's pass)
+  const sided = opts.sideBias ? sideBiasOf(run) : null;
+  const side = sided?.side ?? null;
+  const fitBias: Array<Float64Array | null> = [null, null];
   let { k } = run;
   let lr = arrays.lr!;
   let p = lr.p;
@@ -91,13 +94,20 @@ export function* lowRankLoop(
     return passAt.next++;
   };
 
-  // Row solves with slot s's kernel: all rows at once in memory, chunk after chunk when spilled
-  function* solve(s: number, lambda: number, withValidation: boolean): Generator<Block[], BlockResult[], BlockResult[]> {
+  // Row solves with slot s's kernel: all rows at once in memory, chunk after chunk when spilled;
+  // `step`: the sweep's own fit, whose residuals the side biases' half step takes
+  function* solve(s: number, lambda: number, withValidation: boolean, step = false): Generator<Block[], BlockResult[], BlockResult[]> {
     const held = (v: number): number => (withValidation ? v : 0);
+    const c = tauK[s]! + lambda;
+    if (side !== null) fitBias[s] = side.fitted.slice();
     const blocks = (ranges: Array<[number, number, number, number]>, g0: number): Block[] => ranges.map(([r0, r1, v0, v1]): Block => ({
       kind: 'lr-solve', slot: s, uKey: uKey[s]!, tauK: tauK[s]!, lambda, r0, r1, v0: held(v0), v1: held(v1), g0,
     }));
-    if (store === null) return yield blocks(run.plan.solve, 0);
+    if (store === null) {
+      const out = yield blocks(run.plan.solve, 0);
+      if (step && side !== null) side.add(data.train.colIdx, lr.slots[s]!.a, c, run.nTrain);
+      return out;
+    }
     const out: BlockResult[] = [];
     fitKey[s] = nextOperandKey();
     if (remote) {
@@ -107,9 +117,10 @@ export function* lowRankLoop(
       for (const c of store.chunks) out.push(...(yield [{ kind: 'collect', chunk: c.index, out: bs.subarray(c.r0 * k, c.r1 * k) }]));
       return out;
     }
-    for (const c of store.chunks) {
-      store.load(c, arrays);
-      out.push(...(yield blocks(run.chunkPlans[c.index]!.solve, c.r0)));
+    for (const ch of store.chunks) {
+      store.load(ch, arrays);
+      out.push(...(yield blocks(run.chunkPlans[ch.index]!.solve, ch.r0)));
+      if (step && side !== null) side.add(arrays.train.colIdx, arrays.a, c, ch.nTrain);
     }
     return out;
   }
@@ -146,6 +157,8 @@ export function* lowRankLoop(
           add();
         }
       } else {
+        // the slot's fit is read again from its targets
+        if (side !== null) store.setOffset(fitBias[s]!);
         for (const ch of store.chunks) {
           store.load(ch, arrays);
           const rows = run.chunkPlans[ch.index]!.rows;
@@ -153,6 +166,7 @@ export function* lowRankLoop(
           chunkShare(lr.P, lr.YP, 1, rows.length, kp, dp, share);
           add();
         }
+        if (side !== null) store.setOffset(side.fitted);
       }
       groups = 1;
     }
@@ -223,9 +237,9 @@ export function* lowRankLoop(
     const lambda = sched.lambda;
     ridge[cur] = lambda;
     side?.apply(side.current);
-    const solved = yield* solve(cur, lambda, true);
+    const solved = yield* solve(cur, lambda, true, true);
     // the next targets' biases, a half step from this fit (taken up at the next sweep's start)
-    side?.step(lr.slots[cur]!.a, tauK[cur]! + lambda);
+    side?.step();
     const { fallbacks, se } = sumSolves(solved);
     const mse = nVal > 0 ? se / nVal : Number.NaN;
     const fit = recordFit(sched, sweep, mse, nVal > 0);
@@ -299,7 +313,9 @@ export function* lowRankLoop(
   }
   const bestK = unpackKernel(best, d, packedRank(best, d))!;
   // the best sweep's targets for the ridge search and the predictions, its biases in the data's units
-  const bias = side?.finish();
+  const finished = side?.finish(data.scale);
+  if (finished !== undefined) sided!.takeAll(finished.engine);
+  const bias = finished?.model;
   // the final ridge: the best kernel into the current slot (unless a rank change came after it), its solves at each ridge tried
   const fin = bestK.k !== k
     ? { sched, ridgeSearch: null }

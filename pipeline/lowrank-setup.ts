@@ -2,6 +2,8 @@
 // from memory, or a spilled load's buckets; the plan of its blocks at a rank, and the arrays they
 // work on (in shared memory on a pool).
 
+import type { EntryVisitor } from '../engine/center.ts';
+import { inMemorySideBias, SideBias } from '../engine/side-bias.ts';
 import type { Csr } from '../engine/csr.ts';
 import type { CsrSource, EngineOptions } from '../engine/options.ts';
 import { float64s, prepareData, type PreparedData } from '../engine/split.ts';
@@ -150,4 +152,24 @@ export function allocLowRank(run: LowRankSetup, k: number, opts: EngineOptions, 
   run.k = k;
   run.arrays.lr = lr;
   return lr;
+}
+
+/**
+ * The side biases of a run (engine/side-bias.ts) and how its targets take them: in memory, the
+ * prepared arrays (and `all` once, at the end); spilled, every chunk as it is read (SpillStore
+ * setOffset). Their start visits the training entries row by row, chunk after chunk when spilled:
+ * the order of the in-memory CSR, so both start with the same bits.
+ */
+export function sideBiasOf(run: LowRankSetup): { side: SideBias; takeAll: (b: Float64Array) => void } {
+  const { store, arrays, n, d } = run;
+  if (store === null) return inMemorySideBias(run.data);
+  const each: EntryVisitor = (visit) => {
+    for (const c of store.chunks) {
+      store.load(c, arrays);
+      const { rowPtr, colIdx, values } = arrays.train;
+      for (let i = 0; i < c.r1 - c.r0; i++) for (let q = rowPtr[i]!; q < rowPtr[i + 1]!; q++) visit(c.r0 + i, colIdx[q]!, values[q]!);
+    }
+  };
+  const side = new SideBias(each, n, d, (b) => store.setOffset(b));
+  return { side, takeAll: () => {} };
 }

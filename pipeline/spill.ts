@@ -66,6 +66,8 @@ export class SpillStore {
   readonly #rowOf: Int32Array;
   readonly #posOf: Int32Array;
   #cache: { index: number; all: Csr; train: Csr } | null = null;
+  /** Column offsets taken from every value a load or a prediction reads (the side biases, engine/side-bias.ts). */
+  #offset: Float64Array | null = null;
 
   private constructor(d: number, n: number, dir: string, chunks: Chunk[], alloc: Alloc, columns: boolean) {
     this.d = d;
@@ -172,6 +174,12 @@ export class SpillStore {
   }
 
   /** The solve blocks of chunk c, in the chunk's local rows and held-out entries. */
+  /** Values are read as value - b_j from here on (null: as written); a copy of b is kept. */
+  setOffset(b: Float64Array | null): void {
+    this.#offset = b === null ? null : b.slice();
+    this.#cache = null;
+  }
+
   solveRanges(plan: SweepPlan, c: Chunk): Array<[number, number, number, number]> {
     return plan.solve.slice(c.b0, c.b1).map(([r0, r1, v0, v1]) => [r0 - c.r0, r1 - c.r0, v0 - c.v0, v1 - c.v0]);
   }
@@ -186,6 +194,11 @@ export class SpillStore {
     const rowPtr = this.#rowPtr.subarray(0, rows + 1);
     const { train: t, held: v } = splitChunk(e, c.nnz, rows, { rowPtr, colIdx: this.#colIdx, values: this.#values, valRow: this.#valRow, valCol: this.#valCol, valValue: this.#valValue });
     if (t !== c.nTrain || v !== c.nVal) throw new RangeError(`${c.path}: ${t} training and ${v} held-out entries, expected ${c.nTrain} and ${c.nVal}`);
+    const off = this.#offset;
+    if (off !== null) {
+      for (let q = 0; q < t; q++) this.#values[q] = this.#values[q]! - off[this.#colIdx[q]!]!;
+      for (let q = 0; q < v; q++) this.#valValue[q] = this.#valValue[q]! - off[this.#valCol[q]!]!;
+    }
     const train: Csr = { nRows: rows, nCols: this.d, rowPtr, colIdx: this.#colIdx.subarray(0, t), values: this.#values.subarray(0, t) };
     s.train = train;
     s.a = this.#a.subarray(0, t);
@@ -279,7 +292,10 @@ export class SpillStore {
       allPtr[i + 1]! += allPtr[i]!;
       trainPtr[i + 1]! += trainPtr[i]!;
     }
-    const all: Csr = { nRows: rows, nCols: this.d, rowPtr: allPtr, colIdx: e.col.slice(), values: e.value.slice() };
+    const off = this.#offset;
+    const values = off === null ? e.value.slice() : Float64Array.from(e.value, (x, p) => x - off[e.col[p]!]!);
+    if (off !== null) for (let q = 0; q < t; q++) tVal[q] = tVal[q]! - off[tCol[q]!]!;
+    const all: Csr = { nRows: rows, nCols: this.d, rowPtr: allPtr, colIdx: e.col.slice(), values };
     const train: Csr = { nRows: rows, nCols: this.d, rowPtr: trainPtr, colIdx: tCol, values: tVal };
     this.#cache = { index: c.index, all, train };
     return this.#cache;

@@ -107,7 +107,6 @@ async function clusterJob(
   s: CompleteSettings, settings: Resolved, t0: number, j: Parameters<typeof completeJob>[3], cluster: OpenCluster | undefined, checkInterrupt: () => void,
 ): Promise<void> {
   const { input, name, spooled, grid, outDir, folder, columns, eo, workers, budget, progress, job, checkpointPath } = j;
-  if (eo.sideBias && cluster !== undefined) throw Errors.Config('center', 'side-bias', 'the side biases are not yet fitted on the cluster; run on one machine (spilled if need be), or use --center mean or bias');
   // a run on the cluster is a spilled run, its chunks in the shared storage
   const loaded = cluster !== undefined
     ? await loadSpilled(s, input, outDir, columns, eo, workers, budget, progress, checkInterrupt, cluster.jobDir)

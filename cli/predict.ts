@@ -67,7 +67,6 @@ async function predictInto(
   const outputs: Record<string, string> = {};
   const pairs = s.predict === undefined ? null : await readPairs(s.predict, fold.rowKeys, model.keys, columns);
   // on the cluster, the fold-in of every row (pairs and lists) as tasks; the same bytes as here
-  if (cluster !== undefined && model.bias !== undefined) throw Errors.Config('cluster', s.cluster, `the model in ${modelDir} has side biases (--center side-bias), which are folded in here only: predict without --cluster`);
   const remote = cluster === undefined ? null : await foldOnCluster(cluster.coord, {
     jobDir: cluster.jobDir, model, center, rowBias, observed, pairs, topK: s.topK ?? 0, chunkEntries: s.spillChunk,
   });

@@ -49,13 +49,14 @@ export class SideBias {
     this.#targets(this.fitted);
   }
 
-  /**
-   * A fit's entries [0, len) of colIdx and a, with c = its tauK + lambda, into the next half step:
-   * c a = y - U_O bs (engine/lowrank.ts refitRows) is the part of an entry the kernel's directions
-   * leave. Added in the order given: rows ascending, in memory or chunk by chunk alike.
-   */
+  /** A fit's entries [0, len) of colIdx and a (c = its tauK + lambda) into the next half step (biasSums). */
   add(colIdx: Int32Array, a: Float64Array, c: number, len: number): void {
-    for (let q = 0; q < len; q++) this.#sum[colIdx[q]!] += c * a[q]!;
+    this.addSums(biasSums(colIdx, a, c, len, this.#sum.length));
+  }
+
+  /** A share of the half step's sums (biasSums of a chunk: in memory one, spilled or on the cluster each chunk's, in chunk order). */
+  addSums(x: Float64Array): void {
+    for (let j = 0; j < x.length; j++) this.#sum[j] += x[j]!;
   }
 
   /**
@@ -121,6 +122,22 @@ export function inMemorySideBias(data: PreparedData): { side: SideBias; takeAll:
     for (let q = 0; q < all.colIdx.length; q++) all.values[q] = all.values[q]! - b[all.colIdx[q]!]!;
   };
   return { side, takeAll };
+}
+
+/**
+ * A fit's share of the half step's sums, entries [0, len) of colIdx and a with c = its tauK + lambda:
+ * c a = y - U_O bs (engine/lowrank.ts refitRows) is the part of an entry the kernel's directions
+ * leave, summed into its column in entry order (a new d-vector; the same bits wherever it runs).
+ */
+export function biasSums(colIdx: Int32Array, a: Float64Array, c: number, len: number, d: number): Float64Array {
+  const sum = new Float64Array(d);
+  for (let q = 0; q < len; q++) sum[colIdx[q]!] += c * a[q]!;
+  return sum;
+}
+
+/** The values taken with column offsets b: value_q - b_{col_q} (a new array, or the values themselves without b). */
+export function offsetValues(values: Float64Array, colIdx: Int32Array, b: Float64Array | null): Float64Array {
+  return b === null ? values : Float64Array.from(values, (v, q) => v - b[colIdx[q]!]!);
 }
 
 /** Adds the biases b (the data's units) back to predictions in the data's units at (row, col) pairs of the input. */

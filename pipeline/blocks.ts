@@ -111,13 +111,15 @@ export interface RemoteChunk {
  * (U, X d x p, T = U^T X, over the fit bs (n x k) that the pass `fit` named when it was solved).
  * Or predict's fold-in (`fold`, sweep and pass 0): the chunks' rows solved with a saved model's
  * kernel, their pairs predicted, and with topK > 0 their best topK columns ranked (the rows'
- * biases `rowBias`, named `fit`, and the model's centering for the scores).
+ * biases `rowBias`, named `fit`, and the model's centering for the scores). With side biases
+ * (engine/side-bias.ts) the low-rank passes carry the biases `bias` their chunks' values are taken
+ * with, and lr-solve's results each chunk's share of the biases' half step.
  */
 export type RemotePass = { sweep: number; pass: number; d: number; chunks: RemoteChunk[] } & (
   | { kind: 'solve'; lambda: number; K: Float64Array }
-  | { kind: 'lr-solve'; k: number; tauK: number; lambda: number; U: Float64Array; w: Float64Array }
-  | { kind: 'lr-rows'; k: number; p: number; c: number; U: Float64Array; X: Float64Array; T: Float64Array; fit: number; bs: Float64Array }
-  | { kind: 'fold'; model: Pick<LinRfmModel, 'K' | 'lowRank' | 'lambda' | 'scale'>; center: Center; topK: number; fit: number; rowBias: Float64Array }
+  | { kind: 'lr-solve'; k: number; tauK: number; lambda: number; U: Float64Array; w: Float64Array; bias?: Float64Array }
+  | { kind: 'lr-rows'; k: number; p: number; c: number; U: Float64Array; X: Float64Array; T: Float64Array; fit: number; bs: Float64Array; bias?: Float64Array }
+  | { kind: 'fold'; model: Pick<LinRfmModel, 'K' | 'lowRank' | 'lambda' | 'scale' | 'bias'>; center: Center; topK: number; fit: number; rowBias: Float64Array }
 );
 
 export interface BlockResult {

@@ -38,7 +38,6 @@ export function* lowRankLoop(
 ): Generator<Block[], CompletionResult, BlockResult[]> {
   const { data, d, nVal, momentum, store, arrays } = run;
   if (remote && store === null) throw new RangeError('a run on the cluster is a spilled run: give the spill options');
-  if (opts.sideBias && remote) throw new RangeError('side biases are not fitted on the cluster');
   // the kernel side's biases, fitted along with the sweeps (engine/side-bias.ts), and the biases of
   // each slot's fit (a spilled run reads a slot's targets again in the operator's pass)
   const sided = opts.sideBias ? sideBiasOf(run) : null;
@@ -113,8 +112,16 @@ export function* lowRankLoop(
     if (remote) {
       const { U, w, bs } = lr.slots[s]!;
       const chunks = store.chunks.map((c) => remoteChunk(c, run.chunkPlans[c.index]!.solve.map(([r0, r1, v0, v1]) => [r0, r1, held(v0), held(v1)])));
-      yield [{ kind: 'dispatch', pass: { kind: 'lr-solve', sweep, pass: nextPass(), d, chunks, k, tauK: tauK[s]!, lambda, U, w } }];
-      for (const c of store.chunks) out.push(...(yield [{ kind: 'collect', chunk: c.index, out: bs.subarray(c.r0 * k, c.r1 * k) }]));
+      const bias = side?.fitted;
+      yield [{ kind: 'dispatch', pass: { kind: 'lr-solve', sweep, pass: nextPass(), d, chunks, k, tauK: tauK[s]!, lambda, U, w, ...(bias === undefined ? {} : { bias }) } }];
+      for (const ch of store.chunks) {
+        // with side biases, the chunk's bs and then its share of the half step
+        const got = bias === undefined ? bs.subarray(ch.r0 * k, ch.r1 * k) : new Float64Array((ch.r1 - ch.r0) * k + d);
+        out.push(...(yield [{ kind: 'collect', chunk: ch.index, out: got }]));
+        if (bias === undefined) continue;
+        bs.set(got.subarray(0, (ch.r1 - ch.r0) * k), ch.r0 * k);
+        if (step) side!.addSums(got.subarray((ch.r1 - ch.r0) * k));
+      }
       return out;
     }
     for (const ch of store.chunks) {
@@ -151,7 +158,8 @@ export function* lowRankLoop(
       if (remote) {
         const { U, bs } = lr.slots[s]!;
         const chunks = store.chunks.map((ch) => remoteChunk(ch, run.chunkPlans[ch.index]!.rows.map(([r0, r1]) => [r0, r1, 0, 0])));
-        yield [{ kind: 'dispatch', pass: { kind: 'lr-rows', sweep, pass: nextPass(), d, chunks, k, p, c, U, X: lr.X, T: lr.T, fit: fitKey[s]!, bs } }];
+        const bias = fitBias[s] ?? undefined;
+        yield [{ kind: 'dispatch', pass: { kind: 'lr-rows', sweep, pass: nextPass(), d, chunks, k, p, c, U, X: lr.X, T: lr.T, fit: fitKey[s]!, bs, ...(bias === undefined ? {} : { bias }) } }];
         for (const ch of store.chunks) {
           yield [{ kind: 'collect', chunk: ch.index, out: share }];
           add();

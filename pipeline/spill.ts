@@ -196,6 +196,7 @@ export class SpillStore {
     if (t !== c.nTrain || v !== c.nVal) throw new RangeError(`${c.path}: ${t} training and ${v} held-out entries, expected ${c.nTrain} and ${c.nVal}`);
     const off = this.#offset;
     if (off !== null) {
+      // engine/side-bias.ts offsetValues, in place
       for (let q = 0; q < t; q++) this.#values[q] = this.#values[q]! - off[this.#colIdx[q]!]!;
       for (let q = 0; q < v; q++) this.#valValue[q] = this.#valValue[q]! - off[this.#valCol[q]!]!;
     }

@@ -33,11 +33,14 @@ export interface FoldChunk {
 export async function foldChunk(t: FoldTask, c: FoldChunk, op: Float64Array, rowBias: Float64Array): Promise<Float64Array> {
   const { d, k } = t;
   const kernelLen = k === 0 ? d * d : d * k + k;
+  // after the kernel: a 'bias' centering's column biases, or the model's side biases (engine/side-bias.ts)
+  const side = t.center.kind === 'side-bias';
   const model: LinRfmModel = {
     d, K: k === 0 ? op.subarray(0, d * d) : new Float64Array(0), lambda: t.lambda, scale: t.scale, transposed: false, alpha: 1,
     ...(k === 0 ? {} : { lowRank: { d, k, U: op.subarray(0, d * k), w: op.subarray(d * k, d * k + k), tauK: t.tauK } }),
+    ...(side ? { bias: op.subarray(kernelLen) } : {}),
   };
-  const center: Center = { ...t.center, colBias: op.subarray(kernelLen) };
+  const center: Center = { ...t.center, colBias: side ? new Float64Array(0) : op.subarray(kernelLen) };
   const out = new Float64Array(t.nVal + 2 * t.rows * t.topK).fill(-1);
   const cands = Int32Array.from({ length: d }, (_, j) => j);
   let e0 = 0;
@@ -66,7 +69,7 @@ export async function foldChunk(t: FoldTask, c: FoldChunk, op: Float64Array, row
 export interface FoldJob {
   /** The job's directory in the shared storage (the chunk files go there). */
   jobDir: string;
-  model: Pick<LinRfmModel, 'd' | 'K' | 'lowRank' | 'lambda' | 'scale'>;
+  model: Pick<LinRfmModel, 'd' | 'K' | 'lowRank' | 'lambda' | 'scale' | 'bias'>;
   center: Center;
   /** The folded-in rows' biases (centering 'bias'), one a row of `observed`. */
   rowBias: Float64Array;

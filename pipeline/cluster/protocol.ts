@@ -94,16 +94,18 @@ export function partKeys(key: string, parts: number): string[] {
  * `lr-solve`: the low-rank form's row solves, operand U (d x k) then w (k); result the rows' bs.
  * `lr-rows`: the operator's row phase over the chunk's fit (bs, its own key), operand U (d x k),
  * X (d x p), T (k x p); result the chunk's shares of PS (k x p) then of c A^T Z (d x p).
+ * With `bias` (side biases, engine/side-bias.ts) both operands end with the d biases the chunk's
+ * values are taken with, and lr-solve's result with the chunk's d sums of the half step.
  */
 export const taskSchema = z.discriminatedUnion('kind', [
   z.object({ ...taskBase, kind: z.literal('solve'), lambda: z.number().finite().positive() }).strict(),
-  z.object({ ...taskBase, kind: z.literal('lr-solve'), k: rank, tauK: z.number().finite().nonnegative(), lambda: z.number().finite().positive() }).strict(),
-  z.object({ ...taskBase, kind: z.literal('lr-rows'), k: rank, p: rank, c: z.number().finite().positive(), fitKey: key, fitSha: digest }).strict(),
+  z.object({ ...taskBase, kind: z.literal('lr-solve'), k: rank, tauK: z.number().finite().nonnegative(), lambda: z.number().finite().positive(), bias: z.boolean() }).strict(),
+  z.object({ ...taskBase, kind: z.literal('lr-rows'), k: rank, p: rank, c: z.number().finite().positive(), bias: z.boolean(), fitKey: key, fitSha: digest }).strict(),
   z.object({
     ...taskBase, kind: z.literal('fold'), lambda: z.number().finite().positive(), scale: z.number().finite().positive(),
     /** The kernel's rank (low-rank form), 0 for the dense one; its tauK. */
     k: z.number().int().nonnegative().max(100_000), tauK: z.number().finite().nonnegative(),
-    center: z.object({ kind: z.enum(['none', 'mean', 'bias']), mean: z.number().finite(), reg: z.number().finite().nonnegative() }).strict(),
+    center: z.object({ kind: z.enum(['none', 'mean', 'bias', 'side-bias']), mean: z.number().finite(), reg: z.number().finite().nonnegative() }).strict(),
     topK: z.number().int().nonnegative().max(100_000),
     /** The chunk's rows' biases (centering 'bias'). */
     fitKey: key, fitSha: digest,
@@ -120,12 +122,10 @@ export function taskOf(
   const fitOf = (): { fitKey: string; fitSha: string } => ({ fitKey: fit!.key, fitSha: fit!.sha });
   switch (pass.kind) {
     case 'solve': return { ...base, kind: 'solve', lambda: pass.lambda };
-    case 'lr-solve': return { ...base, kind: 'lr-solve', k: pass.k, tauK: pass.tauK, lambda: pass.lambda };
-    case 'lr-rows': return { ...base, kind: 'lr-rows', k: pass.k, p: pass.p, c: pass.c, ...fitOf() };
+    case 'lr-solve': return { ...base, kind: 'lr-solve', k: pass.k, tauK: pass.tauK, lambda: pass.lambda, bias: pass.bias !== undefined };
+    case 'lr-rows': return { ...base, kind: 'lr-rows', k: pass.k, p: pass.p, c: pass.c, bias: pass.bias !== undefined, ...fitOf() };
     case 'fold': {
       const { model: m, center } = pass;
-      // the side biases are a model's own (engine/side-bias.ts), which a fold task does not carry: cli/predict.ts refuses them first
-      if (center.kind === 'side-bias') throw new RangeError('a model with side biases is not folded in on the cluster');
       return {
         ...base, kind: 'fold', lambda: m.lambda, scale: m.scale, k: m.lowRank?.k ?? 0, tauK: m.lowRank?.tauK ?? 0,
         center: { kind: center.kind, mean: center.mean, reg: center.reg }, topK: pass.topK, ...fitOf(),
@@ -138,10 +138,10 @@ export function taskOf(
 export function operandValues(t: Task): number {
   switch (t.kind) {
     case 'solve': return t.d * t.d;
-    case 'lr-solve': return t.d * t.k + t.k;
-    case 'lr-rows': return t.d * t.k + (t.d + t.k) * t.p;
-    // the kernel (K, or U then w), then the column biases of a 'bias' centering
-    case 'fold': return (t.k === 0 ? t.d * t.d : t.d * t.k + t.k) + (t.center.kind === 'bias' ? t.d : 0);
+    case 'lr-solve': return t.d * t.k + t.k + (t.bias ? t.d : 0);
+    case 'lr-rows': return t.d * t.k + (t.d + t.k) * t.p + (t.bias ? t.d : 0);
+    // the kernel (K, or U then w), then the column biases of a 'bias' centering or the model's side biases
+    case 'fold': return (t.k === 0 ? t.d * t.d : t.d * t.k + t.k) + (t.center.kind === 'bias' || t.center.kind === 'side-bias' ? t.d : 0);
   }
 }
 
@@ -149,7 +149,7 @@ export function operandValues(t: Task): number {
 export function resultValues(t: Task): number {
   switch (t.kind) {
     case 'solve': return t.nTrain;
-    case 'lr-solve': return t.rows * t.k;
+    case 'lr-solve': return t.rows * t.k + (t.bias ? t.d : 0);
     case 'lr-rows': return (t.k + t.d) * t.p;
     // the pairs' predictions, then per row topK (column, score) pairs, column -1 where a row has fewer
     case 'fold': return t.nVal + 2 * t.rows * t.topK;
@@ -265,12 +265,13 @@ export interface Stored {
 export function operandBytes(pass: RemotePass): Buffer {
   switch (pass.kind) {
     case 'solve': return bytesOf(pass.K.subarray(0, pass.d * pass.d));
-    case 'lr-solve': return Buffer.concat([bytesOf(pass.U), bytesOf(pass.w)]);
-    case 'lr-rows': return Buffer.concat([bytesOf(pass.U), bytesOf(pass.X), bytesOf(pass.T)]);
+    case 'lr-solve': return Buffer.concat([bytesOf(pass.U), bytesOf(pass.w), ...(pass.bias === undefined ? [] : [bytesOf(pass.bias)])]);
+    case 'lr-rows': return Buffer.concat([bytesOf(pass.U), bytesOf(pass.X), bytesOf(pass.T), ...(pass.bias === undefined ? [] : [bytesOf(pass.bias)])]);
     case 'fold': {
       const { K, lowRank } = pass.model;
       const kernel = lowRank === undefined ? [bytesOf(K.subarray(0, pass.d * pass.d))] : [bytesOf(lowRank.U), bytesOf(lowRank.w)];
-      return Buffer.concat([...kernel, ...(pass.center.kind === 'bias' ? [bytesOf(pass.center.colBias)] : [])]);
+      const biases = pass.center.kind === 'bias' ? [bytesOf(pass.center.colBias)] : pass.model.bias === undefined ? [] : [bytesOf(pass.model.bias)];
+      return Buffer.concat([...kernel, ...biases]);
     }
   }
 }

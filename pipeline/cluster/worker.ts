@@ -10,6 +10,7 @@ import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { chunkFileBound, chunkFromBytes, type ChunkEntries } from '../../io/chunks.ts';
 import type { Csr } from '../../engine/csr.ts';
+import { biasSums, offsetValues } from '../../engine/side-bias.ts';
 import { nextOperandKey, type Block, type SweepArrays } from '../blocks.ts';
 import { chunkShare, type LowRankArrays } from '../lowrank-blocks.ts';
 import { splitChunk } from '../spill.ts';
@@ -150,8 +151,17 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     }
     const sab = (len: number): Float64Array => new Float64Array(new SharedArrayBuffer(8 * len));
     const a = sab(t.nTrain);
+    // side biases: the chunk's values taken with the biases at the operand's end (the cached chunk keeps the originals)
+    const bias = t.kind !== 'solve' && t.bias ? op.x.subarray(op.x.length - t.d) : null;
+    const shared = (x: Float64Array): Float64Array => {
+      const y = sab(x.length);
+      y.set(x);
+      return y;
+    };
+    const train = bias === null ? chunk.train : { ...chunk.train, values: shared(offsetValues(chunk.train.values, chunk.train.colIdx, bias)) };
+    const valValue = bias === null ? chunk.valValue : shared(offsetValues(chunk.valValue, chunk.valCol, bias));
     const arrays: SweepArrays = {
-      d: t.d, train: chunk.train, a, valRow: chunk.valRow, valCol: chunk.valCol, valValue: chunk.valValue,
+      d: t.d, train, a, valRow: chunk.valRow, valCol: chunk.valCol, valValue,
       cols: null, mats: [], ybuf: new Float64Array(0), maxRow: chunk.maxRow, lr: null,
     };
     const none = new Float64Array(0);
@@ -164,16 +174,18 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       values = a;
     } else if (t.kind === 'lr-solve') {
       const { d, k } = t;
-      values = sab(t.rows * k);
-      const slot = { U: op.x.subarray(0, d * k), w: op.x.subarray(d * k), a: none, bs: values };
+      values = sab(t.rows * k + (bias === null ? 0 : d));
+      const slot = { U: op.x.subarray(0, d * k), w: op.x.subarray(d * k, d * k + k), a: none, bs: values.subarray(0, t.rows * k) };
       arrays.lr = { k, p: 0, slots: [slot], X: none, T: none, Z: none, P: none, YP: none, PS: none, Y: none };
       blocks = t.ranges.map(([r0, r1, v0, v1]): Block => ({ kind: 'lr-solve', slot: 0, uKey: op.name, tauK: t.tauK, lambda: t.lambda, r0, r1, v0, v1, g0: 0 }));
+      // the chunk's share of the side biases' half step, after its bs
+      if (bias !== null) after = () => void values.set(biasSums(train.colIdx, a, t.tauK + t.lambda, t.nTrain, d), t.rows * k);
     } else {
       const { d, k, p } = t;
       const groups = t.ranges.length;
       const slot = { U: op.x.subarray(0, d * k), w: none, a: none, bs: await fitFor(t) };
       const lr: LowRankArrays = {
-        k, p, slots: [slot], X: op.x.subarray(d * k, d * k + d * p), T: op.x.subarray(d * k + d * p),
+        k, p, slots: [slot], X: op.x.subarray(d * k, d * k + d * p), T: op.x.subarray(d * k + d * p, d * k + d * p + k * p),
         Z: sab(t.rows * p), P: sab(groups * k * p), YP: sab(groups * d * p), PS: none, Y: none,
       };
       arrays.lr = lr;

@@ -1,14 +1,17 @@
 // predict's fold-in cut into chunk tasks (pipeline/cluster/fold.ts): with every task run here on its
 // chunk file, the predictions and top-k lists are those of a local predict, whatever rows have no
-// entries (leading, after a row larger than a chunk, trailing) and however small the chunks.
+// entries (leading, after a row larger than a chunk, trailing) and however small the chunks; and a
+// low-rank model with side biases, checked against a dense solve too.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { foldInTopK } from '../../../cli/recommend.ts';
+import { Matrix, solve } from 'ml-matrix';
+import { foldInTopK, foldModel } from '../../../cli/recommend.ts';
 import { csrFromTriplets, type Csr } from '../../../engine/csr.ts';
 import type { Center } from '../../../engine/center.ts';
+import { orthonormalize } from '../../../engine/lowrank.ts';
 import { predictWithModel } from '../../../engine/prediction.ts';
 import { readChunk } from '../../../io/chunks.ts';
 import type { StoredModel } from '../../../io/model.ts';
@@ -103,5 +106,59 @@ describe('fold-in as chunk tasks', () => {
     expect(got.top).toEqual(want);
     // and every row is listed, with topK columns (each row has at least 12 - 10 = 2 unobserved, topK of them where it can)
     for (let i = 0; i < n; i++) expect(Array.from(got.top!.rows).filter((r) => r === i).length, `row ${i}`).toBe(Math.min(topK, d - counts[i]!));
+  });
+
+  it(`a low-rank model with side biases: the local predictions and lists, which a dense solve of the targets less the biases gives (seed ${seed + 1})`, async () => {
+    const rng = new Rng(seed + 1);
+    const n = 30;
+    const d = 12;
+    const k = 3;
+    const rows: number[] = [];
+    const cols: number[] = [];
+    const vals: number[] = [];
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < d; j++) {
+        if (rng.uniform() < 0.4) {
+          rows.push(i);
+          cols.push(j);
+          vals.push(rng.normal());
+        }
+      }
+    }
+    const observed: Csr = csrFromTriplets(n, d, rows.length, Int32Array.from(rows), Int32Array.from(cols), Float64Array.from(vals));
+    const U = Float64Array.from({ length: d * k }, () => rng.normal());
+    expect(orthonormalize(d, k, U)).toBe(true);
+    const lowRank = { d, k, U, w: Float64Array.of(5, 2, 0.5), tauK: 0.2 };
+    const bias = Float64Array.from({ length: d }, () => rng.normal());
+    const center: Center = { kind: 'side-bias', mean: 0.3, reg: 5, colBias: new Float64Array(0) };
+    const rowBias = new Float64Array(n);
+    const model = { d, K: new Float64Array(0), lowRank, lambda: 0.1, scale: 1.3, alpha: 0.5, transposed: false, keys: new KeyDictionary(), center: { ...center, bias: new Float64Array(0) }, bias };
+    const pr = Int32Array.from({ length: 90 }, (_, e) => e % n);
+    const pc = Int32Array.from({ length: 90 }, () => Math.floor(rng.uniform() * d));
+    const remote = new HereRemote();
+    const got = await foldOnCluster(remote, { jobDir: join(root, 'job-side'), model, center, rowBias, observed, pairs: { rows: pr, cols: pc }, topK: 2, chunkEntries: 20 });
+    expect(remote.tasks).toBeGreaterThanOrEqual(3);
+    const local = predictWithModel(foldModel(model as unknown as StoredModel), observed, pr, pc);
+    expect(got.pred).toEqual(local);
+    expect(got.top).toEqual(foldInTopK(model as unknown as StoredModel, observed, 2, { rows: null, candidates: null, excludeSeen: true, center, rowBias }));
+    // the reference: K = U diag(w) U^T + tauK I, (K_OO + lambda I) a = y / scale - b_O / scale, prediction scale K_jO a + b_j
+    const Kd = new Matrix(d, d);
+    for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) {
+      let v = i === j ? lowRank.tauK : 0;
+      for (let r = 0; r < k; r++) v += U[i * k + r]! * lowRank.w[r]! * U[j * k + r]!;
+      Kd.set(i, j, v);
+    }
+    for (let e = 0; e < pr.length; e++) {
+      const i = pr[e]!;
+      const O = Array.from(observed.colIdx.subarray(observed.rowPtr[i]!, observed.rowPtr[i + 1]!));
+      const y = O.map((j, q) => observed.values[observed.rowPtr[i]! + q]! / 1.3 - bias[j]! / 1.3);
+      const at = O.indexOf(pc[e]!);
+      if (O.length === 0) continue;
+      const M = new Matrix(O.length, O.length);
+      O.forEach((a, p) => O.forEach((b, q) => M.set(p, q, Kd.get(a, b) + (p === q ? 0.1 : 0))));
+      const coef = solve(M, Matrix.columnVector(y)).to1DArray();
+      const want = at >= 0 ? observed.values[observed.rowPtr[i]! + at]! : 1.3 * O.reduce((s, j, q) => s + Kd.get(pc[e]!, j) * coef[q]!, 0) + bias[pc[e]!]!;
+      expect(Math.abs(local[e]! - want), `pair ${e}`).toBeLessThan(1e-10);
+    }
   });
 });

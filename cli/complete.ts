@@ -130,7 +130,8 @@ async function clusterJob(
     let result: CompletionResult;
     let tuned: TuneOutcome | undefined;
     try {
-      const kernel = { kernel: loaded.kernel.form, kernelRank: loaded.kernel.form === 'low-rank' ? loaded.kernel.rank : eo.kernelRank };
+      // the kernel's form and rank, and whether it fits the side biases (--center side-bias, or auto with the low-rank kernel)
+      const kernel = { kernel: loaded.kernel.form, kernelRank: loaded.kernel.form === 'low-rank' ? loaded.kernel.rank : eo.kernelRank, sideBias: loaded.center.kind === 'side-bias' };
       if (grid === undefined) {
         result = await completeAsync(loaded.take(), { ...eo, ...kernel, workers, spill, remote: cluster?.coord }, sweepReporter(progress, eo.maxSweeps), job.control);
       } else {

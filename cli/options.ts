@@ -2,7 +2,6 @@
 // those to the engine, engine/options.ts).
 
 import type { EngineSettings } from '../config/settings.ts';
-import type { CenterKind } from '../engine/center.ts';
 import { defaultEngineOptions, type EngineOptions } from '../engine/options.ts';
 
 /** The engine's defaults by setting key, for resolveConfig. */
@@ -24,7 +23,7 @@ export const engineDefaults: Readonly<Record<string, unknown>> = {
 };
 
 /** The engine's options of a job's settings (a ridge below the engine's floor lowers the floor with it). */
-export function engineOptionsFrom(s: EngineSettings & { center?: CenterKind }): EngineOptions {
+export function engineOptionsFrom(s: EngineSettings): EngineOptions {
   const eo: EngineOptions = {
     ...defaultEngineOptions,
     alpha: s.alpha,
@@ -44,7 +43,6 @@ export function engineOptionsFrom(s: EngineSettings & { center?: CenterKind }): 
     kernel: s.kernel === 'low-rank' ? 'low-rank' : 'dense',
     kernelRank: s.kernelRank === 'auto' ? defaultEngineOptions.kernelRank : s.kernelRank,
     kernelRankAuto: s.kernelRank === 'auto',
-    sideBias: s.center === 'side-bias',
     seed: s.seed,
   };
   if (eo.lambda < defaultEngineOptions.lambdaFloor) eo.lambdaFloor = eo.lambda;

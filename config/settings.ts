@@ -64,7 +64,8 @@ export interface IoSettings {
 }
 
 interface CompleteOnly {
-  center: CenterKind;
+  /** auto: side-bias with the low-rank kernel, mean with the dense one (pipeline/load.ts resolveCenter). */
+  center: CenterKind | 'auto';
   outliers: OutlierPolicy;
   outlierLimit: number;
   topK?: number;

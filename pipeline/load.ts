@@ -9,7 +9,7 @@ import { Errors } from '../config/errors.ts';
 import type { CompleteSettings } from '../config/settings.ts';
 import type { Triplets } from '../io/entries.ts';
 import { countParquetRows } from '../io/parquet.ts';
-import { centered, csrEntries, fitCenter, rowBiases, type Center } from '../engine/center.ts';
+import { centered, csrEntries, fitCenter, rowBiases, type Center, type CenterKind } from '../engine/center.ts';
 import { csrFromTriplets, type Csr } from '../engine/csr.ts';
 import { defaultEngineOptions, type CsrSource, type EngineOptions } from '../engine/options.ts';
 import { isParquet, observedOf, readObserved, type ObservedRows } from './inputs.ts';
@@ -140,11 +140,12 @@ export async function loadInMemory(
   tri.values = new Float64Array(0);
   const { report: outliers, clip } = findOutliers(csrEntries(raw), nnz, s.outliers, s.outlierLimit, input, (i, j) => [tri.rowKeys.key(i), tri.colKeys.key(j)]);
   if (clip !== null) for (let p = 0; p < nnz; p++) raw.values[p] = clip(raw.values[p]!);
-  const center = fitCenter(raw, s.center);
+  const center = fitCenter(raw, centerFitted(s.center));
   const rowBias = rowBiases(raw, center, new Float64Array(raw.nRows));
   let m: Csr | null = centered(raw, center, rowBias);
   progress.event('loaded', { file: input, rows: raw.nRows, cols: raw.nCols, observed: nnz, load: 'memory' });
   const plan = memoryPlan(s, outDir, raw, workers, budget);
+  resolveCenter(center, s.center, plan.kernel.form);
   progress.info(`kernel: ${plan.kernel.form}${plan.kernel.form === 'low-rank' ? ` of rank ${plan.kernel.rank}` : ''} (${plan.kernel.why})`);
   return {
     mode: 'memory', keys: tri, nRows: raw.nRows, nCols: raw.nCols, nnz, center, rowBias, outliers, mergedDuplicates: tri.merged,
@@ -183,7 +184,7 @@ export async function loadSpilled(
     load = await streamLoad({
     input, columns, dir,
     duplicates: s.duplicates,
-    center: s.center,
+    center: centerFitted(s.center),
     outliers: s.outliers,
     outlierLimit: s.outlierLimit,
     bucketEntries: chunkEntries,
@@ -208,6 +209,7 @@ export async function loadSpilled(
     const kernel = pickKernel(s, { n: Math.max(nRows, nCols), d: Math.min(nRows, nCols), observed: nnz, sumCubes: sumCubes(load.prepared.shape.trainLen) }, denseFits);
     progress.info(`kernel: ${kernel.form}${kernel.form === 'low-rank' ? ` of rank ${kernel.rank}` : ''} (${kernel.why})`);
     const estimate = refuse(nRows, nCols, nnz, kernel);
+    resolveCenter(load.center, s.center, kernel.form);
     return {
       mode: 'spilled', keys: load, nRows, nCols, nnz, center: load.center, rowBias: load.rowBias, outliers: load.outliers, mergedDuplicates: load.merged,
       observed: transposed ? { nRows: nCols, nCols: nRows, rows: load.observedRows } : { nRows, nCols, rows: load.observedRows },
@@ -274,6 +276,20 @@ function memoryPlan(
   }
   const work = jobWorkDir(resolve(s.workDir ?? join(outDir, 'spill')));
   return { estimate: streamed, kernel, spill: { dir: work.dir, chunkEntries }, close: work.close };
+}
+
+/** What the load fits of --center: auto and side-bias subtract the mean (the side biases are the engine's). */
+function centerFitted(asked: CenterKind | 'auto'): CenterKind {
+  return asked === 'auto' ? 'mean' : asked;
+}
+
+/**
+ * --center auto, once the kernel's form is known: the side biases with the low-rank kernel (which
+ * fits them along with its sweeps, engine/side-bias.ts), the mean alone with the dense one. Both
+ * subtract the mean alone here, so only the kind changes.
+ */
+function resolveCenter(center: Center, asked: CenterKind | 'auto', form: 'dense' | 'low-rank'): void {
+  if (asked === 'auto') center.kind = form === 'low-rank' ? 'side-bias' : 'mean';
 }
 
 /** --kernel and --kernel-rank taken for a job of this shape (chooseKernel). */

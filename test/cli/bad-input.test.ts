@@ -86,7 +86,7 @@ const cases: Case[] = [
   // the command line and settings
   { name: 'unknown flag', args: [...complete('../g.csv'), '--max-sweep', '3'], code: 64, message: /unknown option '--max-sweep'/ },
   { name: 'bad flag value', args: [...complete('../g.csv'), '--patience', '0'], code: 64, message: /^--patience: must be an integer >= 1, got "0"/ },
-  { name: 'bad choice', args: [...complete('../g.csv'), '--center', 'median'], code: 64, message: /^--center: must be one of none, mean, bias, side-bias, got "median"/ },
+  { name: 'bad choice', args: [...complete('../g.csv'), '--center', 'median'], code: 64, message: /^--center: must be one of auto, none, mean, bias, side-bias, got "median"/ },
   { name: 'config file missing', args: [...complete('../g.csv'), '--config', 'job.yaml'], code: 66, message: /^job\.yaml: no such config file/ },
   { name: 'config file with an unknown key', setup: (d) => csv(d, 'job.yaml', 'maxSweep: 3\n'), args: [...complete('../g.csv'), '--config', 'job.yaml'], code: 78, message: /^config maxSweep \(file job\.yaml\) = 3: unknown setting \(did you mean maxSweeps\?\)/ },
   { name: 'config file that is not YAML', setup: (d) => csv(d, 'bad.yaml', 'a: [1,\n'), args: [...complete('../g.csv'), '--config', 'bad.yaml'], code: 78, message: /^config file bad\.yaml = "YAML": cannot be parsed/ },

@@ -89,7 +89,7 @@ describe('resolveConfig', () => {
     const e4 = failure(() => resolveConfig('complete', {}, {}, file('range.json', '{"input":"a","output":"o","lambda":-1}')));
     expect(e4.message).toMatch(/^config lambda \(file .*range\.json\) = -1: must be > 0$/);
     const e5 = failure(() => resolveConfig('complete', {}, {}, file('choice.yaml', 'center: median\n')));
-    expect(e5.message).toMatch(/= "median": must be one of none, mean, bias, side-bias$/);
+    expect(e5.message).toMatch(/= "median": must be one of auto, none, mean, bias, side-bias$/);
     // an unknown environment variable is ignored with a warning (the environment is shared); an unknown file key is not
     const w = resolveConfig('complete', { input: 'a.csv', output: 'o' }, { LINRFM_BOGUS: '1', LINRFM_MAX_SWEPS: '3' });
     expect(w.warnings).toEqual([
@@ -120,7 +120,7 @@ describe('lin-rfm config --print', () => {
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { command: string; config: Record<string, unknown>; sources: Record<string, string> };
     expect(out.command).toBe('complete');
-    expect(out.config).toMatchObject({ maxSweeps: 70, lambda: 0.2, tol: 1e-5, center: 'mean', checkpointEvery: 10 });
+    expect(out.config).toMatchObject({ maxSweeps: 70, lambda: 0.2, tol: 1e-5, center: 'auto', checkpointEvery: 10 });
     expect(out.sources).toMatchObject({ maxSweeps: 'env LINRFM_MAX_SWEEPS', lambda: `file ${cfg}`, tol: 'flag', center: 'default' });
     const bad = spawnSync(process.execPath, [BIN, 'config', '--print', '--momentum', '2'], { encoding: 'utf8' });
     expect(bad.status).toBe(64);

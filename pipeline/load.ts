@@ -262,7 +262,8 @@ function memoryPlan(
   const kernel = pickKernel(s, { n: Math.max(nRows, nCols), d: Math.min(nRows, nCols), observed: nnz, sumCubes: sumRowCubes(raw) }, denseFits);
   // the chosen form's estimates, in memory and spilled; the same rules for both forms
   const size = kernel.form === 'low-rank' ? lowRankSize(s, kernel.rank, Math.min(nRows, nCols)) : undefined;
-  const memory = size === undefined ? inMemory : estimateLowRankMemory(nRows, nCols, nnz, workers, size.k, size.p);
+  // the low-rank form fits the side biases with --center side-bias or auto
+  const memory = size === undefined ? inMemory : estimateLowRankMemory(nRows, nCols, nnz, workers, size.k, size.p, s.center === 'side-bias' || s.center === 'auto');
   const streamed = size === undefined ? spilled : estimateSpilledMemory(nRows, nCols, nnz, workers, chunkEntries, size);
   const what = size === undefined ? '' : ` with a low-rank kernel of rank ${size.k}`;
   if (when === 'never' || (when === 'auto' && memory.bytes <= budget)) {

@@ -124,12 +124,14 @@ const KEY_BYTES = 120;
  */
 const LOW_RANK_BYTES_PER_ENTRY = 56;
 
-export function estimateLowRankMemory(rows: number, cols: number, observed: number, workers: number, k: number, p: number): MemoryEstimate {
+export function estimateLowRankMemory(rows: number, cols: number, observed: number, workers: number, k: number, p: number, sideBias = false): MemoryEstimate {
   const n = Math.max(rows, cols);
   const d = Math.min(rows, cols);
   const parts: Record<string, number> = {
     runtime: 120e6,
     entries: observed * LOW_RANK_BYTES_PER_ENTRY + n * 16,
+    // the side biases' copy of the original training and held-out values (engine/side-bias.ts inMemorySideBias)
+    ...(sideBias ? { sideBiases: 8 * observed } : {}),
     rowFactors: 8 * n * (4 * k + p),
     columnFactors: 8 * d * (3 * k + 4 * p),
     workers: workers * 60e6,

@@ -114,12 +114,12 @@ export function inMemorySideBias(data: PreparedData): { side: SideBias; takeAll:
   const train0 = train.values.slice();
   const val0 = valValue.slice();
   const side = new SideBias(csrEntries(train), train.nRows, train.nCols, (b) => {
-    for (let q = 0; q < train.colIdx.length; q++) train.values[q] = train0[q]! - b[train.colIdx[q]!]!;
-    for (let q = 0; q < valValue.length; q++) valValue[q] = val0[q]! - b[valCol[q]!]!;
+    offsetInto(train0, train.colIdx, b, train.values, train0.length);
+    offsetInto(val0, valCol, b, valValue, val0.length);
   });
   // all.values are the engine's own (engine/split.ts prepareData): taken in place, once
   const takeAll = (b: Float64Array): void => {
-    for (let q = 0; q < all.colIdx.length; q++) all.values[q] = all.values[q]! - b[all.colIdx[q]!]!;
+    offsetInto(all.values, all.colIdx, b, all.values, all.colIdx.length);
   };
   return { side, takeAll };
 }
@@ -135,9 +135,14 @@ export function biasSums(colIdx: Int32Array, a: Float64Array, c: number, len: nu
   return sum;
 }
 
-/** The values taken with column offsets b: value_q - b_{col_q} (a new array, or the values themselves without b). */
-export function offsetValues(values: Float64Array, colIdx: Int32Array, b: Float64Array | null): Float64Array {
-  return b === null ? values : Float64Array.from(values, (v, q) => v - b[colIdx[q]!]!);
+/**
+ * Values [0, len) taken with column offsets b into out: out_q = value_q - b_{col_q} (out may be the
+ * values themselves). Every place the side biases meet the values (the in-memory targets, a spilled
+ * chunk's reads, a cluster worker's chunk) goes through here: the same operation, the same bits.
+ */
+export function offsetInto(values: Float64Array, colIdx: Int32Array, b: Float64Array, out: Float64Array, len: number): Float64Array {
+  for (let q = 0; q < len; q++) out[q] = values[q]! - b[colIdx[q]!]!;
+  return out;
 }
 
 /** Adds the biases b (the data's units) back to predictions in the data's units at (row, col) pairs of the input. */

@@ -13,6 +13,7 @@ import type { PreparedData } from '../engine/split.ts';
 import type { RemoteChunk, SweepArrays } from './blocks.ts';
 import type { RowShape, SweepPlan } from './plan.ts';
 import { columnIndexInto } from '../engine/sweep.ts';
+import { offsetInto } from '../engine/side-bias.ts';
 import { makeDir } from './workdir.ts';
 
 export interface SpillOptions {
@@ -196,9 +197,8 @@ export class SpillStore {
     if (t !== c.nTrain || v !== c.nVal) throw new RangeError(`${c.path}: ${t} training and ${v} held-out entries, expected ${c.nTrain} and ${c.nVal}`);
     const off = this.#offset;
     if (off !== null) {
-      // engine/side-bias.ts offsetValues, in place
-      for (let q = 0; q < t; q++) this.#values[q] = this.#values[q]! - off[this.#colIdx[q]!]!;
-      for (let q = 0; q < v; q++) this.#valValue[q] = this.#valValue[q]! - off[this.#valCol[q]!]!;
+      offsetInto(this.#values, this.#colIdx, off, this.#values, t);
+      offsetInto(this.#valValue, this.#valCol, off, this.#valValue, v);
     }
     const train: Csr = { nRows: rows, nCols: this.d, rowPtr, colIdx: this.#colIdx.subarray(0, t), values: this.#values.subarray(0, t) };
     s.train = train;
@@ -294,8 +294,8 @@ export class SpillStore {
       trainPtr[i + 1]! += trainPtr[i]!;
     }
     const off = this.#offset;
-    const values = off === null ? e.value.slice() : Float64Array.from(e.value, (x, p) => x - off[e.col[p]!]!);
-    if (off !== null) for (let q = 0; q < t; q++) tVal[q] = tVal[q]! - off[tCol[q]!]!;
+    const values = off === null ? e.value.slice() : offsetInto(e.value, e.col, off, new Float64Array(e.value.length), e.value.length);
+    if (off !== null) offsetInto(tVal, tCol, off, tVal, t);
     const all: Csr = { nRows: rows, nCols: this.d, rowPtr: allPtr, colIdx: e.col.slice(), values };
     const train: Csr = { nRows: rows, nCols: this.d, rowPtr: trainPtr, colIdx: tCol, values: tVal };
     this.#cache = { index: c.index, all, train };

@@ -10,7 +10,7 @@ import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { chunkFileBound, chunkFromBytes, type ChunkEntries } from '../../io/chunks.ts';
 import type { Csr } from '../../engine/csr.ts';
-import { biasSums, offsetValues } from '../../engine/side-bias.ts';
+import { biasSums, offsetInto } from '../../engine/side-bias.ts';
 import { nextOperandKey, type Block, type SweepArrays } from '../blocks.ts';
 import { chunkShare, type LowRankArrays } from '../lowrank-blocks.ts';
 import { splitChunk } from '../spill.ts';
@@ -153,13 +153,8 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     const a = sab(t.nTrain);
     // side biases: the chunk's values taken with the biases at the operand's end (the cached chunk keeps the originals)
     const bias = t.kind !== 'solve' && t.bias ? op.x.subarray(op.x.length - t.d) : null;
-    const shared = (x: Float64Array): Float64Array => {
-      const y = sab(x.length);
-      y.set(x);
-      return y;
-    };
-    const train = bias === null ? chunk.train : { ...chunk.train, values: shared(offsetValues(chunk.train.values, chunk.train.colIdx, bias)) };
-    const valValue = bias === null ? chunk.valValue : shared(offsetValues(chunk.valValue, chunk.valCol, bias));
+    const train = bias === null ? chunk.train : { ...chunk.train, values: offsetInto(chunk.train.values, chunk.train.colIdx, bias, sab(t.nTrain), t.nTrain) };
+    const valValue = bias === null ? chunk.valValue : offsetInto(chunk.valValue, chunk.valCol, bias, sab(t.nVal), t.nVal);
     const arrays: SweepArrays = {
       d: t.d, train, a, valRow: chunk.valRow, valCol: chunk.valCol, valValue,
       cols: null, mats: [], ybuf: new Float64Array(0), maxRow: chunk.maxRow, lr: null,

@@ -49,6 +49,14 @@ export class SideBias {
     this.#targets(this.fitted);
   }
 
+  /**
+   * The biases b for the next fit, whose solves take its targets themselves, each its rows' (a run
+   * in memory: pipeline/lowrank-blocks.ts); the same targets as apply's.
+   */
+  use(b: Float64Array): void {
+    this.fitted.set(b);
+  }
+
   /** A fit's entries [0, len) of colIdx and a (c = its tauK + lambda) into the next half step (biasSums). */
   add(colIdx: Int32Array, a: Float64Array, c: number, len: number): void {
     this.addSums(biasSums(colIdx, a, c, len, this.#sum.length));
@@ -105,14 +113,15 @@ export class SideBias {
 }
 
 /**
- * Side biases over prepared data in memory: the training and held-out values become the targets
- * (copies of the originals kept); `all` (what predictions are made from) is taken once, by
- * takeAll, with the biases finish gives.
+ * Side biases over prepared data in memory: the training and held-out values become the targets,
+ * taken from copies of the originals (train0, val0); `all` (what predictions are made from) is
+ * taken once, by takeAll, with the biases finish gives.
  */
-export function inMemorySideBias(data: PreparedData): { side: SideBias; takeAll: (b: Float64Array) => void } {
+export function inMemorySideBias(
+  data: PreparedData, originals: { train0: Float64Array; val0: Float64Array },
+): { side: SideBias; takeAll: (b: Float64Array) => void } {
   const { train, valCol, valValue, all } = data;
-  const train0 = train.values.slice();
-  const val0 = valValue.slice();
+  const { train0, val0 } = originals;
   const side = new SideBias(csrEntries(train), train.nRows, train.nCols, (b) => {
     offsetInto(train0, train.colIdx, b, train.values, train0.length);
     offsetInto(val0, valCol, b, valValue, val0.length);

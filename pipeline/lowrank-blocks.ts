@@ -6,6 +6,7 @@ import type { Csr } from '../engine/csr.ts';
 import {
   operatorCols, operatorRows, predictUnobserved, refitRows, solveRowsLowRank, type LowRankFit, type LowRankKernel,
 } from '../engine/lowrank.ts';
+import { biasSums, offsetInto } from '../engine/side-bias.ts';
 
 /** A kernel and the fit made with it: the current sweep's, or the previous one kept for the extrapolation. */
 export interface LowRankSlot {
@@ -37,13 +38,28 @@ export interface LowRankArrays {
   YP: Float64Array;
   PS: Float64Array;
   Y: Float64Array;
+  /** Side biases taken by the blocks themselves (a run in memory: engine/side-bias.ts), else null. */
+  side: SideTargets | null;
+}
+
+/**
+ * What the blocks of a run in memory with side biases share: the biases of the fit being solved,
+ * the original training and held-out values its targets are taken from, and each operator row
+ * group's share of the half step's sums (d each).
+ */
+export interface SideTargets {
+  b: Float64Array;
+  train0: Float64Array;
+  val0: Float64Array;
+  sums: Float64Array;
 }
 
 export type LowRankBlock =
   /**
    * Row solves of rows [r0, r1) with slot's kernel (tauK, lambda; uKey names its U for the threads'
    * resident copies), and the squared error of held-out entries [v0, v1). Rows are the training
-   * matrix's in hand (a spilled run's chunk), g0 + r of the whole (bs).
+   * matrix's in hand (a spilled run's chunk), g0 + r of the whole (bs). With lr.side, the rows'
+   * targets (and those held-out entries') are taken with its biases first.
    */
   | { kind: 'lr-solve'; slot: number; uKey: number; tauK: number; lambda: number; r0: number; r1: number; v0: number; v1: number; g0: number }
   /**
@@ -52,7 +68,9 @@ export type LowRankBlock =
    */
   | { kind: 'lr-rows'; slot: number; c: number; r0: number; r1: number; part: number; g0: number }
   /** Rows [j0, j1) of Y = G X = (U PS + the `groups` shares of c A^T Z) / n. */
-  | { kind: 'lr-cols'; slot: number; j0: number; j1: number; groups: number; n: number };
+  | { kind: 'lr-cols'; slot: number; j0: number; j1: number; groups: number; n: number }
+  /** Row group `part`, rows [r0, r1): its share of the side biases' half step (biasSums) into lr.side.sums. */
+  | { kind: 'lr-bias'; slot: number; c: number; r0: number; r1: number; part: number };
 
 /** What a low-rank block reads besides its own arrays: the training matrix and the held-out entries. */
 export interface LowRankInputs {
@@ -75,6 +93,7 @@ export function runLowRankBlock(inp: LowRankInputs, lr: LowRankArrays, b: LowRan
   const slot = lr.slots[b.slot]!;
   switch (b.kind) {
     case 'lr-solve': {
+      if (lr.side !== null) takeTargets(inp, lr.side, b.r0, b.r1, b.v0, b.v1);
       const K: LowRankKernel = { d: inp.d, k, U: slot.U, w: slot.w, tauK: b.tauK };
       const fit = fitOf(inp, slot, b.tauK + b.lambda, b.g0, k);
       const fallbacks = solveRowsLowRank(K, b.lambda, inp.train, fit, b.r0, b.r1, b.uKey);
@@ -95,7 +114,23 @@ export function runLowRankBlock(inp: LowRankInputs, lr: LowRankArrays, b: LowRan
     case 'lr-cols':
       operatorCols(slot.U, k, lr.PS, lr.YP, b.groups, p, b.j0, b.j1, lr.Y, b.n);
       return { fallbacks: 0, se: 0 };
+    case 'lr-bias': {
+      const { rowPtr, colIdx } = inp.train;
+      const q0 = rowPtr[b.r0]!;
+      const sums = biasSums(colIdx.subarray(q0), slot.a.subarray(q0), b.c, rowPtr[b.r1]! - q0, inp.d);
+      lr.side!.sums.set(sums, b.part * inp.d);
+      return { fallbacks: 0, se: 0 };
+    }
   }
+}
+
+/** The targets of rows [r0, r1) and of held-out entries [v0, v1): the originals taken with the biases. */
+function takeTargets(inp: LowRankInputs, side: SideTargets, r0: number, r1: number, v0: number, v1: number): void {
+  const { rowPtr, colIdx, values } = inp.train;
+  const q0 = rowPtr[r0]!;
+  const q1 = rowPtr[r1]!;
+  offsetInto(side.train0.subarray(q0, q1), colIdx.subarray(q0, q1), side.b, values.subarray(q0, q1), q1 - q0);
+  offsetInto(side.val0.subarray(v0, v1), inp.valCol.subarray(v0, v1), side.b, inp.valValue.subarray(v0, v1), v1 - v0);
 }
 
 /**

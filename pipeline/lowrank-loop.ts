@@ -103,8 +103,14 @@ export function* lowRankLoop(
       kind: 'lr-solve', slot: s, uKey: uKey[s]!, tauK: tauK[s]!, lambda, r0, r1, v0: held(v0), v1: held(v1), g0,
     }));
     if (store === null) {
+      // with side biases the solve blocks take their rows' targets, and the half step's sums are
+      // each operator row group's, added in group order
+      if (side !== null) lr.side!.b.set(side.fitted);
       const out = yield blocks(run.plan.solve, 0);
-      if (step && side !== null) side.add(data.train.colIdx, lr.slots[s]!.a, c, run.nTrain);
+      if (step && side !== null) {
+        yield run.plan.rows.map(([r0, r1], part): Block => ({ kind: 'lr-bias', slot: s, c, r0, r1, part }));
+        for (let g = 0; g < run.plan.rows.length; g++) side.addSums(lr.side!.sums.subarray(g * d, (g + 1) * d));
+      }
       return out;
     }
     const out: BlockResult[] = [];
@@ -244,7 +250,8 @@ export function* lowRankLoop(
     const ts = performance.now();
     const lambda = sched.lambda;
     ridge[cur] = lambda;
-    side?.apply(side.current);
+    if (side !== null && store === null) side.use(side.current);
+    else side?.apply(side.current);
     const solved = yield* solve(cur, lambda, true, true);
     // the next targets' biases, a half step from this fit (taken up at the next sweep's start)
     side?.step();

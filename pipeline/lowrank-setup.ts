@@ -10,7 +10,7 @@ import { float64s, prepareData, type PreparedData } from '../engine/split.ts';
 import { runId } from '../engine/state.ts';
 import { maxRowLength } from '../engine/sweep.ts';
 import type { SweepArrays } from './blocks.ts';
-import type { LowRankArrays, LowRankSlot } from './lowrank-blocks.ts';
+import type { LowRankArrays, LowRankSlot, SideTargets } from './lowrank-blocks.ts';
 import { planLowRank, planLowRankRows, rowShape, type LowRankPlan, type RowShape } from './plan.ts';
 import { bucketBlocks, EMPTY_ROWS } from './setup.ts';
 import { SpillStore, type SpillOptions } from './spill.ts';
@@ -148,6 +148,7 @@ export function allocLowRank(run: LowRankSetup, k: number, opts: EngineOptions, 
   const lr: LowRankArrays = {
     k, p, slots: [slot(0, true), slot(1, momentum > 0)],
     X: f64(d * p), T: f64(k * p), Z: f64(n * p), P: f64(groups * k * p), YP: f64(groups * d * p), PS: f64(k * p), Y: f64(d * p),
+    side: opts.sideBias && store === null ? sideTargets(run, groups, keep?.side ?? null) : null,
   };
   run.k = k;
   run.arrays.lr = lr;
@@ -155,14 +156,32 @@ export function allocLowRank(run: LowRankSetup, k: number, opts: EngineOptions, 
 }
 
 /**
+ * A run in memory with side biases: what its blocks take the targets and the half step's sums with
+ * (lowrank-blocks.ts SideTargets). The originals are copied as the run starts (`keep` passes them
+ * on at another rank).
+ */
+function sideTargets(run: LowRankSetup, groups: number, keep: SideTargets | null): SideTargets {
+  const f64 = float64s(run.shared);
+  const { train, valValue } = run.data;
+  const copy = (x: Float64Array): Float64Array => {
+    const out = f64(x.length);
+    out.set(x);
+    return out;
+  };
+  return {
+    b: f64(run.d), train0: keep?.train0 ?? copy(train.values), val0: keep?.val0 ?? copy(valValue), sums: f64(groups * run.d),
+  };
+}
+
+/**
  * The side biases of a run (engine/side-bias.ts) and how its targets take them: in memory, the
- * prepared arrays (and `all` once, at the end); spilled, every chunk as it is read (SpillStore
- * setOffset). Their start visits the training entries row by row, chunk after chunk when spilled:
+ * prepared arrays (the solve blocks their rows' as each fit starts; `all` once, at the end);
+ * spilled, every chunk as it is read (SpillStore setOffset). Their start visits the training entries row by row, chunk after chunk when spilled:
  * the order of the in-memory CSR, so both start with the same bits.
  */
 export function sideBiasOf(run: LowRankSetup): { side: SideBias; takeAll: (b: Float64Array) => void } {
   const { store, arrays, n, d } = run;
-  if (store === null) return inMemorySideBias(run.data);
+  if (store === null) return inMemorySideBias(run.data, arrays.lr!.side!);
   const each: EntryVisitor = (visit) => {
     for (const c of store.chunks) {
       store.load(c, arrays);

@@ -171,7 +171,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       const { d, k } = t;
       values = sab(t.rows * k + (bias === null ? 0 : d));
       const slot = { U: op.x.subarray(0, d * k), w: op.x.subarray(d * k, d * k + k), a: none, bs: values.subarray(0, t.rows * k) };
-      arrays.lr = { k, p: 0, slots: [slot], X: none, T: none, Z: none, P: none, YP: none, PS: none, Y: none };
+      arrays.lr = { k, p: 0, slots: [slot], X: none, T: none, Z: none, P: none, YP: none, PS: none, Y: none, side: null };
       blocks = t.ranges.map(([r0, r1, v0, v1]): Block => ({ kind: 'lr-solve', slot: 0, uKey: op.name, tauK: t.tauK, lambda: t.lambda, r0, r1, v0, v1, g0: 0 }));
       // the chunk's share of the side biases' half step, after its bs
       if (bias !== null) after = () => void values.set(biasSums(train.colIdx, a, t.tauK + t.lambda, t.nTrain, d), t.rows * k);
@@ -181,7 +181,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       const slot = { U: op.x.subarray(0, d * k), w: none, a: none, bs: await fitFor(t) };
       const lr: LowRankArrays = {
         k, p, slots: [slot], X: op.x.subarray(d * k, d * k + d * p), T: op.x.subarray(d * k + d * p, d * k + d * p + k * p),
-        Z: sab(t.rows * p), P: sab(groups * k * p), YP: sab(groups * d * p), PS: none, Y: none,
+        Z: sab(t.rows * p), P: sab(groups * k * p), YP: sab(groups * d * p), PS: none, Y: none, side: null,
       };
       arrays.lr = lr;
       blocks = t.ranges.map(([r0, r1], part): Block => ({ kind: 'lr-rows', slot: 0, c: t.c, r0, r1, part, g0: 0 }));

@@ -62,7 +62,7 @@ describe(`side biases (data seed ${SEED})`, () => {
   it('one half step is the ridge minimiser of each column\'s residual y - U_j . bs_i, to 1e-12', () => {
     const data = prepareData(p.train, 0.05, SEED);
     const y0 = data.train.values.slice();
-    const { side } = inMemorySideBias(data);
+    const { side } = inMemorySideBias(data, { train0: y0, val0: data.valValue.slice() });
     side.apply(side.current);
     // a kernel of rank 3 with random orthonormal directions and weights
     const rng = new Rng(SEED + 1);

@@ -38,8 +38,8 @@ export function* lowRankLoop(
 ): Generator<Block[], CompletionResult, BlockResult[]> {
   const { data, d, nVal, momentum, store, arrays } = run;
   if (remote && store === null) throw new RangeError('a run on the cluster is a spilled run: give the spill options');
-  // the kernel side's biases, fitted along with the sweeps (engine/side-bias.ts), and the biases of
-  // each slot's fit (a spilled run reads a slot's targets again in the operator's pass)
+  // the kernel side's biases, fitted along with the sweeps (engine/side-bias.ts), and a spilled
+  // run's biases of each slot's fit (it reads a slot's targets again in the operator's pass)
   const sided = opts.sideBias ? sideBiasOf(run) : null;
   const side = sided?.side ?? null;
   const fitBias: Array<Float64Array | null> = [null, null];
@@ -98,7 +98,7 @@ export function* lowRankLoop(
   function* solve(s: number, lambda: number, withValidation: boolean, step = false): Generator<Block[], BlockResult[], BlockResult[]> {
     const held = (v: number): number => (withValidation ? v : 0);
     const c = tauK[s]! + lambda;
-    if (side !== null) fitBias[s] = side.fitted.slice();
+    if (side !== null && store !== null) fitBias[s] = side.fitted.slice();
     const blocks = (ranges: Array<[number, number, number, number]>, g0: number): Block[] => ranges.map(([r0, r1, v0, v1]): Block => ({
       kind: 'lr-solve', slot: s, uKey: uKey[s]!, tauK: tauK[s]!, lambda, r0, r1, v0: held(v0), v1: held(v1), g0,
     }));

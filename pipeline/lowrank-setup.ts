@@ -12,7 +12,7 @@ import { maxRowLength } from '../engine/sweep.ts';
 import type { SweepArrays } from './blocks.ts';
 import type { LowRankArrays, LowRankSlot, SideTargets } from './lowrank-blocks.ts';
 import { planLowRank, planLowRankRows, rowShape, type LowRankPlan, type RowShape } from './plan.ts';
-import { bucketBlocks, EMPTY_ROWS } from './setup.ts';
+import { bucketBlocks, EMPTY_ROWS, sharedCopy } from './setup.ts';
 import { SpillStore, type SpillOptions } from './spill.ts';
 import type { PreparedBuckets } from './streamload.ts';
 
@@ -163,11 +163,7 @@ export function allocLowRank(run: LowRankSetup, k: number, opts: EngineOptions, 
 function sideTargets(run: LowRankSetup, groups: number, keep: SideTargets | null): SideTargets {
   const f64 = float64s(run.shared);
   const { train, valValue } = run.data;
-  const copy = (x: Float64Array): Float64Array => {
-    const out = f64(x.length);
-    out.set(x);
-    return out;
-  };
+  const copy = (x: Float64Array): Float64Array => (run.shared ? sharedCopy(x) : x.slice());
   return {
     b: f64(run.d), train0: keep?.train0 ?? copy(train.values), val0: keep?.val0 ?? copy(valValue), sums: f64(groups * run.d),
   };
@@ -176,8 +172,9 @@ function sideTargets(run: LowRankSetup, groups: number, keep: SideTargets | null
 /**
  * The side biases of a run (engine/side-bias.ts) and how its targets take them: in memory, the
  * prepared arrays (the solve blocks their rows' as each fit starts; `all` once, at the end);
- * spilled, every chunk as it is read (SpillStore setOffset). Their start visits the training entries row by row, chunk after chunk when spilled:
- * the order of the in-memory CSR, so both start with the same bits.
+ * spilled, every chunk as it is read (SpillStore setOffset). Their start visits the training
+ * entries row by row, chunk after chunk when spilled: the order of the in-memory CSR, so both
+ * start with the same bits.
  */
 export function sideBiasOf(run: LowRankSetup): { side: SideBias; takeAll: (b: Float64Array) => void } {
   const { store, arrays, n, d } = run;

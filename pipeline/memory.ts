@@ -130,7 +130,7 @@ export function estimateLowRankMemory(rows: number, cols: number, observed: numb
   const parts: Record<string, number> = {
     runtime: 120e6,
     entries: observed * LOW_RANK_BYTES_PER_ENTRY + n * 16,
-    // the side biases' copy of the original training and held-out values (engine/side-bias.ts inMemorySideBias)
+    // the side biases' copy of the original training and held-out values (lowrank-setup.ts sideTargets)
     ...(sideBias ? { sideBiases: 8 * observed } : {}),
     rowFactors: 8 * n * (4 * k + p),
     columnFactors: 8 * d * (3 * k + 4 * p),

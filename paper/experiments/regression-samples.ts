@@ -68,7 +68,7 @@ export const smokeGrid: RegressionSamplesGrid = {
 
 /**
  * full: n every 25 from 25 to 400 (past lin-RFM alpha = 1/2's transition, near 350 on seed 1),
- * ten seeds, 5x the DLN budget: about 2-3 hours on this machine, most of it DLN steps.
+ * ten seeds, 5x the DLN budget: 1.4 hours on this machine (run in four parts), most of it DLN steps.
  */
 export const fullGrid: RegressionSamplesGrid = {
   d: 2000, s: 20, ns: Array.from({ length: 16 }, (_, i) => 25 * (i + 1)), seeds: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
